@@ -1,0 +1,121 @@
+# Provides the imported target tflstm::tflite: TensorFlow Lite 2.14.1 built from Debian's
+# sources by third_party/, once per architecture, ISA and compiler, into a prefix under the
+# tflstm cache. Later configures (pip builds, test builds) reuse that prefix without network.
+#
+#   TFLSTM_CACHE_DIR      cache root (default: $TFLSTM_CACHE or ~/.cache/tflstm)
+#   TFLSTM_TFLITE_PREFIX  use an existing prefix instead of building one
+#   TFLSTM_ISA            value of -march for TFLite and tflstm (see CMakeLists.txt)
+
+if(DEFINED ENV{TFLSTM_CACHE} AND NOT "$ENV{TFLSTM_CACHE}" STREQUAL "")
+  set(_tflstm_default_cache "$ENV{TFLSTM_CACHE}")
+elseif(DEFINED ENV{XDG_CACHE_HOME} AND NOT "$ENV{XDG_CACHE_HOME}" STREQUAL "")
+  set(_tflstm_default_cache "$ENV{XDG_CACHE_HOME}/tflstm")
+else()
+  set(_tflstm_default_cache "$ENV{HOME}/.cache/tflstm")
+endif()
+set(TFLSTM_CACHE_DIR "${_tflstm_default_cache}" CACHE PATH "tflstm download and build cache")
+set(TFLSTM_TFLITE_PREFIX "" CACHE PATH "Prefix of an already built tflstm-tflite (empty: build it in the cache)")
+
+function(_tflstm_debian_arch out)
+  set(p "${CMAKE_SYSTEM_PROCESSOR}")
+  if(p MATCHES "^(x86_64|AMD64|amd64)$")
+    set(${out} amd64 PARENT_SCOPE)
+  elseif(p MATCHES "^(aarch64|arm64)$")
+    set(${out} arm64 PARENT_SCOPE)
+  elseif(p MATCHES "^arm")
+    set(${out} armhf PARENT_SCOPE)
+  else()
+    message(FATAL_ERROR "tflstm: no TFLite build recipe for processor '${p}' (amd64, arm64 and armhf are supported)")
+  endif()
+endfunction()
+
+function(_tflstm_build_tflite prefix_out)
+  find_package(Python3 REQUIRED COMPONENTS Interpreter)
+  _tflstm_debian_arch(arch)
+  set(recipe "${PROJECT_SOURCE_DIR}/third_party")
+
+  # Third-party code is compiled without warnings (they are not ours to fix, and thousands of
+  # them would bury the progress lines), with one section per function so that a link with
+  # --gc-sections keeps only the kernels a program registers.
+  set(flags "-w -ffunction-sections -fdata-sections ${TFLSTM_ARCH_FLAGS_STRING}")
+  # The prefix is keyed by everything that changes its bits.
+  set(key_text "${arch};${flags};${CMAKE_CXX_COMPILER_ID};${CMAKE_CXX_COMPILER_VERSION};${CMAKE_TOOLCHAIN_FILE}")
+  foreach(f sources.lock tflite/CMakeLists.txt tflite/merge_archives.cmake tflite/glibc_compat.c
+            tflite/tflstm-tflite-config.cmake.in)
+    file(SHA256 "${recipe}/${f}" h)
+    string(APPEND key_text ";${h}")
+  endforeach()
+  string(SHA256 key "${key_text}")
+  string(SUBSTRING "${key}" 0 12 key)
+  set(name "${arch}-${TFLSTM_ISA}-${key}")
+  string(REPLACE "+" "_" name "${name}")
+  set(prefix "${TFLSTM_CACHE_DIR}/tflite/${name}")
+  set(${prefix_out} "${prefix}" PARENT_SCOPE)
+  if(EXISTS "${prefix}/.complete")
+    return()
+  endif()
+
+  # Another configure (a pip build next to a test build) may be building the same prefix.
+  file(MAKE_DIRECTORY "${TFLSTM_CACHE_DIR}/tflite")
+  file(LOCK "${TFLSTM_CACHE_DIR}/tflite/${name}.lock" TIMEOUT 3600)
+  if(EXISTS "${prefix}/.complete")
+    file(LOCK "${TFLSTM_CACHE_DIR}/tflite/${name}.lock" RELEASE)
+    return()
+  endif()
+
+  message(STATUS "tflstm: fetching TFLite sources (${arch})")
+  execute_process(
+    COMMAND "${Python3_EXECUTABLE}" "${recipe}/fetch.py" --arch ${arch} --cache "${TFLSTM_CACHE_DIR}"
+    OUTPUT_VARIABLE sources OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "tflstm: fetching TFLite's sources failed (see the message above)")
+  endif()
+
+  set(build "${TFLSTM_CACHE_DIR}/build/${name}")
+  file(MAKE_DIRECTORY "${TFLSTM_CACHE_DIR}/build")
+  set(args -G "${CMAKE_GENERATOR}" -Wno-dev
+    -DCMAKE_BUILD_TYPE=Release
+    -DCMAKE_INSTALL_PREFIX=${prefix}
+    -DCMAKE_POLICY_VERSION_MINIMUM=3.5
+    -DCMAKE_POLICY_DEFAULT_CMP0169=OLD
+    -DTFLSTM_SOURCES=${sources}
+    -DTFLSTM_RUY_ARCH=${arch}
+    "-DCMAKE_C_FLAGS=${flags}"
+    "-DCMAKE_CXX_FLAGS=${flags}")
+  foreach(var CMAKE_TOOLCHAIN_FILE CMAKE_C_COMPILER CMAKE_CXX_COMPILER CMAKE_MAKE_PROGRAM
+              CMAKE_C_COMPILER_LAUNCHER CMAKE_CXX_COMPILER_LAUNCHER CMAKE_CROSSCOMPILING_EMULATOR)
+    if(${var})
+      list(APPEND args "-D${var}=${${var}}")
+    endif()
+  endforeach()
+  cmake_host_system_information(RESULT jobs QUERY NUMBER_OF_LOGICAL_CORES)
+  message(STATUS "tflstm: building TFLite 2.14.1 into ${prefix} (a few minutes, once)")
+  string(TIMESTAMP t0 "%s")
+  execute_process(COMMAND "${CMAKE_COMMAND}" -S "${recipe}/tflite" -B "${build}" ${args}
+    OUTPUT_FILE "${build}.configure.log" ERROR_FILE "${build}.configure.log" RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "tflstm: configuring TFLite failed; see ${build}.configure.log")
+  endif()
+  # ccache hashes paths relative to the cache root, so a new build folder still hits.
+  # The build's progress lines are shown as they come, and kept in a log.
+  execute_process(COMMAND "${CMAKE_COMMAND}" -E env "CCACHE_BASEDIR=${TFLSTM_CACHE_DIR}"
+                          "${CMAKE_COMMAND}" --build "${build}" --target install --parallel ${jobs}
+    OUTPUT_VARIABLE log ERROR_VARIABLE log ECHO_OUTPUT_VARIABLE ECHO_ERROR_VARIABLE RESULT_VARIABLE rc)
+  file(WRITE "${build}.build.log" "${log}")
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "tflstm: building TFLite failed; see ${build}.build.log")
+  endif()
+  string(TIMESTAMP t1 "%s")
+  math(EXPR secs "${t1} - ${t0}")
+  file(WRITE "${prefix}/.complete" "built in ${secs} s\n")
+  file(LOCK "${TFLSTM_CACHE_DIR}/tflite/${name}.lock" RELEASE)
+  message(STATUS "tflstm: TFLite built in ${secs} s")
+endfunction()
+
+if(TFLSTM_TFLITE_PREFIX)
+  set(TFLSTM_TFLITE_PREFIX_DIR "${TFLSTM_TFLITE_PREFIX}")
+else()
+  _tflstm_build_tflite(TFLSTM_TFLITE_PREFIX_DIR)
+endif()
+find_package(tflstm-tflite CONFIG REQUIRED PATHS "${TFLSTM_TFLITE_PREFIX_DIR}/lib/cmake/tflstm-tflite" NO_DEFAULT_PATH)
+message(STATUS "tflstm: TFLite ${TFLSTM_TFLITE_VERSION} from ${TFLSTM_TFLITE_PREFIX_DIR}")

@@ -1,0 +1,87 @@
+// A verified, immutable TFLite model: loaded from a file (memory-mapped) or from bytes,
+// with its inputs, outputs and operators described, and a check that names every
+// (op, version) the linked runtime cannot run. One Model can serve many Runners.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tensorflow/lite/core/c/c_api_types.h"
+#include "tensorflow/lite/model_builder.h"
+#include "tflstm/status.h"
+
+namespace tflstm {
+
+class Arena;
+
+struct Quantization {
+  std::vector<float> scales;         // empty when the tensor is not quantized
+  std::vector<int64_t> zero_points;
+  int quantized_dimension = 0;       // the axis of per-channel parameters
+};
+
+struct TensorInfo {
+  int index = -1;                    // tensor index in the primary subgraph
+  std::string name;
+  TfLiteType dtype = kTfLiteNoType;
+  std::vector<int> shape;            // as stored (-1 entries of the signature appear as 1)
+  std::vector<int> shape_signature;  // -1 marks a dimension that may vary
+  Quantization quantization;
+};
+
+struct OpInfo {
+  std::string name;                  // e.g. "UNIDIRECTIONAL_SEQUENCE_LSTM", or a custom op's name
+  int version = 1;
+  bool custom = false;
+  int builtin_code = -1;             // tflite::BuiltinOperator, -1 for custom ops
+};
+
+// numpy-style names: "float32", "int8", ...
+const char* DTypeName(TfLiteType type);
+// Size of one element in bytes, 0 for types without a fixed size (strings).
+size_t DTypeSize(TfLiteType type);
+
+class Model {
+ public:
+  // Memory-maps the file and verifies it.
+  static Result<std::shared_ptr<const Model>> FromFile(const std::string& path);
+  // Copies the bytes into a 64-byte aligned buffer that the model owns, and verifies them.
+  static Result<std::shared_ptr<const Model>> FromBytes(const void* data, size_t size);
+  // Copies the bytes into `arena`, which must outlive the model.
+  static Result<std::shared_ptr<const Model>> FromBytes(const void* data, size_t size, Arena& arena);
+
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const std::vector<TensorInfo>& inputs() const { return inputs_; }
+  const std::vector<TensorInfo>& outputs() const { return outputs_; }
+  // Every operator code of the model, in the model's order.
+  const std::vector<OpInfo>& ops() const { return ops_; }
+  // The ops that the linked runtime cannot run; empty when it can run them all.
+  std::vector<OpInfo> UnsupportedOps() const;
+  // kUnsupportedOp naming every missing (op, version), before any interpreter is built.
+  Status Check() const;
+
+  // Where the model came from, for messages: "model 'path'" or "model (N bytes)".
+  const std::string& description() const { return description_; }
+  size_t size_bytes() const { return size_; }
+  const tflite::FlatBufferModel& flatbuffer() const { return *flatbuffer_; }
+
+ private:
+  struct Storage;
+  Model() = default;
+  static Result<std::shared_ptr<const Model>> Build(std::shared_ptr<Model> model, const char* data, size_t size);
+
+  std::unique_ptr<Storage> storage_;  // owned copy of the bytes, if any
+  std::unique_ptr<tflite::FlatBufferModel> flatbuffer_;
+  std::string description_;
+  size_t size_ = 0;
+  std::vector<TensorInfo> inputs_;
+  std::vector<TensorInfo> outputs_;
+  std::vector<OpInfo> ops_;
+};
+
+}  // namespace tflstm

@@ -1,0 +1,295 @@
+#include "tflstm/model.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <sstream>
+
+#include "error_capture.h"
+#include "op_resolver.h"
+#include "tensorflow/lite/core/api/flatbuffer_conversions.h"
+#include "tensorflow/lite/model_builder.h"
+#include "tensorflow/lite/schema/schema_generated.h"
+#include "tensorflow/lite/schema/schema_utils.h"
+#include "tflstm/arena.h"
+
+namespace tflstm {
+
+struct Model::Storage {
+  internal::ErrorCapture capture;  // must outlive flatbuffer_, which keeps a pointer to it
+  struct FreeDeleter {
+    void operator()(char* p) const { std::free(p); }
+  };
+  std::unique_ptr<char, FreeDeleter> owned;
+};
+
+const char* DTypeName(TfLiteType type) {
+  switch (type) {
+    case kTfLiteFloat32: return "float32";
+    case kTfLiteFloat16: return "float16";
+    case kTfLiteFloat64: return "float64";
+    case kTfLiteInt8: return "int8";
+    case kTfLiteUInt8: return "uint8";
+    case kTfLiteInt16: return "int16";
+    case kTfLiteUInt16: return "uint16";
+    case kTfLiteInt32: return "int32";
+    case kTfLiteUInt32: return "uint32";
+    case kTfLiteInt64: return "int64";
+    case kTfLiteUInt64: return "uint64";
+    case kTfLiteBool: return "bool";
+    case kTfLiteComplex64: return "complex64";
+    case kTfLiteComplex128: return "complex128";
+    case kTfLiteString: return "string";
+    default: return TfLiteTypeGetName(type);
+  }
+}
+
+size_t DTypeSize(TfLiteType type) {
+  switch (type) {
+    case kTfLiteInt8: case kTfLiteUInt8: case kTfLiteBool: return 1;
+    case kTfLiteInt16: case kTfLiteUInt16: case kTfLiteFloat16: return 2;
+    case kTfLiteFloat32: case kTfLiteInt32: case kTfLiteUInt32: return 4;
+    case kTfLiteFloat64: case kTfLiteInt64: case kTfLiteUInt64: case kTfLiteComplex64: return 8;
+    case kTfLiteComplex128: return 16;
+    default: return 0;
+  }
+}
+
+namespace {
+
+template <typename T>
+size_t Length(const flatbuffers::Vector<T>* v) {
+  return v ? v->size() : 0;
+}
+
+std::string OpName(const tflite::OperatorCode* code) {
+  const tflite::BuiltinOperator builtin = tflite::GetBuiltinCode(code);
+  if (builtin == tflite::BuiltinOperator_CUSTOM) {
+    return code->custom_code() ? code->custom_code()->str() : std::string("CUSTOM");
+  }
+  const char* name = tflite::EnumNameBuiltinOperator(builtin);
+  return (name && *name) ? name : "BUILTIN_" + std::to_string(static_cast<int>(builtin));
+}
+
+// The flatbuffer verifier checks that the buffer is well-formed; this checks what the
+// interpreter will follow blindly: that every index points at something that exists.
+Status CheckStructure(const tflite::Model& m, const std::string& where) {
+  auto fail = [&](const std::string& what) { return Status(ErrorCode::kInvalidModel, where + ": " + what); };
+  if (Length(m.subgraphs()) == 0) return fail("it has no subgraph");
+  const size_t n_buffers = Length(m.buffers());
+  const size_t n_codes = Length(m.operator_codes());
+  for (size_t c = 0; c < n_codes; ++c) {
+    const auto* code = m.operator_codes()->Get(c);
+    if (code == nullptr) return fail("operator code " + std::to_string(c) + " is missing");
+    if (tflite::GetBuiltinCode(code) == tflite::BuiltinOperator_CUSTOM && code->custom_code() == nullptr) {
+      return fail("custom operator code " + std::to_string(c) + " has no name");
+    }
+  }
+  for (size_t s = 0; s < m.subgraphs()->size(); ++s) {
+    const auto* sg = m.subgraphs()->Get(s);
+    const std::string sub = "subgraph " + std::to_string(s);
+    if (sg == nullptr) return fail(sub + " is missing");
+    const size_t n_tensors = Length(sg->tensors());
+    auto check_indices = [&](const flatbuffers::Vector<int32_t>* v, bool optional_allowed,
+                             const std::string& what) -> Status {
+      for (size_t i = 0; i < Length(v); ++i) {
+        const int32_t t = v->Get(i);
+        if ((t == -1 && optional_allowed)) continue;
+        if (t < 0 || static_cast<size_t>(t) >= n_tensors) {
+          return fail(sub + ": " + what + " refers to tensor " + std::to_string(t) + " of " +
+                      std::to_string(n_tensors));
+        }
+      }
+      return Status::Ok();
+    };
+    TFLSTM_RETURN_IF_ERROR(check_indices(sg->inputs(), false, "its inputs list"));
+    TFLSTM_RETURN_IF_ERROR(check_indices(sg->outputs(), false, "its outputs list"));
+    for (size_t t = 0; t < n_tensors; ++t) {
+      const auto* tensor = sg->tensors()->Get(t);
+      const std::string tn = sub + ", tensor " + std::to_string(t);
+      if (tensor == nullptr) return fail(tn + " is missing");
+      if (tensor->type() < tflite::TensorType_MIN || tensor->type() > tflite::TensorType_MAX) {
+        return fail(tn + " has an unknown type " + std::to_string(static_cast<int>(tensor->type())));
+      }
+      if (tensor->buffer() >= n_buffers && !(tensor->buffer() == 0 && n_buffers == 0)) {
+        return fail(tn + " refers to buffer " + std::to_string(tensor->buffer()) + " of " + std::to_string(n_buffers));
+      }
+      uint64_t elements = 1;
+      for (size_t d = 0; d < Length(tensor->shape()); ++d) {
+        const int32_t dim = tensor->shape()->Get(d);
+        if (dim < 0) return fail(tn + " has a negative dimension " + std::to_string(dim));
+        elements *= static_cast<uint64_t>(dim);
+        if (elements > (uint64_t{1} << 31)) return fail(tn + " has more than 2^31 elements");
+      }
+      if (Length(tensor->shape_signature()) != 0 && Length(tensor->shape_signature()) != Length(tensor->shape())) {
+        return fail(tn + " has a shape signature whose rank differs from its shape");
+      }
+      if (const auto* q = tensor->quantization()) {
+        if (Length(q->scale()) != Length(q->zero_point()) && Length(q->zero_point()) != 0) {
+          return fail(tn + " has " + std::to_string(Length(q->scale())) + " quantization scales but " +
+                      std::to_string(Length(q->zero_point())) + " zero points");
+        }
+      }
+    }
+    for (size_t o = 0; o < Length(sg->operators()); ++o) {
+      const auto* op = sg->operators()->Get(o);
+      const std::string on = "operator " + std::to_string(o);
+      if (op == nullptr) return fail(sub + ": " + on + " is missing");
+      if (op->opcode_index() >= n_codes) {
+        return fail(sub + ": " + on + " uses operator code " + std::to_string(op->opcode_index()) + " of " +
+                    std::to_string(n_codes));
+      }
+      TFLSTM_RETURN_IF_ERROR(check_indices(op->inputs(), true, on + "'s inputs"));
+      TFLSTM_RETURN_IF_ERROR(check_indices(op->outputs(), true, on + "'s outputs"));
+      TFLSTM_RETURN_IF_ERROR(check_indices(op->intermediates(), true, on + "'s intermediates"));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<TensorInfo> DescribeTensor(const tflite::SubGraph& sg, int index, const std::string& where) {
+  const auto* t = sg.tensors()->Get(index);
+  TensorInfo info;
+  info.index = index;
+  info.name = t->name() ? t->name()->str() : std::string();
+  internal::ErrorCapture capture;
+  if (tflite::ConvertTensorType(t->type(), &info.dtype, &capture) != kTfLiteOk) {
+    return Status(ErrorCode::kInvalidModel, where + ": tensor '" + info.name + "': " + capture.Take());
+  }
+  if (t->shape()) info.shape.assign(t->shape()->begin(), t->shape()->end());
+  if (t->shape_signature() && t->shape_signature()->size() > 0) {
+    info.shape_signature.assign(t->shape_signature()->begin(), t->shape_signature()->end());
+  } else {
+    info.shape_signature = info.shape;
+  }
+  if (const auto* q = t->quantization()) {
+    if (q->scale()) info.quantization.scales.assign(q->scale()->begin(), q->scale()->end());
+    if (q->zero_point()) info.quantization.zero_points.assign(q->zero_point()->begin(), q->zero_point()->end());
+    info.quantization.quantized_dimension = q->quantized_dimension();
+  }
+  return info;
+}
+
+}  // namespace
+
+Model::~Model() = default;
+
+Result<std::shared_ptr<const Model>> Model::FromFile(const std::string& path) {
+  const std::string where = "model '" + path + "'";
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status(ErrorCode::kInvalidModel, "cannot open " + where + ": " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return Status(ErrorCode::kInvalidModel, where + " is not a regular file");
+  if (st.st_size == 0) return Status(ErrorCode::kInvalidModel, where + " is empty (0 bytes)");
+
+  std::shared_ptr<Model> model(new Model());  // private constructor: make_shared cannot reach it
+  model->storage_ = std::make_unique<Storage>();
+  model->description_ = where;
+  model->size_ = static_cast<size_t>(st.st_size);
+  internal::SilenceTfliteLogging();
+  model->flatbuffer_ =
+      tflite::FlatBufferModel::VerifyAndBuildFromFile(path.c_str(), nullptr, &model->storage_->capture);
+  if (!model->flatbuffer_) {
+    const std::string detail = model->storage_->capture.Take();
+    return Status(ErrorCode::kInvalidModel,
+                  where + " (" + std::to_string(model->size_) + " bytes) is not a valid TFLite flatbuffer" +
+                      (detail.empty() ? std::string() : ": " + detail));
+  }
+  return Build(std::move(model), nullptr, 0);
+}
+
+Result<std::shared_ptr<const Model>> Model::FromBytes(const void* data, size_t size) {
+  std::shared_ptr<Model> model(new Model());
+  model->storage_ = std::make_unique<Storage>();
+  if (size > 0) {
+    model->storage_->owned.reset(static_cast<char*>(std::aligned_alloc(Arena::kAlignment, Arena::AlignUp(size))));
+    if (!model->storage_->owned) {
+      return Status(ErrorCode::kInvalidArgument, "cannot allocate " + std::to_string(size) + " bytes for the model");
+    }
+    std::memcpy(model->storage_->owned.get(), data, size);
+  }
+  return Build(std::move(model), model->storage_->owned.get(), size);
+}
+
+Result<std::shared_ptr<const Model>> Model::FromBytes(const void* data, size_t size, Arena& arena) {
+  std::shared_ptr<Model> model(new Model());
+  model->storage_ = std::make_unique<Storage>();
+  char* copy = nullptr;
+  if (size > 0) {
+    auto block = arena.Allocate(size, "the model's bytes");
+    if (!block.ok()) return block.status();
+    copy = static_cast<char*>(block.value());
+    std::memcpy(copy, data, size);
+  }
+  return Build(std::move(model), copy, size);
+}
+
+Result<std::shared_ptr<const Model>> Model::Build(std::shared_ptr<Model> model, const char* data, size_t size) {
+  if (!model->flatbuffer_) {  // from bytes (FromFile built it already)
+    model->size_ = size;
+    model->description_ = "model (" + std::to_string(size) + " bytes)";
+    if (size == 0) return Status(ErrorCode::kInvalidModel, "model bytes are empty (0 bytes)");
+    internal::SilenceTfliteLogging();
+    model->flatbuffer_ =
+        tflite::FlatBufferModel::VerifyAndBuildFromBuffer(data, size, nullptr, &model->storage_->capture);
+    if (!model->flatbuffer_) {
+      const std::string detail = model->storage_->capture.Take();
+      return Status(ErrorCode::kInvalidModel, model->description_ + " is not a valid TFLite flatbuffer" +
+                                                  (detail.empty() ? std::string() : ": " + detail));
+    }
+  }
+  const tflite::Model* m = model->flatbuffer_->GetModel();
+  if (m == nullptr) return Status(ErrorCode::kInvalidModel, model->description_ + " holds no model");
+  TFLSTM_RETURN_IF_ERROR(CheckStructure(*m, model->description_));
+
+  const tflite::SubGraph& primary = *m->subgraphs()->Get(0);
+  for (size_t i = 0; i < Length(primary.inputs()); ++i) {
+    auto info = DescribeTensor(primary, primary.inputs()->Get(i), model->description_);
+    if (!info.ok()) return info.status();
+    model->inputs_.push_back(std::move(info).value());
+  }
+  for (size_t i = 0; i < Length(primary.outputs()); ++i) {
+    auto info = DescribeTensor(primary, primary.outputs()->Get(i), model->description_);
+    if (!info.ok()) return info.status();
+    model->outputs_.push_back(std::move(info).value());
+  }
+  for (size_t c = 0; c < Length(m->operator_codes()); ++c) {
+    const auto* code = m->operator_codes()->Get(c);
+    OpInfo op;
+    op.name = OpName(code);
+    op.version = code->version();
+    op.custom = tflite::GetBuiltinCode(code) == tflite::BuiltinOperator_CUSTOM;
+    op.builtin_code = op.custom ? -1 : static_cast<int>(tflite::GetBuiltinCode(code));
+    model->ops_.push_back(std::move(op));
+  }
+  return std::shared_ptr<const Model>(std::move(model));
+}
+
+std::vector<OpInfo> Model::UnsupportedOps() const {
+  const auto resolver = internal::MakeOpResolver();
+  std::vector<OpInfo> missing;
+  for (const OpInfo& op : ops_) {
+    const TfLiteRegistration* reg =
+        op.custom ? resolver->FindOp(op.name.c_str(), op.version)
+                  : resolver->FindOp(static_cast<tflite::BuiltinOperator>(op.builtin_code), op.version);
+    if (reg == nullptr) missing.push_back(op);
+  }
+  return missing;
+}
+
+Status Model::Check() const {
+  const std::vector<OpInfo> missing = UnsupportedOps();
+  if (missing.empty()) return Status::Ok();
+  std::ostringstream msg;
+  msg << description_ << " needs " << (missing.size() == 1 ? "an op" : "ops")
+      << " that this runtime (TFLite 2.14.1) cannot run: ";
+  for (size_t i = 0; i < missing.size(); ++i) {
+    msg << (i ? ", " : "") << missing[i].name << " version " << missing[i].version;
+  }
+  return Status(ErrorCode::kUnsupportedOp, msg.str());
+}
+
+}  // namespace tflstm

@@ -1,0 +1,3 @@
+ISA: str
+TFLITE_VERSION: str
+PROCESSOR: str

@@ -1,0 +1,173 @@
+#include "tflstm/runner.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "test_models.h"
+
+namespace tflstm {
+namespace {
+
+using testing::AddModel;
+using testing::DenseModel;
+using testing::TestData;
+
+std::shared_ptr<const Model> Load(const std::vector<char>& bytes) {
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  EXPECT_TRUE(model.ok()) << model.status().ToString();
+  return model.ok() ? model.value() : nullptr;
+}
+
+std::unique_ptr<Runner> Make(std::shared_ptr<const Model> model, RunnerOptions options = {}) {
+  auto runner = Runner::Create(std::move(model), options);
+  EXPECT_TRUE(runner.ok()) << runner.status().ToString();
+  return runner.ok() ? std::move(runner).value() : nullptr;
+}
+
+TEST(Runner, DenseLayerMatchesItsArithmetic) {
+  const std::vector<float> w = {0.5f, -1.0f, 2.0f, 1.5f, 0.25f, -0.75f};  // [2, 3]
+  const std::vector<float> b = {0.1f, -0.2f};
+  auto runner = Make(Load(DenseModel(w, b, 3)));
+  ASSERT_TRUE(runner);
+  const std::vector<float> x = {1.0f, 2.0f, -3.0f};
+  const int shape[] = {1, 3};
+  ASSERT_TRUE(runner->SetInput(0, x.data(), sizeof(float) * 3, kTfLiteFloat32, shape, 2).ok());
+  ASSERT_TRUE(runner->Invoke().ok());
+  const TensorView y = runner->output(0);
+  ASSERT_EQ(y.dtype, kTfLiteFloat32);
+  ASSERT_EQ(y.rank, 2);
+  ASSERT_EQ(y.shape[1], 2);
+  const auto* out = static_cast<const float*>(y.data);
+  for (int o = 0; o < 2; ++o) {
+    float expect = b[o];
+    for (int i = 0; i < 3; ++i) expect += x[i] * w[o * 3 + i];
+    EXPECT_NEAR(out[o], expect, 1e-5f) << "output " << o;
+  }
+}
+
+TEST(Runner, InputsAndOutputsLiveInTheArena) {
+  auto runner = Make(Load(AddModel({4, 8})));
+  ASSERT_TRUE(runner);
+  const MemoryStats mem = runner->memory();
+  // a, b and sum: 4*8 floats each, 128 bytes, 64-byte aligned.
+  EXPECT_EQ(mem.arena_required, 3u * 128u);
+  EXPECT_EQ(mem.arena.budget, mem.arena_required);
+  EXPECT_EQ(mem.arena.used, mem.arena_required);
+  // Zero-copy: writing through the input view is what the model sees.
+  for (size_t i = 0; i < 2; ++i) {
+    TensorView in = runner->input(i);
+    auto* p = static_cast<float*>(in.data);
+    for (int k = 0; k < 32; ++k) p[k] = static_cast<float>(k * (i + 1));
+  }
+  ASSERT_TRUE(runner->Invoke().ok());
+  const auto* sum = static_cast<const float*>(runner->output(0).data);
+  for (int k = 0; k < 32; ++k) EXPECT_FLOAT_EQ(sum[k], 3.0f * k);
+}
+
+TEST(Runner, ReportsTfliteMemoryForLstm) {
+  auto model = Model::FromFile(TestData("unidirectional_sequence_lstm.bin"));
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto runner = Make(model.value());
+  ASSERT_TRUE(runner);
+  const MemoryStats mem = runner->memory();
+  EXPECT_GT(mem.arena.used, 0u);
+  EXPECT_GT(mem.tflite_arena + mem.tflite_persistent, 0u);
+  EXPECT_EQ(mem.total(), mem.arena.budget + mem.tflite_arena + mem.tflite_persistent + mem.tflite_dynamic);
+  // The LSTM runs on its inputs and produces finite numbers.
+  for (size_t i = 0; i < runner->input_count(); ++i) {
+    TensorView in = runner->input(i);
+    if (in.dtype == kTfLiteFloat32) {
+      auto* p = static_cast<float*>(in.data);
+      for (size_t k = 0; k < in.bytes / sizeof(float); ++k) p[k] = std::sin(0.1f * static_cast<float>(k));
+    }
+  }
+  ASSERT_TRUE(runner->Invoke().ok());
+  const TensorView out = runner->output(0);
+  const auto* y = static_cast<const float*>(out.data);
+  for (size_t k = 0; k < out.bytes / sizeof(float); ++k) ASSERT_TRUE(std::isfinite(y[k]));
+}
+
+TEST(Runner, ArenaTooSmallSaysHowMuchIsNeeded) {
+  auto model = Load(AddModel({4, 8}));
+  RunnerOptions options;
+  options.arena_bytes = 200;
+  auto runner = Runner::Create(model, options);
+  ASSERT_FALSE(runner.ok());
+  EXPECT_EQ(runner.status().code(), ErrorCode::kArenaExhausted);
+  const std::string& msg = runner.status().message();
+  EXPECT_NE(msg.find("at least 384 bytes"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("tensor '"), std::string::npos) << msg;
+  // Exactly the required budget works.
+  options.arena_bytes = 384;
+  EXPECT_TRUE(Runner::Create(model, options).ok());
+}
+
+TEST(Runner, WrongInputsAreRefusedAndTheRunnerKeepsWorking) {
+  auto runner = Make(Load(AddModel({1, 4})));
+  ASSERT_TRUE(runner);
+  const float x[4] = {1, 2, 3, 4};
+  const int good[] = {1, 4};
+  const int bad_shape[] = {2, 2};
+  Status s = runner->SetInput(0, x, sizeof x, kTfLiteFloat32, bad_shape, 2);
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("expects shape [1, 4], got [2, 2]"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("'a'"), std::string::npos) << s.message();
+
+  const int32_t xi[4] = {1, 2, 3, 4};
+  s = runner->SetInput(0, xi, sizeof xi, kTfLiteInt32, good, 2);
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("expects dtype float32, got int32"), std::string::npos) << s.message();
+
+  s = runner->SetInput(5, x, sizeof x, kTfLiteFloat32, good, 2);
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("out of range"), std::string::npos);
+
+  auto idx = runner->InputIndex("nope");
+  ASSERT_FALSE(idx.ok());
+  EXPECT_NE(idx.status().message().find("'a', 'b'"), std::string::npos) << idx.status().message();
+  EXPECT_EQ(runner->InputIndex("b").value(), 1u);
+
+  ASSERT_TRUE(runner->SetInput(0, x, sizeof x, kTfLiteFloat32, good, 2).ok());
+  ASSERT_TRUE(runner->SetInput(1, x, sizeof x, kTfLiteFloat32, good, 2).ok());
+  ASSERT_TRUE(runner->Invoke().ok());
+  EXPECT_FLOAT_EQ(static_cast<const float*>(runner->output(0).data)[3], 8.0f);
+}
+
+TEST(Runner, UnsupportedOpIsRefusedBeforeBuilding) {
+  auto runner = Runner::Create(Load(AddModel({1, 4}, /*version=*/99)));
+  ASSERT_FALSE(runner.ok());
+  EXPECT_EQ(runner.status().code(), ErrorCode::kUnsupportedOp);
+  EXPECT_NE(runner.status().message().find("ADD version 99"), std::string::npos) << runner.status().message();
+}
+
+TEST(Runner, BadThreadCountIsAnInvalidArgument) {
+  RunnerOptions options;
+  options.num_threads = 0;
+  auto runner = Runner::Create(Load(AddModel()), options);
+  ASSERT_FALSE(runner.ok());
+  EXPECT_EQ(runner.status().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(Runner, OneModelServesManyRunners) {
+  auto model = Load(AddModel({1, 4}));
+  auto r1 = Make(model);
+  auto r2 = Make(model);
+  ASSERT_TRUE(r1 && r2);
+  EXPECT_NE(r1->input(0).data, r2->input(0).data);
+  const float x[4] = {1, 1, 1, 1};
+  const float z[4] = {2, 2, 2, 2};
+  std::memcpy(r1->input(0).data, x, sizeof x);
+  std::memcpy(r1->input(1).data, x, sizeof x);
+  std::memcpy(r2->input(0).data, z, sizeof z);
+  std::memcpy(r2->input(1).data, z, sizeof z);
+  ASSERT_TRUE(r1->Invoke().ok());
+  ASSERT_TRUE(r2->Invoke().ok());
+  EXPECT_FLOAT_EQ(static_cast<const float*>(r1->output(0).data)[0], 2.0f);
+  EXPECT_FLOAT_EQ(static_cast<const float*>(r2->output(0).data)[0], 4.0f);
+}
+
+}  // namespace
+}  // namespace tflstm

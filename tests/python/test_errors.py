@@ -1,0 +1,147 @@
+"""Bad input gives the right typed error with a message that says what and where, and the
+process keeps working afterwards."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tflstm
+from tf_models import FEATURES, TIMESTEPS
+
+
+@pytest.fixture
+def float_model(converted):
+    return tflstm.Model(converted("float32"))
+
+
+def _x(shape=(1, TIMESTEPS, FEATURES), dtype=np.float32):
+    return np.zeros(shape, dtype=dtype)
+
+
+def _still_works(model: tflstm.Model):
+    runner = tflstm.Runner(model)
+    y = runner(_x())
+    assert y.shape == (1, 4) and np.isfinite(y).all()
+
+
+def test_hierarchy():
+    for cls in (tflstm.ModelError, tflstm.UnsupportedOpError, tflstm.InputError,
+                tflstm.ArenaExhaustedError, tflstm.InvokeError):
+        assert issubclass(cls, tflstm.Error)
+        assert cls.__module__ == "tflstm"
+    assert issubclass(tflstm.InputError, ValueError)
+
+
+def test_missing_file(tmp_path, float_model):
+    path = tmp_path / "nope.tflite"
+    with pytest.raises(tflstm.ModelError, match=r"cannot open model '.*nope\.tflite': No such file"):
+        tflstm.Model(path)
+    _still_works(float_model)
+
+
+def test_empty_file(tmp_path, float_model):
+    path = tmp_path / "empty.tflite"
+    path.write_bytes(b"")
+    with pytest.raises(tflstm.ModelError, match="empty"):
+        tflstm.Model(str(path))
+    with pytest.raises(tflstm.ModelError, match="empty"):
+        tflstm.Model(b"")
+    _still_works(float_model)
+
+
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.9, 0.999])
+def test_truncated_bytes(converted, float_model, keep):
+    data = converted("float32")
+    cut = data[: int(len(data) * keep)]
+    with pytest.raises(tflstm.ModelError, match=rf"model \({len(cut)} bytes\) is not a valid TFLite flatbuffer"):
+        tflstm.Model(cut)
+    _still_works(float_model)
+
+
+def test_truncated_file(tmp_path, converted, float_model):
+    path = tmp_path / "cut.tflite"
+    path.write_bytes(converted("float32")[:1000])
+    with pytest.raises(tflstm.ModelError, match="cut.tflite"):
+        tflstm.Model(path)
+    _still_works(float_model)
+
+
+def test_random_bytes(rng, float_model):
+    for _ in range(20):
+        junk = rng.integers(0, 256, size=int(rng.integers(8, 20000)), dtype=np.uint8).tobytes()
+        with pytest.raises(tflstm.ModelError):
+            tflstm.Model(junk)
+    _still_works(float_model)
+
+
+def test_tflite_broken_test_model(testdata, float_model):
+    with pytest.raises(tflstm.ModelError, match="test_model_broken.bin"):
+        tflstm.Model(testdata / "test_model_broken.bin")
+    _still_works(float_model)
+
+
+def test_not_a_model_source():
+    with pytest.raises(tflstm.InputError, match="path .* or bytes-like"):
+        tflstm.Model(12345)  # type: ignore[arg-type]
+
+
+def test_wrong_shape(float_model):
+    runner = tflstm.Runner(float_model)
+    with pytest.raises(tflstm.InputError, match=r"input 0 \('series'\) expects shape \[1, 12, 3\], got \[1, 11, 3\]"):
+        runner(_x((1, TIMESTEPS - 1, FEATURES)))
+    with pytest.raises(tflstm.InputError, match="expects shape"):
+        runner(_x((TIMESTEPS, FEATURES)))
+    assert runner(_x()).shape == (1, 4)  # the same runner goes on
+
+
+def test_wrong_dtype(float_model):
+    runner = tflstm.Runner(float_model)
+    with pytest.raises(tflstm.InputError, match=r"input 0 \('series'\) expects dtype float32, got float64"):
+        runner(_x(dtype=np.float64))
+    with pytest.raises(tflstm.InputError, match="expects dtype float32, got int8"):
+        runner(_x(dtype=np.int8))
+    assert runner(_x()).shape == (1, 4)
+
+
+def test_wrong_input_count_and_names(float_model):
+    runner = tflstm.Runner(float_model)
+    with pytest.raises(tflstm.InputError, match=r"takes 1 input\(s\), got 2"):
+        runner(_x(), _x())
+    with pytest.raises(tflstm.InputError, match="no input named 'nope'; its inputs are 'series'"):
+        runner.run({"nope": _x()})
+    with pytest.raises(tflstm.InputError, match="was not given"):
+        runner.run({})
+    out = runner.run({"series": _x()})
+    assert list(out) == [float_model.outputs[0].name]
+
+
+def test_arena_too_small(float_model):
+    need = tflstm.Runner(float_model).arena_stats.required
+    with pytest.raises(tflstm.ArenaExhaustedError, match=rf"needs an arena of at least {need} bytes") as err:
+        tflstm.Runner(float_model, arena_bytes=need // 2)
+    assert "tensor '" in str(err.value)
+    runner = tflstm.Runner(float_model, arena_bytes=need)
+    assert runner.arena_stats.budget == need
+    assert runner(_x()).shape == (1, 4)
+    for bad in (-1, "lots", 1.5):
+        with pytest.raises(tflstm.InputError, match="arena_bytes"):
+            tflstm.Runner(float_model, arena_bytes=bad)  # type: ignore[arg-type]
+
+
+def test_op_version_the_runtime_lacks(converted, float_model):
+    """TF 2.21's per-channel dynamic-range quantization emits FULLY_CONNECTED v12."""
+    model = tflstm.Model(converted("dynamic-per-channel"))
+    assert ("FULLY_CONNECTED", 12) in model.ops
+    assert model.unsupported_ops == [("FULLY_CONNECTED", 12)]
+    with pytest.raises(tflstm.UnsupportedOpError, match="FULLY_CONNECTED version 12") as err:
+        model.check()
+    assert err.value.ops == [("FULLY_CONNECTED", 12)]
+    with pytest.raises(tflstm.UnsupportedOpError, match="FULLY_CONNECTED version 12") as err:
+        tflstm.Runner(model)
+    assert err.value.ops == [("FULLY_CONNECTED", 12)]
+    _still_works(float_model)
+
+
+def test_bad_thread_count(float_model):
+    with pytest.raises(tflstm.InputError, match="num_threads"):
+        tflstm.Runner(float_model, num_threads=0)

@@ -1,0 +1,64 @@
+"""The runner's Python surface: calls, named runs, several outputs, memory accounting."""
+from __future__ import annotations
+
+import numpy as np
+
+import tflstm
+from tf_models import reference_interpreter
+
+
+def test_call_and_run_agree(converted, rng):
+    model = tflstm.Model(converted("float32"))
+    a, b = tflstm.Runner(model), tflstm.Runner(model)
+    x = rng.normal(size=model.inputs[0].shape).astype(np.float32)
+    y = a(x)
+    named = b.run({model.inputs[0].name: x})
+    assert list(named) == [model.outputs[0].name]
+    np.testing.assert_array_equal(y, named[model.outputs[0].name])
+    assert y.flags.owndata  # a copy: the next run does not change it
+    before = y.copy()
+    a(rng.normal(size=x.shape).astype(np.float32))
+    np.testing.assert_array_equal(y, before)
+
+
+def test_several_inputs_and_outputs(testdata, rng):
+    model = tflstm.Model(testdata / "multi_add.bin")
+    runner = tflstm.Runner(model)
+    xs = [rng.normal(size=t.shape).astype(t.dtype) for t in runner.inputs]
+    out = runner(*xs)
+    assert isinstance(out, tuple) and len(out) == 2
+    ref = reference_interpreter((testdata / "multi_add.bin").read_bytes())
+    for detail, x in zip(ref.get_input_details(), xs):
+        ref.set_tensor(detail["index"], x)
+    ref.invoke()
+    for ours, detail in zip(out, ref.get_output_details()):
+        np.testing.assert_allclose(ours, ref.get_tensor(detail["index"]), rtol=0, atol=1e-6)
+    named = runner.run({t.name: x for t, x in zip(runner.inputs, xs)})
+    assert set(named) == {t.name for t in model.outputs}
+
+
+def test_arena_stats_account_for_inputs_and_outputs(converted):
+    model = tflstm.Model(converted("float32"))
+    stats = tflstm.Runner(model).arena_stats
+    io_bytes = sum(int(np.prod(t.shape)) * t.dtype.itemsize for t in model.inputs + model.outputs)
+    assert stats.used >= io_bytes
+    assert stats.used == stats.required == stats.budget == stats.high_water
+    assert stats.used % 64 == 0
+    assert stats.tflite_arena > 0 and stats.tflite_persistent > 0
+    assert stats.total == stats.budget + stats.tflite_arena + stats.tflite_persistent + stats.tflite_dynamic
+    d = stats.as_dict()
+    assert d["total"] == stats.total and d["budget"] == stats.budget
+
+
+def test_larger_budget_is_reported(converted):
+    model = tflstm.Model(converted("float32"))
+    stats = tflstm.Runner(model, arena_bytes=1 << 20).arena_stats
+    assert stats.budget == 1 << 20
+    assert stats.used == stats.required < stats.budget
+
+
+def test_threads_option(converted, rng):
+    model = tflstm.Model(converted("float32"))
+    x = rng.normal(size=model.inputs[0].shape).astype(np.float32)
+    np.testing.assert_allclose(tflstm.Runner(model, num_threads=2)(x), tflstm.Runner(model, num_threads=1)(x),
+                               rtol=0, atol=1e-6)

@@ -1,0 +1,67 @@
+"""Keras LSTM models built and converted at test time with TensorFlow from PyPI.
+
+tf_keras with a fixed batch size is what makes the converter emit the fused
+UNIDIRECTIONAL_SEQUENCE_LSTM op (Keras 3 gives a WHILE loop); the pipeline tooling will own
+this logic, the tests only need real models.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+TIMESTEPS, FEATURES, UNITS, CLASSES = 12, 3, 16, 4
+
+
+def tf():
+    import tensorflow
+
+    return tensorflow
+
+
+def build_classifier(seed: int = 0):
+    """An LSTM classifier with random (untrained) weights: parity does not need training."""
+    import tf_keras as keras
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=(TIMESTEPS, FEATURES), batch_size=1, name="series")
+    h = keras.layers.LSTM(UNITS, return_sequences=True)(inputs)
+    h = keras.layers.LSTM(UNITS)(h)
+    outputs = keras.layers.Dense(CLASSES, activation="softmax", name="probs")(h)
+    return keras.Model(inputs, outputs)
+
+
+def representative(n: int = 32, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(n, TIMESTEPS, FEATURES)).astype(np.float32)
+
+
+def convert(model, mode: str) -> bytes:
+    """tflstm.convert's modes (int8 with int8 inputs and outputs), plus the per-channel
+    dynamic-range conversion that TFLite 2.14 cannot run, for the error tests."""
+    if mode != "dynamic-per-channel":
+        from tflstm.convert import convert as tflstm_convert
+
+        return tflstm_convert(model, mode, representative() if mode == "int8" else None, int8_io=True)
+    converter = tf().lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf().lite.Optimize.DEFAULT]
+    return converter.convert()
+
+
+def reference_interpreter(model_bytes: bytes):
+    """TensorFlow's own interpreter, with no default delegate, as the numerical reference."""
+    lite = tf().lite
+    interp = lite.Interpreter(
+        model_content=model_bytes,
+        experimental_op_resolver_type=lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    interp.allocate_tensors()
+    return interp
+
+
+def reference_run(interp, x: np.ndarray) -> np.ndarray:
+    interp.set_tensor(interp.get_input_details()[0]["index"], x)
+    interp.invoke()
+    return interp.get_tensor(interp.get_output_details()[0]["index"])
