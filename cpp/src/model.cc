@@ -153,10 +153,11 @@ Result<TensorInfo> DescribeTensor(const tflite::SubGraph& sg, int index, const s
   const auto* t = sg.tensors()->Get(index);
   TensorInfo info;
   info.index = index;
-  info.name = t->name() ? t->name()->str() : std::string();
+  info.tensor_name = t->name() ? t->name()->str() : std::string();
+  info.name = info.tensor_name;
   internal::ErrorCapture capture;
   if (tflite::ConvertTensorType(t->type(), &info.dtype, &capture) != kTfLiteOk) {
-    return Status(ErrorCode::kInvalidModel, where + ": tensor '" + info.name + "': " + capture.Take());
+    return Status(ErrorCode::kInvalidModel, where + ": tensor '" + info.tensor_name + "': " + capture.Take());
   }
   if (t->shape()) info.shape.assign(t->shape()->begin(), t->shape()->end());
   if (t->shape_signature() && t->shape_signature()->size() > 0) {
@@ -170,6 +171,25 @@ Result<TensorInfo> DescribeTensor(const tflite::SubGraph& sg, int index, const s
     info.quantization.quantized_dimension = q->quantized_dimension();
   }
   return info;
+}
+
+// Converters name tensors "serving_default_x:0" but record the user's names ("x") in the
+// signature. With a single signature on the primary subgraph, those names are the ones to show.
+void ApplySignatureNames(const tflite::Model& m, std::vector<TensorInfo>& inputs, std::vector<TensorInfo>& outputs) {
+  if (Length(m.signature_defs()) != 1) return;
+  const tflite::SignatureDef* sig = m.signature_defs()->Get(0);
+  if (sig->subgraph_index() != 0) return;
+  auto apply = [](const auto* maps, std::vector<TensorInfo>& infos) {
+    for (size_t i = 0; i < Length(maps); ++i) {
+      const tflite::TensorMap* map = maps->Get(i);
+      if (map->name() == nullptr || map->name()->size() == 0) continue;
+      for (TensorInfo& info : infos) {
+        if (info.index == static_cast<int>(map->tensor_index())) info.name = map->name()->str();
+      }
+    }
+  };
+  apply(sig->inputs(), inputs);
+  apply(sig->outputs(), outputs);
 }
 
 }  // namespace
@@ -256,6 +276,7 @@ Result<std::shared_ptr<const Model>> Model::Build(std::shared_ptr<Model> model, 
     if (!info.ok()) return info.status();
     model->outputs_.push_back(std::move(info).value());
   }
+  ApplySignatureNames(*m, model->inputs_, model->outputs_);
   for (size_t c = 0; c < Length(m->operator_codes()); ++c) {
     const auto* code = m->operator_codes()->Get(c);
     OpInfo op;

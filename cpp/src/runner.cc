@@ -21,23 +21,19 @@ std::string ShapeString(const int* dims, size_t rank) {
   return s + "]";
 }
 
-std::string NameList(const tflite::Interpreter& interp, const std::vector<int>& tensors) {
+std::string NameList(const std::vector<TensorInfo>& infos) {
   std::string s;
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    s += (i ? ", '" : "'") + std::string(interp.tensor(tensors[i])->name ? interp.tensor(tensors[i])->name : "") + "'";
-  }
+  for (size_t i = 0; i < infos.size(); ++i) s += (i ? ", '" : "'") + infos[i].name + "'";
   return s;
 }
 
-Result<size_t> FindByName(const tflite::Interpreter& interp, const std::vector<int>& tensors, std::string_view name,
-                          const char* kind) {
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    const char* n = interp.tensor(tensors[i])->name;
-    if (n != nullptr && name == n) return i;
+// Accepts the signature's name ("x") and the tensor's own name ("serving_default_x:0").
+Result<size_t> FindByName(const std::vector<TensorInfo>& infos, std::string_view name, const char* kind) {
+  for (size_t i = 0; i < infos.size(); ++i) {
+    if (name == infos[i].name || name == infos[i].tensor_name) return i;
   }
   return Status(ErrorCode::kInvalidArgument, "the model has no " + std::string(kind) + " named '" +
-                                                 std::string(name) + "'; its " + kind + "s are " +
-                                                 NameList(interp, tensors));
+                                                 std::string(name) + "'; its " + kind + "s are " + NameList(infos));
 }
 
 }  // namespace
@@ -83,6 +79,10 @@ Status Runner::Build(const RunnerOptions& options) {
   }
   inputs_ = interpreter_->inputs();
   outputs_ = interpreter_->outputs();
+  if (inputs_.size() != model_->inputs().size() || outputs_.size() != model_->outputs().size()) {
+    return Status(ErrorCode::kInvalidModel, "the interpreter for " + model_->description() +
+                                                " does not have the model's inputs and outputs");
+  }
   if (interpreter_->AllocateTensors() != kTfLiteOk) {
     return Fail(ErrorCode::kRuntimeError, "cannot allocate the tensors of " + model_->description());
   }
@@ -128,17 +128,17 @@ Status Runner::BindToArena(const RunnerOptions& options) {
 }
 
 Result<size_t> Runner::InputIndex(std::string_view name) const {
-  return FindByName(*interpreter_, inputs_, name, "input");
+  return FindByName(model_->inputs(), name, "input");
 }
 
 Result<size_t> Runner::OutputIndex(std::string_view name) const {
-  return FindByName(*interpreter_, outputs_, name, "output");
+  return FindByName(model_->outputs(), name, "output");
 }
 
-TensorView Runner::View(int tensor_index) const {
+TensorView Runner::View(int tensor_index, const TensorInfo& info) const {
   const TfLiteTensor* t = interpreter_->tensor(tensor_index);
   TensorView v;
-  v.name = t->name ? t->name : "";
+  v.name = info.name.c_str();
   v.dtype = t->type;
   v.shape = t->dims ? t->dims->data : nullptr;
   v.rank = t->dims ? t->dims->size : 0;
@@ -147,8 +147,12 @@ TensorView Runner::View(int tensor_index) const {
   return v;
 }
 
-TensorView Runner::input(size_t i) const { return i < inputs_.size() ? View(inputs_[i]) : TensorView{}; }
-TensorView Runner::output(size_t i) const { return i < outputs_.size() ? View(outputs_[i]) : TensorView{}; }
+TensorView Runner::input(size_t i) const {
+  return i < inputs_.size() ? View(inputs_[i], model_->inputs()[i]) : TensorView{};
+}
+TensorView Runner::output(size_t i) const {
+  return i < outputs_.size() ? View(outputs_[i], model_->outputs()[i]) : TensorView{};
+}
 
 Status Runner::SetInput(size_t i, const void* data, size_t bytes, TfLiteType dtype, const int* shape, size_t rank) {
   if (i >= inputs_.size()) {

@@ -66,6 +66,7 @@ void bind_model(py::module_& m) {
 
   py::class_<TensorInfo>(m, "TensorInfo", "Name, dtype, shape and quantization of a model input or output.")
       .def_readonly("name", &TensorInfo::name)
+      .def_readonly("tensor_name", &TensorInfo::tensor_name)
       .def_readonly("index", &TensorInfo::index)
       .def_property_readonly("dtype", [](const TensorInfo& t) { return ToNumpy(t.dtype); })
       .def_property_readonly("shape", [](const TensorInfo& t) { return ToTuple(t.shape); })

@@ -13,10 +13,16 @@ def test_inputs_and_outputs_match_tensorflow(converted, mode):
     data = converted(mode)
     model = tflstm.Model(data)
     ref = reference_interpreter(data)
-    for ours, theirs in ((model.inputs, ref.get_input_details()), (model.outputs, ref.get_output_details())):
+    signature = ref.get_signature_runner()
+    for ours, theirs, named in (
+        (model.inputs, ref.get_input_details(), signature.get_input_details()),
+        (model.outputs, ref.get_output_details(), signature.get_output_details()),
+    ):
         assert len(ours) == len(theirs)
+        by_index = {d["index"]: name for name, d in named.items()}
         for a, b in zip(ours, theirs):
-            assert a.name == b["name"]
+            assert a.tensor_name == b["name"]
+            assert a.name == by_index[b["index"]]  # the Keras name, e.g. "series"
             assert a.dtype == np.dtype(b["dtype"])
             assert a.shape == tuple(b["shape"])
             assert a.shape_signature == tuple(b["shape_signature"])

@@ -24,7 +24,9 @@ struct Quantization {
 
 struct TensorInfo {
   int index = -1;                    // tensor index in the primary subgraph
-  std::string name;
+  std::string name;                  // the signature's name for it when the model has one signature,
+                                     // else the tensor's name
+  std::string tensor_name;           // the tensor's own name, e.g. "serving_default_x:0"
   TfLiteType dtype = kTfLiteNoType;
   std::vector<int> shape;            // as stored (-1 entries of the signature appear as 1)
   std::vector<int> shape_signature;  // -1 marks a dimension that may vary

@@ -85,7 +85,7 @@ class Runner {
  private:
   Status Build(const RunnerOptions& options);
   Status BindToArena(const RunnerOptions& options);
-  TensorView View(int tensor_index) const;
+  TensorView View(int tensor_index, const TensorInfo& info) const;
   Status Fail(ErrorCode code, const std::string& what) const;
 
   std::shared_ptr<const Model> model_;
