@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 import tflstm  # noqa: E402
-from tflstm.convert import MODES, convert  # noqa: E402
+from tflstm import MODES, convert  # noqa: E402
 
 
 def timed(fn, x, runs: int) -> tuple[float, float]:

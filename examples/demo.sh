@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: install tflstm from this checkout (with the conversion extra) and run the demo.
+# The main job: install tflstm from this checkout with the conversion extra, then run the whole
+# pipeline on BasicMotions (train, convert in four modes, profile natively, table and plot).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet --disable-pip-version-check ".[convert]"
-python3 examples/demo.py
+tflstm demo --out tflstm-demo "$@"

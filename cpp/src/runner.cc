@@ -181,6 +181,11 @@ Status Runner::SetInput(size_t i, const void* data, size_t bytes, TfLiteType dty
 
 Status Runner::Invoke() {
   capture_->Clear();
+  // Fused LSTMs keep their state in variable tensors that persist across invokes: without a
+  // reset the same input gives a different output each time. A run starts from zero state.
+  if (interpreter_->ResetVariableTensors() != kTfLiteOk) {
+    return Fail(ErrorCode::kRuntimeError, "cannot reset the state of " + model_->description());
+  }
   if (interpreter_->Invoke() != kTfLiteOk) {
     return Fail(ErrorCode::kRuntimeError, "invoking " + model_->description() + " failed");
   }

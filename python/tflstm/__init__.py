@@ -4,6 +4,9 @@
     model = tflstm.Model("m.tflite")
     runner = tflstm.Runner(model)
     y = runner(x)
+
+Training, conversion and profiling (tflstm.train, tflstm.convert, tflstm.profile) need the
+optional extra: pip install 'tflstm[convert]'. TensorFlow is imported only when they run.
 """
 from __future__ import annotations
 
@@ -26,12 +29,27 @@ from ._core import (  # noqa: E402
     UnsupportedOpError,
 )
 
+from .converter import MODES, convert  # noqa: E402
+from .errors import ConversionError, TrainingError, UnsupportedLayerError  # noqa: E402
+from .profiling import ProfileReport, ProfileRow, profile  # noqa: E402
+from .training import magnitude_prune, train  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [
     "ArenaExhaustedError",
     "ArenaStats",
+    "ConversionError",
     "Error",
+    "MODES",
+    "ProfileReport",
+    "ProfileRow",
+    "TrainingError",
+    "UnsupportedLayerError",
+    "convert",
+    "magnitude_prune",
+    "profile",
+    "train",
     "ISA",
     "InputError",
     "InvokeError",

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <random>
 
+#include "tensorflow/lite/interpreter_builder.h"
+#include "tensorflow/lite/kernels/register.h"
 #include "test_models.h"
 
 namespace tflstm {
@@ -88,6 +90,40 @@ TEST(Runner, ReportsTfliteMemoryForLstm) {
   const TensorView out = runner->output(0);
   const auto* y = static_cast<const float*>(out.data);
   for (size_t k = 0; k < out.bytes / sizeof(float); ++k) ASSERT_TRUE(std::isfinite(y[k]));
+}
+
+TEST(Runner, EveryRunStartsFromZeroState) {
+  // TFLite's fused LSTM keeps state in variable tensors across invokes; a runner must not.
+  auto model = Model::FromFile(TestData("unidirectional_sequence_lstm.bin"));
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto runner = Make(model.value());
+  ASSERT_TRUE(runner);
+  TensorView in = runner->input(0);
+  ASSERT_EQ(in.dtype, kTfLiteFloat32);
+  auto* x = static_cast<float*>(in.data);
+  for (size_t k = 0; k < in.bytes / sizeof(float); ++k) x[k] = 0.5f + 0.1f * static_cast<float>(k % 7);
+  const TensorView out = runner->output(0);
+  std::vector<float> runs[3];
+  for (auto& y : runs) {
+    ASSERT_TRUE(runner->Invoke().ok());
+    const auto* p = static_cast<const float*>(out.data);
+    y.assign(p, p + out.bytes / sizeof(float));
+  }
+  EXPECT_EQ(runs[0], runs[1]);
+  EXPECT_EQ(runs[0], runs[2]);
+
+  // The reference: TFLite's own interpreter on the same model, without a reset, drifts.
+  std::unique_ptr<tflite::Interpreter> raw;
+  auto resolver = std::make_unique<tflite::ops::builtin::BuiltinOpResolver>();
+  ASSERT_EQ(tflite::InterpreterBuilder(model.value()->flatbuffer(), *resolver)(&raw), kTfLiteOk);
+  ASSERT_EQ(raw->AllocateTensors(), kTfLiteOk);
+  std::memcpy(raw->typed_input_tensor<float>(0), x, in.bytes);
+  ASSERT_EQ(raw->Invoke(), kTfLiteOk);
+  std::vector<float> first(raw->typed_output_tensor<float>(0), raw->typed_output_tensor<float>(0) + runs[0].size());
+  ASSERT_EQ(raw->Invoke(), kTfLiteOk);
+  std::vector<float> second(raw->typed_output_tensor<float>(0), raw->typed_output_tensor<float>(0) + runs[0].size());
+  EXPECT_EQ(first, runs[0]);
+  EXPECT_NE(second, runs[0]) << "the model has no state to carry: this test proves nothing";
 }
 
 TEST(Runner, ArenaTooSmallSaysHowMuchIsNeeded) {

@@ -27,7 +27,6 @@ def test_float_outputs_match_tensorflow(converted, rng, mode):
     runner = tflstm.Runner(tflstm.Model(data))
     ref = reference_interpreter(data)
     worst = 0.0
-    # Successive calls on both: the fused LSTM carries its state the same way in both.
     for x in _inputs(rng):
         ours = runner(x)
         theirs = reference_run(ref, x)

@@ -62,3 +62,22 @@ def test_threads_option(converted, rng):
     x = rng.normal(size=model.inputs[0].shape).astype(np.float32)
     np.testing.assert_allclose(tflstm.Runner(model, num_threads=2)(x), tflstm.Runner(model, num_threads=1)(x),
                                rtol=0, atol=1e-6)
+
+
+def test_every_call_starts_from_zero_state(classifier, converted, rng):
+    """TFLite's fused LSTM keeps state across invokes; a tflstm run does not: the same input
+    gives the same output each time, equal to Keras (float32) and to the int8 model's first run."""
+    x = rng.normal(size=(1, 12, 3)).astype(np.float32)
+    float_runner = tflstm.Runner(tflstm.Model(converted("float32")))
+    first = float_runner(x)
+    float_runner(rng.normal(size=x.shape).astype(np.float32))
+    np.testing.assert_array_equal(float_runner(x), first)
+    np.testing.assert_allclose(first, np.asarray(classifier(x, training=False)), atol=1e-5)
+
+    int8_model = tflstm.Model(converted("int8"))
+    q = int8_model.inputs[0].quantization
+    xq = np.clip(np.round(x / q.scales[0]) + q.zero_points[0], -128, 127).astype(np.int8)
+    int8_runner = tflstm.Runner(int8_model)
+    runs = [int8_runner(xq) for _ in range(3)]
+    np.testing.assert_array_equal(runs[0], runs[1])
+    np.testing.assert_array_equal(runs[0], runs[2])

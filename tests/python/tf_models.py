@@ -1,8 +1,7 @@
 """Keras LSTM models built and converted at test time with TensorFlow from PyPI.
 
-tf_keras with a fixed batch size is what makes the converter emit the fused
-UNIDIRECTIONAL_SEQUENCE_LSTM op (Keras 3 gives a WHILE loop); the pipeline tooling will own
-this logic, the tests only need real models.
+The models are written the way users write them, in Keras 3 and in tf_keras; tflstm.convert
+rebuilds each into the form the converter fuses.
 """
 from __future__ import annotations
 
@@ -37,6 +36,48 @@ def build_classifier(seed: int = 0):
     return keras.Model(inputs, outputs)
 
 
+def seed_model(keras, timesteps: int = TIMESTEPS, features: int = FEATURES, units: int = 64, classes: int = 10):
+    """The seed's Example 1 as written: no fixed batch size, input_shape on the LSTM."""
+    keras.utils.set_random_seed(3)
+    return keras.Sequential([
+        keras.layers.LSTM(units, input_shape=(timesteps, features)),
+        keras.layers.Dense(classes, activation="softmax"),
+    ])
+
+
+def stacked_model(keras):
+    """Stacked LSTMs returning sequences, with Dropout, and a per-step Dense head."""
+    keras.utils.set_random_seed(4)
+    return keras.Sequential([
+        keras.Input((TIMESTEPS, FEATURES)),
+        keras.layers.LSTM(UNITS, return_sequences=True),
+        keras.layers.Dropout(0.2),
+        keras.layers.LSTM(UNITS, return_sequences=True),
+        keras.layers.Dense(2),
+    ])
+
+
+def bidirectional_model(keras):
+    keras.utils.set_random_seed(5)
+    inputs = keras.Input((TIMESTEPS, FEATURES), name="series")
+    h = keras.layers.Bidirectional(keras.layers.LSTM(UNITS, return_sequences=True))(inputs)
+    h = keras.layers.LSTM(UNITS)(h)
+    return keras.Model(inputs, keras.layers.Dense(CLASSES, activation="softmax")(h))
+
+
+def keras3():
+    import keras
+
+    assert keras.__version__.startswith("3"), keras.__version__
+    return keras
+
+
+def tf_keras():
+    import tf_keras
+
+    return tf_keras
+
+
 def representative(n: int = 32, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=(n, TIMESTEPS, FEATURES)).astype(np.float32)
 
@@ -45,9 +86,9 @@ def convert(model, mode: str) -> bytes:
     """tflstm.convert's modes (int8 with int8 inputs and outputs), plus the per-channel
     dynamic-range conversion that TFLite 2.14 cannot run, for the error tests."""
     if mode != "dynamic-per-channel":
-        from tflstm.convert import convert as tflstm_convert
+        from tflstm import convert as tflstm_convert
 
-        return tflstm_convert(model, mode, representative() if mode == "int8" else None, int8_io=True)
+        return tflstm_convert(model, mode, representative() if mode == "int8" else None, int8_io=mode == "int8")
     converter = tf().lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf().lite.Optimize.DEFAULT]
     return converter.convert()
@@ -65,6 +106,8 @@ def reference_interpreter(model_bytes: bytes):
 
 
 def reference_run(interp, x: np.ndarray) -> np.ndarray:
+    """One stateless run: the fused LSTM's state variables start from zero, as in tflstm."""
+    interp.reset_all_variables()
     interp.set_tensor(interp.get_input_details()[0]["index"], x)
     interp.invoke()
     return interp.get_tensor(interp.get_output_details()[0]["index"])

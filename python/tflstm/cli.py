@@ -1,0 +1,261 @@
+"""The ``tflstm`` command: convert, inspect, run, profile, demo."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._core import Error, Model, Runner
+from ._build_config import TFLITE_VERSION
+
+
+def _load_keras(path: str) -> Any:
+    """A saved Keras model: Keras 3 (.keras) first, then tf_keras (.keras, .h5, SavedModel)."""
+    from .converter import tensorflow
+
+    if not os.path.exists(path):
+        raise Error(f"no Keras model at '{path}'")
+    tensorflow()
+    errors = []
+    if path.endswith(".keras"):
+        try:
+            import keras
+
+            return keras.saving.load_model(path, compile=False)
+        except Exception as e:  # not a Keras 3 file: try Keras 2
+            errors.append(f"Keras 3: {e}")
+    try:
+        import tf_keras
+
+        return tf_keras.models.load_model(path, compile=False)
+    except Exception as e:
+        errors.append(f"tf_keras: {e}")
+    raise Error(f"cannot load a Keras model from '{path}': " + "; ".join(errors))
+
+
+def _load_npy(path: str, what: str) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise Error(f"cannot read {what} from '{path}': {e}") from e
+
+
+def describe(model: Model) -> dict[str, Any]:
+    """What `inspect` shows, as plain data."""
+    def tensors(infos: Sequence[Any]) -> list[dict[str, Any]]:
+        out = []
+        for t in infos:
+            q = t.quantization
+            out.append({"name": t.name, "tensor": t.tensor_name, "dtype": str(t.dtype), "shape": list(t.shape),
+                        "shape_signature": list(t.shape_signature),
+                        "quantization": {"scales": q.scales.tolist(), "zero_points": q.zero_points.tolist(),
+                                         "axis": q.quantized_dimension} if q else None})
+        return out
+
+    info: dict[str, Any] = {"size_bytes": model.size, "inputs": tensors(model.inputs),
+                            "outputs": tensors(model.outputs),
+                            "ops": [{"op": name, "version": v} for name, v in model.ops],
+                            "runtime": f"TFLite {TFLITE_VERSION}",
+                            "unsupported_ops": [{"op": n, "version": v} for n, v in model.unsupported_ops]}
+    if not info["unsupported_ops"]:
+        stats = Runner(model).arena_stats
+        info["memory"] = {"arena_bytes": stats.budget, "tflite_arena_bytes": stats.tflite_arena,
+                          "tflite_persistent_bytes": stats.tflite_persistent, "total_bytes": stats.total}
+    return info
+
+
+def _print_inspect(path: str, info: dict[str, Any]) -> None:
+    print(f"{path}: {info['size_bytes']:,} bytes")
+    for kind in ("inputs", "outputs"):
+        print(f"{kind}:")
+        for t in info[kind]:
+            q = t["quantization"]
+            quant = ""
+            if q and len(q["scales"]) == 1:
+                quant = f"  scale {q['scales'][0]:.6g} zero point {q['zero_points'][0]}"
+            elif q:
+                quant = f"  {len(q['scales'])} scales on axis {q['axis']}"
+            print(f"  {t['name']:<20} {t['dtype']:<8} shape {tuple(t['shape'])} signature "
+                  f"{tuple(t['shape_signature'])}{quant}  [tensor {t['tensor']}]")
+    print("ops:")
+    for op in info["ops"]:
+        print(f"  {op['op']} v{op['version']}")
+    if info["unsupported_ops"]:
+        missing = ", ".join(f"{o['op']} v{o['version']}" for o in info["unsupported_ops"])
+        print(f"compatibility: {info['runtime']} CANNOT run {missing}")
+    else:
+        m = info["memory"]
+        print(f"compatibility: {info['runtime']} runs every op")
+        print(f"memory: tflstm arena {m['arena_bytes']:,} B, TFLite arena {m['tflite_arena_bytes']:,} B, "
+              f"persistent {m['tflite_persistent_bytes']:,} B, total {m['total_bytes']:,} B")
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    info = describe(Model(args.model))
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        _print_inspect(args.model, info)
+    return 1 if info["unsupported_ops"] else 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .converter import convert
+
+    keras_model = _load_keras(args.keras_model)
+    rep = _load_npy(args.representative, "representative data") if args.representative else None
+    t0 = time.perf_counter()
+    print(f"converting '{args.keras_model}' ({args.mode})...", file=sys.stderr, flush=True)
+    data = convert(keras_model, args.mode, rep, int8_io=args.int8_io, batch_size=args.batch_size)
+    with open(args.output, "wb") as f:
+        f.write(data)
+    ops = ", ".join(f"{n} v{v}" for n, v in Model(data).ops)
+    print(f"wrote {args.output}: {len(data):,} bytes in {time.perf_counter() - t0:.1f} s; ops: {ops}")
+    return 0
+
+
+def run_batched(runner: Runner, x: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
+    """Runs x as one input, or sample by sample when x stacks inputs of the model's shape."""
+    shape = tuple(runner.inputs[0].shape)
+    if x.shape == shape:
+        return runner(x)
+    if x.shape[1:] == shape[1:] and shape[0] == 1:
+        outs = [runner(x[i:i + 1]) for i in range(len(x))]
+        if isinstance(outs[0], tuple):
+            return tuple(np.concatenate(parts) for parts in zip(*outs))
+        return np.concatenate(outs)
+    return runner(x)  # raises InputError naming the expected shape
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    runner = Runner(Model(args.model), num_threads=args.threads)
+    x = _load_npy(args.input, "the input")
+    y = run_batched(runner, x)
+    if isinstance(y, tuple):
+        if args.output:
+            np.savez(args.output, *y)
+        for i, part in enumerate(y):
+            print(f"output {i}: {part.dtype} {part.shape}")
+    else:
+        if args.output:
+            np.save(args.output, y)
+        print(f"output: {y.dtype} {y.shape}")
+        if not args.output:
+            np.set_printoptions(precision=5, suppress=True)
+            print(y)
+    return 0
+
+
+def _write_report(report: Any, out_dir: str, stem: str) -> None:
+    os.makedirs(out_dir, exist_ok=True)
+    json_path = os.path.join(out_dir, f"{stem}.json")
+    png_path = os.path.join(out_dir, f"{stem}.png")
+    report.to_json(json_path)
+    report.plot(png_path)
+    print(report.table())
+    print(f"\nwrote {json_path} and {png_path}")
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from .profiling import profile
+
+    keras_model = _load_keras(args.keras_model)
+    x = _load_npy(args.x, "x")
+    y = _load_npy(args.y, "y")
+    rep = _load_npy(args.representative, "representative data") if args.representative else None
+    report = profile(keras_model, x, y, args.modes, representative_data=rep, runs=args.runs,
+                     num_threads=args.threads)
+    _write_report(report, args.out, "profile")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .converter import MODES, convert
+    from .datasets import basic_motions
+    from .profiling import profile
+    from .training import train
+
+    data = basic_motions()
+    print(f"{data.name}: {len(data.x_train)} training and {len(data.x_test)} test recordings of "
+          f"{data.x_train.shape[1]} steps x {data.x_train.shape[2]} features; classes {', '.join(data.classes)}",
+          flush=True)
+    print(f"training LSTM({args.units}) for {args.epochs} epochs", flush=True)
+    model = train(data.x_train, data.y_train, lstm_units=(args.units,), dropout=0.1, epochs=args.epochs,
+                  batch_size=8, learning_rate=args.learning_rate, seed=args.seed, verbose=2)
+    os.makedirs(args.out, exist_ok=True)
+    for mode in MODES:
+        path = os.path.join(args.out, f"basic_motions_{mode}.tflite")
+        with open(path, "wb") as f:
+            f.write(convert(model, mode, data.x_train if mode == "int8" else None))
+    report = profile(model, data.x_test, data.y_test, representative_data=data.x_train, runs=args.runs,
+                     prune=args.prune or None, train_data=(data.x_train, data.y_train))
+    _write_report(report, args.out, "basic_motions_profile")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    from .converter import MODES
+
+    p = argparse.ArgumentParser(prog="tflstm", description="Ship Keras LSTM models to TFLite on embedded Linux.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("convert", help="convert a saved Keras model to .tflite")
+    c.add_argument("keras_model")
+    c.add_argument("-m", "--mode", choices=MODES, default="float32")
+    c.add_argument("-o", "--output", required=True)
+    c.add_argument("-r", "--representative", help=".npy of input samples (batch first) for int8 calibration")
+    c.add_argument("--int8-io", action="store_true", help="int8 model inputs and outputs (mode int8)")
+    c.add_argument("--batch-size", type=int, default=1)
+    c.set_defaults(func=cmd_convert)
+
+    i = sub.add_parser("inspect", help="inputs, outputs, ops, quantization, compatibility and memory of a model")
+    i.add_argument("model")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_inspect)
+
+    r = sub.add_parser("run", help="run a .tflite model on a .npy input with the native runtime")
+    r.add_argument("model")
+    r.add_argument("input", help=".npy of one input, or of several stacked on the batch axis")
+    r.add_argument("-o", "--output", help=".npy (.npz for several outputs) to write")
+    r.add_argument("--threads", type=int, default=1)
+    r.set_defaults(func=cmd_run)
+
+    pr = sub.add_parser("profile", help="convert a Keras model in every mode and measure each variant")
+    pr.add_argument("keras_model")
+    pr.add_argument("--x", required=True, help=".npy of evaluation inputs (samples, timesteps, features)")
+    pr.add_argument("--y", required=True, help=".npy of labels (class ids) or regression targets")
+    pr.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    pr.add_argument("-r", "--representative", help=".npy of samples for int8 calibration (default: --x)")
+    pr.add_argument("--runs", type=int, default=200)
+    pr.add_argument("--threads", type=int, default=1)
+    pr.add_argument("--out", default="tflstm-profile", help="folder for profile.json and profile.png")
+    pr.set_defaults(func=cmd_profile)
+
+    d = sub.add_parser("demo", help="the whole pipeline on BasicMotions: train, convert, profile, plot")
+    d.add_argument("--out", default="tflstm-demo")
+    d.add_argument("--epochs", type=int, default=60)
+    d.add_argument("--units", type=int, default=64)
+    d.add_argument("--learning-rate", type=float, default=2e-3)
+    d.add_argument("--prune", type=float, default=0.5, help="also profile a copy pruned to this sparsity (0: off)")
+    d.add_argument("--runs", type=int, default=200)
+    d.add_argument("--seed", type=int, default=0)
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (Error, ImportError) as e:
+        print(f"tflstm {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

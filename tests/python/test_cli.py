@@ -1,0 +1,80 @@
+"""The `tflstm` command, run as users run it: in a child process."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+import tflstm
+import tf_models as zoo
+
+
+def tflstm_cmd(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tflstm", *map(str, args)], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_inspect_shows_io_ops_compatibility_and_memory(converted, tmp_path):
+    path = tmp_path / "m.tflite"
+    path.write_bytes(converted("int8"))
+    done = tflstm_cmd("inspect", path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "series" in out and "int8" in out and "scale" in out
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM v1" in out
+    assert "runs every op" in out and "memory: tflstm arena" in out
+    assert done.stderr == ""
+
+    info = json.loads(tflstm_cmd("inspect", path, "--json").stdout)
+    model = tflstm.Model(path)
+    assert info["inputs"][0]["shape"] == list(model.inputs[0].shape)
+    assert [(o["op"], o["version"]) for o in info["ops"]] == model.ops
+
+
+def test_inspect_names_what_the_runtime_lacks(converted, tmp_path):
+    path = tmp_path / "v12.tflite"
+    path.write_bytes(converted("dynamic-per-channel"))
+    done = tflstm_cmd("inspect", path)
+    assert done.returncode == 1
+    assert "CANNOT run FULLY_CONNECTED v12" in done.stdout
+
+
+def test_run_npy_in_npy_out(converted, tmp_path, rng):
+    path = tmp_path / "m.tflite"
+    path.write_bytes(converted("float32"))
+    x = rng.normal(size=(5, zoo.TIMESTEPS, zoo.FEATURES)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    done = tflstm_cmd("run", path, tmp_path / "x.npy", "-o", tmp_path / "y.npy")
+    assert done.returncode == 0, done.stderr
+    y = np.load(tmp_path / "y.npy")
+    runner = tflstm.Runner(tflstm.Model(path))
+    np.testing.assert_array_equal(y, np.concatenate([runner(x[i:i + 1]) for i in range(5)]))
+
+
+def test_convert_a_saved_keras3_model(tmp_path):
+    model = zoo.seed_model(zoo.keras3(), units=8, classes=3)
+    model.save(tmp_path / "seed.keras")
+    np.save(tmp_path / "rep.npy", zoo.representative(16))
+    done = tflstm_cmd("convert", tmp_path / "seed.keras", "-m", "int8", "-r", tmp_path / "rep.npy",
+                      "-o", tmp_path / "seed.tflite")
+    assert done.returncode == 0, done.stderr
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in done.stdout
+    tflstm.Model(tmp_path / "seed.tflite").check()
+
+
+def test_errors_are_one_line_not_a_traceback(tmp_path):
+    done = tflstm_cmd("inspect", tmp_path / "missing.tflite")
+    assert done.returncode == 1
+    assert "tflstm inspect: error: cannot open model" in done.stderr
+    assert "Traceback" not in done.stderr
+    (tmp_path / "x.npy").write_bytes(b"not numpy")
+    done = tflstm_cmd("run", zoo_model(tmp_path), tmp_path / "x.npy")
+    assert done.returncode == 1 and "cannot read the input from" in done.stderr
+
+
+def zoo_model(tmp_path) -> str:
+    path = tmp_path / "tiny.tflite"
+    path.write_bytes(tflstm.convert(zoo.seed_model(zoo.tf_keras(), units=4, classes=2), "float32"))
+    return str(path)
