@@ -17,18 +17,7 @@ import numpy as np  # noqa: E402
 
 import tflstm  # noqa: E402
 from tflstm import MODES, convert  # noqa: E402
-
-
-def timed(fn, x, runs: int) -> tuple[float, float]:
-    for _ in range(10):
-        fn(x)
-    samples = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn(x)
-        samples.append(time.perf_counter() - t0)
-    samples.sort()
-    return 1e6 * statistics.median(samples), 1e6 * samples[int(0.9 * len(samples))]
+from tflstm.profiling import time_calls  # noqa: E402
 
 
 def main() -> None:
@@ -39,7 +28,9 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=300)
     args = p.parse_args()
 
-    import tensorflow as tf
+    from tflstm.converter import tensorflow
+
+    tf = tensorflow()  # imported quietly
     import tf_keras as keras
 
     keras.utils.set_random_seed(0)
@@ -55,12 +46,12 @@ def main() -> None:
     print(f"LSTM({args.units}) over {args.timesteps} steps x {args.features} features, batch 1, 1 thread, "
           f"{args.runs} runs; tflstm {tflstm.__version__} (TFLite {tflstm.TFLITE_VERSION}, {tflstm.ISA}), "
           f"TensorFlow {tf.__version__}")
-    print(f"{'mode':<9} {'tflstm med us':>14} {'p90':>8} {'tf.lite med us':>15} {'p90':>8} {'ratio':>6}"
+    print(f"{'mode':<9} {'tflstm med ms':>14} {'p90':>8} {'tf.lite med ms':>15} {'p90':>8} {'ratio':>6}"
           f" {'tf.lite+XNNPACK':>16} {'ratio':>6}")
     for mode in MODES:
         data = convert(model, mode, calib if mode == "int8" else None)
         runner = tflstm.Runner(tflstm.Model(data), num_threads=1)
-        ours = timed(runner, x, args.runs)
+        ours = time_calls(lambda: runner(x), args.runs)
         peers = []
         for resolver in (tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
                          tf.lite.experimental.OpResolverType.AUTO):
@@ -68,14 +59,15 @@ def main() -> None:
             interp.allocate_tensors()
             i, o = interp.get_input_details()[0]["index"], interp.get_output_details()[0]["index"]
 
-            def run(v, interp=interp, i=i, o=o):
-                interp.set_tensor(i, v)
+            def run(interp=interp, i=i, o=o):
+                interp.reset_all_variables()  # the same stateless run that tflstm does
+                interp.set_tensor(i, x)
                 interp.invoke()
                 return interp.get_tensor(o)
 
-            peers.append(timed(run, x, args.runs))
-        print(f"{mode:<9} {ours[0]:>14.1f} {ours[1]:>8.1f} {peers[0][0]:>15.1f} {peers[0][1]:>8.1f} "
-              f"{peers[0][0] / ours[0]:>6.2f} {peers[1][0]:>16.1f} {peers[1][0] / ours[0]:>6.2f}")
+            peers.append(time_calls(run, args.runs))
+        print(f"{mode:<9} {ours[0]:>14.3f} {ours[1]:>8.3f} {peers[0][0]:>15.3f} {peers[0][1]:>8.3f} "
+              f"{peers[0][0] / ours[0]:>6.2f} {peers[1][0]:>16.3f} {peers[1][0] / ours[0]:>6.2f}")
     print("ratio = peer median / tflstm median (above 1: tflstm is faster)")
 
 

@@ -242,7 +242,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--units", type=int, default=64)
     d.add_argument("--learning-rate", type=float, default=2e-3)
     d.add_argument("--prune", type=float, default=0.5, help="also profile a copy pruned to this sparsity (0: off)")
-    d.add_argument("--runs", type=int, default=200)
+    d.add_argument("--runs", type=int, default=500)
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=cmd_demo)
     return p

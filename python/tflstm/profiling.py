@@ -8,7 +8,7 @@ import json
 import statistics
 import sys
 import time
-from typing import Any, Sequence, TextIO
+from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
 
@@ -134,13 +134,14 @@ def _predict(runner: Runner, x: np.ndarray) -> np.ndarray:
     return np.concatenate([runner(x[i:i + 1]) for i in range(len(x))])
 
 
-def _latency(runner: Runner, sample: np.ndarray, runs: int) -> tuple[float, float]:
-    for _ in range(min(20, runs)):
-        runner(sample)
+def time_calls(call: Callable[[], object], runs: int, warmup: int = 20) -> tuple[float, float]:
+    """Median and p90 wall time of `call` in milliseconds, after `warmup` untimed calls."""
+    for _ in range(min(warmup, runs)):
+        call()
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        runner(sample)
+        call()
         times.append(time.perf_counter() - t0)
     times.sort()
     return 1e3 * statistics.median(times), 1e3 * times[min(len(times) - 1, int(0.9 * len(times)))]
@@ -152,7 +153,8 @@ def profile_bytes(data: bytes, variant: str, mode: str, task: str, x: np.ndarray
     """One row: runs a converted model over the eval data and times it."""
     runner = Runner(Model(data), num_threads=num_threads)
     predictions = _predict(runner, x)
-    median, p90 = _latency(runner, x[:1], runs)
+    sample = x[:1]
+    median, p90 = time_calls(lambda: runner(sample), runs)
     stats = runner.arena_stats
     return ProfileRow(variant=variant, mode=mode, size_bytes=len(data), gzip_bytes=len(gzip.compress(data, 9)),
                       score=_score(task, predictions, y), agreement=_agreement(task, predictions, reference),
