@@ -48,3 +48,14 @@ def test_every_member_has_a_stub():
         assert runtime <= members | {"__init__"}, f"{name}: no stub for {sorted(runtime - members)}"
         missing = {m for m in members if not hasattr(cls, m)}
         assert not missing, f"{name}: stubbed but absent at run time: {sorted(missing)}"
+
+
+def test_the_runtime_imports_without_tensorflow():
+    """The runtime needs numpy only: importing tflstm loads none of the conversion extra."""
+    import subprocess
+    import sys
+
+    code = ("import sys, tflstm; heavy = ('tensorflow', 'keras', 'tf_keras', 'aeon', 'matplotlib'); "
+            "print(','.join(m for m in heavy if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
