@@ -192,9 +192,46 @@ void ApplySignatureNames(const tflite::Model& m, std::vector<TensorInfo>& inputs
   apply(sig->outputs(), outputs);
 }
 
+Result<SignatureInfo> DescribeSignature(const tflite::Model& m, const tflite::SignatureDef& def,
+                                        const std::string& where) {
+  SignatureInfo sig;
+  sig.key = def.signature_key() ? def.signature_key()->str() : std::string();
+  const std::string here = where + ": signature '" + sig.key + "'";
+  if (def.subgraph_index() >= Length(m.subgraphs())) {
+    return Status(ErrorCode::kInvalidModel, here + " names subgraph " + std::to_string(def.subgraph_index()) +
+                                                " of " + std::to_string(Length(m.subgraphs())));
+  }
+  sig.subgraph = static_cast<int>(def.subgraph_index());
+  const tflite::SubGraph& sg = *m.subgraphs()->Get(def.subgraph_index());
+  for (auto [maps, infos] : {std::pair{def.inputs(), &sig.inputs}, std::pair{def.outputs(), &sig.outputs}}) {
+    for (size_t i = 0; i < Length(maps); ++i) {
+      const tflite::TensorMap* map = maps->Get(i);
+      if (map->tensor_index() >= Length(sg.tensors())) {
+        return Status(ErrorCode::kInvalidModel, here + " names tensor " + std::to_string(map->tensor_index()) +
+                                                    " of " + std::to_string(Length(sg.tensors())));
+      }
+      auto info = DescribeTensor(sg, static_cast<int>(map->tensor_index()), here);
+      if (!info.ok()) return info.status();
+      if (map->name()) info.value().name = map->name()->str();
+      infos->push_back(std::move(info).value());
+    }
+  }
+  return sig;
+}
+
 }  // namespace
 
 Model::~Model() = default;
+
+Result<const SignatureInfo*> Model::Signature(const std::string& key) const {
+  std::string keys;
+  for (const SignatureInfo& s : signatures_) {
+    if (s.key == key) return &s;
+    keys += (keys.empty() ? "'" : ", '") + s.key + "'";
+  }
+  return Status(ErrorCode::kInvalidArgument, description_ + " has no signature '" + key + "'" +
+                                                 (keys.empty() ? "; it has none" : "; its signatures are " + keys));
+}
 
 Result<std::shared_ptr<const Model>> Model::FromFile(const std::string& path) {
   const std::string where = "model '" + path + "'";
@@ -277,6 +314,11 @@ Result<std::shared_ptr<const Model>> Model::Build(std::shared_ptr<Model> model, 
     model->outputs_.push_back(std::move(info).value());
   }
   ApplySignatureNames(*m, model->inputs_, model->outputs_);
+  for (size_t i = 0; i < Length(m->signature_defs()); ++i) {
+    auto signature = DescribeSignature(*m, *m->signature_defs()->Get(i), model->description_);
+    if (!signature.ok()) return signature.status();
+    model->signatures_.push_back(std::move(signature).value());
+  }
   for (size_t c = 0; c < Length(m->operator_codes()); ++c) {
     const auto* code = m->operator_codes()->Get(c);
     OpInfo op;

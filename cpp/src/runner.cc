@@ -1,12 +1,14 @@
 #include "tflstm/runner.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
-#include <sstream>
+#include <limits>
 #include <string>
 
 #include "error_capture.h"
 #include "op_resolver.h"
+#include "tensorflow/lite/core/subgraph.h"
 #include "tensorflow/lite/interpreter.h"
 #include "tensorflow/lite/interpreter_builder.h"
 #include "tensorflow/lite/model_builder.h"
@@ -20,6 +22,8 @@ std::string ShapeString(const int* dims, size_t rank) {
   for (size_t i = 0; i < rank; ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
   return s + "]";
 }
+
+std::string ShapeString(const std::vector<int>& dims) { return ShapeString(dims.data(), dims.size()); }
 
 std::string NameList(const std::vector<TensorInfo>& infos) {
   std::string s;
@@ -36,14 +40,43 @@ Result<size_t> FindByName(const std::vector<TensorInfo>& infos, std::string_view
                                                  std::string(name) + "'; its " + kind + "s are " + NameList(infos));
 }
 
+bool Quantized(TfLiteType t) { return t == kTfLiteInt8 || t == kTfLiteUInt8 || t == kTfLiteInt16; }
+
+template <typename T>
+void QuantizeInto(const float* in, size_t n, float scale, int32_t zero_point, void* out) {
+  auto* q = static_cast<T*>(out);
+  constexpr float lo = static_cast<float>(std::numeric_limits<T>::min());
+  constexpr float hi = static_cast<float>(std::numeric_limits<T>::max());
+  for (size_t k = 0; k < n; ++k) {
+    // TFLite's QUANTIZE: round(x / scale) half away from zero, plus the zero point, clamped.
+    const float v = std::round(in[k] / scale) + static_cast<float>(zero_point);
+    q[k] = static_cast<T>(std::min(hi, std::max(lo, v)));
+  }
+}
+
+template <typename T>
+void DequantizeFrom(const void* in, size_t n, float scale, int32_t zero_point, float* out) {
+  const auto* q = static_cast<const T*>(in);
+  for (size_t k = 0; k < n; ++k) out[k] = scale * static_cast<float>(static_cast<int32_t>(q[k]) - zero_point);
+}
+
 }  // namespace
 
-Runner::Runner(Key, std::shared_ptr<const Model> model)
-    : model_(std::move(model)), capture_(std::make_unique<internal::ErrorCapture>()) {}
+// One interpreter built for one set of input shapes, and the arena that holds its inputs and
+// outputs. Shape changes build a new Engine, so a failure leaves the old one working.
+struct Runner::Engine {
+  std::unique_ptr<Arena> arena;                     // declared first: destroyed after the interpreter
+  std::unique_ptr<tflite::Interpreter> interpreter;
+  tflite::Subgraph* subgraph = nullptr;
+  std::vector<int> inputs;                          // tensor indices, in input_info() order
+  std::vector<int> outputs;
+  size_t arena_required = 0;
+};
 
-Runner::~Runner() {
-  interpreter_.reset();  // before the arena that backs its tensors and the reporter it holds
-}
+Runner::Runner(Key, std::shared_ptr<const Model> model, RunnerOptions options)
+    : model_(std::move(model)), options_(std::move(options)), capture_(std::make_unique<internal::ErrorCapture>()) {}
+
+Runner::~Runner() = default;
 
 Status Runner::Fail(ErrorCode code, const std::string& what) const {
   const std::string detail = capture_->Take();
@@ -58,85 +91,124 @@ Result<std::unique_ptr<Runner>> Runner::Create(std::shared_ptr<const Model> mode
   }
   // Refuse a model the runtime cannot run before building anything, naming what is missing.
   TFLSTM_RETURN_IF_ERROR(model->Check());
-  auto runner = std::make_unique<Runner>(Key(), std::move(model));
-  TFLSTM_RETURN_IF_ERROR(runner->Build(options));
-  TFLSTM_RETURN_IF_ERROR(runner->BindToArena(options));
+  auto runner = std::make_unique<Runner>(Key(), std::move(model), options);
+  if (options.signature.empty()) {
+    runner->input_info_ = &runner->model_->inputs();
+    runner->output_info_ = &runner->model_->outputs();
+  } else {
+    auto sig = runner->model_->Signature(options.signature);
+    if (!sig.ok()) return sig.status();
+    runner->input_info_ = &sig.value()->inputs;
+    runner->output_info_ = &sig.value()->outputs;
+    runner->subgraph_ = sig.value()->subgraph;
+  }
+  auto engine = runner->Build(nullptr);
+  if (!engine.ok()) return engine.status();
+  runner->engine_ = std::move(engine).value();
   return runner;
 }
 
-Status Runner::Build(const RunnerOptions& options) {
+Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vector<int>>* shapes) {
   internal::SilenceTfliteLogging();
+  capture_->Clear();
+  auto engine = std::make_unique<Engine>();
   const auto resolver = internal::MakeOpResolver();
   const tflite::FlatBufferModel& fb = model_->flatbuffer();
   // This runner's own reporter, not the model's: one model serves runners on many threads.
   tflite::InterpreterBuilder builder(fb.GetModel(), *resolver, capture_.get(), nullptr, fb.allocation());
-  if (builder.SetNumThreads(options.num_threads) != kTfLiteOk) {
-    return Fail(ErrorCode::kInvalidArgument, "num_threads " + std::to_string(options.num_threads) + " refused");
+  if (builder.SetNumThreads(options_.num_threads) != kTfLiteOk) {
+    return Fail(ErrorCode::kInvalidArgument, "num_threads " + std::to_string(options_.num_threads) + " refused");
   }
-  if (builder(&interpreter_) != kTfLiteOk || !interpreter_) {
-    interpreter_.reset();
+  if (builder(&engine->interpreter) != kTfLiteOk || !engine->interpreter) {
     return Fail(ErrorCode::kInvalidModel, "cannot build an interpreter for " + model_->description());
   }
-  inputs_ = interpreter_->inputs();
-  outputs_ = interpreter_->outputs();
-  if (inputs_.size() != model_->inputs().size() || outputs_.size() != model_->outputs().size()) {
-    return Status(ErrorCode::kInvalidModel, "the interpreter for " + model_->description() +
-                                                " does not have the model's inputs and outputs");
+  tflite::Interpreter& interp = *engine->interpreter;
+  if (subgraph_ >= static_cast<int>(interp.subgraphs_size())) {
+    return Status(ErrorCode::kInvalidModel, model_->description() + " has no subgraph " + std::to_string(subgraph_));
   }
-  if (interpreter_->AllocateTensors() != kTfLiteOk) {
-    return Fail(ErrorCode::kRuntimeError, "cannot allocate the tensors of " + model_->description());
+  engine->subgraph = interp.subgraph(subgraph_);
+  for (const TensorInfo& t : *input_info_) engine->inputs.push_back(t.index);
+  for (const TensorInfo& t : *output_info_) engine->outputs.push_back(t.index);
+  interp.SetCancellationFunction(this, [](void* self) { return static_cast<Runner*>(self)->cancelled_.load(); });
+
+  if (shapes != nullptr) {
+    tflite::Subgraph& sg = *engine->subgraph;
+    const TfLiteTensor* first = sg.tensor(engine->inputs.at(0));
+    const int old_batch = first->dims->size > 0 ? first->dims->data[0] : 1;
+    const int new_batch = (*shapes)[0].empty() ? 1 : (*shapes)[0][0];
+    for (size_t i = 0; i < shapes->size(); ++i) {
+      if (sg.ResizeInputTensor(engine->inputs[i], (*shapes)[i]) != kTfLiteOk) {
+        return Fail(ErrorCode::kInvalidArgument, "cannot resize input " + std::to_string(i) + " to " +
+                                                     ShapeString((*shapes)[i]));
+      }
+    }
+    // The LSTM state is [batch, units]: a new batch size needs state tensors of that size.
+    if (new_batch != old_batch) {
+      for (int v : sg.variables()) {
+        const TfLiteTensor* t = sg.tensor(v);
+        if (t->dims->size == 2 && t->dims->data[0] == old_batch) {
+          sg.ResizeInputTensor(v, {new_batch, t->dims->data[1]});
+        }
+      }
+    }
   }
-  return Status::Ok();
+  if (engine->subgraph->AllocateTensors() != kTfLiteOk) {
+    std::string what = "cannot prepare " + model_->description();
+    if (shapes != nullptr) {
+      what += " for input shapes";
+      for (const auto& s : *shapes) what += " " + ShapeString(s);
+    }
+    return Fail(shapes ? ErrorCode::kInvalidArgument : ErrorCode::kRuntimeError, what);
+  }
+  TFLSTM_RETURN_IF_ERROR(BindToArena(*engine));
+  return engine;
 }
 
 // Gives every input and output tensor that TFLite would place in its own arena a block of
 // tflstm's arena instead, so their memory is bounded, accounted and stable across runs.
-Status Runner::BindToArena(const RunnerOptions& options) {
+Status Runner::BindToArena(Engine& engine) const {
+  tflite::Subgraph& sg = *engine.subgraph;
   std::vector<int> bound;
-  for (const std::vector<int>* list : {&inputs_, &outputs_}) {
+  for (const std::vector<int>* list : {&engine.inputs, &engine.outputs}) {
     for (int t : *list) {
-      const TfLiteTensor* tensor = interpreter_->tensor(t);
+      const TfLiteTensor* tensor = sg.tensor(t);
       if (tensor->allocation_type != kTfLiteArenaRw) continue;  // constants, variables, dynamic tensors
       if (std::find(bound.begin(), bound.end(), t) != bound.end()) continue;
       bound.push_back(t);
-      arena_required_ += Arena::AlignUp(std::max<size_t>(tensor->bytes, 1));
+      engine.arena_required += Arena::AlignUp(std::max<size_t>(tensor->bytes, 1));
     }
   }
-  auto arena = Arena::Create(options.arena_bytes.value_or(arena_required_));
+  auto arena = Arena::Create(options_.arena_bytes.value_or(engine.arena_required));
   if (!arena.ok()) return arena.status();
-  arena_ = std::move(arena).value();
+  engine.arena = std::move(arena).value();
 
   for (int t : bound) {
-    const TfLiteTensor* tensor = interpreter_->tensor(t);
+    const TfLiteTensor* tensor = sg.tensor(t);
     const std::string what = "tensor '" + std::string(tensor->name ? tensor->name : "") + "' (" +
                              std::to_string(tensor->bytes) + " bytes)";
-    auto block = arena_->Allocate(tensor->bytes, what.c_str());
+    auto block = engine.arena->Allocate(tensor->bytes, what.c_str());
     if (!block.ok()) {
       return Status(ErrorCode::kArenaExhausted,
                     block.status().message() + "; " + model_->description() + " needs an arena of at least " +
-                        std::to_string(arena_required_) + " bytes for its inputs and outputs");
+                        std::to_string(engine.arena_required) + " bytes for its inputs and outputs");
     }
     const TfLiteCustomAllocation allocation{block.value(), tensor->bytes};
-    if (interpreter_->SetCustomAllocationForTensor(t, allocation) != kTfLiteOk) {
+    if (sg.SetCustomAllocationForTensor(t, allocation) != kTfLiteOk) {
       return Fail(ErrorCode::kRuntimeError, "cannot bind " + what + " to the arena");
     }
   }
-  if (interpreter_->AllocateTensors() != kTfLiteOk) {
+  if (sg.AllocateTensors() != kTfLiteOk) {
     return Fail(ErrorCode::kRuntimeError, "cannot allocate the tensors of " + model_->description());
   }
   return Status::Ok();
 }
 
-Result<size_t> Runner::InputIndex(std::string_view name) const {
-  return FindByName(model_->inputs(), name, "input");
-}
+Result<size_t> Runner::InputIndex(std::string_view name) const { return FindByName(input_info(), name, "input"); }
 
-Result<size_t> Runner::OutputIndex(std::string_view name) const {
-  return FindByName(model_->outputs(), name, "output");
-}
+Result<size_t> Runner::OutputIndex(std::string_view name) const { return FindByName(output_info(), name, "output"); }
 
 TensorView Runner::View(int tensor_index, const TensorInfo& info) const {
-  const TfLiteTensor* t = interpreter_->tensor(tensor_index);
+  const TfLiteTensor* t = engine_->subgraph->tensor(tensor_index);
   TensorView v;
   v.name = info.name.c_str();
   v.dtype = t->type;
@@ -144,61 +216,187 @@ TensorView Runner::View(int tensor_index, const TensorInfo& info) const {
   v.rank = t->dims ? t->dims->size : 0;
   v.data = t->data.raw;
   v.bytes = t->bytes;
+  v.scale = t->params.scale;
+  v.zero_point = t->params.zero_point;
   return v;
 }
 
 TensorView Runner::input(size_t i) const {
-  return i < inputs_.size() ? View(inputs_[i], model_->inputs()[i]) : TensorView{};
+  return i < input_count() ? View(engine_->inputs[i], input_info()[i]) : TensorView{};
 }
+
 TensorView Runner::output(size_t i) const {
-  return i < outputs_.size() ? View(outputs_[i], model_->outputs()[i]) : TensorView{};
+  return i < output_count() ? View(engine_->outputs[i], output_info()[i]) : TensorView{};
+}
+
+Status Runner::CheckShape(size_t i, const int* shape, size_t rank) const {
+  const TensorView in = input(i);
+  if (rank == static_cast<size_t>(in.rank) && std::equal(shape, shape + rank, in.shape)) return Status::Ok();
+  const TensorInfo& info = input_info()[i];
+  const std::vector<int>& sig = info.shape_signature;
+  auto refuse = [&](const std::string& why) {
+    return Status(ErrorCode::kInvalidArgument, "input " + std::to_string(i) + " ('" + info.name + "') expects shape " +
+                                                   ShapeString(in.shape, static_cast<size_t>(in.rank)) + ", got " +
+                                                   ShapeString(shape, rank) + ": " + why);
+  };
+  if (rank != sig.size()) return refuse("the rank differs");
+  for (size_t d = 0; d < rank; ++d) {
+    if (shape[d] < 1) return refuse("dimensions must be at least 1");
+    const bool free_axis = sig[d] == -1 || d == 0 || (rank == 3 && d == 1);  // batch, time, or left free
+    if (!free_axis && shape[d] != sig[d]) return refuse("dimension " + std::to_string(d) + " is fixed");
+  }
+  return Status::Ok();
+}
+
+Status Runner::ResizeInputs(const std::vector<std::vector<int>>& shapes) {
+  if (shapes.size() != input_count()) {
+    return Status(ErrorCode::kInvalidArgument, model_->description() + " takes " + std::to_string(input_count()) +
+                                                   " input(s), got " + std::to_string(shapes.size()) + " shapes");
+  }
+  bool same = true;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    TFLSTM_RETURN_IF_ERROR(CheckShape(i, shapes[i].data(), shapes[i].size()));
+    const TensorView in = input(i);
+    same = same && std::equal(shapes[i].begin(), shapes[i].end(), in.shape, in.shape + in.rank);
+  }
+  if (same) return Status::Ok();
+  auto engine = Build(&shapes);
+  if (!engine.ok()) return engine.status();
+  engine_ = std::move(engine).value();
+  ++rebuilds_;
+  return Status::Ok();
+}
+
+// Input `i` gets `shape`, resizing the runner when it has another one.
+Status Runner::EnsureShape(size_t i, const int* shape, size_t rank) {
+  const TensorView in = input(i);
+  if (rank == static_cast<size_t>(in.rank) && std::equal(shape, shape + rank, in.shape)) return Status::Ok();
+  std::vector<std::vector<int>> shapes;
+  for (size_t k = 0; k < input_count(); ++k) {
+    const TensorView v = input(k);
+    shapes.emplace_back(v.shape, v.shape + v.rank);
+  }
+  shapes[i].assign(shape, shape + rank);
+  return ResizeInputs(shapes);
 }
 
 Status Runner::SetInput(size_t i, const void* data, size_t bytes, TfLiteType dtype, const int* shape, size_t rank) {
-  if (i >= inputs_.size()) {
+  if (i >= input_count()) {
     return Status(ErrorCode::kInvalidArgument, "input index " + std::to_string(i) + " is out of range: " +
-                                                   model_->description() + " has " +
-                                                   std::to_string(inputs_.size()) + " inputs");
+                                                   model_->description() + " has " + std::to_string(input_count()) +
+                                                   " inputs");
   }
-  const TensorView in = input(i);
-  auto where = [&] { return "input " + std::to_string(i) + " ('" + std::string(in.name) + "')"; };
-  if (dtype != in.dtype) {
-    return Status(ErrorCode::kInvalidArgument, where() + " expects dtype " + DTypeName(in.dtype) + ", got " +
+  const TensorView before = input(i);
+  if (dtype != before.dtype) {
+    return Status(ErrorCode::kInvalidArgument, "input " + std::to_string(i) + " ('" + before.name +
+                                                   "') expects dtype " + DTypeName(before.dtype) + ", got " +
                                                    DTypeName(dtype));
   }
-  if (rank != static_cast<size_t>(in.rank) || !std::equal(shape, shape + rank, in.shape)) {
-    return Status(ErrorCode::kInvalidArgument, where() + " expects shape " +
-                                                   ShapeString(in.shape, static_cast<size_t>(in.rank)) + ", got " +
-                                                   ShapeString(shape, rank));
-  }
+  TFLSTM_RETURN_IF_ERROR(EnsureShape(i, shape, rank));
+  const TensorView in = input(i);
   if (bytes != in.bytes || in.data == nullptr) {
-    return Status(ErrorCode::kInvalidArgument, where() + " expects " + std::to_string(in.bytes) + " bytes, got " +
-                                                   std::to_string(bytes));
+    return Status(ErrorCode::kInvalidArgument, "input " + std::to_string(i) + " ('" + in.name + "') expects " +
+                                                   std::to_string(in.bytes) + " bytes, got " + std::to_string(bytes));
   }
   std::memcpy(in.data, data, bytes);
   return Status::Ok();
 }
 
-Status Runner::Invoke() {
-  capture_->Clear();
-  // Fused LSTMs keep their state in variable tensors that persist across invokes: without a
-  // reset the same input gives a different output each time. A run starts from zero state.
-  if (interpreter_->ResetVariableTensors() != kTfLiteOk) {
-    return Fail(ErrorCode::kRuntimeError, "cannot reset the state of " + model_->description());
+Status Runner::SetInputFromFloat(size_t i, const float* data, size_t count, const int* shape, size_t rank) {
+  if (i >= input_count()) return SetInput(i, nullptr, 0, kTfLiteFloat32, shape, rank);  // the range error
+  const TfLiteType type = input(i).dtype;
+  if (type == kTfLiteFloat32) return SetInput(i, data, count * sizeof(float), kTfLiteFloat32, shape, rank);
+  if (!Quantized(type)) {
+    return Status(ErrorCode::kInvalidArgument, "input " + std::to_string(i) + " ('" + input(i).name + "') is " +
+                                                   DTypeName(type) + ": float data can only be quantized for int8, "
+                                                   "uint8 or int16 inputs");
   }
-  if (interpreter_->Invoke() != kTfLiteOk) {
-    return Fail(ErrorCode::kRuntimeError, "invoking " + model_->description() + " failed");
+  TFLSTM_RETURN_IF_ERROR(EnsureShape(i, shape, rank));
+  const TensorView in = input(i);
+  if (count * DTypeSize(type) != in.bytes) {
+    return Status(ErrorCode::kInvalidArgument, "input " + std::to_string(i) + " ('" + in.name + "') holds " +
+                                                   std::to_string(in.bytes / DTypeSize(type)) + " values, got " +
+                                                   std::to_string(count));
+  }
+  if (!(in.scale > 0.0f)) {
+    return Status(ErrorCode::kInvalidArgument, "input " + std::to_string(i) + " ('" + in.name +
+                                                   "') has no quantization scale to quantize with");
+  }
+  switch (type) {
+    case kTfLiteInt8: QuantizeInto<int8_t>(data, count, in.scale, in.zero_point, in.data); break;
+    case kTfLiteUInt8: QuantizeInto<uint8_t>(data, count, in.scale, in.zero_point, in.data); break;
+    default: QuantizeInto<int16_t>(data, count, in.scale, in.zero_point, in.data); break;
+  }
+  return Status::Ok();
+}
+
+Status Runner::OutputToFloat(size_t i, float* out, size_t count) const {
+  if (i >= output_count()) {
+    return Status(ErrorCode::kInvalidArgument, "output index " + std::to_string(i) + " is out of range");
+  }
+  const TensorView v = output(i);
+  const size_t n = DTypeSize(v.dtype) ? v.bytes / DTypeSize(v.dtype) : 0;
+  if (count != n) {
+    return Status(ErrorCode::kInvalidArgument, "output " + std::to_string(i) + " ('" + v.name + "') holds " +
+                                                   std::to_string(n) + " values, not " + std::to_string(count));
+  }
+  switch (v.dtype) {
+    case kTfLiteFloat32: std::memcpy(out, v.data, v.bytes); return Status::Ok();
+    case kTfLiteInt8: DequantizeFrom<int8_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
+    case kTfLiteUInt8: DequantizeFrom<uint8_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
+    case kTfLiteInt16: DequantizeFrom<int16_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
+    default:
+      return Status(ErrorCode::kInvalidArgument, "output " + std::to_string(i) + " ('" + v.name + "') is " +
+                                                     DTypeName(v.dtype) + ", which has no float form");
+  }
+}
+
+Status Runner::Run(bool reset_state) {
+  capture_->Clear();
+  cancelled_.store(false);
+  // Fused LSTMs keep their state in variable tensors that persist across invokes: without a
+  // reset the same input gives a different output each time.
+  if (reset_state) TFLSTM_RETURN_IF_ERROR(ResetState());
+  const TfLiteStatus status = engine_->subgraph->Invoke();
+  // TFLite reports a cancellation through its check function as a plain error.
+  if (status == kTfLiteCancelled || (status != kTfLiteOk && cancelled_.load())) {
+    capture_->Clear();
+    return Status(ErrorCode::kCancelled, "invoking " + model_->description() + " was cancelled");
+  }
+  if (status != kTfLiteOk) return Fail(ErrorCode::kRuntimeError, "invoking " + model_->description() + " failed");
+  return Status::Ok();
+}
+
+Status Runner::Invoke() { return Run(true); }
+Status Runner::InvokeWithState() { return Run(false); }
+
+size_t Runner::state_count() const { return engine_->subgraph->variables().size(); }
+
+TensorView Runner::state(size_t i) const {
+  if (i >= state_count()) return TensorView{};
+  const int index = engine_->subgraph->variables()[i];
+  const TfLiteTensor* t = engine_->subgraph->tensor(index);
+  TensorInfo info;
+  TensorView v = View(index, info);
+  v.name = t->name ? t->name : "";
+  return v;
+}
+
+Status Runner::ResetState() {
+  if (engine_->subgraph->ResetVariableTensors() != kTfLiteOk) {
+    return Fail(ErrorCode::kRuntimeError, "cannot reset the state of " + model_->description());
   }
   return Status::Ok();
 }
 
 MemoryStats Runner::memory() const {
   MemoryStats m;
-  m.arena = arena_->stats();
-  m.arena_required = arena_required_;
-  for (size_t s = 0; s < interpreter_->subgraphs_size(); ++s) {
+  m.arena = engine_->arena->stats();
+  m.arena_required = engine_->arena_required;
+  tflite::Interpreter& interp = *engine_->interpreter;
+  for (size_t s = 0; s < interp.subgraphs_size(); ++s) {
     tflite::Subgraph::SubgraphAllocInfo info{};
-    interpreter_->subgraph(static_cast<int>(s))->GetMemoryAllocInfo(&info);
+    interp.subgraph(static_cast<int>(s))->GetMemoryAllocInfo(&info);
     m.tflite_arena += info.arena_size;
     m.tflite_persistent += info.arena_persist_size;
     m.tflite_dynamic += info.dynamic_size;

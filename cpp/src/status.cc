@@ -10,6 +10,7 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kInvalidArgument: return "invalid argument";
     case ErrorCode::kArenaExhausted: return "arena exhausted";
     case ErrorCode::kRuntimeError: return "runtime error";
+    case ErrorCode::kCancelled: return "cancelled";
   }
   return "unknown";
 }

@@ -66,6 +66,28 @@ inline std::vector<char> AddModel(std::vector<int> shape = {1, 4}, int version =
   return Serialize(m);
 }
 
+// y = x * 2^ops as a chain of `ops` ADD ops (t = t + t): a long invoke made of many ops.
+inline std::vector<char> AddChainModel(std::vector<int> shape, int ops) {
+  tflite::ModelT m;
+  m.version = 3;
+  m.operator_codes.push_back(OpCode(tflite::BuiltinOperator_ADD, 1));
+  m.buffers.push_back(std::make_unique<tflite::BufferT>());
+  auto sg = std::make_unique<tflite::SubGraphT>();
+  for (int i = 0; i <= ops; ++i) sg->tensors.push_back(Tensor(i == 0 ? "x" : "t" + std::to_string(i), shape));
+  sg->inputs = {0};
+  sg->outputs = {ops};
+  for (int i = 0; i < ops; ++i) {
+    auto op = std::make_unique<tflite::OperatorT>();
+    op->opcode_index = 0;
+    op->inputs = {i, i};
+    op->outputs = {i + 1};
+    op->builtin_options.Set(tflite::AddOptionsT());
+    sg->operators.push_back(std::move(op));
+  }
+  m.subgraphs.push_back(std::move(sg));
+  return Serialize(m);
+}
+
 // y = x W^T + b with x [1, in], W [out, in], b [out]; `version` is FULLY_CONNECTED's.
 inline std::vector<char> DenseModel(const std::vector<float>& w, const std::vector<float>& b, int in, int version = 1) {
   const int out = static_cast<int>(b.size());

@@ -9,6 +9,7 @@
 
 #include "test_models.h"
 #include "tflstm/runner.h"
+#include "tflstm/stream.h"
 
 extern "C" {
 void* __libc_malloc(size_t);
@@ -109,6 +110,32 @@ TEST(ZeroAlloc, DenseRunsDoNotAllocate) {
   auto model = Model::FromBytes(bytes.data(), bytes.size());
   ASSERT_TRUE(model.ok());
   ExpectSteadyStateRunsDoNotAllocate(model.value(), 1);
+}
+
+}  // namespace
+}  // namespace tflstm
+
+namespace tflstm {
+namespace {
+
+TEST(ZeroAlloc, StreamChunksDoNotAllocate) {
+  auto model = Model::FromFile(testing::TestData("unidirectional_sequence_lstm.bin"));
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto runner = Runner::Create(model.value());
+  ASSERT_TRUE(runner.ok());
+  auto a = Stream::Create(*runner.value());
+  auto b = Stream::Create(*runner.value());
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::vector<float> x(2 * 16, 0.25f), y(2 * 16);
+  ASSERT_TRUE(a.value()->Feed(x.data(), 3, y.data()).ok());  // the first chunk may allocate
+  ASSERT_TRUE(b.value()->Feed(x.data(), 3, y.data()).ok());
+  const long n = AllocationsDuring([&] {
+    for (int chunk = 0; chunk < 20; ++chunk) {
+      ASSERT_TRUE(a.value()->Feed(x.data(), 1 + chunk % 7, y.data()).ok());  // chunks of varying length
+      ASSERT_TRUE(b.value()->Feed(x.data(), 2, y.data()).ok());
+    }
+  });
+  EXPECT_EQ(n, 0) << "heap allocations while feeding two streams";
 }
 
 }  // namespace

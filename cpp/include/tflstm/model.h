@@ -40,6 +40,14 @@ struct OpInfo {
   int builtin_code = -1;             // tflite::BuiltinOperator, -1 for custom ops
 };
 
+// A signature: a named entry point with named inputs and outputs, run on one subgraph.
+struct SignatureInfo {
+  std::string key;                   // e.g. "serving_default"
+  int subgraph = 0;
+  std::vector<TensorInfo> inputs;    // `name` is the signature's name for each tensor
+  std::vector<TensorInfo> outputs;
+};
+
 // numpy-style names: "float32", "int8", ...
 const char* DTypeName(TfLiteType type);
 // Size of one element in bytes, 0 for types without a fixed size (strings).
@@ -60,6 +68,9 @@ class Model {
 
   const std::vector<TensorInfo>& inputs() const { return inputs_; }
   const std::vector<TensorInfo>& outputs() const { return outputs_; }
+  const std::vector<SignatureInfo>& signatures() const { return signatures_; }
+  // The signature called `key`, or kInvalidArgument listing the keys there are.
+  Result<const SignatureInfo*> Signature(const std::string& key) const;
   // Every operator code of the model, in the model's order.
   const std::vector<OpInfo>& ops() const { return ops_; }
   // The ops that the linked runtime cannot run; empty when it can run them all.
@@ -84,6 +95,7 @@ class Model {
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;
   std::vector<OpInfo> ops_;
+  std::vector<SignatureInfo> signatures_;
 };
 
 }  // namespace tflstm

@@ -3,7 +3,10 @@
 // with unchanged shapes makes no heap allocation.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -24,6 +27,7 @@ class ErrorCapture;
 struct RunnerOptions {
   int num_threads = 1;                // TFLite's thread count; -1 lets TFLite decide
   std::optional<size_t> arena_bytes;  // the arena budget; unset: exactly what the model needs
+  std::string signature;              // run this signature's subgraph; empty: the primary one
 };
 
 // Memory a runner holds: tflstm's arena and TFLite's own allocations, in bytes.
@@ -37,7 +41,7 @@ struct MemoryStats {
 };
 
 // A tensor's current type, shape and storage. `data` stays valid until the runner is
-// destroyed or its tensors are re-allocated.
+// destroyed or its input shapes change (which rebuilds its tensors).
 struct TensorView {
   const char* name = "";
   TfLiteType dtype = kTfLiteNoType;
@@ -45,6 +49,8 @@ struct TensorView {
   int rank = 0;
   void* data = nullptr;
   size_t bytes = 0;
+  float scale = 0.0f;                 // per-tensor quantization, 0 when not quantized
+  int32_t zero_point = 0;
 };
 
 class Runner {
@@ -56,8 +62,13 @@ class Runner {
   Runner& operator=(const Runner&) = delete;
 
   const Model& model() const { return *model_; }
-  size_t input_count() const { return inputs_.size(); }
-  size_t output_count() const { return outputs_.size(); }
+  const std::shared_ptr<const Model>& shared_model() const { return model_; }
+  // Names, dtypes and model shapes of the inputs and outputs: the signature's when the runner
+  // runs one, else the model's.
+  const std::vector<TensorInfo>& input_info() const { return *input_info_; }
+  const std::vector<TensorInfo>& output_info() const { return *output_info_; }
+  size_t input_count() const { return input_info_->size(); }
+  size_t output_count() const { return output_info_->size(); }
 
   // Position of the input or output called `name`, or kInvalidArgument listing the names.
   Result<size_t> InputIndex(std::string_view name) const;
@@ -66,10 +77,34 @@ class Runner {
   TensorView input(size_t i) const;   // writable in place: zero-copy input
   TensorView output(size_t i) const;
 
-  // Copies `bytes` of `dtype` data with the given shape into input `i`, after checking that
-  // the dtype, shape and size are the ones the tensor has.
+  // Copies `bytes` of `dtype` data with the given shape into input `i`. A shape other than the
+  // current one resizes the runner first (see ResizeInputs).
   Status SetInput(size_t i, const void* data, size_t bytes, TfLiteType dtype, const int* shape, size_t rank);
+  // For a quantized (int8, uint8, int16) input: quantizes float data with the tensor's scale
+  // and zero point, rounding half away from zero as TFLite's QUANTIZE does. A float input is
+  // copied as it is.
+  Status SetInputFromFloat(size_t i, const float* data, size_t count, const int* shape, size_t rank);
+  // Output `i` as floats: dequantized for a quantized output, copied for a float one.
+  Status OutputToFloat(size_t i, float* out, size_t count) const;
+
+  // Runs the model with these input shapes from now on. The batch axis, the time axis of a
+  // (batch, time, features) input and any axis the model leaves free (-1) may change. The
+  // interpreter and the arena are rebuilt, only when a shape differs; on failure (a shape the
+  // model cannot take, an arena budget too small) the runner keeps its previous shapes.
+  Status ResizeInputs(const std::vector<std::vector<int>>& shapes);
+  size_t rebuild_count() const { return rebuilds_; }
+
+  // Runs from zero LSTM state: the same inputs always give the same outputs.
   Status Invoke();
+  // Runs from the state that the previous invoke left in the variable tensors (streams).
+  Status InvokeWithState();
+  // Stops an invoke in progress on another thread, between two ops; it returns kCancelled.
+  void Cancel() { cancelled_.store(true); }
+
+  // The model's state tensors (TFLite variable tensors: the LSTM's hidden and cell state).
+  size_t state_count() const;
+  TensorView state(size_t i) const;
+  Status ResetState();
 
   MemoryStats memory() const;
 
@@ -80,21 +115,27 @@ class Runner {
   };
 
  public:
-  Runner(Key, std::shared_ptr<const Model> model);
+  Runner(Key, std::shared_ptr<const Model> model, RunnerOptions options);
 
  private:
-  Status Build(const RunnerOptions& options);
-  Status BindToArena(const RunnerOptions& options);
+  struct Engine;
+  Result<std::unique_ptr<Engine>> Build(const std::vector<std::vector<int>>* shapes);
+  Status BindToArena(Engine& engine) const;
+  Status CheckShape(size_t i, const int* shape, size_t rank) const;
+  Status EnsureShape(size_t i, const int* shape, size_t rank);
+  Status Run(bool reset_state);
   TensorView View(int tensor_index, const TensorInfo& info) const;
   Status Fail(ErrorCode code, const std::string& what) const;
 
   std::shared_ptr<const Model> model_;
-  std::unique_ptr<internal::ErrorCapture> capture_;  // outlives interpreter_, which reports to it
-  std::unique_ptr<Arena> arena_;
-  std::unique_ptr<tflite::Interpreter> interpreter_;
-  std::vector<int> inputs_;   // tensor indices
-  std::vector<int> outputs_;
-  size_t arena_required_ = 0;
+  RunnerOptions options_;
+  const std::vector<TensorInfo>* input_info_ = nullptr;
+  const std::vector<TensorInfo>* output_info_ = nullptr;
+  int subgraph_ = 0;
+  std::unique_ptr<internal::ErrorCapture> capture_;  // outlives the engine, which reports to it
+  std::unique_ptr<Engine> engine_;
+  std::atomic<bool> cancelled_{false};
+  size_t rebuilds_ = 0;
 };
 
 }  // namespace tflstm

@@ -15,6 +15,7 @@ enum class ErrorCode {
   kInvalidArgument,  // wrong shape, dtype, name or option
   kArenaExhausted,   // the arena budget is too small
   kRuntimeError,     // TFLite failed while preparing or invoking
+  kCancelled,        // Runner::Cancel() stopped an invoke
 };
 
 const char* ErrorCodeName(ErrorCode code);

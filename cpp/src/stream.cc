@@ -1,0 +1,81 @@
+#include "tflstm/stream.h"
+
+#include <cstring>
+#include <string>
+
+namespace tflstm {
+
+Result<std::unique_ptr<Stream>> Stream::Create(Runner& runner) {
+  const std::string where = runner.model().description();
+  if (runner.input_count() != 1 || runner.output_count() < 1) {
+    return Status(ErrorCode::kInvalidArgument, "streaming needs a model with one input; " + where + " has " +
+                                                   std::to_string(runner.input_count()));
+  }
+  const TensorView in = runner.input(0);
+  if (in.rank < 2 || in.shape[0] != 1) {
+    return Status(ErrorCode::kInvalidArgument, "streaming needs an input of shape [1, time, ...]; '" +
+                                                   std::string(in.name) + "' of " + where + " has rank " +
+                                                   std::to_string(in.rank));
+  }
+  auto stream = std::make_unique<Stream>(Key(), runner);
+  stream->step_shape_.assign(in.shape, in.shape + in.rank);
+  stream->step_shape_[1] = 1;
+  TFLSTM_RETURN_IF_ERROR(stream->SetOneStep());
+  if (runner.state_count() == 0) {
+    return Status(ErrorCode::kInvalidArgument, where + " has no state tensors: there is nothing to carry "
+                                                       "between chunks (is its LSTM fused?)");
+  }
+  stream->step_input_bytes_ = runner.input(0).bytes;
+  stream->step_output_bytes_ = runner.output(0).bytes;
+  for (size_t i = 0; i < runner.state_count(); ++i) stream->state_.emplace_back(runner.state(i).bytes);
+  TFLSTM_RETURN_IF_ERROR(stream->Reset());
+  return stream;
+}
+
+// The runner may have been used with other shapes since the last chunk: set one step again.
+Status Stream::SetOneStep() {
+  const TensorView in = runner_.input(0);
+  if (static_cast<size_t>(in.rank) == step_shape_.size() &&
+      std::memcmp(in.shape, step_shape_.data(), step_shape_.size() * sizeof(int)) == 0) {
+    return Status::Ok();
+  }
+  return runner_.ResizeInputs({step_shape_});
+}
+
+Status Stream::Reset() {
+  TFLSTM_RETURN_IF_ERROR(SetOneStep());
+  TFLSTM_RETURN_IF_ERROR(runner_.ResetState());
+  for (size_t i = 0; i < state_.size(); ++i) std::memcpy(state_[i].data(), runner_.state(i).data, state_[i].size());
+  steps_ = 0;
+  return Status::Ok();
+}
+
+Status Stream::Feed(const void* x, size_t steps, void* out) {
+  TFLSTM_RETURN_IF_ERROR(SetOneStep());
+  if (runner_.state_count() != state_.size()) {
+    return Status(ErrorCode::kRuntimeError, "the runner's state tensors changed under the stream");
+  }
+  for (size_t i = 0; i < state_.size(); ++i) {
+    const TensorView s = runner_.state(i);
+    if (s.bytes != state_[i].size()) {
+      return Status(ErrorCode::kRuntimeError, "state tensor '" + std::string(s.name) + "' has " +
+                                                  std::to_string(s.bytes) + " bytes, the stream holds " +
+                                                  std::to_string(state_[i].size()));
+    }
+    std::memcpy(s.data, state_[i].data(), s.bytes);
+  }
+  const TensorView in = runner_.input(0);
+  const TensorView result = runner_.output(0);
+  const auto* src = static_cast<const char*>(x);
+  auto* dst = static_cast<char*>(out);
+  for (size_t t = 0; t < steps; ++t) {
+    std::memcpy(in.data, src + t * step_input_bytes_, step_input_bytes_);
+    TFLSTM_RETURN_IF_ERROR(runner_.InvokeWithState());  // the stream's own state is untouched
+    std::memcpy(dst + t * step_output_bytes_, result.data, step_output_bytes_);
+  }
+  for (size_t i = 0; i < state_.size(); ++i) std::memcpy(state_[i].data(), runner_.state(i).data, state_[i].size());
+  steps_ += steps;
+  return Status::Ok();
+}
+
+}  // namespace tflstm
