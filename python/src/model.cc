@@ -81,6 +81,16 @@ void bind_model(py::module_& m) {
       .def(py::init(&Load), py::arg("source"))
       .def_property_readonly("inputs", [](const PyModel& self) { return self.model->inputs(); })
       .def_property_readonly("outputs", [](const PyModel& self) { return self.model->outputs(); })
+      .def_property_readonly("signatures", [](const PyModel& self) {
+             py::dict out;
+             for (const SignatureInfo& sig : self.model->signatures()) {
+               py::dict entry;
+               entry["inputs"] = sig.inputs;
+               entry["outputs"] = sig.outputs;
+               out[py::str(sig.key)] = entry;
+             }
+             return out;
+           }, "{key: {'inputs': [TensorInfo], 'outputs': [TensorInfo]}} for each signature of the model")
       .def_property_readonly("ops", [](const PyModel& self) { return OpList(self.model->ops()); },
                              "[(op_name, version), ...] for every operator code in the model")
       .def_property_readonly("unsupported_ops", [](const PyModel& self) { return OpList(self.model->UnsupportedOps()); },

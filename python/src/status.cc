@@ -13,6 +13,7 @@ const char* ClassName(ErrorCode code) {
     case ErrorCode::kInvalidArgument: return "InputError";
     case ErrorCode::kArenaExhausted: return "ArenaExhaustedError";
     case ErrorCode::kRuntimeError: return "InvokeError";
+    case ErrorCode::kCancelled: return "CancelledError";
     case ErrorCode::kOk: break;
   }
   return "Error";
@@ -50,8 +51,9 @@ void bind_status(py::module_& m) {
            py::make_tuple(base, py::handle(PyExc_ValueError)));
   NewClass(m, "ArenaExhaustedError", "The arena budget is too small for what was asked of it.",
            py::make_tuple(base, py::handle(PyExc_MemoryError)));
-  NewClass(m, "InvokeError", "TFLite failed while preparing or running the model.",
-           py::make_tuple(base, py::handle(PyExc_RuntimeError)));
+  py::object invoke = NewClass(m, "InvokeError", "TFLite failed while preparing or running the model.",
+                               py::make_tuple(base, py::handle(PyExc_RuntimeError)));
+  NewClass(m, "CancelledError", "Runner.cancel() stopped a run from another thread.", py::make_tuple(invoke));
 }
 
 }  // namespace tflstm::python

@@ -18,6 +18,7 @@ from ._build_config import ISA, TFLITE_VERSION  # noqa: E402
 from ._core import (  # noqa: E402
     ArenaExhaustedError,
     ArenaStats,
+    CancelledError,
     Error,
     InputError,
     InvokeError,
@@ -25,6 +26,7 @@ from ._core import (  # noqa: E402
     ModelError,
     Quantization,
     Runner,
+    Stream,
     TensorInfo,
     UnsupportedOpError,
 )
@@ -39,6 +41,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ArenaExhaustedError",
     "ArenaStats",
+    "CancelledError",
     "ConversionError",
     "Error",
     "MODES",
@@ -57,6 +60,7 @@ __all__ = [
     "ModelError",
     "Quantization",
     "Runner",
+    "Stream",
     "TFLITE_VERSION",
     "TensorInfo",
     "UnsupportedOpError",

@@ -112,6 +112,7 @@ def convert(
     *,
     int8_io: bool = False,
     batch_size: int = 1,
+    timesteps: int | None = None,
 ) -> bytes:
     """Convert a Keras LSTM model (Keras 3 or tf_keras) to TFLite bytes.
 
@@ -120,6 +121,9 @@ def convert(
     few hundred are plenty; ``int8_io`` makes the model's inputs and outputs int8 too);
     ``float16`` (float16 weights, float32 compute).
     The model is rebuilt with a fixed ``batch_size`` so that each LSTM becomes one fused op.
+    ``timesteps`` sets the sequence length the model is converted for (default: the model's own);
+    ``timesteps=1`` exports the step model that streaming feeds one step at a time. The
+    runtime can still run other lengths and batch sizes: it resizes on a shape change.
     Raises ConversionError (UnsupportedLayerError for a layer with no fused equivalent).
     """
     if mode not in MODES:
@@ -132,7 +136,9 @@ def convert(
     if batch_size < 1:
         raise ConversionError(f"batch_size must be at least 1, got {batch_size}")
     tf = tensorflow()
-    copy = fusable_copy(model, batch_size, check=check_same_outputs)
+    if timesteps is not None and timesteps < 1:
+        raise ConversionError(f"timesteps must be at least 1, got {timesteps}")
+    copy = fusable_copy(model, batch_size, check=check_same_outputs, timesteps=timesteps)
     converter = tf.lite.TFLiteConverter.from_keras_model(copy)
     if mode != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]

@@ -43,3 +43,40 @@ def basic_motions() -> SequenceDataset:
         classes=[str(c) for c in classes],
         features=["accel_x", "accel_y", "accel_z", "gyro_x", "gyro_y", "gyro_z"],
     )
+
+
+@dataclasses.dataclass
+class VariableLengthDataset:
+    name: str
+    x_train: list[np.ndarray]  # float32 (timesteps_i, features) each, lengths differ
+    y_train: np.ndarray
+    x_test: list[np.ndarray]
+    y_test: np.ndarray
+    classes: list[str]
+
+
+def japanese_vowels() -> VariableLengthDataset:
+    """JapaneseVowels (bundled in the ``aeon`` wheel): 640 utterances of /ae/ by nine speakers,
+    12 LPC cepstrum coefficients per frame, 7 to 29 frames long. Features are standardized with
+    the training split's statistics; sequences keep their own lengths."""
+    try:
+        from aeon.datasets import load_japanese_vowels
+    except ImportError as e:
+        raise ImportError("the JapaneseVowels dataset comes with aeon: pip install 'tflstm[convert]'") from e
+    x_train, labels_train = load_japanese_vowels(split="train")
+    x_test, labels_test = load_japanese_vowels(split="test")
+    # aeon gives a list of (channels, timesteps) arrays.
+    train = [np.asarray(x, np.float32).T for x in x_train]
+    test = [np.asarray(x, np.float32).T for x in x_test]
+    frames = np.concatenate(train)
+    mean, std = frames.mean(axis=0), frames.std(axis=0) + 1e-6
+    classes = sorted(set(labels_train) | set(labels_test), key=str)
+    index = {c: i for i, c in enumerate(classes)}
+    return VariableLengthDataset(
+        name="JapaneseVowels",
+        x_train=[(x - mean) / std for x in train],
+        y_train=np.array([index[c] for c in labels_train], np.int64),
+        x_test=[(x - mean) / std for x in test],
+        y_test=np.array([index[c] for c in labels_test], np.int64),
+        classes=[str(c) for c in classes],
+    )

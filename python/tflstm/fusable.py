@@ -118,13 +118,17 @@ def input_shape(model: Any) -> tuple[int | None, ...]:
     return tuple(None if d is None else int(d) for d in shape)
 
 
-def fusable_copy(model: Any, batch_size: int = 1, check: Callable[[Any, Any], None] | None = None) -> Any:
+def fusable_copy(model: Any, batch_size: int = 1, check: Callable[[Any, Any], None] | None = None,
+                 timesteps: int | None = None) -> Any:
     """A tf_keras copy of `model` with a fixed batch size, whose LSTM layers the converter fuses.
+    ``timesteps`` overrides the model's sequence length (1 gives the step model of a stream).
 
     Raises UnsupportedLayerError naming the first layer that cannot be converted, and why.
     """
     keras = tf_keras()
     shape = input_shape(model)
+    if timesteps is not None and len(shape) == 2:
+        shape = (timesteps, shape[1])
     if len(shape) != 2:
         raise UnsupportedLayerError(
             f"model '{model.name}' takes input of shape {('batch',) + shape}; tflstm converts sequence "
