@@ -31,6 +31,9 @@ endfunction()
 
 function(_tflstm_build_tflite prefix_out)
   find_package(Python3 REQUIRED COMPONENTS Interpreter)
+  if(CMAKE_TOOLCHAIN_FILE)  # the nested build runs elsewhere: it needs the absolute path
+    file(REAL_PATH "${CMAKE_TOOLCHAIN_FILE}" CMAKE_TOOLCHAIN_FILE BASE_DIRECTORY "${CMAKE_SOURCE_DIR}")
+  endif()
   _tflstm_debian_arch(arch)
   set(recipe "${PROJECT_SOURCE_DIR}/third_party")
 
@@ -39,7 +42,11 @@ function(_tflstm_build_tflite prefix_out)
   # --gc-sections keeps only the kernels a program registers.
   set(flags "-w -ffunction-sections -fdata-sections ${TFLSTM_ARCH_FLAGS_STRING}")
   # The prefix is keyed by everything that changes its bits.
-  set(key_text "${arch};${flags};${CMAKE_CXX_COMPILER_ID};${CMAKE_CXX_COMPILER_VERSION};${CMAKE_TOOLCHAIN_FILE}")
+  set(key_text "${arch};${flags};${CMAKE_CXX_COMPILER_ID};${CMAKE_CXX_COMPILER_VERSION}")
+  if(CMAKE_TOOLCHAIN_FILE)  # by content: the same toolchain in another checkout shares the prefix
+    file(SHA256 "${CMAKE_TOOLCHAIN_FILE}" h)
+    string(APPEND key_text ";${h}")
+  endif()
   foreach(f sources.lock tflite/CMakeLists.txt tflite/merge_archives.cmake tflite/glibc_compat.c
             tflite/tflstm-tflite-config.cmake.in)
     file(SHA256 "${recipe}/${f}" h)
@@ -117,5 +124,6 @@ if(TFLSTM_TFLITE_PREFIX)
 else()
   _tflstm_build_tflite(TFLSTM_TFLITE_PREFIX_DIR)
 endif()
-find_package(tflstm-tflite CONFIG REQUIRED PATHS "${TFLSTM_TFLITE_PREFIX_DIR}/lib/cmake/tflstm-tflite" NO_DEFAULT_PATH)
+find_package(tflstm-tflite CONFIG REQUIRED PATHS "${TFLSTM_TFLITE_PREFIX_DIR}/lib/cmake/tflstm-tflite" NO_DEFAULT_PATH
+             NO_CMAKE_FIND_ROOT_PATH)  # the prefix is on the build machine, not in the target sysroot
 message(STATUS "tflstm: TFLite ${TFLSTM_TFLITE_VERSION} from ${TFLSTM_TFLITE_PREFIX_DIR}")

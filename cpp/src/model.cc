@@ -268,7 +268,9 @@ Result<std::shared_ptr<const Model>> Model::FromBytes(const void* data, size_t s
     }
     std::memcpy(model->storage_->owned.get(), data, size);
   }
-  return Build(std::move(model), model->storage_->owned.get(), size);
+  // Read before the call: argument evaluation order is unspecified, and one argument moves `model`.
+  const char* bytes = model->storage_->owned.get();
+  return Build(std::move(model), bytes, size);
 }
 
 Result<std::shared_ptr<const Model>> Model::FromBytes(const void* data, size_t size, Arena& arena) {

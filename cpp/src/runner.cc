@@ -130,6 +130,7 @@ Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vec
   for (const TensorInfo& t : *input_info_) engine->inputs.push_back(t.index);
   for (const TensorInfo& t : *output_info_) engine->outputs.push_back(t.index);
   interp.SetCancellationFunction(this, [](void* self) { return static_cast<Runner*>(self)->cancelled_.load(); });
+  if (profiler_ != nullptr) interp.SetProfiler(profiler_);
 
   if (shapes != nullptr) {
     tflite::Subgraph& sg = *engine->subgraph;
@@ -387,6 +388,11 @@ Status Runner::ResetState() {
     return Fail(ErrorCode::kRuntimeError, "cannot reset the state of " + model_->description());
   }
   return Status::Ok();
+}
+
+void Runner::SetProfiler(tflite::Profiler* profiler) {
+  profiler_ = profiler;
+  engine_->interpreter->SetProfiler(profiler);
 }
 
 MemoryStats Runner::memory() const {

@@ -108,6 +108,10 @@ class Runner {
 
   MemoryStats memory() const;
 
+  // Receives TFLite's per-op events (e.g. a benchmark's op profile); nullptr stops them. The
+  // profiler must outlive the runner or be unset first; it stays set across shape changes.
+  void SetProfiler(tflite::Profiler* profiler);
+
  private:
   class Key {  // only Create() can name it
     friend class Runner;
@@ -135,6 +139,7 @@ class Runner {
   std::unique_ptr<internal::ErrorCapture> capture_;  // outlives the engine, which reports to it
   std::unique_ptr<Engine> engine_;
   std::atomic<bool> cancelled_{false};
+  tflite::Profiler* profiler_ = nullptr;
   size_t rebuilds_ = 0;
 };
 

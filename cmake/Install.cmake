@@ -1,0 +1,16 @@
+# `cmake --install`: headers (tflstm's and the TFLite and flatbuffers headers they include), the
+# static libraries, and a package config, so that find_package(tflstm) and
+# target_link_libraries(app tflstm::tflstm) work in another project.
+include(CMakePackageConfigHelpers)
+install(TARGETS tflstm EXPORT tflstmTargets ARCHIVE DESTINATION lib)
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/cpp/include/" DESTINATION include)
+install(DIRECTORY "${TFLSTM_TFLITE_PREFIX_DIR}/include/" DESTINATION include)
+install(FILES "${TFLSTM_TFLITE_PREFIX_DIR}/lib/libtflstm_tflite.a" DESTINATION lib)
+install(FILES "${TFLSTM_TFLITE_PREFIX_DIR}/lib/cmake/tflstm-tflite/tflstm-tflite-config.cmake"
+        DESTINATION lib/cmake/tflstm-tflite)
+install(EXPORT tflstmTargets NAMESPACE tflstm:: DESTINATION lib/cmake/tflstm)
+configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/tflstmConfig.cmake.in"
+  "${PROJECT_BINARY_DIR}/tflstmConfig.cmake" INSTALL_DESTINATION lib/cmake/tflstm)
+write_basic_package_version_file("${PROJECT_BINARY_DIR}/tflstmConfigVersion.cmake" COMPATIBILITY SameMinorVersion)
+install(FILES "${PROJECT_BINARY_DIR}/tflstmConfig.cmake" "${PROJECT_BINARY_DIR}/tflstmConfigVersion.cmake"
+        DESTINATION lib/cmake/tflstm)

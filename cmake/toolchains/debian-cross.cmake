@@ -1,0 +1,18 @@
+# Shared by the toolchain files: Debian's cross compilers for ${TFLSTM_TRIPLE}, its target
+# libraries under /usr/${TFLSTM_TRIPLE}, and qemu-user to run what is built.
+set(CMAKE_C_COMPILER ${TFLSTM_TRIPLE}-gcc)
+set(CMAKE_CXX_COMPILER ${TFLSTM_TRIPLE}-g++)
+set(CMAKE_FIND_ROOT_PATH /usr/${TFLSTM_TRIPLE})
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+if(CMAKE_SYSTEM_PROCESSOR STREQUAL "aarch64")
+  set(_tflstm_qemu qemu-aarch64-static)
+else()
+  set(_tflstm_qemu qemu-arm-static)
+endif()
+find_program(TFLSTM_QEMU ${_tflstm_qemu})
+if(TFLSTM_QEMU)
+  set(CMAKE_CROSSCOMPILING_EMULATOR "${TFLSTM_QEMU};-L;/usr/${TFLSTM_TRIPLE}")
+endif()
