@@ -1,6 +1,6 @@
-# Cross-compiling for 32-bit ARM Linux as on 32-bit Raspberry Pi OS: ARMv7-A with NEON and
-# VFPv4, hard float (CMakeLists.txt adds -mfpu=neon-vfpv4, which Debian's armhf baseline lacks,
-# so that TFLite's NEON kernels are compiled in). Programs run here under qemu-user.
+# Cross-compiling for 32-bit ARM Linux as on 32-bit Raspberry Pi OS: ARMv7-A, VFPv4, hard float
+# (CMakeLists.txt sets -march and -mfpu; see TFLSTM_ARMHF_FPU there for why not NEON).
+# Programs run here under qemu-user.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR armv7l)
 set(TFLSTM_TRIPLE arm-linux-gnueabihf)

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "error_capture.h"
+#include "no_throw.h"
 #include "op_resolver.h"
 #include "tensorflow/lite/core/api/flatbuffer_conversions.h"
 #include "tensorflow/lite/model_builder.h"
@@ -255,7 +256,7 @@ Result<std::shared_ptr<const Model>> Model::FromFile(const std::string& path) {
                   where + " (" + std::to_string(model->size_) + " bytes) is not a valid TFLite flatbuffer" +
                       (detail.empty() ? std::string() : ": " + detail));
   }
-  return Build(std::move(model), nullptr, 0);
+  return internal::NoThrow([&] { return "loading " + where; }, [&] { return Build(std::move(model), nullptr, 0); });
 }
 
 Result<std::shared_ptr<const Model>> Model::FromBytes(const void* data, size_t size) {
@@ -270,7 +271,8 @@ Result<std::shared_ptr<const Model>> Model::FromBytes(const void* data, size_t s
   }
   // Read before the call: argument evaluation order is unspecified, and one argument moves `model`.
   const char* bytes = model->storage_->owned.get();
-  return Build(std::move(model), bytes, size);
+  return internal::NoThrow([&] { return "loading a model of " + std::to_string(size) + " bytes"; },
+                           [&] { return Build(std::move(model), bytes, size); });
 }
 
 Result<std::shared_ptr<const Model>> Model::FromBytes(const void* data, size_t size, Arena& arena) {
@@ -283,7 +285,8 @@ Result<std::shared_ptr<const Model>> Model::FromBytes(const void* data, size_t s
     copy = static_cast<char*>(block.value());
     std::memcpy(copy, data, size);
   }
-  return Build(std::move(model), copy, size);
+  return internal::NoThrow([&] { return "loading a model of " + std::to_string(size) + " bytes"; },
+                           [&] { return Build(std::move(model), copy, size); });
 }
 
 Result<std::shared_ptr<const Model>> Model::Build(std::shared_ptr<Model> model, const char* data, size_t size) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "error_capture.h"
+#include "no_throw.h"
 #include "op_resolver.h"
 #include "tensorflow/lite/core/subgraph.h"
 #include "tensorflow/lite/interpreter.h"
@@ -102,7 +103,8 @@ Result<std::unique_ptr<Runner>> Runner::Create(std::shared_ptr<const Model> mode
     runner->output_info_ = &sig.value()->outputs;
     runner->subgraph_ = sig.value()->subgraph;
   }
-  auto engine = runner->Build(nullptr);
+  auto engine = internal::NoThrow([&] { return "building an interpreter for " + runner->model_->description(); },
+                                  [&] { return runner->Build(nullptr); });
   if (!engine.ok()) return engine.status();
   runner->engine_ = std::move(engine).value();
   return runner;
@@ -261,7 +263,7 @@ Status Runner::ResizeInputs(const std::vector<std::vector<int>>& shapes) {
     same = same && std::equal(shapes[i].begin(), shapes[i].end(), in.shape, in.shape + in.rank);
   }
   if (same) return Status::Ok();
-  auto engine = Build(&shapes);
+  auto engine = internal::NoThrow([&] { return "resizing " + model_->description(); }, [&] { return Build(&shapes); });
   if (!engine.ok()) return engine.status();
   engine_ = std::move(engine).value();
   ++rebuilds_;
@@ -368,8 +370,12 @@ Status Runner::Run(bool reset_state) {
   return Status::Ok();
 }
 
-Status Runner::Invoke() { return Run(true); }
-Status Runner::InvokeWithState() { return Run(false); }
+Status Runner::Invoke() {
+  return internal::NoThrow([&] { return "invoking " + model_->description(); }, [&] { return Run(true); });
+}
+Status Runner::InvokeWithState() {
+  return internal::NoThrow([&] { return "invoking " + model_->description(); }, [&] { return Run(false); });
+}
 
 size_t Runner::state_count() const { return engine_->subgraph->variables().size(); }
 
