@@ -1,8 +1,9 @@
 # `cmake --install`: headers (tflstm's and the TFLite and flatbuffers headers they include), the
 # static libraries, and a package config, so that find_package(tflstm) and
-# target_link_libraries(app tflstm::tflstm) work in another project.
+# target_link_libraries(app tflstm::tflstm) work in another project, as does a selective build
+# with tflstm_select_ops(app OPS_FILES ops.txt).
 include(CMakePackageConfigHelpers)
-install(TARGETS tflstm EXPORT tflstmTargets ARCHIVE DESTINATION lib)
+install(TARGETS tflstm tflstm_core tflstm_all_ops EXPORT tflstmTargets ARCHIVE DESTINATION lib)
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/cpp/include/" DESTINATION include)
 install(DIRECTORY "${TFLSTM_TFLITE_PREFIX_DIR}/include/" DESTINATION include)
 install(FILES "${TFLSTM_TFLITE_PREFIX_DIR}/lib/libtflstm_tflite.a" DESTINATION lib)
@@ -14,3 +15,4 @@ configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/tflstmConfig.cmake.in
 write_basic_package_version_file("${PROJECT_BINARY_DIR}/tflstmConfigVersion.cmake" COMPATIBILITY SameMinorVersion)
 install(FILES "${PROJECT_BINARY_DIR}/tflstmConfig.cmake" "${PROJECT_BINARY_DIR}/tflstmConfigVersion.cmake"
         DESTINATION lib/cmake/tflstm)
+install(FILES "${PROJECT_SOURCE_DIR}/cmake/SelectOps.cmake" DESTINATION lib/cmake/tflstm RENAME tflstmSelectOps.cmake)

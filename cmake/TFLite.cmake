@@ -124,6 +124,8 @@ if(TFLSTM_TFLITE_PREFIX)
 else()
   _tflstm_build_tflite(TFLSTM_TFLITE_PREFIX_DIR)
 endif()
+# Not the cached location of an earlier configure: the prefix changes with the recipe.
+unset(tflstm-tflite_DIR CACHE)
 find_package(tflstm-tflite CONFIG REQUIRED PATHS "${TFLSTM_TFLITE_PREFIX_DIR}/lib/cmake/tflstm-tflite" NO_DEFAULT_PATH
              NO_CMAKE_FIND_ROOT_PATH)  # the prefix is on the build machine, not in the target sysroot
 message(STATUS "tflstm: TFLite ${TFLSTM_TFLITE_VERSION} from ${TFLSTM_TFLITE_PREFIX_DIR}")

@@ -9,12 +9,12 @@
 
 #include "error_capture.h"
 #include "no_throw.h"
-#include "op_resolver.h"
 #include "tensorflow/lite/core/api/flatbuffer_conversions.h"
 #include "tensorflow/lite/model_builder.h"
 #include "tensorflow/lite/schema/schema_generated.h"
 #include "tensorflow/lite/schema/schema_utils.h"
 #include "tflstm/arena.h"
+#include "tflstm/op_set.h"
 
 namespace tflstm {
 
@@ -337,7 +337,7 @@ Result<std::shared_ptr<const Model>> Model::Build(std::shared_ptr<Model> model, 
 }
 
 std::vector<OpInfo> Model::UnsupportedOps() const {
-  const auto resolver = internal::MakeOpResolver();
+  const auto resolver = MakeOpResolver();
   std::vector<OpInfo> missing;
   for (const OpInfo& op : ops_) {
     const TfLiteRegistration* reg =
@@ -353,7 +353,7 @@ Status Model::Check() const {
   if (missing.empty()) return Status::Ok();
   std::ostringstream msg;
   msg << description_ << " needs " << (missing.size() == 1 ? "an op" : "ops")
-      << " that this runtime (TFLite 2.14.1) cannot run: ";
+      << " that this runtime (" << OpSetDescription() << ") cannot run: ";
   for (size_t i = 0; i < missing.size(); ++i) {
     msg << (i ? ", " : "") << missing[i].name << " version " << missing[i].version;
   }

@@ -8,7 +8,7 @@
 
 #include "error_capture.h"
 #include "no_throw.h"
-#include "op_resolver.h"
+#include "tflstm/op_set.h"
 #include "tensorflow/lite/core/subgraph.h"
 #include "tensorflow/lite/interpreter.h"
 #include "tensorflow/lite/interpreter_builder.h"
@@ -114,7 +114,7 @@ Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vec
   internal::SilenceTfliteLogging();
   capture_->Clear();
   auto engine = std::make_unique<Engine>();
-  const auto resolver = internal::MakeOpResolver();
+  const auto resolver = MakeOpResolver();
   const tflite::FlatBufferModel& fb = model_->flatbuffer();
   // This runner's own reporter, not the model's: one model serves runners on many threads.
   tflite::InterpreterBuilder builder(fb.GetModel(), *resolver, capture_.get(), nullptr, fb.allocation());

@@ -95,12 +95,30 @@ def _print_inspect(path: str, info: dict[str, Any]) -> None:
               f"persistent {m['tflite_persistent_bytes']:,} B, total {m['total_bytes']:,} B")
 
 
+def ops_list(paths: Sequence[str]) -> str:
+    """The ops of these models, one per line with the highest version any of them uses: the
+    input of a selective C++ build (tflstm_select_ops in CMake)."""
+    versions: dict[str, int] = {}
+    for path in paths:
+        for name, version in Model(path).ops:
+            versions[name] = max(version, versions.get(name, 0))
+    lines = [f"# TFLite ops of {', '.join(os.path.basename(p) for p in paths)}",
+             "# for a selective build: tflstm_select_ops(<target> OPS_FILES <this file>)"]
+    lines += [f"{name} {version}" for name, version in versions.items()]
+    return "\n".join(lines) + "\n"
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
-    info = describe(Model(args.model))
+    if args.ops:
+        print(ops_list(args.model), end="")
+        return 0
+    if len(args.model) != 1:
+        raise Error("inspect takes one model (several only with --ops)")
+    info = describe(Model(args.model[0]))
     if args.json:
         print(json.dumps(info, indent=2))
     else:
-        _print_inspect(args.model, info)
+        _print_inspect(args.model[0], info)
     return 1 if info["unsupported_ops"] else 0
 
 
@@ -214,8 +232,10 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_convert)
 
     i = sub.add_parser("inspect", help="inputs, outputs, ops, quantization, compatibility and memory of a model")
-    i.add_argument("model")
+    i.add_argument("model", nargs="+")
     i.add_argument("--json", action="store_true")
+    i.add_argument("--ops", action="store_true",
+                   help="print the ops (and versions) of one or more models for a selective C++ build")
     i.set_defaults(func=cmd_inspect)
 
     r = sub.add_parser("run", help="run a .tflite model on a .npy input with the native runtime")

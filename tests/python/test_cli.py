@@ -4,11 +4,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
 import tflstm
 import tf_models as zoo
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tflstm_cmd(*args: str) -> subprocess.CompletedProcess:
@@ -39,6 +42,31 @@ def test_inspect_names_what_the_runtime_lacks(converted, tmp_path):
     done = tflstm_cmd("inspect", path)
     assert done.returncode == 1
     assert "CANNOT run FULLY_CONNECTED v12" in done.stdout
+
+
+def read_ops_list(text: str) -> dict[str, int]:
+    lines = [line.split("#")[0].split() for line in text.splitlines()]
+    return {fields[0]: int(fields[1]) for fields in lines if fields}
+
+
+def test_inspect_ops_lists_what_a_selective_build_needs(converted, tmp_path):
+    paths = []
+    for mode in ("float32", "dynamic", "int8", "float16"):
+        paths.append(tmp_path / f"{mode}.tflite")
+        paths[-1].write_bytes(converted(mode))
+    done = tflstm_cmd("inspect", "--ops", *paths)
+    assert done.returncode == 0, done.stderr
+    expected: dict[str, int] = {}
+    for path in paths:
+        for name, version in tflstm.Model(path).ops:
+            expected[name] = max(version, expected.get(name, 0))
+    assert read_ops_list(done.stdout) == expected
+    # The selective C++ consumer (examples/consumer, built by ctest) can run every mode.
+    committed = read_ops_list((ROOT / "examples" / "consumer" / "lstm_ops.txt").read_text())
+    assert set(expected) <= set(committed)
+
+    done = tflstm_cmd("inspect", *paths)
+    assert done.returncode == 1 and "several only with --ops" in done.stderr
 
 
 def test_run_npy_in_npy_out(converted, tmp_path, rng):

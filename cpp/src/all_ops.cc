@@ -1,12 +1,14 @@
-#include "op_resolver.h"
-
+// The full op set: every builtin op of TFLite (tflstm::all_ops).
 #include "tensorflow/lite/kernels/register.h"
+#include "tflstm/op_set.h"
 
-namespace tflstm::internal {
+namespace tflstm {
 
 std::unique_ptr<tflite::OpResolver> MakeOpResolver() {
   // No default delegates: XNNPACK is not built, and results must come from TFLite's kernels.
   return std::make_unique<tflite::ops::builtin::BuiltinOpResolverWithoutDefaultDelegates>();
 }
 
-}  // namespace tflstm::internal
+const char* OpSetDescription() { return "TFLite 2.14.1"; }
+
+}  // namespace tflstm
