@@ -48,7 +48,7 @@ function(_tflstm_build_tflite prefix_out)
     string(APPEND key_text ";${h}")
   endif()
   foreach(f sources.lock tflite/CMakeLists.txt tflite/merge_archives.cmake tflite/glibc_compat.c
-            tflite/tflstm-tflite-config.cmake.in)
+            tflite/tflstm-tflite-config.cmake.in tflite/ruy_without_neon/ruy/platform.h)
     file(SHA256 "${recipe}/${f}" h)
     string(APPEND key_text ";${h}")
   endforeach()
