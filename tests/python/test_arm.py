@@ -79,11 +79,12 @@ def wide_lstm() -> dict[str, bytes]:
 @pytest.mark.parametrize("target", list(TARGETS))
 def test_arm_wide_lstm(target, wide_lstm, tmp_path, rng):
     """Float within 1e-5 on both targets, and dynamic-range within 1e-5 on aarch64. On armhf,
-    TFLite's ARMv7 NEON code multiplies and adds in two roundings (VMLA) where x86_64 and
-    aarch64 fuse them (FMA): floats differ by an ulp. A dynamic-range LSTM quantizes its hidden
-    state to int8 at every step, so such an ulp can move a value to the next step (measured:
-    up to 9e-5). There the ARM result must stay within the error that quantization itself
-    makes on that input (the dynamic model against the float32 one)."""
+    floats differ from x86_64 by about an ulp (probably TFLite's ARMv7 NEON code multiplying
+    and adding in two roundings, VMLA, where x86_64 and aarch64 fuse them, FMA). A
+    dynamic-range LSTM quantizes its hidden state to int8 at every step, so such an ulp can
+    move a value to the next step (measured: up to 9e-5). There the ARM result must stay
+    within the error that quantization itself makes on that input (the dynamic model against
+    the float32 one)."""
     command = _benchmark(target)
     runners = {}
     for mode, data in wide_lstm.items():
