@@ -206,10 +206,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     model = train(data.x_train, data.y_train, lstm_units=(args.units,), dropout=0.1, epochs=args.epochs,
                   batch_size=8, learning_rate=args.learning_rate, seed=args.seed, verbose=2)
     os.makedirs(args.out, exist_ok=True)
-    for mode in MODES:
-        path = os.path.join(args.out, f"basic_motions_{mode}.tflite")
+    paths = [os.path.join(args.out, f"basic_motions_{mode}.tflite") for mode in MODES]
+    for mode, path in zip(MODES, paths):
         with open(path, "wb") as f:
             f.write(convert(model, mode, data.x_train if mode == "int8" else None))
+    ops_path = os.path.join(args.out, "basic_motions_ops.txt")
+    with open(ops_path, "w") as f:
+        f.write(ops_list(paths))
+    print(f"wrote the models and {ops_path}, the op list for a selective C++ build", flush=True)
     report = profile(model, data.x_test, data.y_test, representative_data=data.x_train, runs=args.runs,
                      prune=args.prune or None, train_data=(data.x_train, data.y_train))
     _write_report(report, args.out, "basic_motions_profile")
