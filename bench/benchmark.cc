@@ -182,8 +182,7 @@ int main(int argc, char** argv) {
     us.push_back(Micros(a, Clock::now()));
   }
   r.SetProfiler(nullptr);
-  std::vector<double> sorted = us;
-  std::sort(sorted.begin(), sorted.end());
+  std::sort(us.begin(), us.end());
   double mean = 0;
   for (double x : us) mean += x / static_cast<double>(us.size());
 
@@ -196,10 +195,10 @@ int main(int argc, char** argv) {
   std::printf("warmup_runs %d\n", o.warmup);
   std::printf("warmup_mean_us %.1f\n", o.warmup ? warm_total / o.warmup : 0.0);
   std::printf("runs %d\n", o.runs);
-  std::printf("median_us %.1f\n", sorted[sorted.size() / 2]);
-  std::printf("p90_us %.1f\n", sorted[std::min(sorted.size() - 1, sorted.size() * 9 / 10)]);
+  std::printf("median_us %.1f\n", us[us.size() / 2]);
+  std::printf("p90_us %.1f\n", us[std::min(us.size() - 1, us.size() * 9 / 10)]);
   std::printf("mean_us %.1f\n", mean);
-  std::printf("min_us %.1f\n", sorted.front());
+  std::printf("min_us %.1f\n", us.front());
   std::printf("arena_bytes %zu\n", mem.arena.budget);
   std::printf("tflite_arena_bytes %zu\n", mem.tflite_arena);
   std::printf("tflite_persistent_bytes %zu\n", mem.tflite_persistent);

@@ -47,6 +47,10 @@ const char* DTypeName(TfLiteType type) {
   }
 }
 
+bool DTypeIsQuantized(TfLiteType type) {
+  return type == kTfLiteInt8 || type == kTfLiteUInt8 || type == kTfLiteInt16;
+}
+
 size_t DTypeSize(TfLiteType type) {
   switch (type) {
     case kTfLiteInt8: case kTfLiteUInt8: case kTfLiteBool: return 1;

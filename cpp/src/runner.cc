@@ -26,6 +26,11 @@ std::string ShapeString(const int* dims, size_t rank) {
 
 std::string ShapeString(const std::vector<int>& dims) { return ShapeString(dims.data(), dims.size()); }
 
+// "input 0 ('x')": how errors name a tensor.
+std::string Where(const char* kind, size_t i, const std::string& name) {
+  return std::string(kind) + " " + std::to_string(i) + " ('" + name + "')";
+}
+
 std::string NameList(const std::vector<TensorInfo>& infos) {
   std::string s;
   for (size_t i = 0; i < infos.size(); ++i) s += (i ? ", '" : "'") + infos[i].name + "'";
@@ -40,8 +45,6 @@ Result<size_t> FindByName(const std::vector<TensorInfo>& infos, std::string_view
   return Status(ErrorCode::kInvalidArgument, "the model has no " + std::string(kind) + " named '" +
                                                  std::string(name) + "'; its " + kind + "s are " + NameList(infos));
 }
-
-bool Quantized(TfLiteType t) { return t == kTfLiteInt8 || t == kTfLiteUInt8 || t == kTfLiteInt16; }
 
 template <typename T>
 void QuantizeInto(const float* in, size_t n, float scale, int32_t zero_point, void* out) {
@@ -210,10 +213,10 @@ Result<size_t> Runner::InputIndex(std::string_view name) const { return FindByNa
 
 Result<size_t> Runner::OutputIndex(std::string_view name) const { return FindByName(output_info(), name, "output"); }
 
-TensorView Runner::View(int tensor_index, const TensorInfo& info) const {
+TensorView Runner::View(int tensor_index, const char* name) const {
   const TfLiteTensor* t = engine_->subgraph->tensor(tensor_index);
   TensorView v;
-  v.name = info.name.c_str();
+  v.name = name;
   v.dtype = t->type;
   v.shape = t->dims ? t->dims->data : nullptr;
   v.rank = t->dims ? t->dims->size : 0;
@@ -225,20 +228,20 @@ TensorView Runner::View(int tensor_index, const TensorInfo& info) const {
 }
 
 TensorView Runner::input(size_t i) const {
-  return i < input_count() ? View(engine_->inputs[i], input_info()[i]) : TensorView{};
+  return i < input_count() ? View(engine_->inputs[i], input_info()[i].name.c_str()) : TensorView{};
 }
 
 TensorView Runner::output(size_t i) const {
-  return i < output_count() ? View(engine_->outputs[i], output_info()[i]) : TensorView{};
+  return i < output_count() ? View(engine_->outputs[i], output_info()[i].name.c_str()) : TensorView{};
 }
 
 Status Runner::CheckShape(size_t i, const int* shape, size_t rank) const {
   const TensorView in = input(i);
-  if (rank == static_cast<size_t>(in.rank) && std::equal(shape, shape + rank, in.shape)) return Status::Ok();
+  if (in.HasShape(shape, rank)) return Status::Ok();
   const TensorInfo& info = input_info()[i];
   const std::vector<int>& sig = info.shape_signature;
   auto refuse = [&](const std::string& why) {
-    return Status(ErrorCode::kInvalidArgument, "input " + std::to_string(i) + " ('" + info.name + "') expects shape " +
+    return Status(ErrorCode::kInvalidArgument, Where("input", i, info.name) + " expects shape " +
                                                    ShapeString(in.shape, static_cast<size_t>(in.rank)) + ", got " +
                                                    ShapeString(shape, rank) + ": " + why);
   };
@@ -259,8 +262,7 @@ Status Runner::ResizeInputs(const std::vector<std::vector<int>>& shapes) {
   bool same = true;
   for (size_t i = 0; i < shapes.size(); ++i) {
     TFLSTM_RETURN_IF_ERROR(CheckShape(i, shapes[i].data(), shapes[i].size()));
-    const TensorView in = input(i);
-    same = same && std::equal(shapes[i].begin(), shapes[i].end(), in.shape, in.shape + in.rank);
+    same = same && input(i).HasShape(shapes[i].data(), shapes[i].size());
   }
   if (same) return Status::Ok();
   auto engine = internal::NoThrow([&] { return "resizing " + model_->description(); }, [&] { return Build(&shapes); });
@@ -272,8 +274,7 @@ Status Runner::ResizeInputs(const std::vector<std::vector<int>>& shapes) {
 
 // Input `i` gets `shape`, resizing the runner when it has another one.
 Status Runner::EnsureShape(size_t i, const int* shape, size_t rank) {
-  const TensorView in = input(i);
-  if (rank == static_cast<size_t>(in.rank) && std::equal(shape, shape + rank, in.shape)) return Status::Ok();
+  if (input(i).HasShape(shape, rank)) return Status::Ok();
   std::vector<std::vector<int>> shapes;
   for (size_t k = 0; k < input_count(); ++k) {
     const TensorView v = input(k);
@@ -291,15 +292,14 @@ Status Runner::SetInput(size_t i, const void* data, size_t bytes, TfLiteType dty
   }
   const TensorView before = input(i);
   if (dtype != before.dtype) {
-    return Status(ErrorCode::kInvalidArgument, "input " + std::to_string(i) + " ('" + before.name +
-                                                   "') expects dtype " + DTypeName(before.dtype) + ", got " +
-                                                   DTypeName(dtype));
+    return Status(ErrorCode::kInvalidArgument, Where("input", i, before.name) + " expects dtype " +
+                                                   DTypeName(before.dtype) + ", got " + DTypeName(dtype));
   }
   TFLSTM_RETURN_IF_ERROR(EnsureShape(i, shape, rank));
   const TensorView in = input(i);
   if (bytes != in.bytes || in.data == nullptr) {
-    return Status(ErrorCode::kInvalidArgument, "input " + std::to_string(i) + " ('" + in.name + "') expects " +
-                                                   std::to_string(in.bytes) + " bytes, got " + std::to_string(bytes));
+    return Status(ErrorCode::kInvalidArgument, Where("input", i, in.name) + " expects " + std::to_string(in.bytes) +
+                                                   " bytes, got " + std::to_string(bytes));
   }
   std::memcpy(in.data, data, bytes);
   return Status::Ok();
@@ -309,21 +309,21 @@ Status Runner::SetInputFromFloat(size_t i, const float* data, size_t count, cons
   if (i >= input_count()) return SetInput(i, nullptr, 0, kTfLiteFloat32, shape, rank);  // the range error
   const TfLiteType type = input(i).dtype;
   if (type == kTfLiteFloat32) return SetInput(i, data, count * sizeof(float), kTfLiteFloat32, shape, rank);
-  if (!Quantized(type)) {
-    return Status(ErrorCode::kInvalidArgument, "input " + std::to_string(i) + " ('" + input(i).name + "') is " +
-                                                   DTypeName(type) + ": float data can only be quantized for int8, "
-                                                   "uint8 or int16 inputs");
+  if (!DTypeIsQuantized(type)) {
+    return Status(ErrorCode::kInvalidArgument,
+                  Where("input", i, input(i).name) + " is " + DTypeName(type) +
+                      ": float data can only be quantized for int8, uint8 or int16 inputs");
   }
   TFLSTM_RETURN_IF_ERROR(EnsureShape(i, shape, rank));
   const TensorView in = input(i);
   if (count * DTypeSize(type) != in.bytes) {
-    return Status(ErrorCode::kInvalidArgument, "input " + std::to_string(i) + " ('" + in.name + "') holds " +
+    return Status(ErrorCode::kInvalidArgument, Where("input", i, in.name) + " holds " +
                                                    std::to_string(in.bytes / DTypeSize(type)) + " values, got " +
                                                    std::to_string(count));
   }
   if (!(in.scale > 0.0f)) {
-    return Status(ErrorCode::kInvalidArgument, "input " + std::to_string(i) + " ('" + in.name +
-                                                   "') has no quantization scale to quantize with");
+    return Status(ErrorCode::kInvalidArgument,
+                  Where("input", i, in.name) + " has no quantization scale to quantize with");
   }
   switch (type) {
     case kTfLiteInt8: QuantizeInto<int8_t>(data, count, in.scale, in.zero_point, in.data); break;
@@ -340,8 +340,8 @@ Status Runner::OutputToFloat(size_t i, float* out, size_t count) const {
   const TensorView v = output(i);
   const size_t n = DTypeSize(v.dtype) ? v.bytes / DTypeSize(v.dtype) : 0;
   if (count != n) {
-    return Status(ErrorCode::kInvalidArgument, "output " + std::to_string(i) + " ('" + v.name + "') holds " +
-                                                   std::to_string(n) + " values, not " + std::to_string(count));
+    return Status(ErrorCode::kInvalidArgument, Where("output", i, v.name) + " holds " + std::to_string(n) +
+                                                   " values, not " + std::to_string(count));
   }
   switch (v.dtype) {
     case kTfLiteFloat32: std::memcpy(out, v.data, v.bytes); return Status::Ok();
@@ -349,8 +349,8 @@ Status Runner::OutputToFloat(size_t i, float* out, size_t count) const {
     case kTfLiteUInt8: DequantizeFrom<uint8_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
     case kTfLiteInt16: DequantizeFrom<int16_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
     default:
-      return Status(ErrorCode::kInvalidArgument, "output " + std::to_string(i) + " ('" + v.name + "') is " +
-                                                     DTypeName(v.dtype) + ", which has no float form");
+      return Status(ErrorCode::kInvalidArgument, Where("output", i, v.name) + " is " + DTypeName(v.dtype) +
+                                                     ", which has no float form");
   }
 }
 
@@ -382,11 +382,8 @@ size_t Runner::state_count() const { return engine_->subgraph->variables().size(
 TensorView Runner::state(size_t i) const {
   if (i >= state_count()) return TensorView{};
   const int index = engine_->subgraph->variables()[i];
-  const TfLiteTensor* t = engine_->subgraph->tensor(index);
-  TensorInfo info;
-  TensorView v = View(index, info);
-  v.name = t->name ? t->name : "";
-  return v;
+  const char* name = engine_->subgraph->tensor(index)->name;
+  return View(index, name ? name : "");
 }
 
 Status Runner::ResetState() {

@@ -34,11 +34,7 @@ Result<std::unique_ptr<Stream>> Stream::Create(Runner& runner) {
 
 // The runner may have been used with other shapes since the last chunk: set one step again.
 Status Stream::SetOneStep() {
-  const TensorView in = runner_.input(0);
-  if (static_cast<size_t>(in.rank) == step_shape_.size() &&
-      std::memcmp(in.shape, step_shape_.data(), step_shape_.size() * sizeof(int)) == 0) {
-    return Status::Ok();
-  }
+  if (runner_.input(0).HasShape(step_shape_.data(), step_shape_.size())) return Status::Ok();
   return runner_.ResizeInputs({step_shape_});
 }
 

@@ -22,8 +22,6 @@ namespace tflstm::python {
 
 namespace {
 
-bool IsQuantized(TfLiteType t) { return t == kTfLiteInt8 || t == kTfLiteUInt8 || t == kTfLiteInt16; }
-
 std::vector<int> ShapeOf(const TensorView& v) { return std::vector<int>(v.shape, v.shape + v.rank); }
 
 class PyRunner {
@@ -163,7 +161,7 @@ class PyRunner {
       Raise(Status(ErrorCode::kInvalidArgument, "input " + std::to_string(i) + " ('" +
                                                     runner_->input_info()[i].name + "') is not array-like"));
     }
-    if (quantize_io_ && IsQuantized(runner_->input_info()[i].dtype) && arr.dtype().kind() == 'f') {
+    if (quantize_io_ && DTypeIsQuantized(runner_->input_info()[i].dtype) && arr.dtype().kind() == 'f') {
       arr = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(arr);
     }
     return arr;
@@ -188,9 +186,11 @@ class PyRunner {
       lock.lock();
       for (size_t i = 0; i < inputs.size() && status.ok(); ++i) {
         const Input& in = inputs[i];
-        if (ShapeOf(runner_->input(i)) != in.shape) status = CheckNoViews("an input of another shape");
+        if (!runner_->input(i).HasShape(in.shape.data(), in.shape.size())) {
+          status = CheckNoViews("an input of another shape");
+        }
         if (!status.ok()) break;
-        const bool quantize = quantize_io_ && in.dtype == kTfLiteFloat32 && IsQuantized(runner_->input(i).dtype);
+        const bool quantize = quantize_io_ && in.dtype == kTfLiteFloat32 && DTypeIsQuantized(runner_->input(i).dtype);
         status = quantize ? runner_->SetInputFromFloat(i, static_cast<const float*>(in.data), in.bytes / sizeof(float),
                                                        in.shape.data(), in.shape.size())
                           : runner_->SetInput(i, in.data, in.bytes, in.dtype, in.shape.data(), in.shape.size());
@@ -204,7 +204,7 @@ class PyRunner {
   py::array CopyOutput(size_t i) const {
     const TensorView v = runner_->output(i);
     std::vector<py::ssize_t> shape(v.shape, v.shape + v.rank);
-    if (quantize_io_ && IsQuantized(v.dtype)) {
+    if (quantize_io_ && DTypeIsQuantized(v.dtype)) {
       py::array_t<float> out(shape);
       ThrowIfError(runner_->OutputToFloat(i, out.mutable_data(), static_cast<size_t>(out.size())));
       return std::move(out);

@@ -52,6 +52,8 @@ struct SignatureInfo {
 const char* DTypeName(TfLiteType type);
 // Size of one element in bytes, 0 for types without a fixed size (strings).
 size_t DTypeSize(TfLiteType type);
+// The integer types a tensor can be quantized to with a scale and zero point: int8, uint8, int16.
+bool DTypeIsQuantized(TfLiteType type);
 
 class Model {
  public:

@@ -3,6 +3,7 @@
 // with unchanged shapes makes no heap allocation.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -51,6 +52,10 @@ struct TensorView {
   size_t bytes = 0;
   float scale = 0.0f;                 // per-tensor quantization, 0 when not quantized
   int32_t zero_point = 0;
+
+  bool HasShape(const int* dims, size_t n) const {
+    return n == static_cast<size_t>(rank) && std::equal(dims, dims + n, shape);
+  }
 };
 
 class Runner {
@@ -128,7 +133,7 @@ class Runner {
   Status CheckShape(size_t i, const int* shape, size_t rank) const;
   Status EnsureShape(size_t i, const int* shape, size_t rank);
   Status Run(bool reset_state);
-  TensorView View(int tensor_index, const TensorInfo& info) const;
+  TensorView View(int tensor_index, const char* name) const;
   Status Fail(ErrorCode code, const std::string& what) const;
 
   std::shared_ptr<const Model> model_;
