@@ -9,6 +9,6 @@ std::unique_ptr<tflite::OpResolver> MakeOpResolver() {
   return std::make_unique<tflite::ops::builtin::BuiltinOpResolverWithoutDefaultDelegates>();
 }
 
-const char* OpSetDescription() { return "TFLite 2.14.1"; }
+const char* OpSetDescription() { return "TFLite " TFLSTM_TFLITE_VERSION; }  // the build defines it
 
 }  // namespace tflstm

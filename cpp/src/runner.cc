@@ -7,6 +7,7 @@
 #include <string>
 
 #include "error_capture.h"
+#include "finite.h"
 #include "no_throw.h"
 #include "tflstm/op_set.h"
 #include "tensorflow/lite/core/subgraph.h"
@@ -106,9 +107,28 @@ Result<std::unique_ptr<Runner>> Runner::Create(std::shared_ptr<const Model> mode
     runner->output_info_ = &sig.value()->outputs;
     runner->subgraph_ = sig.value()->subgraph;
   }
+  const std::vector<std::vector<int>>* shapes = nullptr;
+  if (!options.input_shapes.empty()) {
+    TFLSTM_RETURN_IF_ERROR(runner->CheckInputCount(options.input_shapes.size()));
+    for (size_t i = 0; i < options.input_shapes.size(); ++i) {
+      const std::vector<int>& s = options.input_shapes[i];
+      TFLSTM_RETURN_IF_ERROR(runner->CheckShape(i, s.data(), s.size()));
+    }
+    shapes = &options.input_shapes;
+  }
   auto engine = internal::NoThrow([&] { return "building an interpreter for " + runner->model_->description(); },
-                                  [&] { return runner->Build(nullptr); });
-  if (!engine.ok()) return engine.status();
+                                  [&] { return runner->Build(shapes); });
+  if (!engine.ok()) {
+    // The stored shape of a free axis is only a placeholder (1): when the model cannot be
+    // prepared at it, the first inputs set give the shapes to prepare at.
+    const auto& inputs = *runner->input_info_;
+    const bool free_axis = std::any_of(inputs.begin(), inputs.end(), [](const TensorInfo& t) {
+      return std::find(t.shape_signature.begin(), t.shape_signature.end(), -1) != t.shape_signature.end();
+    });
+    if (shapes != nullptr || !free_axis || engine.status().code() != ErrorCode::kRuntimeError) return engine.status();
+    runner->unprepared_ = engine.status();
+    return runner;
+  }
   runner->engine_ = std::move(engine).value();
   return runner;
 }
@@ -137,7 +157,7 @@ Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vec
   interp.SetCancellationFunction(this, [](void* self) { return static_cast<Runner*>(self)->cancelled_.load(); });
   if (profiler_ != nullptr) interp.SetProfiler(profiler_);
 
-  if (shapes != nullptr) {
+  if (shapes != nullptr && !shapes->empty()) {
     tflite::Subgraph& sg = *engine->subgraph;
     const TfLiteTensor* first = sg.tensor(engine->inputs.at(0));
     const int old_batch = first->dims->size > 0 ? first->dims->data[0] : 1;
@@ -213,6 +233,34 @@ Result<size_t> Runner::InputIndex(std::string_view name) const { return FindByNa
 
 Result<size_t> Runner::OutputIndex(std::string_view name) const { return FindByName(output_info(), name, "output"); }
 
+Result<size_t> Runner::InputIndex(size_t i) const {
+  if (i < input_count()) return i;
+  return Status(ErrorCode::kInvalidArgument, "input index " + std::to_string(i) + " is out of range: " +
+                                                 model_->description() + " has " + std::to_string(input_count()) +
+                                                 " input(s)");
+}
+
+Result<size_t> Runner::OutputIndex(size_t i) const {
+  if (i < output_count()) return i;
+  return Status(ErrorCode::kInvalidArgument, "output index " + std::to_string(i) + " is out of range: " +
+                                                 model_->description() + " has " + std::to_string(output_count()) +
+                                                 " output(s)");
+}
+
+Status Runner::CheckInputCount(size_t n) const {
+  if (n == input_count()) return Status::Ok();
+  return Status(ErrorCode::kInvalidArgument, model_->description() + " takes " + std::to_string(input_count()) +
+                                                 " input(s), got " + std::to_string(n));
+}
+
+std::string Runner::InputLabel(size_t i) const {
+  return Where("input", i, i < input_count() ? input_info()[i].name : std::string());
+}
+
+std::string Runner::OutputLabel(size_t i) const {
+  return Where("output", i, i < output_count() ? output_info()[i].name : std::string());
+}
+
 TensorView Runner::View(int tensor_index, const char* name) const {
   const TfLiteTensor* t = engine_->subgraph->tensor(tensor_index);
   TensorView v;
@@ -227,12 +275,33 @@ TensorView Runner::View(int tensor_index, const char* name) const {
   return v;
 }
 
+namespace {
+
+// What an unprepared runner can tell of a tensor: the model's type, stored shape and
+// quantization, and no storage.
+TensorView Unprepared(const TensorInfo& info) {
+  TensorView v;
+  v.name = info.name.c_str();
+  v.dtype = info.dtype;
+  v.shape = info.shape.data();
+  v.rank = static_cast<int>(info.shape.size());
+  if (info.quantization.scales.size() == 1) {
+    v.scale = info.quantization.scales[0];
+    v.zero_point = info.quantization.zero_points.empty() ? 0 : static_cast<int32_t>(info.quantization.zero_points[0]);
+  }
+  return v;
+}
+
+}  // namespace
+
 TensorView Runner::input(size_t i) const {
-  return i < input_count() ? View(engine_->inputs[i], input_info()[i].name.c_str()) : TensorView{};
+  if (i >= input_count()) return TensorView{};
+  return engine_ ? View(engine_->inputs[i], input_info()[i].name.c_str()) : Unprepared(input_info()[i]);
 }
 
 TensorView Runner::output(size_t i) const {
-  return i < output_count() ? View(engine_->outputs[i], output_info()[i].name.c_str()) : TensorView{};
+  if (i >= output_count()) return TensorView{};
+  return engine_ ? View(engine_->outputs[i], output_info()[i].name.c_str()) : Unprepared(output_info()[i]);
 }
 
 Status Runner::CheckShape(size_t i, const int* shape, size_t rank) const {
@@ -241,7 +310,7 @@ Status Runner::CheckShape(size_t i, const int* shape, size_t rank) const {
   const TensorInfo& info = input_info()[i];
   const std::vector<int>& sig = info.shape_signature;
   auto refuse = [&](const std::string& why) {
-    return Status(ErrorCode::kInvalidArgument, Where("input", i, info.name) + " expects shape " +
+    return Status(ErrorCode::kInvalidArgument, InputLabel(i) + " expects shape " +
                                                    ShapeString(in.shape, static_cast<size_t>(in.rank)) + ", got " +
                                                    ShapeString(shape, rank) + ": " + why);
   };
@@ -254,93 +323,132 @@ Status Runner::CheckShape(size_t i, const int* shape, size_t rank) const {
   return Status::Ok();
 }
 
-Status Runner::ResizeInputs(const std::vector<std::vector<int>>& shapes) {
-  if (shapes.size() != input_count()) {
-    return Status(ErrorCode::kInvalidArgument, model_->description() + " takes " + std::to_string(input_count()) +
-                                                   " input(s), got " + std::to_string(shapes.size()) + " shapes");
+// Everything about one input that can be known before any shape is applied: its dtype, its
+// shape against the model's, and its byte count against that shape.
+Status Runner::CheckInput(size_t i, const InputData& in, bool quantize) const {
+  if (in.data == nullptr) return Status(ErrorCode::kInvalidArgument, InputLabel(i) + " was not given");
+  const TfLiteType type = input(i).dtype;
+  const bool quantizing = quantize && in.dtype == kTfLiteFloat32 && type != kTfLiteFloat32;
+  if (quantizing && !DTypeIsQuantized(type)) {
+    return Status(ErrorCode::kInvalidArgument, InputLabel(i) + " is " + DTypeName(type) +
+                                                   ": float data can only be quantized for int8, uint8 or int16 inputs");
   }
+  if (!quantizing && in.dtype != type) {
+    return Status(ErrorCode::kInvalidArgument,
+                  InputLabel(i) + " expects dtype " + DTypeName(type) + ", got " + DTypeName(in.dtype));
+  }
+  if (DTypeSize(in.dtype) == 0) {
+    return Status(ErrorCode::kInvalidArgument, InputLabel(i) + " is " + DTypeName(type) +
+                                                   ", which has no fixed element size: it cannot be set");
+  }
+  TFLSTM_RETURN_IF_ERROR(CheckShape(i, in.shape, in.rank));
+  size_t count = 1;
+  for (size_t d = 0; d < in.rank; ++d) {
+    const auto dim = static_cast<size_t>(in.shape[d]);  // at least 1: CheckShape saw to it
+    if (count > std::numeric_limits<size_t>::max() / DTypeSize(in.dtype) / dim) {
+      return Status(ErrorCode::kInvalidArgument,
+                    InputLabel(i) + " of shape " + ShapeString(in.shape, in.rank) + " would not fit in memory");
+    }
+    count *= dim;
+  }
+  if (in.bytes != count * DTypeSize(in.dtype)) {
+    return Status(ErrorCode::kInvalidArgument, InputLabel(i) + " expects " + std::to_string(count * DTypeSize(in.dtype)) +
+                                                   " bytes for shape " + ShapeString(in.shape, in.rank) + ", got " +
+                                                   std::to_string(in.bytes));
+  }
+  if (quantizing && !(input(i).scale > 0.0f)) {
+    return Status(ErrorCode::kInvalidArgument, InputLabel(i) + " has no quantization scale to quantize with");
+  }
+  return Status::Ok();
+}
+
+// Writes checked data into input `i`, which has the data's shape by now.
+void Runner::CopyInput(size_t i, const InputData& in) {
+  const TensorView t = input(i);
+  if (in.dtype == t.dtype) {
+    std::memcpy(t.data, in.data, in.bytes);
+    return;
+  }
+  const auto* f = static_cast<const float*>(in.data);
+  const size_t n = in.bytes / sizeof(float);
+  switch (t.dtype) {
+    case kTfLiteInt8: QuantizeInto<int8_t>(f, n, t.scale, t.zero_point, t.data); break;
+    case kTfLiteUInt8: QuantizeInto<uint8_t>(f, n, t.scale, t.zero_point, t.data); break;
+    default: QuantizeInto<int16_t>(f, n, t.scale, t.zero_point, t.data); break;
+  }
+}
+
+Status Runner::ResizeInputs(const std::vector<std::vector<int>>& shapes) {
+  TFLSTM_RETURN_IF_ERROR(CheckInputCount(shapes.size()));
   bool same = true;
   for (size_t i = 0; i < shapes.size(); ++i) {
     TFLSTM_RETURN_IF_ERROR(CheckShape(i, shapes[i].data(), shapes[i].size()));
     same = same && input(i).HasShape(shapes[i].data(), shapes[i].size());
   }
-  if (same) return Status::Ok();
+  if (same && engine_) return Status::Ok();
   auto engine = internal::NoThrow([&] { return "resizing " + model_->description(); }, [&] { return Build(&shapes); });
   if (!engine.ok()) return engine.status();
+  // An input whose shape stays keeps what was written into it.
+  for (size_t i = 0; engine_ && i < shapes.size(); ++i) {
+    const TfLiteTensor* from = engine_->subgraph->tensor(engine_->inputs[i]);
+    const TfLiteTensor* to = engine.value()->subgraph->tensor(engine.value()->inputs[i]);
+    if (from->bytes == to->bytes && from->data.raw != nullptr && to->data.raw != nullptr &&
+        input(i).HasShape(shapes[i].data(), shapes[i].size())) {
+      std::memcpy(to->data.raw, from->data.raw, to->bytes);
+    }
+  }
   engine_ = std::move(engine).value();
   ++rebuilds_;
   return Status::Ok();
 }
 
-// Input `i` gets `shape`, resizing the runner when it has another one.
-Status Runner::EnsureShape(size_t i, const int* shape, size_t rank) {
-  if (input(i).HasShape(shape, rank)) return Status::Ok();
-  std::vector<std::vector<int>> shapes;
-  for (size_t k = 0; k < input_count(); ++k) {
-    const TensorView v = input(k);
-    shapes.emplace_back(v.shape, v.shape + v.rank);
+Status Runner::SetInputs(const std::vector<InputData>& inputs, bool quantize) {
+  TFLSTM_RETURN_IF_ERROR(CheckInputCount(inputs.size()));
+  bool same = true;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    TFLSTM_RETURN_IF_ERROR(CheckInput(i, inputs[i], quantize));
+    same = same && input(i).HasShape(inputs[i].shape, inputs[i].rank);
   }
-  shapes[i].assign(shape, shape + rank);
-  return ResizeInputs(shapes);
+  if (!same || !engine_) {
+    std::vector<std::vector<int>> shapes;
+    for (const InputData& in : inputs) shapes.emplace_back(in.shape, in.shape + in.rank);
+    TFLSTM_RETURN_IF_ERROR(ResizeInputs(shapes));
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) CopyInput(i, inputs[i]);
+  return Status::Ok();
+}
+
+// One input by itself: the others keep their shapes and their data.
+Status Runner::SetOne(size_t i, const InputData& in, bool quantize) {
+  TFLSTM_RETURN_IF_ERROR(InputIndex(i).status());
+  TFLSTM_RETURN_IF_ERROR(CheckInput(i, in, quantize));
+  if (!input(i).HasShape(in.shape, in.rank) || !engine_) {
+    std::vector<std::vector<int>> shapes;
+    for (size_t k = 0; k < input_count(); ++k) {
+      const TensorView v = input(k);
+      shapes.emplace_back(v.shape, v.shape + v.rank);
+    }
+    shapes[i].assign(in.shape, in.shape + in.rank);
+    TFLSTM_RETURN_IF_ERROR(ResizeInputs(shapes));
+  }
+  CopyInput(i, in);
+  return Status::Ok();
 }
 
 Status Runner::SetInput(size_t i, const void* data, size_t bytes, TfLiteType dtype, const int* shape, size_t rank) {
-  if (i >= input_count()) {
-    return Status(ErrorCode::kInvalidArgument, "input index " + std::to_string(i) + " is out of range: " +
-                                                   model_->description() + " has " + std::to_string(input_count()) +
-                                                   " inputs");
-  }
-  const TensorView before = input(i);
-  if (dtype != before.dtype) {
-    return Status(ErrorCode::kInvalidArgument, Where("input", i, before.name) + " expects dtype " +
-                                                   DTypeName(before.dtype) + ", got " + DTypeName(dtype));
-  }
-  TFLSTM_RETURN_IF_ERROR(EnsureShape(i, shape, rank));
-  const TensorView in = input(i);
-  if (bytes != in.bytes || in.data == nullptr) {
-    return Status(ErrorCode::kInvalidArgument, Where("input", i, in.name) + " expects " + std::to_string(in.bytes) +
-                                                   " bytes, got " + std::to_string(bytes));
-  }
-  std::memcpy(in.data, data, bytes);
-  return Status::Ok();
+  return SetOne(i, InputData{data, bytes, dtype, shape, rank}, false);
 }
 
 Status Runner::SetInputFromFloat(size_t i, const float* data, size_t count, const int* shape, size_t rank) {
-  if (i >= input_count()) return SetInput(i, nullptr, 0, kTfLiteFloat32, shape, rank);  // the range error
-  const TfLiteType type = input(i).dtype;
-  if (type == kTfLiteFloat32) return SetInput(i, data, count * sizeof(float), kTfLiteFloat32, shape, rank);
-  if (!DTypeIsQuantized(type)) {
-    return Status(ErrorCode::kInvalidArgument,
-                  Where("input", i, input(i).name) + " is " + DTypeName(type) +
-                      ": float data can only be quantized for int8, uint8 or int16 inputs");
-  }
-  TFLSTM_RETURN_IF_ERROR(EnsureShape(i, shape, rank));
-  const TensorView in = input(i);
-  if (count * DTypeSize(type) != in.bytes) {
-    return Status(ErrorCode::kInvalidArgument, Where("input", i, in.name) + " holds " +
-                                                   std::to_string(in.bytes / DTypeSize(type)) + " values, got " +
-                                                   std::to_string(count));
-  }
-  if (!(in.scale > 0.0f)) {
-    return Status(ErrorCode::kInvalidArgument,
-                  Where("input", i, in.name) + " has no quantization scale to quantize with");
-  }
-  switch (type) {
-    case kTfLiteInt8: QuantizeInto<int8_t>(data, count, in.scale, in.zero_point, in.data); break;
-    case kTfLiteUInt8: QuantizeInto<uint8_t>(data, count, in.scale, in.zero_point, in.data); break;
-    default: QuantizeInto<int16_t>(data, count, in.scale, in.zero_point, in.data); break;
-  }
-  return Status::Ok();
+  return SetOne(i, InputData{data, count * sizeof(float), kTfLiteFloat32, shape, rank}, true);
 }
 
 Status Runner::OutputToFloat(size_t i, float* out, size_t count) const {
-  if (i >= output_count()) {
-    return Status(ErrorCode::kInvalidArgument, "output index " + std::to_string(i) + " is out of range");
-  }
+  TFLSTM_RETURN_IF_ERROR(OutputIndex(i).status());
   const TensorView v = output(i);
   const size_t n = DTypeSize(v.dtype) ? v.bytes / DTypeSize(v.dtype) : 0;
   if (count != n) {
-    return Status(ErrorCode::kInvalidArgument, Where("output", i, v.name) + " holds " + std::to_string(n) +
+    return Status(ErrorCode::kInvalidArgument, OutputLabel(i) + " holds " + std::to_string(n) +
                                                    " values, not " + std::to_string(count));
   }
   switch (v.dtype) {
@@ -349,14 +457,52 @@ Status Runner::OutputToFloat(size_t i, float* out, size_t count) const {
     case kTfLiteUInt8: DequantizeFrom<uint8_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
     case kTfLiteInt16: DequantizeFrom<int16_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
     default:
-      return Status(ErrorCode::kInvalidArgument, Where("output", i, v.name) + " is " + DTypeName(v.dtype) +
+      return Status(ErrorCode::kInvalidArgument, OutputLabel(i) + " is " + DTypeName(v.dtype) +
                                                      ", which has no float form");
   }
+}
+
+Status Runner::CheckPrepared() const {
+  if (engine_) return Status::Ok();
+  return Status(ErrorCode::kInvalidArgument, model_->description() +
+                                                 " is not prepared yet: it cannot be prepared at its stored input "
+                                                 "shapes, so it is prepared at the shapes of the first inputs set "
+                                                 "(or of the input_shapes option): " + unprepared_.message());
+}
+
+// The first NaN or Inf in a float input, as an error that names the input and the position.
+Status Runner::CheckFinite() const {
+  for (size_t i = 0; i < input_count(); ++i) {
+    const TensorView in = input(i);
+    size_t n = 0, bad = 0;
+    if (in.dtype == kTfLiteFloat32) {
+      n = in.bytes / sizeof(float);
+      bad = internal::FirstNonFinite(static_cast<const float*>(in.data), n);
+    } else if (in.dtype == kTfLiteFloat16) {
+      n = in.bytes / sizeof(uint16_t);
+      bad = internal::FirstNonFiniteHalf(static_cast<const uint16_t*>(in.data), n);
+    }
+    if (bad == n) continue;
+    std::vector<int> at(static_cast<size_t>(in.rank));
+    for (size_t d = at.size(), rest = bad; d-- > 0;) {
+      at[d] = static_cast<int>(rest % static_cast<size_t>(in.shape[d]));
+      rest /= static_cast<size_t>(in.shape[d]);
+    }
+    const bool nan = in.dtype == kTfLiteFloat32 && std::isnan(static_cast<const float*>(in.data)[bad]);
+    return Status(ErrorCode::kInvalidArgument,
+                  InputLabel(i) + " holds " + (in.dtype == kTfLiteFloat16 ? "NaN or Inf" : nan ? "NaN" : "Inf") +
+                      " at " + ShapeString(at) + " (element " + std::to_string(bad) +
+                      "); the model would give a finite answer from it. Runner option check_finite=false skips "
+                      "this check");
+  }
+  return Status::Ok();
 }
 
 Status Runner::Run(bool reset_state) {
   capture_->Clear();
   cancelled_.store(false);
+  TFLSTM_RETURN_IF_ERROR(CheckPrepared());
+  if (options_.check_finite) TFLSTM_RETURN_IF_ERROR(CheckFinite());
   // Fused LSTMs keep their state in variable tensors that persist across invokes: without a
   // reset the same input gives a different output each time.
   if (reset_state) TFLSTM_RETURN_IF_ERROR(ResetState());
@@ -377,7 +523,7 @@ Status Runner::InvokeWithState() {
   return internal::NoThrow([&] { return "invoking " + model_->description(); }, [&] { return Run(false); });
 }
 
-size_t Runner::state_count() const { return engine_->subgraph->variables().size(); }
+size_t Runner::state_count() const { return engine_ ? engine_->subgraph->variables().size() : 0; }
 
 TensorView Runner::state(size_t i) const {
   if (i >= state_count()) return TensorView{};
@@ -387,6 +533,7 @@ TensorView Runner::state(size_t i) const {
 }
 
 Status Runner::ResetState() {
+  if (!engine_) return Status::Ok();  // nothing has run: the state is the initial one
   if (engine_->subgraph->ResetVariableTensors() != kTfLiteOk) {
     return Fail(ErrorCode::kRuntimeError, "cannot reset the state of " + model_->description());
   }
@@ -395,11 +542,12 @@ Status Runner::ResetState() {
 
 void Runner::SetProfiler(tflite::Profiler* profiler) {
   profiler_ = profiler;
-  engine_->interpreter->SetProfiler(profiler);
+  if (engine_) engine_->interpreter->SetProfiler(profiler);
 }
 
 MemoryStats Runner::memory() const {
   MemoryStats m;
+  if (!engine_) return m;
   m.arena = engine_->arena->stats();
   m.arena_required = engine_->arena_required;
   tflite::Interpreter& interp = *engine_->interpreter;

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "numpy_types.h"
+#include "dtype.h"
 #include "status.h"
 
 namespace py = pybind11;
@@ -47,6 +47,12 @@ PyModel Load(const py::object& source) {
 }
 
 }  // namespace
+
+void RaiseForModel(const Status& status, const Model& model) {
+  py::dict extra;
+  if (status.code() == ErrorCode::kUnsupportedOp) extra["ops"] = OpList(model.UnsupportedOps());
+  Raise(status, extra);
+}
 
 void bind_model(py::module_& m) {
   py::class_<Quantization>(m, "Quantization", "Quantization parameters of a tensor (empty when not quantized).")
@@ -97,11 +103,7 @@ void bind_model(py::module_& m) {
                              "The (op_name, version) pairs the linked TFLite runtime cannot run")
       .def("check", [](const PyModel& self) {
              const Status status = self.model->Check();
-             if (!status.ok()) {
-               py::dict extra;
-               extra["ops"] = OpList(self.model->UnsupportedOps());
-               Raise(status, extra);
-             }
+             if (!status.ok()) RaiseForModel(status, *self.model);
            },
            "Raises UnsupportedOpError naming every (op, version) the runtime lacks.")
       .def_property_readonly("size", [](const PyModel& self) { return self.model->size_bytes(); }, "Size in bytes")

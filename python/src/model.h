@@ -11,4 +11,8 @@ struct PyModel {
   std::shared_ptr<const Model> model;
 };
 
+// Raises `status` as its exception; an UnsupportedOpError carries the model's missing
+// (op, version) pairs in its `ops` attribute.
+[[noreturn]] void RaiseForModel(const Status& status, const Model& model);
+
 }  // namespace tflstm::python

@@ -9,12 +9,14 @@ void bind_status(py::module_& m);
 void bind_arena(py::module_& m);
 void bind_model(py::module_& m);
 void bind_runner(py::module_& m);
+void bind_stream(py::module_& m);
 }  // namespace tflstm::python
 
 PYBIND11_MODULE(_core, m) {
-  m.doc() = "tflstm native core: TensorFlow Lite 2.14.1 with a bounded arena and typed errors";
+  m.doc() = "tflstm native core: TensorFlow Lite " TFLSTM_TFLITE_VERSION " with a bounded arena and typed errors";
   tflstm::python::bind_status(m);
   tflstm::python::bind_arena(m);
   tflstm::python::bind_model(m);
   tflstm::python::bind_runner(m);
+  tflstm::python::bind_stream(m);
 }

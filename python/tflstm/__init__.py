@@ -14,7 +14,7 @@ from ._cpu import check_cpu as _check_cpu
 
 _check_cpu()
 
-from ._build_config import ISA, TFLITE_VERSION  # noqa: E402
+from ._build_config import ISA, TFLITE_VERSION, VERSION  # noqa: E402
 from ._core import (  # noqa: E402
     ArenaExhaustedError,
     ArenaStats,
@@ -22,6 +22,7 @@ from ._core import (  # noqa: E402
     Error,
     InputError,
     InvokeError,
+    MemoryStats,
     Model,
     ModelError,
     Quantization,
@@ -36,7 +37,7 @@ from .errors import ConversionError, TrainingError, UnsupportedLayerError  # noq
 from .profiling import ProfileReport, ProfileRow, profile  # noqa: E402
 from .training import magnitude_prune, train  # noqa: E402
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "ArenaExhaustedError",
@@ -56,6 +57,7 @@ __all__ = [
     "ISA",
     "InputError",
     "InvokeError",
+    "MemoryStats",
     "Model",
     "ModelError",
     "Quantization",

@@ -1,3 +1,4 @@
 ISA: str
 TFLITE_VERSION: str
+VERSION: str
 PROCESSOR: str

@@ -63,8 +63,8 @@ def describe(model: Model) -> dict[str, Any]:
                             "runtime": f"TFLite {TFLITE_VERSION}",
                             "unsupported_ops": [{"op": n, "version": v} for n, v in model.unsupported_ops]}
     if not info["unsupported_ops"]:
-        stats = Runner(model).arena_stats
-        info["memory"] = {"arena_bytes": stats.budget, "tflite_arena_bytes": stats.tflite_arena,
+        stats = Runner(model).memory
+        info["memory"] = {"arena_bytes": stats.arena.budget, "tflite_arena_bytes": stats.tflite_arena,
                           "tflite_persistent_bytes": stats.tflite_persistent, "total_bytes": stats.total}
     return info
 

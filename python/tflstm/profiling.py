@@ -155,10 +155,10 @@ def profile_bytes(data: bytes, variant: str, mode: str, task: str, x: np.ndarray
     predictions = _predict(runner, x)
     sample = x[:1]
     median, p90 = time_calls(lambda: runner(sample), runs)
-    stats = runner.arena_stats
+    stats = runner.memory
     return ProfileRow(variant=variant, mode=mode, size_bytes=len(data), gzip_bytes=len(gzip.compress(data, 9)),
                       score=_score(task, predictions, y), agreement=_agreement(task, predictions, reference),
-                      latency_ms_median=median, latency_ms_p90=p90, arena_bytes=stats.budget,
+                      latency_ms_median=median, latency_ms_p90=p90, arena_bytes=stats.arena.budget,
                       tflite_bytes=stats.tflite_arena + stats.tflite_persistent + stats.tflite_dynamic,
                       sparsity=pruned_sparsity)
 

@@ -73,7 +73,9 @@ TEST(Resize, BatchOfSequencesEqualsEachAlone) {
 TEST(Resize, ArenaBudgetBoundsGrowthAndTheRunnerKeepsWorking) {
   auto sized = LstmRunner();
   const size_t budget = sized->memory().arena_required;
-  auto r = LstmRunner({1, budget, ""});
+  RunnerOptions bounded;
+  bounded.arena_bytes = budget;
+  auto r = LstmRunner(bounded);
   const std::vector<float> x = Wave(100);
   const std::vector<float> before = RunOnce(*r, {x.begin(), x.begin() + 4}, {1, 2, 2});
   const std::vector<int> shape = {1, 50, 2};
@@ -100,7 +102,9 @@ TEST(Signatures, EachSignatureRunsByKeyWithItsNames) {
   ASSERT_EQ(model.value()->signatures().size(), 2u);
   std::vector<float> results;
   for (const char* key : {"add", "sub"}) {
-    auto r = Runner::Create(model.value(), {1, std::nullopt, key});
+    RunnerOptions options;
+    options.signature = key;
+    auto r = Runner::Create(model.value(), options);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_TRUE(r.value()->InputIndex("x").ok());
     ASSERT_TRUE(r.value()->OutputIndex("output_0").ok());
@@ -108,7 +112,9 @@ TEST(Signatures, EachSignatureRunsByKeyWithItsNames) {
     results.push_back(RunOnce(*r.value(), x, {3})[2]);  // the input axis is free (-1)
   }
   EXPECT_NE(results[0], results[1]);  // two different computations on the same input
-  auto bad = Runner::Create(model.value(), {1, std::nullopt, "mul"});
+  RunnerOptions mul;
+  mul.signature = "mul";
+  auto bad = Runner::Create(model.value(), mul);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("no signature 'mul'; its signatures are 'add', 'sub'"), std::string::npos)
       << bad.status().message();

@@ -17,7 +17,7 @@ using testing::AddModel;
 using testing::TestData;
 
 TEST(SelectiveBuild, NamesItsOps) {
-  EXPECT_STREQ(OpSetDescription(), "TFLite 2.14.1 selective build (UNIDIRECTIONAL_SEQUENCE_LSTM)");
+  EXPECT_STREQ(OpSetDescription(), "TFLite " TFLSTM_TFLITE_VERSION " selective build (UNIDIRECTIONAL_SEQUENCE_LSTM)");
   const auto resolver = MakeOpResolver();
   for (int version = 1; version <= 4; ++version) {
     EXPECT_NE(resolver->FindOp(tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM, version), nullptr) << version;
@@ -57,7 +57,7 @@ TEST(SelectiveBuild, RefusesAModelWithAnOpLeftOut) {
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   const Status check = model.value()->Check();
   EXPECT_EQ(check.code(), ErrorCode::kUnsupportedOp);
-  EXPECT_NE(check.message().find("this runtime (TFLite 2.14.1 selective build (UNIDIRECTIONAL_SEQUENCE_LSTM)) "
+  EXPECT_NE(check.message().find("this runtime (TFLite " TFLSTM_TFLITE_VERSION " selective build (UNIDIRECTIONAL_SEQUENCE_LSTM)) "
                                  "cannot run: ADD version 1"),
             std::string::npos)
       << check.message();

@@ -15,6 +15,7 @@ import pytest
 
 import tflstm
 import tf_models as zoo
+from quantize import quantize
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {"aarch64": ("qemu-aarch64-static", "aarch64-linux-gnu"), "armhf": ("qemu-arm-static", "arm-linux-gnueabihf")}
@@ -53,8 +54,7 @@ def test_arm_outputs_match_x86(target, mode, converted, tmp_path, rng):
     for i in range(3):
         x = rng.normal(size=info.shape).astype(np.float32)
         if info.dtype == np.int8:
-            q = info.quantization
-            x = np.clip(np.round(x / q.scales[0]) + q.zero_points[0], -128, 127).astype(np.int8)
+            x = quantize(x, info)
         arm, here = _run(command, path, x, tmp_path), runner(x)
         assert arm.dtype == here.dtype and arm.shape == here.shape
         if here.dtype == np.int8:

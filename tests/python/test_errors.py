@@ -118,12 +118,12 @@ def test_wrong_input_count_and_names(float_model):
 
 
 def test_arena_too_small(float_model):
-    need = tflstm.Runner(float_model).arena_stats.required
+    need = tflstm.Runner(float_model).memory.arena_required
     with pytest.raises(tflstm.ArenaExhaustedError, match=rf"needs an arena of at least {need} bytes") as err:
         tflstm.Runner(float_model, arena_bytes=need // 2)
     assert "tensor '" in str(err.value)
     runner = tflstm.Runner(float_model, arena_bytes=need)
-    assert runner.arena_stats.budget == need
+    assert runner.memory.arena.budget == need
     assert runner(_x()).shape == (1, 4)
     for bad in (-1, "lots", 1.5):
         with pytest.raises(tflstm.InputError, match="arena_bytes"):

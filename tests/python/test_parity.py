@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tflstm
+from quantize import quantize
 from tf_models import FEATURES, TIMESTEPS, reference_interpreter, reference_run
 
 FLOAT_TOLERANCE = 1e-5
@@ -13,12 +14,6 @@ FLOAT_TOLERANCE = 1e-5
 
 def _inputs(rng, n=8):
     return [rng.normal(size=(1, TIMESTEPS, FEATURES)).astype(np.float32) for _ in range(n)]
-
-
-def _quantize(x: np.ndarray, info: tflstm.TensorInfo) -> np.ndarray:
-    scale = float(info.quantization.scales[0])
-    zero = int(info.quantization.zero_points[0])
-    return np.clip(np.round(x / scale) + zero, -128, 127).astype(np.int8)
 
 
 @pytest.mark.parametrize("mode", ["float32", "float16", "dynamic"])
@@ -44,7 +39,7 @@ def test_int8_outputs_within_one_quantization_step(converted, rng):
     ref = reference_interpreter(data)
     worst = 0
     for x in _inputs(rng):
-        q = _quantize(x, model.inputs[0])
+        q = quantize(x, model.inputs[0])
         ours = runner(q)
         theirs = reference_run(ref, q)
         assert ours.dtype == np.int8

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import tflstm
+from quantize import quantize
 from tf_models import reference_interpreter
 
 
@@ -37,24 +39,33 @@ def test_several_inputs_and_outputs(testdata, rng):
     assert set(named) == {t.name for t in model.outputs}
 
 
-def test_arena_stats_account_for_inputs_and_outputs(converted):
+def test_memory_stats_account_for_inputs_and_outputs(converted):
     model = tflstm.Model(converted("float32"))
-    stats = tflstm.Runner(model).arena_stats
+    stats = tflstm.Runner(model).memory
+    arena = stats.arena
+    assert isinstance(stats, tflstm.MemoryStats) and isinstance(arena, tflstm.ArenaStats)
     io_bytes = sum(int(np.prod(t.shape)) * t.dtype.itemsize for t in model.inputs + model.outputs)
-    assert stats.used >= io_bytes
-    assert stats.used == stats.required == stats.budget == stats.high_water
-    assert stats.used % 64 == 0
+    assert arena.used >= io_bytes
+    assert arena.used == stats.arena_required == arena.budget == arena.high_water
+    assert arena.used % 64 == 0
     assert stats.tflite_arena > 0 and stats.tflite_persistent > 0
-    assert stats.total == stats.budget + stats.tflite_arena + stats.tflite_persistent + stats.tflite_dynamic
+    assert stats.total == arena.budget + stats.tflite_arena + stats.tflite_persistent + stats.tflite_dynamic
     d = stats.as_dict()
-    assert d["total"] == stats.total and d["budget"] == stats.budget
+    assert d["total"] == stats.total and d["arena_budget"] == arena.budget
 
 
 def test_larger_budget_is_reported(converted):
     model = tflstm.Model(converted("float32"))
-    stats = tflstm.Runner(model, arena_bytes=1 << 20).arena_stats
-    assert stats.budget == 1 << 20
-    assert stats.used == stats.required < stats.budget
+    stats = tflstm.Runner(model, arena_bytes=1 << 20).memory
+    assert stats.arena.budget == 1 << 20
+    assert stats.arena.used == stats.arena_required < stats.arena.budget
+
+
+def test_arena_stats_is_a_deprecated_name_of_memory(converted):
+    runner = tflstm.Runner(tflstm.Model(converted("float32")))
+    with pytest.warns(DeprecationWarning, match="Runner.memory"):
+        old = runner.arena_stats
+    assert old.as_dict() == runner.memory.as_dict()
 
 
 def test_threads_option(converted, rng):
@@ -75,8 +86,7 @@ def test_every_call_starts_from_zero_state(classifier, converted, rng):
     np.testing.assert_allclose(first, np.asarray(classifier(x, training=False)), atol=1e-5)
 
     int8_model = tflstm.Model(converted("int8"))
-    q = int8_model.inputs[0].quantization
-    xq = np.clip(np.round(x / q.scales[0]) + q.zero_points[0], -128, 127).astype(np.int8)
+    xq = quantize(x, int8_model.inputs[0])
     int8_runner = tflstm.Runner(int8_model)
     runs = [int8_runner(xq) for _ in range(3)]
     np.testing.assert_array_equal(runs[0], runs[1])

@@ -107,9 +107,9 @@ def test_batch_size_changes(keras_models, rng):
 def test_arena_accounts_for_new_shapes_or_reports_exhaustion(keras_models, rng):
     data = tflstm.convert(keras_models["return_sequences"], "float32")
     runner = tflstm.Runner(tflstm.Model(data))
-    small = runner.arena_stats.budget
+    small = runner.memory.arena.budget
     runner(rng.normal(size=(1, 3 * T, F)).astype(np.float32))
-    assert runner.arena_stats.budget > 2 * small  # the arena grew with the sequence
+    assert runner.memory.arena.budget > 2 * small  # the arena grew with the sequence
 
     bounded = tflstm.Runner(tflstm.Model(data), arena_bytes=small)
     x = rng.normal(size=(1, T, F)).astype(np.float32)

@@ -73,16 +73,24 @@ def test_one_runner_used_by_many_threads_is_serialized(heavy_model):
     assert errors == []
 
 
-def test_one_model_serves_many_runners_without_copies(heavy_model):
-    import resource
+def _resident_bytes() -> int:
+    """This process's resident memory now (not its peak, which stops growing once TensorFlow
+    has been imported)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+def test_one_model_serves_many_runners_without_copies(heavy_model):
+    x = np.zeros((1, 8, 8), np.float32)
+    before = _resident_bytes()
     runners = [tflstm.Runner(heavy_model) for _ in range(20)]
-    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    for r in runners:
+        r(x)  # touch every runner's memory
+    grown = _resident_bytes() - before
     # 20 copies of the weights would be 20 x the model; each runner holds only its arenas.
-    per_runner = runners[0].arena_stats.total
-    assert grown_kb * 1024 < 20 * heavy_model.size
+    per_runner = runners[0].memory.total
     assert per_runner < heavy_model.size
+    assert grown < 20 * per_runner + 4 * heavy_model.size, f"{grown} bytes for 20 runners"
 
 
 def _threads_of_this_process() -> int:

@@ -8,9 +8,15 @@
 #include <string>
 #include <vector>
 
-#include "tensorflow/lite/core/c/c_api_types.h"
-#include "tensorflow/lite/model_builder.h"
+#include "tflstm/dtype.h"
 #include "tflstm/status.h"
+
+namespace tflite {
+namespace impl {
+class FlatBufferModel;
+}
+using FlatBufferModel = impl::FlatBufferModel;
+}  // namespace tflite
 
 namespace tflstm {
 
@@ -47,13 +53,6 @@ struct SignatureInfo {
   std::vector<TensorInfo> inputs;    // `name` is the signature's name for each tensor
   std::vector<TensorInfo> outputs;
 };
-
-// numpy-style names: "float32", "int8", ...
-const char* DTypeName(TfLiteType type);
-// Size of one element in bytes, 0 for types without a fixed size (strings).
-size_t DTypeSize(TfLiteType type);
-// The integer types a tensor can be quantized to with a scale and zero point: int8, uint8, int16.
-bool DTypeIsQuantized(TfLiteType type);
 
 class Model {
  public:

@@ -13,11 +13,14 @@
 #include <string_view>
 #include <vector>
 
-#include "tensorflow/lite/core/c/c_api_types.h"
-#include "tensorflow/lite/interpreter.h"
 #include "tflstm/arena.h"
+#include "tflstm/dtype.h"
 #include "tflstm/model.h"
 #include "tflstm/status.h"
+
+namespace tflite {
+class Profiler;
+}
 
 namespace tflstm {
 
@@ -29,6 +32,13 @@ struct RunnerOptions {
   int num_threads = 1;                // TFLite's thread count; -1 lets TFLite decide
   std::optional<size_t> arena_bytes;  // the arena budget; unset: exactly what the model needs
   std::string signature;              // run this signature's subgraph; empty: the primary one
+  // Prepare at these input shapes (one per input) instead of the model's stored ones. Unset,
+  // a model with a free axis that cannot be prepared at its stored shapes (an audio front end
+  // over [-1, -1] stored as [1, 1]) is prepared at the shapes of the first inputs set.
+  std::vector<std::vector<int>> input_shapes;
+  // Refuse float inputs holding NaN or Inf, naming the input and the first position: TFLite's
+  // kernels would turn them into confident finite outputs. Costs one scan of the inputs.
+  bool check_finite = true;
 };
 
 // Memory a runner holds: tflstm's arena and TFLite's own allocations, in bytes.
@@ -58,6 +68,16 @@ struct TensorView {
   }
 };
 
+// One input's data for Runner::SetInputs: `bytes` of `dtype` laid out with `shape`. A null
+// `data` means the input was not given.
+struct InputData {
+  const void* data = nullptr;
+  size_t bytes = 0;
+  TfLiteType dtype = kTfLiteNoType;
+  const int* shape = nullptr;
+  size_t rank = 0;
+};
+
 class Runner {
  public:
   static Result<std::unique_ptr<Runner>> Create(std::shared_ptr<const Model> model,
@@ -82,22 +102,44 @@ class Runner {
   TensorView input(size_t i) const;   // writable in place: zero-copy input
   TensorView output(size_t i) const;
 
+  // Position `i` itself when it is in range, else kInvalidArgument saying how many there are.
+  Result<size_t> InputIndex(size_t i) const;
+  Result<size_t> OutputIndex(size_t i) const;
+  // kInvalidArgument unless `n` is the number of inputs the runner takes.
+  Status CheckInputCount(size_t n) const;
+  // How errors name input or output `i`: "input 0 ('x')".
+  std::string InputLabel(size_t i) const;
+  std::string OutputLabel(size_t i) const;
+
+  // Sets every input at once (one entry per input, in input_info() order). Every dtype, shape
+  // and size is checked first; the new shapes are then applied together, in at most one
+  // rebuild, and only then is data copied, so inputs whose shapes must agree can change
+  // together. With `quantize`, float32 data for an int8, uint8 or int16 input is quantized
+  // with the tensor's scale and zero point, rounding half away from zero as TFLite's QUANTIZE
+  // does. On an error no input has been written.
+  Status SetInputs(const std::vector<InputData>& inputs, bool quantize = false);
   // Copies `bytes` of `dtype` data with the given shape into input `i`. A shape other than the
-  // current one resizes the runner first (see ResizeInputs).
+  // current one resizes the runner first (see ResizeInputs), keeping the data already set in
+  // the other inputs; to change the shapes of inputs that must agree, use SetInputs.
   Status SetInput(size_t i, const void* data, size_t bytes, TfLiteType dtype, const int* shape, size_t rank);
-  // For a quantized (int8, uint8, int16) input: quantizes float data with the tensor's scale
-  // and zero point, rounding half away from zero as TFLite's QUANTIZE does. A float input is
-  // copied as it is.
+  // For a quantized (int8, uint8, int16) input: quantizes float data as SetInputs does. A float
+  // input is copied as it is.
   Status SetInputFromFloat(size_t i, const float* data, size_t count, const int* shape, size_t rank);
   // Output `i` as floats: dequantized for a quantized output, copied for a float one.
   Status OutputToFloat(size_t i, float* out, size_t count) const;
 
   // Runs the model with these input shapes from now on. The batch axis, the time axis of a
   // (batch, time, features) input and any axis the model leaves free (-1) may change. The
-  // interpreter and the arena are rebuilt, only when a shape differs; on failure (a shape the
-  // model cannot take, an arena budget too small) the runner keeps its previous shapes.
+  // interpreter and the arena are rebuilt, only when a shape differs, and the inputs whose
+  // shape stays keep their data; on failure (a shape the model cannot take, an arena budget
+  // too small) the runner keeps its previous shapes.
   Status ResizeInputs(const std::vector<std::vector<int>>& shapes);
   size_t rebuild_count() const { return rebuilds_; }
+  // False until a runner whose model could not be prepared at its stored shapes gets inputs;
+  // until then its tensors have no storage (input(i).data is null) and Invoke() refuses.
+  bool prepared() const { return engine_ != nullptr; }
+  // kInvalidArgument saying why, unless prepared().
+  Status CheckPrepared() const;
 
   // Runs from zero LSTM state: the same inputs always give the same outputs.
   Status Invoke();
@@ -131,8 +173,11 @@ class Runner {
   Result<std::unique_ptr<Engine>> Build(const std::vector<std::vector<int>>* shapes);
   Status BindToArena(Engine& engine) const;
   Status CheckShape(size_t i, const int* shape, size_t rank) const;
-  Status EnsureShape(size_t i, const int* shape, size_t rank);
+  Status CheckInput(size_t i, const InputData& in, bool quantize) const;
+  void CopyInput(size_t i, const InputData& in);
+  Status SetOne(size_t i, const InputData& in, bool quantize);
   Status Run(bool reset_state);
+  Status CheckFinite() const;
   TensorView View(int tensor_index, const char* name) const;
   Status Fail(ErrorCode code, const std::string& what) const;
 
@@ -146,6 +191,7 @@ class Runner {
   std::atomic<bool> cancelled_{false};
   tflite::Profiler* profiler_ = nullptr;
   size_t rebuilds_ = 0;
+  Status unprepared_;  // why the stored shapes could not be prepared, while !prepared()
 };
 
 }  // namespace tflstm

@@ -1,10 +1,10 @@
-// TFLite tensor types <-> numpy dtypes, shared by the model and runner bindings.
+// The numpy face of tflstm/dtype.h: TFLite tensor types <-> numpy dtypes.
 #pragma once
 
 #include <pybind11/numpy.h>
 
 #include "tensorflow/lite/core/c/c_api_types.h"
-#include "tflstm/model.h"
+#include "tflstm/dtype.h"
 
 namespace tflstm::python {
 

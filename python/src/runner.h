@@ -1,0 +1,69 @@
+// The Python-side runner, shared with the stream binding: the core Runner behind a mutex, and
+// a count of the zero-copy views that pin its tensors.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model.h"
+#include "tflstm/runner.h"
+
+namespace tflstm::python {
+
+inline std::vector<int> ShapeOf(const TensorView& v) { return std::vector<int>(v.shape, v.shape + v.rank); }
+
+class PyRunner {
+ public:
+  PyRunner(const PyModel& model, int num_threads, const pybind11::object& arena_bytes,
+           const std::optional<std::string>& signature, bool quantize_io, const pybind11::object& input_shapes,
+           bool check_finite);
+
+  // runner(x) or runner(x1, x2, ...): one output comes back as an array, several as a tuple.
+  pybind11::object Call(const pybind11::args& args);
+  // run({"name": x, ...}) -> {"name": y, ...}
+  pybind11::dict Run(const pybind11::dict& feeds);
+
+  // Runs `fn` on the core runner with the GIL released and the runner's lock held. The lock is
+  // only ever taken without the GIL, so a thread waiting for it never blocks one holding it.
+  template <typename Fn>
+  Status Locked(Fn&& fn) {
+    pybind11::gil_scoped_release nogil;
+    std::lock_guard<std::mutex> lock(mutex_);
+    return fn(*runner_);
+  }
+
+  // A shape change rebuilds the tensors that zero-copy views point into: refused while any
+  // view is alive, so a view never shows freed or reused memory. Call with the lock held.
+  Status CheckNoViews(const char* what) const;
+  std::atomic<int>& views() { return views_; }
+
+  void Cancel() { runner_->Cancel(); }
+  bool quantize_io() const { return quantize_io_; }
+  const Runner& runner() const { return *runner_; }
+
+  std::vector<TensorInfo> Describe(bool inputs);
+  MemoryStats Memory();
+  size_t Rebuilds();
+  bool Prepared();
+
+ private:
+  pybind11::array AsArray(const pybind11::handle& obj, size_t i) const;
+  // Sets the inputs and invokes; returns holding the lock, so the outputs can be copied out
+  // before another call changes them.
+  std::unique_lock<std::mutex> RunLocked(const std::vector<pybind11::object>& arrays);
+  pybind11::array CopyOutput(size_t i) const;
+
+  std::unique_ptr<Runner> runner_;
+  std::mutex mutex_;
+  std::atomic<int> views_{0};
+  bool quantize_io_ = false;
+};
+
+}  // namespace tflstm::python
