@@ -94,14 +94,16 @@ def convert(model, mode: str) -> bytes:
     return converter.convert()
 
 
-def reference_interpreter(model_bytes: bytes):
-    """TensorFlow's own interpreter, with no default delegate, as the numerical reference."""
+def reference_interpreter(model_bytes: bytes, allocate: bool = True):
+    """TensorFlow's own interpreter, with no default delegate, as the numerical reference;
+    allocated at the stored shapes unless `allocate` is false (the caller resizes first)."""
     lite = tf().lite
     interp = lite.Interpreter(
         model_content=model_bytes,
         experimental_op_resolver_type=lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
     )
-    interp.allocate_tensors()
+    if allocate:
+        interp.allocate_tensors()
     return interp
 
 
