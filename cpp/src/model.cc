@@ -142,6 +142,59 @@ Result<TensorInfo> DescribeTensor(const tflite::SubGraph& sg, int index, const s
   return info;
 }
 
+// The state of the primary subgraph: its variable tensors, then every resource variable of the
+// model with the shape of the value its initialisation assigns.
+std::vector<StateInfo> DescribeState(const tflite::Model& m) {
+  std::vector<StateInfo> state;
+  const tflite::SubGraph& primary = *m.subgraphs()->Get(0);
+  for (size_t t = 0; t < Length(primary.tensors()); ++t) {
+    const tflite::Tensor* tensor = primary.tensors()->Get(t);
+    if (!tensor->is_variable()) continue;
+    StateInfo s;
+    s.name = tensor->name() ? tensor->name()->str() : "tensor " + std::to_string(t);
+    internal::ErrorCapture ignore;
+    tflite::ConvertTensorType(tensor->type(), &s.dtype, &ignore);
+    if (tensor->shape()) s.shape.assign(tensor->shape()->begin(), tensor->shape()->end());
+    state.push_back(std::move(s));
+  }
+  const size_t first_resource = state.size();
+  auto code_of = [&](const tflite::Operator* op) {
+    return op->opcode_index() < Length(m.operator_codes()) ? tflite::GetBuiltinCode(m.operator_codes()->Get(op->opcode_index()))
+                                                           : tflite::BuiltinOperator_CUSTOM;
+  };
+  for (size_t g = 0; g < Length(m.subgraphs()); ++g) {
+    const tflite::SubGraph& sg = *m.subgraphs()->Get(g);
+    std::vector<std::pair<int, size_t>> handles;  // VAR_HANDLE output tensor -> state entry
+    for (size_t o = 0; o < Length(sg.operators()); ++o) {
+      const tflite::Operator* op = sg.operators()->Get(o);
+      if (code_of(op) == tflite::BuiltinOperator_VAR_HANDLE && Length(op->outputs()) == 1) {
+        const auto* options = op->builtin_options_as_VarHandleOptions();
+        const std::string name = options && options->shared_name() ? options->shared_name()->str() : "";
+        size_t k = first_resource;
+        while (k < state.size() && state[k].name != name) ++k;
+        if (k == state.size()) {
+          StateInfo s;
+          s.name = name;
+          s.resource_variable = true;
+          state.push_back(std::move(s));
+        }
+        handles.emplace_back(op->outputs()->Get(0), k);
+      } else if (code_of(op) == tflite::BuiltinOperator_ASSIGN_VARIABLE && Length(op->inputs()) == 2) {
+        for (const auto& [tensor, k] : handles) {
+          if (tensor != op->inputs()->Get(0) || !state[k].shape.empty()) continue;
+          const int value = op->inputs()->Get(1);
+          if (value < 0 || static_cast<size_t>(value) >= Length(sg.tensors())) continue;
+          const tflite::Tensor* v = sg.tensors()->Get(value);
+          internal::ErrorCapture ignore;
+          tflite::ConvertTensorType(v->type(), &state[k].dtype, &ignore);
+          if (v->shape()) state[k].shape.assign(v->shape()->begin(), v->shape()->end());
+        }
+      }
+    }
+  }
+  return state;
+}
+
 // Converters name tensors "serving_default_x:0" but record the user's names ("x") in the
 // signature. With a single signature on the primary subgraph, those names are the ones to show.
 void ApplySignatureNames(const tflite::Model& m, std::vector<TensorInfo>& inputs, std::vector<TensorInfo>& outputs) {
@@ -292,6 +345,7 @@ Result<std::shared_ptr<const Model>> Model::Build(std::shared_ptr<Model> model, 
     if (!signature.ok()) return signature.status();
     model->signatures_.push_back(std::move(signature).value());
   }
+  model->state_ = DescribeState(*m);
   for (size_t c = 0; c < Length(m->operator_codes()); ++c) {
     const auto* code = m->operator_codes()->Get(c);
     OpInfo op;
@@ -302,6 +356,12 @@ Result<std::shared_ptr<const Model>> Model::Build(std::shared_ptr<Model> model, 
     model->ops_.push_back(std::move(op));
   }
   return std::shared_ptr<const Model>(std::move(model));
+}
+
+size_t StateInfo::bytes() const {
+  size_t n = DTypeSize(dtype);
+  for (int d : shape) n *= d > 0 ? static_cast<size_t>(d) : 0;
+  return shape.empty() ? 0 : n;
 }
 
 std::vector<OpInfo> Model::UnsupportedOps() const {

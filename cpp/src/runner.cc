@@ -10,7 +10,11 @@
 #include "finite.h"
 #include "no_throw.h"
 #include "tflstm/op_set.h"
+#include "tensorflow/lite/builtin_ops.h"
+#include "tensorflow/lite/core/c/builtin_op_data.h"
 #include "tensorflow/lite/core/subgraph.h"
+#include "tensorflow/lite/experimental/resource/initialization_status.h"
+#include "tensorflow/lite/experimental/resource/resource_variable.h"
 #include "tensorflow/lite/interpreter.h"
 #include "tensorflow/lite/interpreter_builder.h"
 #include "tensorflow/lite/model_builder.h"
@@ -70,12 +74,22 @@ void DequantizeFrom(const void* in, size_t n, float scale, int32_t zero_point, f
 // One interpreter built for one set of input shapes, and the arena that holds its inputs and
 // outputs. Shape changes build a new Engine, so a failure leaves the old one working.
 struct Runner::Engine {
+  // A resource variable and its value after initialisation, which every reset restores.
+  struct Resource {
+    int id = 0;
+    std::string name;                               // the variable's shared name
+    std::vector<char> initial;
+    std::unique_ptr<TfLiteIntArray, void (*)(TfLiteIntArray*)> dims{nullptr, TfLiteIntArrayFree};
+    TfLiteType type = kTfLiteNoType;
+    TfLiteQuantizationParams params{};
+  };
   std::unique_ptr<Arena> arena;                     // declared first: destroyed after the interpreter
   std::unique_ptr<tflite::Interpreter> interpreter;
   tflite::Subgraph* subgraph = nullptr;
   std::vector<int> inputs;                          // tensor indices, in input_info() order
   std::vector<int> outputs;
   size_t arena_required = 0;
+  std::vector<Resource> resources;
 };
 
 Runner::Runner(Key, std::shared_ptr<const Model> model, RunnerOptions options)
@@ -187,7 +201,48 @@ Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vec
     return Fail(shapes ? ErrorCode::kInvalidArgument : ErrorCode::kRuntimeError, what);
   }
   TFLSTM_RETURN_IF_ERROR(BindToArena(*engine));
+  TFLSTM_RETURN_IF_ERROR(InitializeResources(*engine));
+  state_changed_ = true;
   return engine;
+}
+
+// Runs each CALL_ONCE initialisation now, as the op itself would on the first invoke, and keeps
+// the values it gives every resource variable: the initial state that resets restore.
+Status Runner::InitializeResources(Engine& engine) {
+  tflite::Interpreter& interp = *engine.interpreter;
+  tflite::Subgraph& sg = *engine.subgraph;
+  for (int node : sg.execution_plan()) {
+    const auto* nr = sg.node_and_registration(node);
+    if (nr == nullptr || nr->second.builtin_code != kTfLiteBuiltinCallOnce) continue;
+    const int init = static_cast<const TfLiteCallOnceParams*>(nr->first.builtin_data)->init_subgraph_index;
+    if (init < 0 || init >= static_cast<int>(interp.subgraphs_size())) {
+      return Status(ErrorCode::kInvalidModel, model_->description() + ": CALL_ONCE names subgraph " +
+                                                  std::to_string(init) + ", which does not exist");
+    }
+    auto* status = tflite::resource::GetInitializationStatus(&sg.initialization_status_map(), init);
+    if (status->IsInitialized()) continue;
+    tflite::Subgraph& init_sg = *interp.subgraph(init);
+    if (init_sg.AllocateTensors() != kTfLiteOk || init_sg.Invoke() != kTfLiteOk) {
+      return Fail(ErrorCode::kRuntimeError, "cannot run the initialisation (subgraph " + std::to_string(init) +
+                                                ") of " + model_->description());
+    }
+    init_sg.ReleaseNonPersistentMemory();
+    status->MarkInitializationIsDone();
+  }
+  for (const auto& [key, id] : sg.resource_ids()) {
+    tflite::resource::ResourceVariable* var = tflite::resource::GetResourceVariable(&sg.resources(), id);
+    const TfLiteTensor* t = var != nullptr ? var->GetTensor() : nullptr;
+    if (t == nullptr) continue;  // created by the main graph itself: a reset removes it again
+    Engine::Resource r;
+    r.id = id;
+    r.name = key.second;
+    r.initial.assign(t->data.raw, t->data.raw + t->bytes);
+    r.dims.reset(TfLiteIntArrayCopy(t->dims));
+    r.type = t->type;
+    r.params = t->params;
+    engine.resources.push_back(std::move(r));
+  }
+  return Status::Ok();
 }
 
 // Gives every input and output tensor that TFLite would place in its own arena a block of
@@ -506,6 +561,7 @@ Status Runner::Run(bool reset_state) {
   // Fused LSTMs keep their state in variable tensors that persist across invokes: without a
   // reset the same input gives a different output each time.
   if (reset_state) TFLSTM_RETURN_IF_ERROR(ResetState());
+  state_changed_ = true;
   const TfLiteStatus status = engine_->subgraph->Invoke();
   // TFLite reports a cancellation through its check function as a plain error.
   if (status == kTfLiteCancelled || (status != kTfLiteOk && cancelled_.load())) {
@@ -523,20 +579,66 @@ Status Runner::InvokeWithState() {
   return internal::NoThrow([&] { return "invoking " + model_->description(); }, [&] { return Run(false); });
 }
 
-size_t Runner::state_count() const { return engine_ ? engine_->subgraph->variables().size() : 0; }
+size_t Runner::state_count() const {
+  return engine_ ? engine_->subgraph->variables().size() + engine_->resources.size() : 0;
+}
+
+size_t Runner::resource_state_count() const { return engine_ ? engine_->resources.size() : 0; }
 
 TensorView Runner::state(size_t i) const {
   if (i >= state_count()) return TensorView{};
-  const int index = engine_->subgraph->variables()[i];
-  const char* name = engine_->subgraph->tensor(index)->name;
-  return View(index, name ? name : "");
+  state_changed_ = true;  // the view is writable
+  const std::vector<int>& variables = engine_->subgraph->variables();
+  if (i < variables.size()) {
+    const char* name = engine_->subgraph->tensor(variables[i])->name;
+    return View(variables[i], name ? name : "");
+  }
+  const Engine::Resource& r = engine_->resources[i - variables.size()];
+  tflite::resource::ResourceVariable* var = tflite::resource::GetResourceVariable(&engine_->subgraph->resources(), r.id);
+  const TfLiteTensor* t = var != nullptr ? var->GetTensor() : nullptr;
+  if (t == nullptr) return TensorView{};
+  TensorView v;
+  v.name = r.name.c_str();
+  v.dtype = t->type;
+  v.shape = t->dims->data;
+  v.rank = t->dims->size;
+  v.data = t->data.raw;
+  v.bytes = t->bytes;
+  v.scale = t->params.scale;
+  v.zero_point = t->params.zero_point;
+  return v;
 }
 
 Status Runner::ResetState() {
-  if (!engine_) return Status::Ok();  // nothing has run: the state is the initial one
-  if (engine_->subgraph->ResetVariableTensors() != kTfLiteOk) {
+  if (!engine_ || !state_changed_) return Status::Ok();  // the state is the initial one
+  tflite::Subgraph& sg = *engine_->subgraph;
+  if (sg.ResetVariableTensors() != kTfLiteOk) {
     return Fail(ErrorCode::kRuntimeError, "cannot reset the state of " + model_->description());
   }
+  tflite::resource::ResourceMap& resources = sg.resources();
+  for (Engine::Resource& r : engine_->resources) {
+    tflite::resource::ResourceVariable* var = tflite::resource::GetResourceVariable(&resources, r.id);
+    if (var == nullptr) {
+      tflite::resource::CreateResourceVariableIfNotAvailable(&resources, r.id);
+      var = tflite::resource::GetResourceVariable(&resources, r.id);
+    }
+    TfLiteTensor initial{};
+    initial.type = r.type;
+    initial.params = r.params;
+    initial.dims = r.dims.get();
+    initial.data.raw = r.initial.data();
+    initial.bytes = r.initial.size();
+    if (var == nullptr || var->AssignFrom(&initial) != kTfLiteOk) {  // same shape: a copy, no allocation
+      return Fail(ErrorCode::kRuntimeError, "cannot reset resource variable '" + r.name + "' of " + model_->description());
+    }
+  }
+  // Variables the main graph created on its own did not exist initially.
+  for (const auto& [key, id] : sg.resource_ids()) {
+    const bool known = std::any_of(engine_->resources.begin(), engine_->resources.end(),
+                                   [id = id](const Engine::Resource& r) { return r.id == id; });
+    if (!known) resources.erase(id);
+  }
+  state_changed_ = false;
   return Status::Ok();
 }
 

@@ -11,15 +11,20 @@ Result<std::unique_ptr<Stream>> Stream::Create(Runner& runner) {
     return Status(ErrorCode::kInvalidArgument, "streaming needs a model with one input; " + where + " has " +
                                                    std::to_string(runner.input_count()));
   }
+  auto stream = std::make_unique<Stream>(Key(), runner);
   const TensorView in = runner.input(0);
-  if (in.rank < 2 || in.shape[0] != 1) {
+  stream->chunked_ = runner.resource_state_count() > 0;
+  if (!stream->chunked_ && (in.rank < 2 || in.shape[0] != 1)) {
     return Status(ErrorCode::kInvalidArgument, "streaming needs an input of shape [1, time, ...]; '" +
                                                    std::string(in.name) + "' of " + where + " has rank " +
                                                    std::to_string(in.rank));
   }
-  auto stream = std::make_unique<Stream>(Key(), runner);
-  stream->step_shape_.assign(in.shape, in.shape + in.rank);
-  stream->step_shape_[1] = 1;
+  if (stream->chunked_) {
+    stream->step_shape_ = runner.input_info()[0].shape;  // the model's own chunk
+  } else {
+    stream->step_shape_.assign(in.shape, in.shape + in.rank);
+    stream->step_shape_[1] = 1;
+  }
   TFLSTM_RETURN_IF_ERROR(stream->SetOneStep());
   if (runner.state_count() == 0) {
     return Status(ErrorCode::kInvalidArgument, where + " has no state tensors: there is nothing to carry "

@@ -83,6 +83,17 @@ void bind_model(py::module_& m) {
                std::string(py::repr(ToTuple(t.shape))) + ")";
       });
 
+  py::class_<StateInfo>(m, "StateInfo", "State a model keeps between invokes: a variable tensor or a resource variable.")
+      .def_readonly("name", &StateInfo::name)
+      .def_readonly("resource_variable", &StateInfo::resource_variable)
+      .def_property_readonly("dtype", [](const StateInfo& s) { return ToNumpy(s.dtype); })
+      .def_property_readonly("shape", [](const StateInfo& s) { return ToTuple(s.shape); })
+      .def_property_readonly("bytes", &StateInfo::bytes)
+      .def("__repr__", [](const StateInfo& s) {
+        return "StateInfo(name='" + s.name + "', " + (s.resource_variable ? "resource variable" : "variable tensor") +
+               ", dtype=" + DTypeName(s.dtype) + ", shape=" + std::string(py::repr(ToTuple(s.shape))) + ")";
+      });
+
   py::class_<PyModel>(m, "Model", "A verified TFLite model, loaded from a file (memory-mapped) or from bytes.")
       .def(py::init(&Load), py::arg("source"))
       .def_property_readonly("inputs", [](const PyModel& self) { return self.model->inputs(); })
@@ -97,6 +108,8 @@ void bind_model(py::module_& m) {
              }
              return out;
            }, "{key: {'inputs': [TensorInfo], 'outputs': [TensorInfo]}} for each signature of the model")
+      .def_property_readonly("state", [](const PyModel& self) { return self.model->state(); },
+                             "Where the model keeps state between invokes: [StateInfo], empty when stateless")
       .def_property_readonly("ops", [](const PyModel& self) { return OpList(self.model->ops()); },
                              "[(op_name, version), ...] for every operator code in the model")
       .def_property_readonly("unsupported_ops", [](const PyModel& self) { return OpList(self.model->UnsupportedOps()); },

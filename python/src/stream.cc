@@ -23,8 +23,13 @@ class PyStream {
  public:
   explicit PyStream(py::object runner) : owner_(std::move(runner)), runner_(owner_.cast<PyRunner*>()) {
     ThrowIfError(runner_->Locked([&](Runner& r) {
-      if (r.input_count() == 1 && r.input(0).rank >= 2 && r.input(0).shape[1] != 1) {
-        TFLSTM_RETURN_IF_ERROR(runner_->CheckNoViews("streaming"));
+      // The shape the stream will set: the model's own chunk, or one time step.
+      if (r.input_count() == 1 && r.input(0).rank >= 2) {
+        std::vector<int> target = r.input_info()[0].shape;
+        if (r.resource_state_count() == 0) target = ShapeOf(r.input(0)), target[1] = 1;
+        if (!r.input(0).HasShape(target.data(), target.size())) {
+          TFLSTM_RETURN_IF_ERROR(runner_->CheckNoViews("streaming"));
+        }
       }
       auto created = Stream::Create(r);
       if (!created.ok()) return created.status();
@@ -36,16 +41,70 @@ class PyStream {
       for (size_t i = 0; i < r.state_count(); ++i) {
         state_shapes_.push_back(ShapeOf(r.state(i)));
         state_dtypes_.push_back(r.state(i).dtype);
+        state_names_.emplace_back(r.state(i).name);
       }
       return Status::Ok();
     }));
   }
 
-  // stream(chunk): chunk is [1, steps, features...] or [steps, features...]. Returns every
-  // step's output for a sequence output ([1, steps, ...]), the last step's for a last-step one.
+  // stream(x): for a step stream, x is [1, steps, features...] or [steps, features...], and the
+  // result is every step's output for a sequence output ([1, steps, ...]), the last step's for a
+  // last-step one. For a chunk stream, x is one chunk of the model's input shape or, when that
+  // starts with 1, k chunks stacked on the first axis; the result is the chunks' outputs, stacked
+  // the same way.
   py::array Feed(const py::handle& obj) {
     py::array x = py::array::ensure(obj, py::array::c_style);
     if (!x) Raise(Status(ErrorCode::kInvalidArgument, "a stream chunk must be array-like"));
+    return stream_->chunked() ? FeedChunks(x) : FeedSteps(x);
+  }
+
+ private:
+  // Runs `steps` steps or chunks from `x` into `all` under the runner's lock.
+  void Run(const py::array& x, size_t steps, py::array& all) {
+    void* out = all.mutable_data();
+    const void* in = x.data();
+    ThrowIfError(runner_->Locked([&](Runner& r) {
+      if (!r.input(0).HasShape(stream_->step_shape().data(), stream_->step_shape().size())) {
+        TFLSTM_RETURN_IF_ERROR(runner_->CheckNoViews("streaming"));
+      }
+      return stream_->Feed(in, steps, out);
+    }));
+  }
+
+  [[noreturn]] void RefuseChunk(const py::array& x, const std::string& want) const {
+    Raise(Status(ErrorCode::kInvalidArgument, "a stream chunk must be " + std::string(DTypeName(input_dtype_)) +
+                                                  " of shape " + want + ", got " + std::string(py::str(x.attr("dtype"))) +
+                                                  " " + std::string(py::str(x.attr("shape")))));
+  }
+
+  py::array FeedChunks(const py::array& x) {
+    const std::vector<int>& chunk = step_input_;
+    std::vector<int> shape(x.shape(), x.shape() + x.ndim());
+    size_t chunks = 0;
+    if (shape == chunk) {
+      chunks = 1;
+    } else if (!chunk.empty() && chunk[0] == 1 && shape.size() == chunk.size() && shape[0] >= 1 &&
+               std::equal(chunk.begin() + 1, chunk.end(), shape.begin() + 1)) {
+      chunks = static_cast<size_t>(shape[0]);
+    }
+    if (chunks == 0 || FromNumpy(x.dtype()) != input_dtype_) {
+      std::string want = "[";
+      for (size_t d = 0; d < chunk.size(); ++d) want += (d ? ", " : "") + (d == 0 && chunk[0] == 1 ? std::string("k") : std::to_string(chunk[d]));
+      RefuseChunk(x, want + "] (k chunks)");
+    }
+    const bool stack_on_first = !step_output_.empty() && step_output_[0] == 1;
+    std::vector<py::ssize_t> all_shape;
+    if (!stack_on_first) all_shape.push_back(static_cast<py::ssize_t>(chunks));
+    for (size_t d = 0; d < step_output_.size(); ++d) {
+      all_shape.push_back(d == 0 && stack_on_first ? static_cast<py::ssize_t>(chunks) : step_output_[d]);
+    }
+    py::array all(ToNumpy(output_dtype_), all_shape);
+    Run(x, chunks, all);
+    if (chunks == 1 && !stack_on_first) return all[py::int_(0)].attr("copy")();
+    return all;
+  }
+
+  py::array FeedSteps(const py::array& x) {
     const std::vector<int> features(step_input_.begin() + 2, step_input_.end());
     std::vector<int> shape(x.shape(), x.shape() + x.ndim());
     if (shape.size() == features.size() + 2 && shape[0] == 1) shape.erase(shape.begin());
@@ -54,10 +113,7 @@ class PyStream {
     if (!fits || FromNumpy(x.dtype()) != input_dtype_) {
       std::string want = "[1, steps";
       for (int f : features) want += ", " + std::to_string(f);
-      Raise(Status(ErrorCode::kInvalidArgument, "a stream chunk must be " + std::string(DTypeName(input_dtype_)) +
-                                                    " of shape " + want + "] or [steps, ...], got " +
-                                                    std::string(py::str(x.attr("dtype"))) + " " +
-                                                    std::string(py::str(x.attr("shape")))));
+      RefuseChunk(x, want + "] or [steps, ...]");
     }
     const size_t steps = static_cast<size_t>(shape[0]);
     // A sequence output ([1, 1, ...] per step) comes back as [1, steps, ...]; a last-step
@@ -70,17 +126,13 @@ class PyStream {
       all_shape.erase(all_shape.begin() + 1);  // [steps, 1, ...] -> [steps, ...]
     }
     py::array all(ToNumpy(output_dtype_), all_shape);
-    void* out = all.mutable_data();
-    const void* in = x.data();
-    ThrowIfError(runner_->Locked([&](Runner& r) {
-      if (r.input(0).shape[1] != 1) TFLSTM_RETURN_IF_ERROR(runner_->CheckNoViews("streaming"));
-      return stream_->Feed(in, steps, out);
-    }));
+    Run(x, steps, all);
     if (sequence_output) return all;
     py::array last = all[py::int_(static_cast<int>(steps) - 1)];
     return last.attr("reshape")(py::cast(step_output_)).attr("copy")();
   }
 
+ public:
   void Reset() {
     ThrowIfError(runner_->Locked([&](Runner&) { return stream_->Reset(); }));
   }
@@ -120,6 +172,8 @@ class PyStream {
   }
 
   size_t steps() const { return stream_->steps(); }
+  bool chunked() const { return stream_->chunked(); }
+  const std::vector<std::string>& state_names() const { return state_names_; }
 
  private:
   py::object owner_;  // keeps the runner alive as long as the stream
@@ -129,22 +183,28 @@ class PyStream {
   TfLiteType input_dtype_ = kTfLiteNoType, output_dtype_ = kTfLiteNoType;
   std::vector<std::vector<int>> state_shapes_;
   std::vector<TfLiteType> state_dtypes_;
+  std::vector<std::string> state_names_;
 };
 
 }  // namespace
 
 void bind_stream(py::module_& m) {
-  py::class_<PyStream>(m, "Stream", "Feeds a sequence to a Runner in chunks, carrying the LSTM state.")
+  py::class_<PyStream>(m, "Stream", "Feeds a sequence to a Runner in chunks, carrying the model's state.")
       .def("__call__", &PyStream::Feed, py::arg("chunk"))
       .def("reset", &PyStream::Reset)
       .def_property("state", &PyStream::State, &PyStream::SetState,
                     "The carried state as numpy arrays (copies); assign a snapshot to restore it")
-      .def_property_readonly("steps", &PyStream::steps);
+      .def_property_readonly("steps", &PyStream::steps, "Steps (or chunks) fed since creation or the last reset")
+      .def_property_readonly("chunked", &PyStream::chunked,
+                             "True when each call runs whole chunks of the model's own input shape "
+                             "(state in resource variables), False for one time step per invoke")
+      .def_property_readonly("state_names", &PyStream::state_names,
+                             "The name of each state array: variable tensors, then resource variables");
   py::object runner = m.attr("Runner");
   runner.attr("stream") = py::cpp_function(
       [](py::object self) { return PyStream(std::move(self)); }, py::name("stream"), py::is_method(runner),
       py::sibling(py::getattr(runner, "stream", py::none())),
-      "A stream over this runner: feed a sequence in chunks, the LSTM state carried between them");
+      "A stream over this runner: feed a sequence in chunks, the model's state carried between them");
 }
 
 }  // namespace tflstm::python

@@ -61,6 +61,9 @@ def describe(model: Model) -> dict[str, Any]:
                             "outputs": tensors(model.outputs),
                             "ops": [{"op": name, "version": v} for name, v in model.ops],
                             "runtime": f"TFLite {TFLITE_VERSION}",
+                            "state": [{"name": s.name, "kind": "resource variable" if s.resource_variable
+                                       else "variable tensor", "dtype": str(s.dtype), "shape": list(s.shape),
+                                       "bytes": s.bytes} for s in model.state],
                             "unsupported_ops": [{"op": n, "version": v} for n, v in model.unsupported_ops]}
     if not info["unsupported_ops"]:
         stats = Runner(model).memory
@@ -82,6 +85,13 @@ def _print_inspect(path: str, info: dict[str, Any]) -> None:
                 quant = f"  {len(q['scales'])} scales on axis {q['axis']}"
             print(f"  {t['name']:<20} {t['dtype']:<8} shape {tuple(t['shape'])} signature "
                   f"{tuple(t['shape_signature'])}{quant}  [tensor {t['tensor']}]")
+    if info["state"]:
+        print(f"state: stateful, {sum(s['bytes'] for s in info['state']):,} bytes kept between invokes "
+              "(every plain run starts from the initial state; streams carry it)")
+        for s in info["state"]:
+            print(f"  {s['name']:<40} {s['kind']:<17} {s['dtype']:<8} shape {tuple(s['shape'])}  {s['bytes']:,} B")
+    else:
+        print("state: stateless")
     print("ops:")
     for op in info["ops"]:
         print(f"  {op['op']} v{op['version']}")

@@ -46,6 +46,16 @@ struct OpInfo {
   int builtin_code = -1;             // tflite::BuiltinOperator, -1 for custom ops
 };
 
+// A piece of state the model keeps between invokes: a variable tensor (a fused LSTM's hidden
+// or cell state) or a resource variable (VAR_HANDLE), with the type and shape it starts with.
+struct StateInfo {
+  std::string name;                  // the tensor's name, or the resource variable's shared name
+  bool resource_variable = false;
+  TfLiteType dtype = kTfLiteNoType;
+  std::vector<int> shape;            // empty when the model does not say
+  size_t bytes() const;
+};
+
 // A signature: a named entry point with named inputs and outputs, run on one subgraph.
 struct SignatureInfo {
   std::string key;                   // e.g. "serving_default"
@@ -72,6 +82,8 @@ class Model {
   const std::vector<SignatureInfo>& signatures() const { return signatures_; }
   // The signature called `key`, or kInvalidArgument listing the keys there are.
   Result<const SignatureInfo*> Signature(const std::string& key) const;
+  // Where the model keeps state between invokes; empty for a stateless model.
+  const std::vector<StateInfo>& state() const { return state_; }
   // Every operator code of the model, in the model's order.
   const std::vector<OpInfo>& ops() const { return ops_; }
   // The ops that the linked runtime cannot run; empty when it can run them all.
@@ -97,6 +109,7 @@ class Model {
   std::vector<TensorInfo> outputs_;
   std::vector<OpInfo> ops_;
   std::vector<SignatureInfo> signatures_;
+  std::vector<StateInfo> state_;
 };
 
 }  // namespace tflstm

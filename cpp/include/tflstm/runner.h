@@ -141,16 +141,22 @@ class Runner {
   // kInvalidArgument saying why, unless prepared().
   Status CheckPrepared() const;
 
-  // Runs from zero LSTM state: the same inputs always give the same outputs.
+  // Runs from the model's initial state (zero LSTM state; resource variables as their CALL_ONCE
+  // initialisation leaves them): the same inputs always give the same outputs.
   Status Invoke();
-  // Runs from the state that the previous invoke left in the variable tensors (streams).
+  // Runs from the state that the previous invoke left (streams).
   Status InvokeWithState();
   // Stops an invoke in progress on another thread, between two ops; it returns kCancelled.
   void Cancel() { cancelled_.store(true); }
 
-  // The model's state tensors (TFLite variable tensors: the LSTM's hidden and cell state).
+  // The model's state: all that TFLite keeps between invokes. First its variable tensors (a fused
+  // LSTM's hidden and cell state), then its resource variables (VAR_HANDLE / ASSIGN_VARIABLE,
+  // named by their shared name). A view's data is writable, to restore a snapshot.
   size_t state_count() const;
   TensorView state(size_t i) const;
+  // How many of those are resource variables (the last ones).
+  size_t resource_state_count() const;
+  // Back to the initial state; costs nothing when no invoke or state view changed it since.
   Status ResetState();
 
   MemoryStats memory() const;
@@ -178,6 +184,7 @@ class Runner {
   Status SetOne(size_t i, const InputData& in, bool quantize);
   Status Run(bool reset_state);
   Status CheckFinite() const;
+  Status InitializeResources(Engine& engine);
   TensorView View(int tensor_index, const char* name) const;
   Status Fail(ErrorCode code, const std::string& what) const;
 
@@ -192,6 +199,7 @@ class Runner {
   tflite::Profiler* profiler_ = nullptr;
   size_t rebuilds_ = 0;
   Status unprepared_;  // why the stored shapes could not be prepared, while !prepared()
+  mutable bool state_changed_ = true;  // an invoke or a state view may have moved the state
 };
 
 }  // namespace tflstm

@@ -1,6 +1,12 @@
-// Streaming: feeds a sequence to a Runner in chunks of any length, one time step per invoke,
-// carrying the LSTM state from chunk to chunk. Each Stream keeps its own copy of the state, so
-// many independent streams (one per sensor or user) can share one model and one runner.
+// Streaming: feeds a sequence to a Runner chunk by chunk, carrying the model's state from one
+// call to the next. Two kinds of model stream:
+//   - a model whose state is in variable tensors (a fused LSTM) runs one time step per invoke:
+//     its input [1, time, ...] is set to [1, 1, ...] and a call feeds any number of steps;
+//   - a model whose state is in resource variables (a chunk model exported from TensorFlow,
+//     e.g. a wake-word model with a ring buffer) runs one chunk of its own input shape per
+//     invoke, and a call feeds any number of chunks.
+// Each Stream keeps its own copy of the whole state, so many independent streams (one per
+// sensor or user) can share one model and one runner.
 #pragma once
 
 #include <cstddef>
@@ -14,12 +20,12 @@ namespace tflstm {
 
 class Stream {
  public:
-  // `runner` must outlive the stream. Its model takes one input of shape [1, time, ...]; the
-  // runner is set to one time step ([1, 1, ...]) when a chunk is fed.
+  // `runner` must outlive the stream. Its model takes one input; for a step stream of shape
+  // [1, time, ...], which is set to one time step ([1, 1, ...]) when a chunk is fed.
   static Result<std::unique_ptr<Stream>> Create(Runner& runner);
 
-  // Feeds `steps` time steps from `x` (steps * step_input_bytes(), the input's dtype) and
-  // writes the output of every step to `out` (steps * step_output_bytes(), output 0). On an
+  // Feeds `steps` time steps (or chunks) from `x` (steps * step_input_bytes(), the input's dtype)
+  // and writes the output of every one to `out` (steps * step_output_bytes(), output 0). On an
   // error the stream's state is left as it was before the call.
   Status Feed(const void* x, size_t steps, void* out);
 
@@ -28,7 +34,9 @@ class Stream {
 
   size_t step_input_bytes() const { return step_input_bytes_; }
   size_t step_output_bytes() const { return step_output_bytes_; }
-  size_t steps() const { return steps_; }  // steps fed since creation or the last reset
+  size_t steps() const { return steps_; }  // steps (or chunks) fed since creation or the last reset
+  bool chunked() const { return chunked_; }  // one chunk of the model's input shape per invoke
+  const std::vector<int>& step_shape() const { return step_shape_; }
 
   // The carried state, one buffer per state tensor of the runner (its shapes and dtypes are
   // those of runner.state(i)); writable, to restore a snapshot.
@@ -53,6 +61,7 @@ class Stream {
   size_t step_input_bytes_ = 0;
   size_t step_output_bytes_ = 0;
   size_t steps_ = 0;
+  bool chunked_ = false;
   std::vector<std::vector<char>> state_;
 };
 
