@@ -158,6 +158,18 @@ Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vec
       }
     }
   }
+  // Inputs over the budget are refused before TFLite plans (and allocates) memory for them.
+  if (options_.arena_bytes) {
+    size_t input_bytes = 0;
+    for (int t : engine->inputs) {  // saturating: sizes near SIZE_MAX must not wrap around
+      input_bytes += std::min(engine->subgraph->tensor(t)->bytes, std::numeric_limits<size_t>::max() - input_bytes);
+    }
+    if (input_bytes > *options_.arena_bytes) {
+      return Status(ErrorCode::kArenaExhausted, model_->description() + "'s inputs need " + std::to_string(input_bytes) +
+                                                    " bytes, more than the arena budget of " +
+                                                    std::to_string(*options_.arena_bytes));
+    }
+  }
   if (engine->subgraph->AllocateTensors() != kTfLiteOk) {
     std::string what = "cannot prepare " + model_->description();
     if (shapes != nullptr) {
@@ -344,7 +356,9 @@ Status Runner::OutputToFloat(size_t i, float* out, size_t count) const {
                                                    " values, not " + std::to_string(count));
   }
   switch (v.dtype) {
-    case kTfLiteFloat32: std::memcpy(out, v.data, v.bytes); return Status::Ok();
+    case kTfLiteFloat32:  // an empty output may have no storage, and `out` may be null then
+      if (n) std::memcpy(out, v.data, v.bytes);
+      return Status::Ok();
     case kTfLiteInt8: DequantizeFrom<int8_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
     case kTfLiteUInt8: DequantizeFrom<uint8_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
     case kTfLiteInt16: DequantizeFrom<int16_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();

@@ -1,0 +1,83 @@
+// What the fuzzers (tests/fuzz) found, kept as tests: each input that crashed, hung or went
+// past a budget now gets its typed result. Small reproducers live in tests/fuzz/reproducers;
+// the others are TFLite's test models or built here. The `fuzz` preset runs these under
+// ASan + UBSan, where the original failures were reported.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include "test_models.h"
+#include "tflstm/runner.h"
+
+namespace tflstm {
+namespace {
+
+std::vector<char> Reproducer(const std::string& name) {
+  std::ifstream f(std::string(TFLSTM_REPRODUCERS) + "/" + name, std::ios::binary);
+  return std::vector<char>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// model_fuzzer: UBSan, memcpy to a null pointer from OutputToFloat for an output of no elements.
+TEST(FuzzRegression, EmptyOutputConvertsToNoFloats) {
+  auto model = Model::FromFile(testing::TestData("test_min_runtime.bin"));
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto runner = Runner::Create(model.value());
+  ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+  ASSERT_TRUE(runner.value()->Invoke().ok());
+  bool saw_empty = false;
+  for (size_t i = 0; i < runner.value()->output_count(); ++i) {
+    const TensorView out = runner.value()->output(i);
+    size_t n = 1;
+    for (int d = 0; d < out.rank; ++d) n *= static_cast<size_t>(out.shape[d]);
+    std::vector<float> values(n);
+    saw_empty = saw_empty || n == 0;
+    EXPECT_TRUE(runner.value()->OutputToFloat(i, values.data(), n).ok());
+  }
+  EXPECT_TRUE(saw_empty) << "the model no longer has an empty output: this test tests nothing";
+}
+
+// api_fuzzer: a resize to [2^30, 4] made TFLite allocate 16 GB before the arena budget was
+// looked at (ASan: allocator out of memory). The budget now refuses it first.
+TEST(FuzzRegression, InputsOverTheBudgetAreRefusedBeforeTfliteAllocates) {
+  const std::vector<char> bytes = testing::AddModel({1, 4});
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.ok());
+  RunnerOptions options;
+  options.arena_bytes = size_t{1} << 20;
+  auto runner = Runner::Create(model.value(), options);
+  ASSERT_TRUE(runner.ok());
+  const Status s = runner.value()->ResizeInputs({{1 << 30, 4}, {1 << 30, 4}});
+  EXPECT_EQ(s.code(), ErrorCode::kArenaExhausted) << s.ToString();
+  EXPECT_NE(s.message().find("inputs need 34359738368 bytes"), std::string::npos) << s.message();
+  EXPECT_TRUE(runner.value()->Invoke().ok());  // the runner keeps its previous shapes
+}
+
+// model_fuzzer: a mutated WHILE whose condition never turns false ran for ever (a timeout).
+// A model may legitimately loop; Cancel() from another thread stops it.
+TEST(FuzzRegression, ModelThatLoopsForEverIsCancelled) {
+  const std::vector<char> bytes = Reproducer("while_forever.bin");
+  ASSERT_FALSE(bytes.empty());
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto runner = Runner::Create(model.value());
+  ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+  Runner& r = *runner.value();
+  // The fuzzer's inputs: the model's own bytes, repeated (they set the loop's bound).
+  for (size_t i = 0; i < r.input_count(); ++i) {
+    const TensorView in = r.input(i);
+    for (size_t k = 0; k < in.bytes; ++k) static_cast<char*>(in.data)[k] = bytes[k % bytes.size()];
+  }
+  std::thread canceller([&r] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    r.Cancel();
+  });
+  const Status s = r.Invoke();
+  canceller.join();
+  EXPECT_EQ(s.code(), ErrorCode::kCancelled) << s.ToString();
+}
+
+}  // namespace
+}  // namespace tflstm
