@@ -220,9 +220,43 @@ class Validator {
     std::string InName(int i) const { return Name("input", op.inputs(), i); }
   };
 
+  // Kernels fetch the operands they need without a null check (GetInput): "no tensor" (-1) is
+  // accepted only where an op's kernel asks for an optional one.
+  static bool MayBeAbsent(tflite::BuiltinOperator code, bool output, int position) {
+    switch (code) {
+      case tflite::BuiltinOperator_LSTM:
+      case tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM:
+      case tflite::BuiltinOperator_BIDIRECTIONAL_SEQUENCE_LSTM: return !output;  // CheckLstm says which
+      case tflite::BuiltinOperator_FULLY_CONNECTED:
+      case tflite::BuiltinOperator_CONV_2D:
+      case tflite::BuiltinOperator_DEPTHWISE_CONV_2D:
+      case tflite::BuiltinOperator_PAD:
+      case tflite::BuiltinOperator_PADV2: return !output && position == 2;
+      case tflite::BuiltinOperator_TRANSPOSE_CONV:
+      case tflite::BuiltinOperator_SVDF: return !output && position == 3;
+      case tflite::BuiltinOperator_BIDIRECTIONAL_SEQUENCE_RNN: return !output && position >= 9 && position <= 11;
+      case tflite::BuiltinOperator_IF: return output || position > 0;
+      case tflite::BuiltinOperator_WHILE: return output;
+      default: return false;
+    }
+  }
+
   Status CheckOperator(const tflite::SubGraph& sg, const tflite::Operator& op, const std::string& name) {
     const OpView v{sg, op, name};
-    switch (tflite::GetBuiltinCode(m_.operator_codes()->Get(op.opcode_index()))) {
+    const tflite::BuiltinOperator code = tflite::GetBuiltinCode(m_.operator_codes()->Get(op.opcode_index()));
+    if (code != tflite::BuiltinOperator_CUSTOM) {
+      for (auto [list, output] : {std::pair{op.inputs(), false}, std::pair{op.outputs(), true}}) {
+        for (size_t i = 0; i < Length(list); ++i) {
+          if (list->Get(i) == -1 && !MayBeAbsent(code, output, static_cast<int>(i))) {
+            return Fail(name + ": " + (output ? "output " : "input ") + Str(i) + " is absent (-1); the op needs it");
+          }
+        }
+      }
+      for (size_t i = 0; i < Length(op.intermediates()); ++i) {
+        if (op.intermediates()->Get(i) == -1) return Fail(name + ": intermediate " + Str(i) + " is absent (-1)");
+      }
+    }
+    switch (code) {
       case tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM:
         return CheckLstmOp(v, /*sequence=*/true, op.builtin_options_as_UnidirectionalSequenceLSTMOptions()
                                                      ? op.builtin_options_as_UnidirectionalSequenceLSTMOptions()->time_major()

@@ -158,16 +158,19 @@ Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vec
       }
     }
   }
-  // Inputs over the budget are refused before TFLite plans (and allocates) memory for them.
-  if (options_.arena_bytes) {
+  // New input shapes over the budget are refused before TFLite plans (and allocates) for them.
+  if (shapes != nullptr && options_.arena_bytes) {
     size_t input_bytes = 0;
     for (int t : engine->inputs) {  // saturating: sizes near SIZE_MAX must not wrap around
-      input_bytes += std::min(engine->subgraph->tensor(t)->bytes, std::numeric_limits<size_t>::max() - input_bytes);
+      const size_t bytes =
+          Arena::AlignUp(std::min(engine->subgraph->tensor(t)->bytes, std::numeric_limits<size_t>::max() / 2));
+      input_bytes += std::min(bytes, std::numeric_limits<size_t>::max() - input_bytes);
     }
     if (input_bytes > *options_.arena_bytes) {
-      return Status(ErrorCode::kArenaExhausted, model_->description() + "'s inputs need " + std::to_string(input_bytes) +
-                                                    " bytes, more than the arena budget of " +
-                                                    std::to_string(*options_.arena_bytes));
+      return Status(ErrorCode::kArenaExhausted, model_->description() + " needs an arena of at least " +
+                                                    std::to_string(input_bytes) + " bytes for its inputs alone at " +
+                                                    "these shapes; the budget is " +
+                                                    std::to_string(*options_.arena_bytes) + " bytes");
     }
   }
   if (engine->subgraph->AllocateTensors() != kTfLiteOk) {
