@@ -170,11 +170,17 @@ class Validator {
         return Fail(tn + " has " + Str(Length(q->scale())) + " quantization scales but " +
                     Str(Length(q->zero_point())) + " zero points");
       }
+      // Kernels turn scales (and their ratios) into fixed-point multipliers, and TFLite aborts
+      // when one is not a positive number. A single (per-tensor) scale of a quantized tensor must
+      // be positive; per-channel weight scales may be 0 for a channel of zeros.
+      const bool per_tensor = Length(q->scale()) == 1 && (tensor->type() == tflite::TensorType_INT8 ||
+                                                          tensor->type() == tflite::TensorType_UINT8 ||
+                                                          tensor->type() == tflite::TensorType_INT16);
       for (size_t i = 0; i < Length(q->scale()); ++i) {
         const float scale = q->scale()->Get(i);
-        // Kernels turn scales into fixed-point multipliers, which TFLite aborts on for NaN or Inf.
-        if (!std::isfinite(scale) || scale < 0) {
-          return Fail(tn + " has quantization scale " + std::to_string(scale) + " (index " + Str(i) + ")");
+        if (!(std::isnormal(scale) && scale > 0) && !(scale == 0 && !per_tensor)) {
+          return Fail(tn + " has quantization scale " + std::to_string(scale) + " (index " + Str(i) + ")" +
+                      (per_tensor ? "; it must be a positive number" : "; scales are 0 or positive numbers"));
         }
       }
       int64_t lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max();
@@ -256,6 +262,7 @@ class Validator {
         if (op.intermediates()->Get(i) == -1) return Fail(name + ": intermediate " + Str(i) + " is absent (-1)");
       }
     }
+    TFLSTM_RETURN_IF_ERROR(CheckQuantizedOperands(v, code));
     switch (code) {
       case tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM:
         return CheckLstmOp(v, /*sequence=*/true, op.builtin_options_as_UnidirectionalSequenceLSTMOptions()
@@ -290,6 +297,42 @@ class Validator {
         return Status::Ok();
       default: return Status::Ok();
     }
+  }
+
+  // Kernels that compute on int8, uint8 or int16 data as quantized numbers read the scale and
+  // zero point without checking that the tensor has them.
+  Status CheckQuantizedOperands(const OpView& v, tflite::BuiltinOperator code) const {
+    switch (code) {
+      case tflite::BuiltinOperator_ADD: case tflite::BuiltinOperator_SUB: case tflite::BuiltinOperator_MUL:
+      case tflite::BuiltinOperator_FULLY_CONNECTED: case tflite::BuiltinOperator_CONV_2D:
+      case tflite::BuiltinOperator_DEPTHWISE_CONV_2D: case tflite::BuiltinOperator_AVERAGE_POOL_2D:
+      case tflite::BuiltinOperator_MAX_POOL_2D: case tflite::BuiltinOperator_SOFTMAX:
+      case tflite::BuiltinOperator_LOGISTIC: case tflite::BuiltinOperator_TANH: case tflite::BuiltinOperator_MEAN:
+      case tflite::BuiltinOperator_QUANTIZE: case tflite::BuiltinOperator_DEQUANTIZE: break;
+      default: return Status::Ok();
+    }
+    auto check = [&](const tflite::Tensor* t, tflite::TensorType type, const std::string& what) -> Status {
+      const bool quantized_type = type == tflite::TensorType_INT8 || type == tflite::TensorType_UINT8 ||
+                                  type == tflite::TensorType_INT16;
+      if (t && quantized_type && !Quantized(*t)) {
+        return Fail(what + " is " + tflite::EnumNameTensorType(type) + " without quantization parameters");
+      }
+      return Status::Ok();
+    };
+    // MEAN's second input is its axes, not data.
+    const int data_inputs = code == tflite::BuiltinOperator_MEAN ? 1 : v.inputs();
+    for (int i = 0; i < data_inputs; ++i) {
+      if (v.in(i)) TFLSTM_RETURN_IF_ERROR(check(v.in(i), v.in(i)->type(), v.InName(i)));
+    }
+    // Element-wise kernels give their output the inputs' type, whatever the model declares.
+    const bool elementwise = code == tflite::BuiltinOperator_ADD || code == tflite::BuiltinOperator_SUB ||
+                             code == tflite::BuiltinOperator_MUL;
+    for (int i = 0; i < v.outputs(); ++i) {
+      if (!v.out(i)) continue;
+      const tflite::TensorType type = elementwise && v.in(v.inputs() - 1) ? v.in(v.inputs() - 1)->type() : v.out(i)->type();
+      TFLSTM_RETURN_IF_ERROR(check(v.out(i), type, v.Name("output", v.op.outputs(), i)));
+    }
+    return Status::Ok();
   }
 
   Status CheckSubgraphIndex(const OpView& v, int32_t index, const char* what) const {

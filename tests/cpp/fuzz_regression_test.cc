@@ -51,6 +51,19 @@ TEST(FuzzRegression, AbsentRequiredOperandIsAnInvalidModel) {
       << model.status().message();
 }
 
+// model_fuzzer: abort in TFLite's ADD Prepare (QuantizeMultiplierSmallerThanOneExp on a 0
+// multiplier): TFLite's add_quantized.bin with its quantization parameters removed, so that
+// the uint8 kernel divides by a scale of 0. Quantized data needs its scale and zero point.
+TEST(FuzzRegression, QuantizedDataWithoutScaleIsAnInvalidModel) {
+  const std::vector<char> bytes = Reproducer("add_uint8_unquantized.bin");
+  ASSERT_FALSE(bytes.empty());
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), ErrorCode::kInvalidModel);
+  EXPECT_NE(model.status().message().find("(ADD): input 0 (tensor 1 'input') is UINT8 without quantization"),
+            std::string::npos) << model.status().message();
+}
+
 // api_fuzzer: a resize to [2^30, 4] made TFLite allocate 16 GB before the arena budget was
 // looked at (ASan: allocator out of memory). The budget now refuses it first.
 TEST(FuzzRegression, InputsOverTheBudgetAreRefusedBeforeTfliteAllocates) {
