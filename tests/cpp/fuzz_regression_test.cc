@@ -20,6 +20,16 @@ std::vector<char> Reproducer(const std::string& name) {
   return std::vector<char>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
+// The reproducer is refused as an invalid model whose message contains `expected`.
+void ExpectInvalidModel(const std::string& reproducer, const std::string& expected) {
+  const std::vector<char> bytes = Reproducer(reproducer);
+  ASSERT_FALSE(bytes.empty()) << reproducer;
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), ErrorCode::kInvalidModel);
+  EXPECT_NE(model.status().message().find(expected), std::string::npos) << model.status().message();
+}
+
 // model_fuzzer: UBSan, memcpy to a null pointer from OutputToFloat for an output of no elements.
 TEST(FuzzRegression, EmptyOutputConvertsToNoFloats) {
   auto model = Model::FromFile(testing::TestData("test_min_runtime.bin"));
@@ -42,26 +52,14 @@ TEST(FuzzRegression, EmptyOutputConvertsToNoFloats) {
 // model_fuzzer: ASan SEGV in TFLite's PAD Prepare, which dereferences its output without a
 // check: the mutated model gave it none (-1). Absent operands are refused where the op needs them.
 TEST(FuzzRegression, AbsentRequiredOperandIsAnInvalidModel) {
-  const std::vector<char> bytes = Reproducer("pad_absent_output.bin");
-  ASSERT_FALSE(bytes.empty());
-  auto model = Model::FromBytes(bytes.data(), bytes.size());
-  ASSERT_FALSE(model.ok());
-  EXPECT_EQ(model.status().code(), ErrorCode::kInvalidModel);
-  EXPECT_NE(model.status().message().find("operator 0 (PAD): output 0 is absent (-1)"), std::string::npos)
-      << model.status().message();
+  ExpectInvalidModel("pad_absent_output.bin", "operator 0 (PAD): output 0 is absent (-1)");
 }
 
 // model_fuzzer: abort in TFLite's ADD Prepare (QuantizeMultiplierSmallerThanOneExp on a 0
 // multiplier): TFLite's add_quantized.bin with its quantization parameters removed, so that
 // the uint8 kernel divides by a scale of 0. Quantized data needs its scale and zero point.
 TEST(FuzzRegression, QuantizedDataWithoutScaleIsAnInvalidModel) {
-  const std::vector<char> bytes = Reproducer("add_uint8_unquantized.bin");
-  ASSERT_FALSE(bytes.empty());
-  auto model = Model::FromBytes(bytes.data(), bytes.size());
-  ASSERT_FALSE(model.ok());
-  EXPECT_EQ(model.status().code(), ErrorCode::kInvalidModel);
-  EXPECT_NE(model.status().message().find("(ADD): input 0 (tensor 1 'input') is UINT8 without quantization"),
-            std::string::npos) << model.status().message();
+  ExpectInvalidModel("add_uint8_unquantized.bin", "(ADD): input 0 (tensor 1 'input') is UINT8 without quantization");
 }
 
 // api_fuzzer: a resize to [2^30, 4] made TFLite allocate 16 GB before the arena budget was
