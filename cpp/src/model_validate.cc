@@ -263,6 +263,7 @@ class Validator {
       }
     }
     TFLSTM_RETURN_IF_ERROR(CheckQuantizedOperands(v, code));
+    TFLSTM_RETURN_IF_ERROR(CheckSameType(v, code));
     switch (code) {
       case tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM:
         return CheckLstmOp(v, /*sequence=*/true, op.builtin_options_as_UnidirectionalSequenceLSTMOptions()
@@ -331,6 +332,34 @@ class Validator {
       if (!v.out(i)) continue;
       const tflite::TensorType type = elementwise && v.in(v.inputs() - 1) ? v.in(v.inputs() - 1)->type() : v.out(i)->type();
       TFLSTM_RETURN_IF_ERROR(check(v.out(i), type, v.Name("output", v.op.outputs(), i)));
+    }
+    return Status::Ok();
+  }
+
+  // Ops that move data without converting it copy input->bytes into their outputs: a kernel
+  // such as RESHAPE does not check that the types (so the sizes) agree.
+  Status CheckSameType(const OpView& v, tflite::BuiltinOperator code) const {
+    int first = 0, last = 0;  // the data inputs
+    switch (code) {
+      case tflite::BuiltinOperator_RESHAPE: case tflite::BuiltinOperator_SQUEEZE:
+      case tflite::BuiltinOperator_EXPAND_DIMS: case tflite::BuiltinOperator_TRANSPOSE:
+      case tflite::BuiltinOperator_STRIDED_SLICE: case tflite::BuiltinOperator_REVERSE_V2:
+      case tflite::BuiltinOperator_PAD: case tflite::BuiltinOperator_PADV2: case tflite::BuiltinOperator_GATHER:
+      case tflite::BuiltinOperator_MAX_POOL_2D: case tflite::BuiltinOperator_AVERAGE_POOL_2D:
+      case tflite::BuiltinOperator_RELU: case tflite::BuiltinOperator_UNPACK: break;
+      case tflite::BuiltinOperator_SPLIT: first = last = 1; break;  // input 0 is the axis
+      case tflite::BuiltinOperator_CONCATENATION: case tflite::BuiltinOperator_PACK: last = v.inputs() - 1; break;
+      default: return Status::Ok();
+    }
+    for (int i = first; i <= last; ++i) {
+      if (!v.in(i)) continue;
+      for (int o = 0; o < v.outputs(); ++o) {
+        if (v.out(o) && v.out(o)->type() != v.in(i)->type()) {
+          return Fail(v.Name("output", v.op.outputs(), o) + " is " + tflite::EnumNameTensorType(v.out(o)->type()) +
+                      " but " + "input " + std::to_string(i) + " is " + tflite::EnumNameTensorType(v.in(i)->type()) +
+                      "; the op does not convert types");
+        }
+      }
     }
     return Status::Ok();
   }

@@ -62,6 +62,12 @@ TEST(FuzzRegression, QuantizedDataWithoutScaleIsAnInvalidModel) {
   ExpectInvalidModel("add_uint8_unquantized.bin", "(ADD): input 0 (tensor 1 'input') is UINT8 without quantization");
 }
 
+// model_fuzzer: ASan heap-buffer-overflow (write) in TFLite's RESHAPE Eval, which copies the
+// input's 4 bytes (int32) into an output declared float16 (2 bytes).
+TEST(FuzzRegression, ReshapeThatChangesTheTypeIsAnInvalidModel) {
+  ExpectInvalidModel("reshape_int32_to_float16.bin", "(RESHAPE): output 0 (tensor 2 'tfl.reshape') is FLOAT16 but input 0 is INT32");
+}
+
 // api_fuzzer: a resize to [2^30, 4] made TFLite allocate 16 GB before the arena budget was
 // looked at (ASan: allocator out of memory). The budget now refuses it first.
 TEST(FuzzRegression, InputsOverTheBudgetAreRefusedBeforeTfliteAllocates) {

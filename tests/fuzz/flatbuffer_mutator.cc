@@ -172,6 +172,27 @@ bool MutateStructure(tflite::ModelT& m, Rng& rng) {
   }
 }
 
+// UnPack leaves a union whose table is missing as (type, nullptr), which Pack dereferences:
+// such a union is packed as absent, which is what TFLite reads it as.
+template <typename U>
+void DropEmpty(U& u) {
+  if (u.value == nullptr) u.Reset();
+}
+
+void DropEmptyUnions(tflite::ModelT& m) {
+  for (auto& sg : m.subgraphs) {
+    for (auto& op : sg->operators) DropEmpty(op->builtin_options);
+    for (auto& t : sg->tensors) {
+      if (t->quantization) DropEmpty(t->quantization->details);
+      if (!t->sparsity) continue;
+      for (auto& dim : t->sparsity->dim_metadata) {
+        DropEmpty(dim->array_segments);
+        DropEmpty(dim->array_indices);
+      }
+    }
+  }
+}
+
 size_t MutateStructured(uint8_t* data, size_t size, size_t max_size, Rng& rng) {
   flatbuffers::Verifier verifier(data, size);
   if (!tflite::VerifyModelBuffer(verifier)) return 0;
@@ -179,6 +200,7 @@ size_t MutateStructured(uint8_t* data, size_t size, size_t max_size, Rng& rng) {
   bool changed = false;
   for (uint32_t i = 0, n = 1 + Pick(rng, 3); i < n; ++i) changed |= MutateStructure(*m, rng);
   if (!changed) return 0;
+  DropEmptyUnions(*m);
   flatbuffers::FlatBufferBuilder fbb;
   tflite::FinishModelBuffer(fbb, tflite::Model::Pack(fbb, m.get()));
   if (fbb.GetSize() > max_size) return 0;
