@@ -73,11 +73,13 @@ export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 pids=()
+rm -rf "$out/artifacts"  # findings of this run only; the corpus carries over
 for f in model_fuzzer api_fuzzer; do
   mkdir -p "$out/corpus/$f" "$out/artifacts/$f"
   args=(-max_total_time="$seconds" -rss_limit_mb=4096 -malloc_limit_mb=4096 -timeout=30 -print_final_stats=1
         -artifact_prefix="$out/artifacts/$f/" "$out/corpus/$f")
   [ "$f" = model_fuzzer ] && args+=("$out/seeds")
+  [ "$smoke" = 1 ] && args=(-seed=1 "${args[@]}")  # CI: the same mutations on every run
   [ "$keep_going" = 1 ] && args=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1 "${args[@]}")
   "$build/tests/fuzz/$f" "${args[@]}" > "$out/$f.log" 2>&1 &
   pids+=($!)
