@@ -1,5 +1,6 @@
 #include "model_validate.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -320,18 +321,34 @@ class Validator {
       }
       return Status::Ok();
     };
+    // Element-wise kernels give every operand the last input's type, whatever the model
+    // declares for the others (TFLite checks only that the inputs agree, at run time).
+    const bool elementwise = code == tflite::BuiltinOperator_ADD || code == tflite::BuiltinOperator_SUB ||
+                             code == tflite::BuiltinOperator_MUL;
+    const tflite::Tensor* last = v.inputs() > 0 ? v.in(v.inputs() - 1) : nullptr;
+    auto type_of = [&](const tflite::Tensor* t) { return elementwise && last ? last->type() : t->type(); };
     // MEAN's second input is its axes, not data.
     const int data_inputs = code == tflite::BuiltinOperator_MEAN ? 1 : v.inputs();
     for (int i = 0; i < data_inputs; ++i) {
-      if (v.in(i)) TFLSTM_RETURN_IF_ERROR(check(v.in(i), v.in(i)->type(), v.InName(i)));
+      if (v.in(i)) TFLSTM_RETURN_IF_ERROR(check(v.in(i), type_of(v.in(i)), v.InName(i)));
     }
-    // Element-wise kernels give their output the inputs' type, whatever the model declares.
-    const bool elementwise = code == tflite::BuiltinOperator_ADD || code == tflite::BuiltinOperator_SUB ||
-                             code == tflite::BuiltinOperator_MUL;
     for (int i = 0; i < v.outputs(); ++i) {
-      if (!v.out(i)) continue;
-      const tflite::TensorType type = elementwise && v.in(v.inputs() - 1) ? v.in(v.inputs() - 1)->type() : v.out(i)->type();
-      TFLSTM_RETURN_IF_ERROR(check(v.out(i), type, v.Name("output", v.op.outputs(), i)));
+      if (v.out(i)) TFLSTM_RETURN_IF_ERROR(check(v.out(i), type_of(v.out(i)), v.Name("output", v.op.outputs(), i)));
+    }
+    const bool quantized = last && (last->type() == tflite::TensorType_INT8 || last->type() == tflite::TensorType_UINT8 ||
+                                    last->type() == tflite::TensorType_INT16);
+    if ((code == tflite::BuiltinOperator_ADD || code == tflite::BuiltinOperator_SUB) && quantized && v.inputs() == 2 &&
+        v.in(0) && v.out(0)) {
+      // The quantized kernels rescale inputs to 2^20 (int16: 2^15) times the larger input scale
+      // and need the output multiplier below 1 (TFLite aborts otherwise).
+      const double in_scale = std::max(v.in(0)->quantization()->scale()->Get(0), last->quantization()->scale()->Get(0));
+      const double out_scale = v.out(0)->quantization()->scale()->Get(0);
+      const double shift = last->type() == tflite::TensorType_INT16 ? 32768.0 : 1048576.0;
+      if (2 * in_scale / (shift * out_scale) >= 1) {
+        return Fail(v.name + ": its output scale " + std::to_string(out_scale) + " is too small for input scale " +
+                    std::to_string(in_scale) + " (the kernel's rescaling needs output > input * 2 / " +
+                    std::to_string(static_cast<int>(shift)) + ")");
+      }
     }
     return Status::Ok();
   }

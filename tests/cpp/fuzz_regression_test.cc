@@ -68,6 +68,12 @@ TEST(FuzzRegression, ReshapeThatChangesTheTypeIsAnInvalidModel) {
   ExpectInvalidModel("reshape_int32_to_float16.bin", "(RESHAPE): output 0 (tensor 2 'tfl.reshape') is FLOAT16 but input 0 is INT32");
 }
 
+// model_fuzzer: abort in TFLite's ADD Prepare (a rescaling multiplier of 1 or more): an
+// intermediate's scale set to 1e30 feeds a second ADD whose output scale is 0.0039.
+TEST(FuzzRegression, QuantizedAddWithUnrepresentableScalesIsAnInvalidModel) {
+  ExpectInvalidModel("add_scale_ratio.bin", "operator 1 (ADD): its output scale 0.003922 is too small");
+}
+
 // api_fuzzer: a resize to [2^30, 4] made TFLite allocate 16 GB before the arena budget was
 // looked at (ASan: allocator out of memory). The budget now refuses it first.
 TEST(FuzzRegression, InputsOverTheBudgetAreRefusedBeforeTfliteAllocates) {

@@ -40,8 +40,8 @@ int32_t NearIndex(Rng& rng, size_t n) {
 int32_t NearSize(Rng& rng, int32_t old) {
   switch (Pick(rng, 4)) {
     case 0: return Edge(rng);
-    case 1: return old + 1;
-    case 2: return old - 1;
+    case 1: return static_cast<int32_t>(static_cast<uint32_t>(old) + 1u);  // wraps, as a flipped field would
+    case 2: return static_cast<int32_t>(static_cast<uint32_t>(old) - 1u);
     default: return static_cast<int32_t>(Pick(rng, 9));
   }
 }
