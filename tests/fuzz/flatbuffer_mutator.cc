@@ -194,9 +194,13 @@ void DropEmptyUnions(tflite::ModelT& m) {
 }
 
 size_t MutateStructured(uint8_t* data, size_t size, size_t max_size, Rng& rng) {
-  flatbuffers::Verifier verifier(data, size);
+  // libFuzzer's buffer need not be 8-byte aligned, and the model has 64-bit fields.
+  std::vector<uint64_t> aligned((size + 7) / 8);
+  std::memcpy(aligned.data(), data, size);
+  const auto* bytes = reinterpret_cast<const uint8_t*>(aligned.data());
+  flatbuffers::Verifier verifier(bytes, size);
   if (!tflite::VerifyModelBuffer(verifier)) return 0;
-  std::unique_ptr<tflite::ModelT> m(tflite::GetModel(data)->UnPack());
+  std::unique_ptr<tflite::ModelT> m(tflite::GetModel(bytes)->UnPack());
   bool changed = false;
   for (uint32_t i = 0, n = 1 + Pick(rng, 3); i < n; ++i) changed |= MutateStructure(*m, rng);
   if (!changed) return 0;
