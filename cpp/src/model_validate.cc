@@ -167,6 +167,11 @@ class Validator {
                   Str(tensor->buffer()) + " holds " + Str(static_cast<uint64_t>(data)));
     }
     if (const tflite::QuantizationParameters* q = tensor->quantization()) {
+      // The verifier checks a vector's 4-byte length, not the alignment of 8-byte elements:
+      // reading a misaligned int64 is undefined (and faults on some ARM cores).
+      if (q->zero_point() && reinterpret_cast<uintptr_t>(q->zero_point()->data()) % alignof(int64_t) != 0) {
+        return Fail(tn + " has its zero points (int64) at a misaligned offset");
+      }
       if (Length(q->scale()) != Length(q->zero_point()) && Length(q->zero_point()) != 0) {
         return Fail(tn + " has " + Str(Length(q->scale())) + " quantization scales but " +
                     Str(Length(q->zero_point())) + " zero points");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -129,6 +130,30 @@ TEST(ModelValidate, HugeShapeIsRefusedBeforeSizesOverflow) {
   ExpectRefused([](tflite::ModelT& m, tflite::OperatorT& op) {
     Operand(m, op, 0).shape = {0x7fffffff, 0x7fffffff, 2};
   }, "more than 2^31 elements");
+}
+
+// Found by the model fuzzer (UBSan: misaligned int64 load): the verifier accepts int64 vectors
+// at any 4-byte offset. Moving everything after the header by 4 bytes keeps every relative
+// offset valid and puts the zero points off their 8-byte alignment.
+TEST(ModelValidate, MisalignedZeroPointsAreRefused) {
+  auto m = Unpack(testing::AddModel({1, 4}));
+  auto q = std::make_unique<tflite::QuantizationParametersT>();
+  q->scale = {0.5f};
+  q->zero_point = {0};
+  m->subgraphs[0]->tensors[0]->quantization = std::move(q);
+  std::vector<char> bytes = testing::Serialize(*m);
+  auto aligned = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(aligned.ok()) << aligned.status().ToString();
+  uint32_t root;
+  std::memcpy(&root, bytes.data(), 4);
+  root += 4;
+  std::memcpy(bytes.data(), &root, 4);
+  bytes.insert(bytes.begin() + 8, 4, '\0');
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), ErrorCode::kInvalidModel);
+  EXPECT_NE(model.status().message().find("tensor 0 'a' has its zero points (int64) at a misaligned offset"),
+            std::string::npos) << model.status().message();
 }
 
 TEST(ModelValidate, FullyConnectedBiasOfTheWrongSizeIsNamed) {

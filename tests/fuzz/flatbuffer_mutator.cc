@@ -200,7 +200,17 @@ size_t MutateStructured(uint8_t* data, size_t size, size_t max_size, Rng& rng) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(aligned.data());
   flatbuffers::Verifier verifier(bytes, size);
   if (!tflite::VerifyModelBuffer(verifier)) return 0;
-  std::unique_ptr<tflite::ModelT> m(tflite::GetModel(bytes)->UnPack());
+  // Nor need a verified model's int64 vectors (zero points) be aligned, which UnPack reads;
+  // tflstm refuses such models, and the raw mutations still cover them.
+  const tflite::Model* model = tflite::GetModel(bytes);
+  for (size_t s = 0; model->subgraphs() && s < model->subgraphs()->size(); ++s) {
+    const auto* tensors = model->subgraphs()->Get(s)->tensors();
+    for (size_t t = 0; tensors && t < tensors->size(); ++t) {
+      const auto* q = tensors->Get(t)->quantization();
+      if (q && q->zero_point() && reinterpret_cast<uintptr_t>(q->zero_point()->data()) % 8 != 0) return 0;
+    }
+  }
+  std::unique_ptr<tflite::ModelT> m(model->UnPack());
   bool changed = false;
   for (uint32_t i = 0, n = 1 + Pick(rng, 3); i < n; ++i) changed |= MutateStructure(*m, rng);
   if (!changed) return 0;
