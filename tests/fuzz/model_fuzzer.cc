@@ -68,9 +68,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<float> values;
   for (size_t i = 0; i < r.output_count(); ++i) {
     const tflstm::TensorView out = r.output(i);
-    size_t count = 1;
-    for (int d = 0; d < out.rank; ++d) count *= static_cast<size_t>(out.shape[d]);
-    values.resize(count);
+    // Sized by the storage, not the shape: a string tensor's shape says nothing of its bytes.
+    const size_t element = tflstm::DTypeSize(out.dtype);
+    values.resize(element ? out.bytes / element : 0);
     (void)r.OutputToFloat(i, values.data(), values.size());
   }
   Watchdog watchdog(r);
