@@ -5,6 +5,8 @@
 #   TFLSTM_CACHE_DIR      cache root (default: $TFLSTM_CACHE or ~/.cache/tflstm)
 #   TFLSTM_TFLITE_PREFIX  use an existing prefix instead of building one
 #   TFLSTM_ISA            value of -march for TFLite and tflstm (see CMakeLists.txt)
+#   TFLSTM_TFLITE_SANITIZE  sanitizers TFLite itself is compiled with (its own prefix), e.g.
+#                         fuzzer-no-link,address,undefined for fuzzing (tests/fuzz)
 
 if(DEFINED ENV{TFLSTM_CACHE} AND NOT "$ENV{TFLSTM_CACHE}" STREQUAL "")
   set(_tflstm_default_cache "$ENV{TFLSTM_CACHE}")
@@ -15,6 +17,7 @@ else()
 endif()
 set(TFLSTM_CACHE_DIR "${_tflstm_default_cache}" CACHE PATH "tflstm download and build cache")
 set(TFLSTM_TFLITE_PREFIX "" CACHE PATH "Prefix of an already built tflstm-tflite (empty: build it in the cache)")
+set(TFLSTM_TFLITE_SANITIZE "" CACHE STRING "Sanitizers for TFLite itself, e.g. fuzzer-no-link,address,undefined")
 
 function(_tflstm_debian_arch out)
   set(p "${CMAKE_SYSTEM_PROCESSOR}")
@@ -41,6 +44,9 @@ function(_tflstm_build_tflite prefix_out)
   # them would bury the progress lines), with one section per function so that a link with
   # --gc-sections keeps only the kernels a program registers.
   set(flags "-w -ffunction-sections -fdata-sections ${TFLSTM_ARCH_FLAGS_STRING}")
+  if(TFLSTM_TFLITE_SANITIZE)  # a bad read inside a kernel is then reported where it happens
+    string(APPEND flags " -fsanitize=${TFLSTM_TFLITE_SANITIZE} -fno-sanitize-recover=all -fno-omit-frame-pointer")
+  endif()
   # The prefix is keyed by everything that changes its bits.
   set(key_text "${arch};${flags};${CMAKE_CXX_COMPILER_ID};${CMAKE_CXX_COMPILER_VERSION}")
   if(CMAKE_TOOLCHAIN_FILE)  # by content: the same toolchain in another checkout shares the prefix

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "error_capture.h"
+#include "model_validate.h"
 #include "no_throw.h"
 #include "tensorflow/lite/core/api/flatbuffer_conversions.h"
 #include "tensorflow/lite/model_builder.h"
@@ -31,91 +32,6 @@ namespace {
 template <typename T>
 size_t Length(const flatbuffers::Vector<T>* v) {
   return v ? v->size() : 0;
-}
-
-std::string OpName(const tflite::OperatorCode* code) {
-  const tflite::BuiltinOperator builtin = tflite::GetBuiltinCode(code);
-  if (builtin == tflite::BuiltinOperator_CUSTOM) {
-    return code->custom_code() ? code->custom_code()->str() : std::string("CUSTOM");
-  }
-  const char* name = tflite::EnumNameBuiltinOperator(builtin);
-  return (name && *name) ? name : "BUILTIN_" + std::to_string(static_cast<int>(builtin));
-}
-
-// The flatbuffer verifier checks that the buffer is well-formed; this checks what the
-// interpreter will follow blindly: that every index points at something that exists.
-Status CheckStructure(const tflite::Model& m, const std::string& where) {
-  auto fail = [&](const std::string& what) { return Status(ErrorCode::kInvalidModel, where + ": " + what); };
-  if (Length(m.subgraphs()) == 0) return fail("it has no subgraph");
-  const size_t n_buffers = Length(m.buffers());
-  const size_t n_codes = Length(m.operator_codes());
-  for (size_t c = 0; c < n_codes; ++c) {
-    const auto* code = m.operator_codes()->Get(c);
-    if (code == nullptr) return fail("operator code " + std::to_string(c) + " is missing");
-    if (tflite::GetBuiltinCode(code) == tflite::BuiltinOperator_CUSTOM && code->custom_code() == nullptr) {
-      return fail("custom operator code " + std::to_string(c) + " has no name");
-    }
-  }
-  for (size_t s = 0; s < m.subgraphs()->size(); ++s) {
-    const auto* sg = m.subgraphs()->Get(s);
-    const std::string sub = "subgraph " + std::to_string(s);
-    if (sg == nullptr) return fail(sub + " is missing");
-    const size_t n_tensors = Length(sg->tensors());
-    auto check_indices = [&](const flatbuffers::Vector<int32_t>* v, bool optional_allowed,
-                             const std::string& what) -> Status {
-      for (size_t i = 0; i < Length(v); ++i) {
-        const int32_t t = v->Get(i);
-        if ((t == -1 && optional_allowed)) continue;
-        if (t < 0 || static_cast<size_t>(t) >= n_tensors) {
-          return fail(sub + ": " + what + " refers to tensor " + std::to_string(t) + " of " +
-                      std::to_string(n_tensors));
-        }
-      }
-      return Status::Ok();
-    };
-    TFLSTM_RETURN_IF_ERROR(check_indices(sg->inputs(), false, "its inputs list"));
-    TFLSTM_RETURN_IF_ERROR(check_indices(sg->outputs(), false, "its outputs list"));
-    for (size_t t = 0; t < n_tensors; ++t) {
-      const auto* tensor = sg->tensors()->Get(t);
-      const std::string tn = sub + ", tensor " + std::to_string(t);
-      if (tensor == nullptr) return fail(tn + " is missing");
-      if (tensor->type() < tflite::TensorType_MIN || tensor->type() > tflite::TensorType_MAX) {
-        return fail(tn + " has an unknown type " + std::to_string(static_cast<int>(tensor->type())));
-      }
-      if (tensor->buffer() >= n_buffers && !(tensor->buffer() == 0 && n_buffers == 0)) {
-        return fail(tn + " refers to buffer " + std::to_string(tensor->buffer()) + " of " + std::to_string(n_buffers));
-      }
-      uint64_t elements = 1;
-      for (size_t d = 0; d < Length(tensor->shape()); ++d) {
-        const int32_t dim = tensor->shape()->Get(d);
-        if (dim < 0) return fail(tn + " has a negative dimension " + std::to_string(dim));
-        elements *= static_cast<uint64_t>(dim);
-        if (elements > (uint64_t{1} << 31)) return fail(tn + " has more than 2^31 elements");
-      }
-      if (Length(tensor->shape_signature()) != 0 && Length(tensor->shape_signature()) != Length(tensor->shape())) {
-        return fail(tn + " has a shape signature whose rank differs from its shape");
-      }
-      if (const auto* q = tensor->quantization()) {
-        if (Length(q->scale()) != Length(q->zero_point()) && Length(q->zero_point()) != 0) {
-          return fail(tn + " has " + std::to_string(Length(q->scale())) + " quantization scales but " +
-                      std::to_string(Length(q->zero_point())) + " zero points");
-        }
-      }
-    }
-    for (size_t o = 0; o < Length(sg->operators()); ++o) {
-      const auto* op = sg->operators()->Get(o);
-      const std::string on = "operator " + std::to_string(o);
-      if (op == nullptr) return fail(sub + ": " + on + " is missing");
-      if (op->opcode_index() >= n_codes) {
-        return fail(sub + ": " + on + " uses operator code " + std::to_string(op->opcode_index()) + " of " +
-                    std::to_string(n_codes));
-      }
-      TFLSTM_RETURN_IF_ERROR(check_indices(op->inputs(), true, on + "'s inputs"));
-      TFLSTM_RETURN_IF_ERROR(check_indices(op->outputs(), true, on + "'s outputs"));
-      TFLSTM_RETURN_IF_ERROR(check_indices(op->intermediates(), true, on + "'s intermediates"));
-    }
-  }
-  return Status::Ok();
 }
 
 Result<TensorInfo> DescribeTensor(const tflite::SubGraph& sg, int index, const std::string& where) {
@@ -326,7 +242,8 @@ Result<std::shared_ptr<const Model>> Model::Build(std::shared_ptr<Model> model, 
   }
   const tflite::Model* m = model->flatbuffer_->GetModel();
   if (m == nullptr) return Status(ErrorCode::kInvalidModel, model->description_ + " holds no model");
-  TFLSTM_RETURN_IF_ERROR(CheckStructure(*m, model->description_));
+  // What TFLite would follow blindly (indices, sizes, operand shapes) is checked first.
+  TFLSTM_RETURN_IF_ERROR(internal::ValidateModel(*m, model->size_, model->description_));
 
   const tflite::SubGraph& primary = *m->subgraphs()->Get(0);
   for (size_t i = 0; i < Length(primary.inputs()); ++i) {
@@ -349,7 +266,7 @@ Result<std::shared_ptr<const Model>> Model::Build(std::shared_ptr<Model> model, 
   for (size_t c = 0; c < Length(m->operator_codes()); ++c) {
     const auto* code = m->operator_codes()->Get(c);
     OpInfo op;
-    op.name = OpName(code);
+    op.name = internal::OpCodeName(*code);
     op.version = code->version();
     op.custom = tflite::GetBuiltinCode(code) == tflite::BuiltinOperator_CUSTOM;
     op.builtin_code = op.custom ? -1 : static_cast<int>(tflite::GetBuiltinCode(code));

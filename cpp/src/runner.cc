@@ -192,6 +192,21 @@ Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vec
       }
     }
   }
+  // New input shapes over the budget are refused before TFLite plans (and allocates) for them.
+  if (shapes != nullptr && options_.arena_bytes) {
+    size_t input_bytes = 0;
+    for (int t : engine->inputs) {  // saturating: sizes near SIZE_MAX must not wrap around
+      const size_t bytes =
+          Arena::AlignUp(std::min(engine->subgraph->tensor(t)->bytes, std::numeric_limits<size_t>::max() / 2));
+      input_bytes += std::min(bytes, std::numeric_limits<size_t>::max() - input_bytes);
+    }
+    if (input_bytes > *options_.arena_bytes) {
+      return Status(ErrorCode::kArenaExhausted, model_->description() + " needs an arena of at least " +
+                                                    std::to_string(input_bytes) + " bytes for its inputs alone at " +
+                                                    "these shapes; the budget is " +
+                                                    std::to_string(*options_.arena_bytes) + " bytes");
+    }
+  }
   if (engine->subgraph->AllocateTensors() != kTfLiteOk) {
     std::string what = "cannot prepare " + model_->description();
     if (shapes != nullptr) {
@@ -507,7 +522,9 @@ Status Runner::OutputToFloat(size_t i, float* out, size_t count) const {
                                                    " values, not " + std::to_string(count));
   }
   switch (v.dtype) {
-    case kTfLiteFloat32: std::memcpy(out, v.data, v.bytes); return Status::Ok();
+    case kTfLiteFloat32:  // an empty output may have no storage, and `out` may be null then
+      if (n) std::memcpy(out, v.data, v.bytes);
+      return Status::Ok();
     case kTfLiteInt8: DequantizeFrom<int8_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
     case kTfLiteUInt8: DequantizeFrom<uint8_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
     case kTfLiteInt16: DequantizeFrom<int16_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();

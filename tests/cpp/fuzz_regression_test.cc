@@ -1,0 +1,118 @@
+// What the fuzzers (tests/fuzz) found, kept as tests: each input that crashed, hung or went
+// past a budget now gets its typed result. Small reproducers live in tests/fuzz/reproducers;
+// the others are TFLite's test models or built here. The `fuzz` preset runs these under
+// ASan + UBSan, where the original failures were reported.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include "test_models.h"
+#include "tflstm/runner.h"
+
+namespace tflstm {
+namespace {
+
+std::vector<char> Reproducer(const std::string& name) {
+  std::ifstream f(std::string(TFLSTM_REPRODUCERS) + "/" + name, std::ios::binary);
+  return std::vector<char>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// The reproducer is refused as an invalid model whose message contains `expected`.
+void ExpectInvalidModel(const std::string& reproducer, const std::string& expected) {
+  const std::vector<char> bytes = Reproducer(reproducer);
+  ASSERT_FALSE(bytes.empty()) << reproducer;
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), ErrorCode::kInvalidModel);
+  EXPECT_NE(model.status().message().find(expected), std::string::npos) << model.status().message();
+}
+
+// model_fuzzer: UBSan, memcpy to a null pointer from OutputToFloat for an output of no elements.
+TEST(FuzzRegression, EmptyOutputConvertsToNoFloats) {
+  auto model = Model::FromFile(testing::TestData("test_min_runtime.bin"));
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto runner = Runner::Create(model.value());
+  ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+  ASSERT_TRUE(runner.value()->Invoke().ok());
+  bool saw_empty = false;
+  for (size_t i = 0; i < runner.value()->output_count(); ++i) {
+    const TensorView out = runner.value()->output(i);
+    size_t n = 1;
+    for (int d = 0; d < out.rank; ++d) n *= static_cast<size_t>(out.shape[d]);
+    std::vector<float> values(n);
+    saw_empty = saw_empty || n == 0;
+    EXPECT_TRUE(runner.value()->OutputToFloat(i, values.data(), n).ok());
+  }
+  EXPECT_TRUE(saw_empty) << "the model no longer has an empty output: this test tests nothing";
+}
+
+// model_fuzzer: ASan SEGV in TFLite's PAD Prepare, which dereferences its output without a
+// check: the mutated model gave it none (-1). Absent operands are refused where the op needs them.
+TEST(FuzzRegression, AbsentRequiredOperandIsAnInvalidModel) {
+  ExpectInvalidModel("pad_absent_output.bin", "operator 0 (PAD): output 0 is absent (-1)");
+}
+
+// model_fuzzer: abort in TFLite's ADD Prepare (QuantizeMultiplierSmallerThanOneExp on a 0
+// multiplier): TFLite's add_quantized.bin with its quantization parameters removed, so that
+// the uint8 kernel divides by a scale of 0. Quantized data needs its scale and zero point.
+TEST(FuzzRegression, QuantizedDataWithoutScaleIsAnInvalidModel) {
+  ExpectInvalidModel("add_uint8_unquantized.bin", "(ADD): input 0 (tensor 1 'input') is UINT8 without quantization");
+}
+
+// model_fuzzer: ASan heap-buffer-overflow (write) in TFLite's RESHAPE Eval, which copies the
+// input's 4 bytes (int32) into an output declared float16 (2 bytes).
+TEST(FuzzRegression, ReshapeThatChangesTheTypeIsAnInvalidModel) {
+  ExpectInvalidModel("reshape_int32_to_float16.bin", "(RESHAPE): output 0 (tensor 2 'tfl.reshape') is FLOAT16 but input 0 is INT32");
+}
+
+// model_fuzzer: abort in TFLite's ADD Prepare (a rescaling multiplier of 1 or more): an
+// intermediate's scale set to 1e30 feeds a second ADD whose output scale is 0.0039.
+TEST(FuzzRegression, QuantizedAddWithUnrepresentableScalesIsAnInvalidModel) {
+  ExpectInvalidModel("add_scale_ratio.bin", "operator 1 (ADD): its output scale 0.003922 is too small");
+}
+
+// api_fuzzer: a resize to [2^30, 4] made TFLite allocate 16 GB before the arena budget was
+// looked at (ASan: allocator out of memory). The budget now refuses it first.
+TEST(FuzzRegression, InputsOverTheBudgetAreRefusedBeforeTfliteAllocates) {
+  const std::vector<char> bytes = testing::AddModel({1, 4});
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.ok());
+  RunnerOptions options;
+  options.arena_bytes = size_t{1} << 20;
+  auto runner = Runner::Create(model.value(), options);
+  ASSERT_TRUE(runner.ok());
+  const Status s = runner.value()->ResizeInputs({{1 << 30, 4}, {1 << 30, 4}});
+  EXPECT_EQ(s.code(), ErrorCode::kArenaExhausted) << s.ToString();
+  EXPECT_NE(s.message().find("at least 34359738368 bytes for its inputs alone"), std::string::npos) << s.message();
+  EXPECT_TRUE(runner.value()->Invoke().ok());  // the runner keeps its previous shapes
+}
+
+// model_fuzzer: a mutated WHILE whose condition never turns false ran for ever (a timeout).
+// A model may legitimately loop; Cancel() from another thread stops it.
+TEST(FuzzRegression, ModelThatLoopsForEverIsCancelled) {
+  const std::vector<char> bytes = Reproducer("while_forever.bin");
+  ASSERT_FALSE(bytes.empty());
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto runner = Runner::Create(model.value());
+  ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+  Runner& r = *runner.value();
+  // The fuzzer's inputs: the model's own bytes, repeated (they set the loop's bound).
+  for (size_t i = 0; i < r.input_count(); ++i) {
+    const TensorView in = r.input(i);
+    for (size_t k = 0; k < in.bytes; ++k) static_cast<char*>(in.data)[k] = bytes[k % bytes.size()];
+  }
+  std::thread canceller([&r] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    r.Cancel();
+  });
+  const Status s = r.Invoke();
+  canceller.join();
+  EXPECT_EQ(s.code(), ErrorCode::kCancelled) << s.ToString();
+}
+
+}  // namespace
+}  // namespace tflstm

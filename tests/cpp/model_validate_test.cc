@@ -1,0 +1,209 @@
+// Model validation: a real model with one field edited the way the fuzzers edit them is refused
+// with kInvalidModel naming the tensor or op, before TFLite sees it; the unedited model runs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <limits>
+
+#include "test_models.h"
+#include "tflstm/runner.h"
+
+namespace tflstm {
+namespace {
+
+std::vector<char> ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::vector<char>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+std::unique_ptr<tflite::ModelT> Unpack(const std::vector<char>& bytes) {
+  return std::unique_ptr<tflite::ModelT>(tflite::GetModel(bytes.data())->UnPack());
+}
+
+// The first operator with this builtin code in the primary subgraph.
+tflite::OperatorT& FindOp(tflite::ModelT& m, tflite::BuiltinOperator code) {
+  for (auto& op : m.subgraphs[0]->operators) {
+    const tflite::OperatorCodeT& c = *m.operator_codes[op->opcode_index];
+    // Older models keep small codes in the deprecated field only.
+    if (std::max(c.builtin_code, static_cast<tflite::BuiltinOperator>(c.deprecated_builtin_code)) == code) return *op;
+  }
+  ADD_FAILURE() << "no " << tflite::EnumNameBuiltinOperator(code);
+  return *m.subgraphs[0]->operators[0];
+}
+
+Status LoadAndRun(const std::vector<char>& bytes) {
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  if (!model.ok()) return model.status();
+  auto runner = Runner::Create(model.value());
+  if (!runner.ok()) return runner.status();
+  return runner.value()->Invoke();
+}
+
+// Edits TFLite's own LSTM test model; the result must be refused naming `expected`.
+void ExpectRefused(const std::function<void(tflite::ModelT&, tflite::OperatorT&)>& edit, const std::string& expected,
+                   const char* file = "unidirectional_sequence_lstm.bin",
+                   tflite::BuiltinOperator code = tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM) {
+  const std::vector<char> original = ReadFile(testing::TestData(file));
+  ASSERT_FALSE(original.empty());
+  ASSERT_TRUE(LoadAndRun(original).ok()) << LoadAndRun(original).ToString();
+  auto m = Unpack(original);
+  edit(*m, FindOp(*m, code));
+  const std::vector<char> bytes = testing::Serialize(*m);
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_FALSE(model.ok()) << "accepted: " << expected;
+  EXPECT_EQ(model.status().code(), ErrorCode::kInvalidModel);
+  EXPECT_NE(model.status().message().find(expected), std::string::npos) << model.status().message();
+}
+
+tflite::TensorT& Operand(tflite::ModelT& m, const tflite::OperatorT& op, int i) {
+  return *m.subgraphs[0]->tensors[op.inputs[i]];
+}
+
+// Grows dimension `dim` of weight `input` by `delta`, with a buffer that matches: sizes stay
+// consistent, the LSTM does not.
+void GrowWeight(tflite::ModelT& m, const tflite::OperatorT& op, int input, int dim, int delta) {
+  tflite::TensorT& w = Operand(m, op, input);
+  w.shape[dim] += delta;
+  if (w.buffer) m.buffers[w.buffer]->data.resize(static_cast<size_t>(w.shape[0]) * w.shape[1] * 4);
+}
+
+TEST(ModelValidate, LstmWeightOfAnotherWidthIsNamed) {
+  ExpectRefused([](tflite::ModelT& m, tflite::OperatorT& op) { GrowWeight(m, op, 3, 1, 1); }, "input 3 (tensor ");
+}
+
+TEST(ModelValidate, LstmRecurrentWeightOfAnotherHeightIsNamed) {
+  ExpectRefused([](tflite::ModelT& m, tflite::OperatorT& op) { GrowWeight(m, op, 7, 0, 2); },
+                "a recurrent weight matrix needs");
+}
+
+TEST(ModelValidate, LstmCellStateOfTheWrongSizeIsNamed) {
+  ExpectRefused([](tflite::ModelT& m, tflite::OperatorT& op) { Operand(m, op, 19).shape.back() += 1; },
+                "(cell state) has shape");
+}
+
+TEST(ModelValidate, LstmOperandCountIsChecked) {
+  ExpectRefused([](tflite::ModelT&, tflite::OperatorT& op) { op.inputs.resize(19); }, "it takes 20, or 24");
+}
+
+TEST(ModelValidate, LstmSequenceInputNeedsRankThree) {
+  // TFLite's Prepare checks rank > 1 and then reads dims[2].
+  ExpectRefused([](tflite::ModelT& m, tflite::OperatorT& op) {
+    tflite::TensorT& x = Operand(m, op, 0);
+    x.shape.pop_back();
+    x.shape_signature.clear();
+  }, "the op needs rank 3");
+}
+
+TEST(ModelValidate, WeightBufferShorterThanItsShapeIsNamed) {
+  ExpectRefused([](tflite::ModelT& m, tflite::OperatorT& op) {
+    tflite::TensorT& w = Operand(m, op, 2);
+    ASSERT_NE(w.buffer, 0u);
+    m.buffers[w.buffer]->data.resize(m.buffers[w.buffer]->data.size() - 4);
+  }, "needs ");
+}
+
+TEST(ModelValidate, ExternalBufferPastTheFileIsRefused) {
+  // The layout of models over 2 GB: TFLite adds offset and size, which wraps around.
+  ExpectRefused([](tflite::ModelT& m, tflite::OperatorT& op) {
+    tflite::BufferT& b = *m.buffers[Operand(m, op, 2).buffer];
+    b.data.clear();
+    b.offset = std::numeric_limits<uint64_t>::max() - 15;
+    b.size = 64;
+  }, "spans bytes");
+}
+
+TEST(ModelValidate, NonFiniteQuantizationScaleIsRefused) {
+  ExpectRefused([](tflite::ModelT& m, tflite::OperatorT& op) {
+    auto q = std::make_unique<tflite::QuantizationParametersT>();
+    q->scale = {std::numeric_limits<float>::quiet_NaN()};
+    q->zero_point = {0};
+    Operand(m, op, 0).quantization = std::move(q);
+  }, "has quantization scale");
+}
+
+TEST(ModelValidate, HugeShapeIsRefusedBeforeSizesOverflow) {
+  ExpectRefused([](tflite::ModelT& m, tflite::OperatorT& op) {
+    Operand(m, op, 0).shape = {0x7fffffff, 0x7fffffff, 2};
+  }, "more than 2^31 elements");
+}
+
+// Found by the model fuzzer (UBSan: misaligned int64 load): the verifier accepts int64 vectors
+// at any 4-byte offset. Moving everything after the header by 4 bytes keeps every relative
+// offset valid and puts the zero points off their 8-byte alignment.
+TEST(ModelValidate, MisalignedZeroPointsAreRefused) {
+  auto m = Unpack(testing::AddModel({1, 4}));
+  auto q = std::make_unique<tflite::QuantizationParametersT>();
+  q->scale = {0.5f};
+  q->zero_point = {0};
+  m->subgraphs[0]->tensors[0]->quantization = std::move(q);
+  std::vector<char> bytes = testing::Serialize(*m);
+  auto aligned = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(aligned.ok()) << aligned.status().ToString();
+  uint32_t root;
+  std::memcpy(&root, bytes.data(), 4);
+  root += 4;
+  std::memcpy(bytes.data(), &root, 4);
+  bytes.insert(bytes.begin() + 8, 4, '\0');
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), ErrorCode::kInvalidModel);
+  EXPECT_NE(model.status().message().find("tensor 0 'a' has its zero points (int64) at a misaligned offset"),
+            std::string::npos) << model.status().message();
+}
+
+TEST(ModelValidate, FullyConnectedBiasOfTheWrongSizeIsNamed) {
+  const std::vector<char> dense = testing::DenseModel({1, 2, 3, 4, 5, 6}, {0.5f, -0.5f}, 3);
+  auto m = Unpack(dense);
+  tflite::OperatorT& op = FindOp(*m, tflite::BuiltinOperator_FULLY_CONNECTED);
+  tflite::TensorT& bias = Operand(*m, op, 2);
+  bias.shape = {3};
+  m->buffers[bias.buffer]->data.resize(12);
+  const std::vector<char> bytes = testing::Serialize(*m);
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), ErrorCode::kInvalidModel);
+  EXPECT_NE(model.status().message().find("(FULLY_CONNECTED): input 2"), std::string::npos) << model.status().message();
+  EXPECT_TRUE(LoadAndRun(dense).ok());
+}
+
+TEST(ModelValidate, ConvolutionWithZeroStrideIsRefused) {
+  // TFLite divides output sizes by the stride.
+  tflite::ModelT m;
+  m.version = 3;
+  m.operator_codes.push_back(testing::OpCode(tflite::BuiltinOperator_CONV_2D, 1));
+  m.buffers.push_back(std::make_unique<tflite::BufferT>());
+  m.buffers.push_back(testing::Buffer(std::vector<float>{2.0f}));
+  auto sg = std::make_unique<tflite::SubGraphT>();
+  sg->tensors.push_back(testing::Tensor("x", {1, 4, 4, 1}));
+  sg->tensors.push_back(testing::Tensor("filter", {1, 1, 1, 1}, tflite::TensorType_FLOAT32, 1));
+  m.buffers.push_back(testing::Buffer(std::vector<float>{0.5f}));
+  sg->tensors.push_back(testing::Tensor("bias", {1}, tflite::TensorType_FLOAT32, 2));
+  sg->tensors.push_back(testing::Tensor("y", {1, 4, 4, 1}));
+  sg->inputs = {0};
+  sg->outputs = {3};
+  auto op = std::make_unique<tflite::OperatorT>();
+  op->inputs = {0, 1, 2};
+  op->outputs = {3};
+  tflite::Conv2DOptionsT options;
+  options.stride_w = 1;
+  options.stride_h = 1;
+  op->builtin_options.Set(options);
+  sg->operators.push_back(std::move(op));
+  m.subgraphs.push_back(std::move(sg));
+  ASSERT_TRUE(LoadAndRun(testing::Serialize(m)).ok()) << LoadAndRun(testing::Serialize(m)).ToString();
+  m.subgraphs[0]->operators[0]->builtin_options.AsConv2DOptions()->stride_h = 0;
+  const std::vector<char> bytes = testing::Serialize(m);
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), ErrorCode::kInvalidModel);
+  EXPECT_NE(model.status().message().find("operator 0 (CONV_2D) has strides 1x0"), std::string::npos)
+      << model.status().message();
+}
+
+}  // namespace
+}  // namespace tflstm

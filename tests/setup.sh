@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# What the build and the tests need on a fresh Debian 12 machine: apt packages (installed with
+# apt-get as root, or through sudo) and the Python build and test dependencies (pip). Quick when
+# everything is there already. tests/run_all.sh runs it first.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# Compilers and test tools; clang-14 and its runtimes build the fuzzers (bench/fuzz.sh).
+need=()
+for pkg in g++ ccache googletest libgtest-dev dpkg-dev xz-utils ca-certificates \
+           g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user-static \
+           clang-14 libclang-rt-14-dev llvm-14; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== apt: installing ${need[*]}"
+  sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo > /dev/null || { echo "tests/setup.sh: run as root to install: ${need[*]}" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+echo "== pip: build tools and test dependencies"
+python3 -m pip install --quiet "cmake>=3.25" ninja "scikit-build-core>=0.10" "pybind11>=2.12" numpy pytest \
+  "tensorflow==2.21.*" "tf-keras==2.21.*" "aeon>=1.0" "matplotlib>=3.7"
