@@ -27,9 +27,13 @@ std::vector<int> ShapeOf(const TensorView& v) { return std::vector<int>(v.shape,
 class PyRunner {
  public:
   PyRunner(const PyModel& model, int num_threads, const py::object& arena_bytes,
-           const std::optional<std::string>& signature, bool quantize_io)
+           const std::optional<std::string>& signature, bool quantize_io, const std::string& lstm_kernel)
       : quantize_io_(quantize_io) {
     RunnerOptions options;
+    if (lstm_kernel != "tflstm" && lstm_kernel != "tflite") {
+      Raise(Status(ErrorCode::kInvalidArgument, "lstm_kernel must be 'tflstm' or 'tflite', got '" + lstm_kernel + "'"));
+    }
+    options.lstm_kernel = lstm_kernel == "tflite" ? LstmKernel::kTflite : LstmKernel::kTflstm;
     options.num_threads = num_threads;
     options.signature = signature.value_or("");
     if (!arena_bytes.is_none()) {
@@ -371,9 +375,10 @@ class PyStream {
 
 void bind_runner(py::module_& m) {
   py::class_<PyRunner>(m, "Runner", "Runs a Model with the TFLite interpreter; inputs and outputs live in tflstm's arena.")
-      .def(py::init<const PyModel&, int, const py::object&, const std::optional<std::string>&, bool>(),
+      .def(py::init<const PyModel&, int, const py::object&, const std::optional<std::string>&, bool,
+                    const std::string&>(),
            py::arg("model"), py::arg("num_threads") = 1, py::arg("arena_bytes") = py::none(),
-           py::arg("signature") = py::none(), py::arg("quantize_io") = false)
+           py::arg("signature") = py::none(), py::arg("quantize_io") = false, py::arg("lstm_kernel") = "tflstm")
       .def("__call__", &PyRunner::Call)
       .def("run", &PyRunner::Run, py::arg("inputs"))
       .def("invoke", [](PyRunner& self) { ThrowIfError(self.Locked([](Runner& r) { return r.Invoke(); })); },

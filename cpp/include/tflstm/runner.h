@@ -17,6 +17,7 @@
 #include "tensorflow/lite/interpreter.h"
 #include "tflstm/arena.h"
 #include "tflstm/model.h"
+#include "tflstm/op_set.h"
 #include "tflstm/status.h"
 
 namespace tflstm {
@@ -29,6 +30,7 @@ struct RunnerOptions {
   int num_threads = 1;                // TFLite's thread count; -1 lets TFLite decide
   std::optional<size_t> arena_bytes;  // the arena budget; unset: exactly what the model needs
   std::string signature;              // run this signature's subgraph; empty: the primary one
+  LstmKernel lstm_kernel = LstmKernel::kTflstm;  // what runs UNIDIRECTIONAL_SEQUENCE_LSTM
 };
 
 // Memory a runner holds: tflstm's arena and TFLite's own allocations, in bytes.
