@@ -1,6 +1,7 @@
 #include "float_lstm.h"
 
-#include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 namespace tflstm::lstm {
 
@@ -28,6 +29,9 @@ void PackGates(const float* const gates[kGates], int units, int cols, float* out
 
 const Kernels& BestKernels() {
   static const Kernels& best = [&]() -> const Kernels& {
+    // TFLSTM_LSTM_ISA=portable runs the portable kernel on any CPU (tests and benchmarks).
+    const char* isa = std::getenv("TFLSTM_LSTM_ISA");
+    if (isa != nullptr && std::strcmp(isa, "portable") == 0) return PortableKernels();
 #if defined(__x86_64__) || defined(_M_X64)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Avx2Kernels();

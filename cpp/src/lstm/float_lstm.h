@@ -12,8 +12,9 @@ constexpr int kBlockUnits = 8;               // hidden units per packed block
 constexpr int kGates = 4;                    // i, f, c, o: TFLite's order
 constexpr int kBlockWidth = kBlockUnits * kGates;  // floats per packed row of a block
 
-// The cell-gate and output activation (TFLite's `activation` parameter) the fast path runs.
-enum class Activation { kTanh, kSigmoid, kRelu, kRelu6, kReluN1To1 };
+// The cell-gate and output activation (TFLite's `activation` parameter) the fast path runs;
+// a model's flatbuffer cannot say sigmoid.
+enum class Activation { kTanh, kRelu, kRelu6, kReluN1To1 };
 
 inline int Blocks(int units) { return (units + kBlockUnits - 1) / kBlockUnits; }
 

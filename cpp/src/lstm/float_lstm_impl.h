@@ -40,7 +40,6 @@ struct Math {
   template <Activation A>
   static V Activate(V x) {
     if constexpr (A == Activation::kTanh) return Tanh(x);
-    if constexpr (A == Activation::kSigmoid) return Sigmoid(x);
     if constexpr (A == Activation::kRelu) return S::Max(x, S::Set(0.0f));
     if constexpr (A == Activation::kRelu6) return Clamp(x, 0.0f, 6.0f);
     if constexpr (A == Activation::kReluN1To1) return Clamp(x, -1.0f, 1.0f);
@@ -145,7 +144,6 @@ template <class S>
 void Step(const StepArgs& a) {
   switch (a.activation) {
     case Activation::kTanh: return StepWith<S, Activation::kTanh>(a);
-    case Activation::kSigmoid: return StepWith<S, Activation::kSigmoid>(a);
     case Activation::kRelu: return StepWith<S, Activation::kRelu>(a);
     case Activation::kRelu6: return StepWith<S, Activation::kRelu6>(a);
     case Activation::kReluN1To1: return StepWith<S, Activation::kReluN1To1>(a);

@@ -58,7 +58,6 @@ class LendUserData {
 std::optional<Activation> FastActivation(TfLiteFusedActivation a) {
   switch (a) {
     case kTfLiteActTanh: return Activation::kTanh;
-    case kTfLiteActSigmoid: return Activation::kSigmoid;
     case kTfLiteActRelu: return Activation::kRelu;
     case kTfLiteActRelu6: return Activation::kRelu6;
     case kTfLiteActReluN1To1: return Activation::kReluN1To1;
