@@ -224,15 +224,13 @@ TfLiteStatus CheckLstmNode(TfLiteContext* context, const TfLiteNode* node, LstmD
     c.Quantized("the output", output);
     c.Quantized("the output state", output_state);
     c.Quantized("the cell state", cell_state);
-    for (int i = 1; i < node->inputs->size && c.ok(); ++i) {
-      const TfLiteTensor* t = OptionalInput(context, node, i);
-      if (t != nullptr && t->type == kTfLiteInt8) c.Quantized("a weight tensor", t);
-    }
+    // TFLite reads the hidden intermediate's scale always, the gates' ones with layer norm.
+    const bool layer_norm = OptionalInput(context, node, full::kForgetLayerNormCoefficientsTensor) != nullptr;
     for (int i = 0; c.ok() && i < node->intermediates->size; ++i) {
       const int t = node->intermediates->data[i];
       if (t < 0 || t >= static_cast<int>(context->tensors_size)) {
         c.Fail("intermediate tensor index %d is out of range", t);
-      } else {
+      } else if (i == 4 || layer_norm) {
         c.Quantized("an intermediate tensor", &context->tensors[t]);
       }
     }
