@@ -17,10 +17,9 @@ from collections.abc import Callable
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-
-import tflstm  # noqa: E402
-from tflstm import convert, datasets, training  # noqa: E402
+import numpy as np
+import tflstm
+from tflstm import convert, datasets, training
 
 
 def tflite_call(interpreter_cls, data: bytes, x: np.ndarray, reset: bool) -> Callable[[], np.ndarray]:
@@ -88,7 +87,7 @@ def onnx_model(keras_model, timesteps: int, features: int, stateful: bool) -> by
         if layer.get_config()["activation"] == "softmax":
             nodes.append(helper.make_node("Softmax", [h], [f"p{n}"], axis=-1))
             h = f"p{n}"
-    outputs.insert(0, helper.make_tensor_value_info(h, TensorProto.FLOAT, None))
+    outputs.insert(0, helper.make_tensor_value_info(h, TensorProto.FLOAT, [1, dense[-1].units]))
     graph = helper.make_graph(nodes, "lstm", inputs, outputs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -111,7 +110,12 @@ def peers(keras_model, timesteps: int, features: int, x: np.ndarray, step_x: np.
     import tensorflow as tf
 
     full = convert(keras_model, "float32")
-    step = convert(keras_model, "float32", timesteps=1)
+    # The step model: the same layers and weights over one time step. (convert's timesteps=1
+    # refuses a tf_keras model whose Input fixes the sequence length.)
+    units = [layer.units for layer in keras_model.layers if type(layer).__name__ == "LSTM"]
+    step_keras = training.build((1, features), keras_model.output_shape[-1], lstm_units=units)
+    step_keras.set_weights(keras_model.get_weights())
+    step = convert(step_keras, "float32")
     calls = {}
     for name, kernel in (("tflstm", "tflstm"), ("tflstm (TFLite kernel)", "tflite")):
         runner = tflstm.Runner(tflstm.Model(full), lstm_kernel=kernel)
@@ -153,7 +157,7 @@ def measure(calls, rounds: int, n: int) -> dict[str, tuple[float, float]]:
 
 def table(title: str, results: dict[str, tuple[float, float]]) -> str:
     best = [min(r[k] for r in results.values()) for k in (0, 1)]
-    lines = [title, f"| runtime | full sequence (us) | x best | streaming step (us) | x best |", "|---|---|---|---|---|"]
+    lines = [title, "| runtime | full sequence (us) | x best | streaming step (us) | x best |", "|---|---|---|---|---|"]
     for name, (full, step) in results.items():
         lines.append(f"| {name} | {full:.1f} | {full / best[0]:.2f} | {step:.2f} | {step / best[1]:.2f} |")
     return "\n".join(lines)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import tflstm
 import tf_models as zoo
+import tflstm
 from tf_models import FEATURES, TIMESTEPS, reference_interpreter, reference_run
 
 TOLERANCE = 1e-5
