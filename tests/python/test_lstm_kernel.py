@@ -49,3 +49,24 @@ def test_stream_carries_state_like_tensorflow(rng):
 def test_unknown_lstm_kernel_is_refused(converted):
     with pytest.raises(tflstm.InputError, match="lstm_kernel must be 'tflstm' or 'tflite'"):
         tflstm.Runner(tflstm.Model(converted("float32")), lstm_kernel="fast")
+
+
+@pytest.mark.parametrize("mode", ["float32", "int8", "dynamic"])
+def test_a_weight_of_the_wrong_shape_is_refused(converted, mode):
+    """A recurrent weight cut to half its columns (its buffer cut to match, so that TFLite's
+    loader accepts it): tflstm's contract check refuses the model with a typed error that names
+    the tensor, before either kernel prepares, in every mode."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(converted(mode)))
+    graph = model.subgraphs[0]
+    lstm = next(op for op in graph.operators
+                if model.operatorCodes[op.opcodeIndex].builtinCode == 44)  # UNIDIRECTIONAL_SEQUENCE_LSTM
+    weight = graph.tensors[lstm.inputs[6]]  # recurrent-to-forget weights, [units, units]
+    units = int(weight.shape[1])
+    weight.shape = np.array([weight.shape[0], units // 2], np.int32)
+    buffer = model.buffers[weight.buffer]
+    buffer.data = np.asarray(buffer.data)[: buffer.data.size // 2].copy()
+    broken = bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+    with pytest.raises(tflstm.Error, match=rf"UNIDIRECTIONAL_SEQUENCE_LSTM: input 6 .* has shape \[{units}, {units // 2}\]"):
+        tflstm.Runner(tflstm.Model(broken))
