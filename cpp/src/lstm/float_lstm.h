@@ -1,6 +1,7 @@
 // tflstm's float LSTM: weights packed once with the four gates of each block of kBlockUnits
 // hidden units interleaved, the input projection of every timestep as one product, then one
 // fused pass per step over the recurrent weights (gates, cell update and output together).
+// (The op computes the projection 32 steps at a time, so its scratch stays small.)
 #pragma once
 
 #include <cstddef>

@@ -4,6 +4,7 @@
 // run time, hybrid, int8, activation none or sign bit). Every node is checked first.
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 
@@ -27,6 +28,10 @@ const TfLiteRegistration& Builtin() {
 }
 
 enum Temporary { kProjection = 0, kState = 1, kTemporaries = 2 };
+
+// The input projection is computed this many steps at a time: its scratch stays small (and in
+// cache) however long the sequence.
+constexpr int kChunkSteps = 32;
 
 struct OpData {
   void* builtin = nullptr;        // TFLite's kernel's own data, for the configurations it runs
@@ -118,6 +123,10 @@ TfLiteStatus Pack(TfLiteContext* context, const TfLiteNode* node, OpData& data) 
 TfLiteStatus ResizeTemporary(TfLiteContext* context, TfLiteNode* node, const OpData& data, int which, size_t floats) {
   node->temporaries->data[which] = data.first_temporary + which;
   TfLiteTensor* t = &context->tensors[data.first_temporary + which];
+  if (floats > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    context->ReportError(context, "UNIDIRECTIONAL_SEQUENCE_LSTM: a scratch buffer of %zu floats is too large", floats);
+    return kTfLiteError;
+  }
   t->type = kTfLiteFloat32;
   t->allocation_type = kTfLiteArenaRw;
   TfLiteIntArray* shape = TfLiteIntArrayCreate(1);
@@ -161,7 +170,7 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   data.state_stride = blocks * kBlockUnits;
   TfLiteIntArrayFree(node->temporaries);
   node->temporaries = TfLiteIntArrayCreate(kTemporaries);
-  const size_t rows = static_cast<size_t>(d.batch) * d.time;
+  const size_t rows = static_cast<size_t>(d.batch) * std::min(d.time, kChunkSteps);
   TF_LITE_ENSURE_OK(context, ResizeTemporary(context, node, data, kProjection, rows * blocks * kBlockWidth));
   TF_LITE_ENSURE_OK(context, ResizeTemporary(context, node, data, kState, 3 * d.batch * data.state_stride));
 
@@ -203,16 +212,34 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
   }
 
   const Kernels& kernels = *data.kernels;
-  const int rows = d.batch * d.time;
-  kernels.project({input->data.f, rows, d.n_input, d.n_cell, data.weights.input.data(), data.weights.bias.data(), gx});
   const size_t row = static_cast<size_t>(Blocks(d.n_cell)) * kBlockWidth;
-  // Input rows are [time][batch] when time-major, else [batch][time].
+  const int chunk = std::min(d.time, kChunkSteps);
+  // Input rows are [time][batch] when time-major, else [batch][time]; the projection of a
+  // chunk is laid out the same way, [step][batch] or [batch][step].
   const size_t time_stride = data.time_major ? d.batch * row : row;
-  const size_t batch_stride = data.time_major ? row : d.time * row;
+  const size_t batch_stride = data.time_major ? row : chunk * row;
   StepArgs step{data.weights.recurrent.data(), gx, batch_stride, h_prev, h_next, c, stride,
                 d.batch, d.n_cell, data.cell_clip, data.activation};
+  ProjectArgs project{nullptr, 0, d.n_input, d.n_cell, data.weights.input.data(), data.weights.bias.data(), gx};
   for (int t = 0; t < d.time; ++t) {
-    step.gx = gx + t * time_stride;
+    if (t % chunk == 0) {
+      const int steps = std::min(chunk, d.time - t);
+      const size_t n_in = static_cast<size_t>(d.n_input);
+      if (data.time_major) {
+        project.x = input->data.f + static_cast<size_t>(t) * d.batch * n_in;
+        project.rows = steps * d.batch;
+        project.gx = gx;
+        kernels.project(project);
+      } else {
+        for (int b = 0; b < d.batch; ++b) {
+          project.x = input->data.f + (static_cast<size_t>(b) * d.time + t) * n_in;
+          project.rows = steps;
+          project.gx = gx + b * batch_stride;
+          kernels.project(project);
+        }
+      }
+    }
+    step.gx = gx + (t % chunk) * time_stride;
     step.h_prev = h_prev;
     step.h_next = h_next;
     kernels.step(step);
