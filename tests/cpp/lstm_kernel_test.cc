@@ -27,7 +27,7 @@ using testing::LstmModel;
 using testing::LstmSpec;
 
 #ifdef TFLSTM_EMULATED
-constexpr int kRandomCases = 20;  // qemu runs 10-30x slower
+constexpr int kRandomCases = 12;  // qemu runs 10-30x slower
 #else
 constexpr int kRandomCases = 60;
 #endif
