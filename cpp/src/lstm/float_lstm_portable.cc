@@ -1,5 +1,6 @@
 // The float LSTM in plain C++: any CPU.
-#include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "float_lstm_impl.h"
 
@@ -20,8 +21,17 @@ struct Scalar {
   static V Fma(V a, V b, V c) { return a * b + c; }
   static V Min(V a, V b) { return a < b ? a : b; }
   static V Max(V a, V b) { return a > b ? a : b; }
-  static V Round(V x) { return std::nearbyint(x); }
-  static V Pow2(V n) { return std::ldexp(1.0f, static_cast<int>(n)); }
+  // Without library calls, which cost more than the rest of the polynomial.
+  static V Round(V x) {  // to nearest, for |x| < 2^22: adding 1.5 * 2^23 drops the fraction
+    constexpr float big = 12582912.0f;  // (x + big) - big is not x in IEEE arithmetic: kept as written
+    return (x + big) - big;
+  }
+  static V Pow2(V n) {
+    const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+  }
 };
 
 }  // namespace
