@@ -84,10 +84,11 @@ double MaxError(tflite::Interpreter& a, tflite::Interpreter& b, int tensor) {
 // returns the worst error over the output and both state tensors.
 double Compare(tflite::Interpreter& ours, tflite::Interpreter& ref, std::mt19937& rng, int invokes) {
   std::uniform_real_distribution<float> u(-1.5f, 1.5f);
-  const int x = ours.inputs()[0];
   double worst = 0;
   for (int run = 0; run < invokes; ++run) {
-    for (size_t k = 0; k < Count(ours, x); ++k) Data(ours, x)[k] = Data(ref, x)[k] = u(rng);
+    for (int x : ours.inputs()) {
+      for (size_t k = 0; k < Count(ours, x); ++k) Data(ours, x)[k] = Data(ref, x)[k] = u(rng);
+    }
     EXPECT_EQ(ours.Invoke(), kTfLiteOk);
     EXPECT_EQ(ref.Invoke(), kTfLiteOk);
     worst = std::max(worst, MaxError(ours, ref, ours.outputs()[0]));
@@ -204,6 +205,7 @@ TEST(LstmParity, OtherConfigurationsRunTflitesKernelExactly) {
   add("projection", [](LstmSpec& s) { s.projection = 5; });
   add("layer norm", [](LstmSpec& s) { s.layer_norm = true; });
   add("activation none", [](LstmSpec& s) { s.activation = tflite::ActivationFunctionType_NONE; });
+  add("weights fed at run time", [](LstmSpec& s) { s.forget_weights_as_input = true; });
   add("CIFG, peephole, projection and layer norm", [](LstmSpec& s) {
     s.cifg = s.peephole = s.layer_norm = true;
     s.projection = 7;

@@ -141,6 +141,7 @@ struct LstmSpec {
   bool layer_norm = false;
   bool float16 = false;         // weights stored as float16, dequantized by DEQUANTIZE ops
   bool twenty_inputs = false;   // the older 20-input form
+  bool forget_weights_as_input = false;  // input-to-forget weights fed at run time, a model input
   unsigned seed = 1;
 };
 
@@ -227,6 +228,9 @@ inline std::vector<char> LstmModel(const LstmSpec& s) {
                                                   : std::vector<int>{s.batch, s.time, n_output};
   const int y = add_tensor(Tensor("y", out_shape));
   if (s.twenty_inputs) inputs.resize(20);
+  if (s.forget_weights_as_input) {
+    inputs[2] = add_tensor(Tensor("w_forget_input", {s.n_cell, s.n_input}));
+  }
   auto op = std::make_unique<tflite::OperatorT>();
   op->opcode_index = 0;
   op->inputs = inputs;
@@ -238,6 +242,7 @@ inline std::vector<char> LstmModel(const LstmSpec& s) {
   op->builtin_options.Set(options);
   sg->operators.push_back(std::move(op));
   sg->inputs = {inputs[0]};
+  if (s.forget_weights_as_input) sg->inputs.push_back(inputs[2]);
   sg->outputs = {y};
   m.subgraphs.push_back(std::move(sg));
   return Serialize(m);
