@@ -3,7 +3,7 @@
 // an op profile with --profile.
 //
 //   tflstm_benchmark MODEL.tflite [--runs N] [--warmup N] [--threads N] [--arena BYTES]
-//                    [--input FILE.npy ...] [--output FILE.npy] [--profile]
+//                    [--input FILE.npy ...] [--output FILE.npy] [--profile] [--lstm_kernel tflstm|tflite]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -79,6 +79,7 @@ struct Options {
   int threads = 1;
   long arena = -1;
   bool profile = false;
+  std::string lstm_kernel = "tflstm";
   std::vector<std::string> inputs;
   std::string output;
 };
@@ -86,7 +87,7 @@ struct Options {
 int Usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s MODEL.tflite [--runs N] [--warmup N] [--threads N] [--arena BYTES]\n"
-               "       [--input FILE.npy ...] [--output FILE.npy] [--profile]\n",
+               "       [--input FILE.npy ...] [--output FILE.npy] [--profile] [--lstm_kernel tflstm|tflite]\n",
                argv0);
   return 2;
 }
@@ -118,9 +119,10 @@ int main(int argc, char** argv) {
     if (a == "--profile") {
       o.profile = true;
     } else if ((a == "--runs" || a == "--warmup" || a == "--threads" || a == "--arena" || a == "--input" ||
-                a == "--output") &&
+                a == "--output" || a == "--lstm_kernel") &&
                (v = next())) {
       if (a == "--output") o.output = v;
+      if (a == "--lstm_kernel") o.lstm_kernel = v;
       if (a == "--runs") o.runs = std::atoi(v);
       if (a == "--warmup") o.warmup = std::atoi(v);
       if (a == "--threads") o.threads = std::atoi(v);
@@ -132,13 +134,16 @@ int main(int argc, char** argv) {
       return Usage(argv[0]);
     }
   }
-  if (o.model.empty() || o.runs < 1 || o.warmup < 0) return Usage(argv[0]);
+  if (o.model.empty() || o.runs < 1 || o.warmup < 0 || (o.lstm_kernel != "tflstm" && o.lstm_kernel != "tflite")) {
+    return Usage(argv[0]);
+  }
 
   const Clock::time_point t0 = Clock::now();
   auto model = tflstm::Model::FromFile(o.model);
   if (!model.ok()) return Fail(model.status());
   tflstm::RunnerOptions options;
   options.num_threads = o.threads;
+  options.lstm_kernel = o.lstm_kernel == "tflite" ? tflstm::LstmKernel::kTflite : tflstm::LstmKernel::kTflstm;
   if (o.arena >= 0) options.arena_bytes = static_cast<size_t>(o.arena);
   auto created = tflstm::Runner::Create(model.value(), options);
   if (!created.ok()) return Fail(created.status());
@@ -190,6 +195,7 @@ int main(int argc, char** argv) {
   std::printf("model %s\n", o.model.c_str());
   std::printf("model_bytes %zu\n", model.value()->size_bytes());
   std::printf("threads %d\n", o.threads);
+  std::printf("lstm_kernel %s\n", o.lstm_kernel.c_str());
   std::printf("init_us %.1f\n", Micros(t0, t1));
   std::printf("first_inference_us %.1f\n", Micros(t2, t3));
   std::printf("warmup_runs %d\n", o.warmup);

@@ -73,6 +73,9 @@ function(tflstm_select_ops target)
       list(APPEND names ${name})
       string(APPEND registrations "  resolver->AddBuiltin(tflite::BuiltinOperator_${name}, "
                                   "tflite::ops::builtin::${kernel}(), ${min_version}, ${max_version});\n")
+      if(name STREQUAL "UNIDIRECTIONAL_SEQUENCE_LSTM")  # tflstm's kernel over the builtin one
+        string(APPEND registrations "  if (lstm_kernel == LstmKernel::kTflstm) AddTflstmLstmKernel(*resolver);\n")
+      endif()
     endif()
   endforeach()
   list(JOIN names ", " description)
@@ -87,7 +90,7 @@ function(tflstm_select_ops target)
 
 namespace tflstm {
 
-std::unique_ptr<tflite::OpResolver> MakeOpResolver() {
+std::unique_ptr<tflite::OpResolver> MakeOpResolver([[maybe_unused]] LstmKernel lstm_kernel) {
   auto resolver = std::make_unique<tflite::MutableOpResolver>();
 @registrations@  return resolver;
 }
@@ -97,5 +100,5 @@ const char* OpSetDescription() { return "@description@"; }
 }  // namespace tflstm
 ]=])
   target_sources(${target} PRIVATE "${source}")
-  target_link_libraries(${target} PRIVATE tflstm::core)
+  target_link_libraries(${target} PRIVATE tflstm::core tflstm::lstm_kernel)
 endfunction()

@@ -26,3 +26,5 @@ fi
 echo "== pip: build tools and test dependencies"
 python3 -m pip install --quiet "cmake>=3.25" ninja "scikit-build-core>=0.10" "pybind11>=2.12" numpy pytest \
   "tensorflow==2.21.*" "tf-keras==2.21.*" "aeon>=1.0" "matplotlib>=3.7"
+# The peers that bench/lstm_peers.py measures tflstm against (not run by the tests).
+python3 -m pip install --quiet onnx onnxruntime ai-edge-litert

@@ -4,9 +4,11 @@
 
 namespace tflstm {
 
-std::unique_ptr<tflite::OpResolver> MakeOpResolver() {
+std::unique_ptr<tflite::OpResolver> MakeOpResolver(LstmKernel lstm_kernel) {
   // No default delegates: XNNPACK is not built, and results must come from TFLite's kernels.
-  return std::make_unique<tflite::ops::builtin::BuiltinOpResolverWithoutDefaultDelegates>();
+  auto resolver = std::make_unique<tflite::ops::builtin::BuiltinOpResolverWithoutDefaultDelegates>();
+  if (lstm_kernel == LstmKernel::kTflstm) AddTflstmLstmKernel(*resolver);
+  return resolver;
 }
 
 const char* OpSetDescription() { return "TFLite " TFLSTM_TFLITE_VERSION; }  // the build defines it

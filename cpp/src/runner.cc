@@ -151,7 +151,7 @@ Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vec
   internal::SilenceTfliteLogging();
   capture_->Clear();
   auto engine = std::make_unique<Engine>();
-  const auto resolver = MakeOpResolver();
+  const auto resolver = MakeOpResolver(options_.lstm_kernel);
   const tflite::FlatBufferModel& fb = model_->flatbuffer();
   // This runner's own reporter, not the model's: one model serves runners on many threads.
   tflite::InterpreterBuilder builder(fb.GetModel(), *resolver, capture_.get(), nullptr, fb.allocation());

@@ -93,10 +93,14 @@ std::vector<std::vector<int>> InputShapes(const Model& model, const std::string&
 }  // namespace
 
 PyRunner::PyRunner(const PyModel& model, int num_threads, const py::object& arena_bytes,
-                   const std::optional<std::string>& signature, bool quantize_io, const py::object& input_shapes,
-                   bool check_finite)
+                   const std::optional<std::string>& signature, bool quantize_io, const std::string& lstm_kernel,
+                   const py::object& input_shapes, bool check_finite)
     : quantize_io_(quantize_io) {
   RunnerOptions options;
+  if (lstm_kernel != "tflstm" && lstm_kernel != "tflite") {
+    Raise(Status(ErrorCode::kInvalidArgument, "lstm_kernel must be 'tflstm' or 'tflite', got '" + lstm_kernel + "'"));
+  }
+  options.lstm_kernel = lstm_kernel == "tflite" ? LstmKernel::kTflite : LstmKernel::kTflstm;
   options.num_threads = num_threads;
   options.signature = signature.value_or("");
   options.input_shapes = InputShapes(*model.model, options.signature, input_shapes);
@@ -275,9 +279,10 @@ void bind_runner(py::module_& m) {
 
   py::class_<PyRunner>(m, "Runner", "Runs a Model with the TFLite interpreter; inputs and outputs live in tflstm's arena.")
       .def(py::init<const PyModel&, int, const py::object&, const std::optional<std::string>&, bool,
-                    const py::object&, bool>(),
+                    const std::string&, const py::object&, bool>(),
            py::arg("model"), py::arg("num_threads") = 1, py::arg("arena_bytes") = py::none(),
-           py::arg("signature") = py::none(), py::arg("quantize_io") = false, py::kw_only(),
+           py::arg("signature") = py::none(), py::arg("quantize_io") = false, py::arg("lstm_kernel") = "tflstm",
+           py::kw_only(),
            py::arg("input_shapes") = py::none(), py::arg("check_finite") = true)
       .def("__call__", &PyRunner::Call)
       .def("run", &PyRunner::Run, py::arg("inputs"))

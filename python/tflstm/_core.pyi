@@ -107,6 +107,7 @@ class Runner:
         arena_bytes: int | None = None,
         signature: str | None = None,
         quantize_io: bool = False,
+        lstm_kernel: str = "tflstm",
         *,
         input_shapes: Sequence[Sequence[int]] | Mapping[str, Sequence[int]] | None = None,
         check_finite: bool = True,

@@ -2,7 +2,11 @@
 // knows exactly what the model computes and can compare against its own arithmetic.
 #pragma once
 
+#include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -116,5 +120,132 @@ inline std::vector<char> DenseModel(const std::vector<float>& w, const std::vect
 
 // The folder of TFLite's own test models, unpacked from the TensorFlow source tarball.
 inline std::string TestData(const std::string& name) { return std::string(TFLSTM_TESTDATA) + "/" + name; }
+
+}  // namespace tflstm::testing
+
+namespace tflstm::testing {
+
+// An UNIDIRECTIONAL_SEQUENCE_LSTM model with random weights: input [batch, time, n_input]
+// ([time, batch, n_input] when time-major) -> output, the state in variable tensors.
+struct LstmSpec {
+  int batch = 1;
+  int time = 4;
+  int n_input = 3;
+  int n_cell = 8;
+  bool time_major = false;
+  float cell_clip = 0.0f;
+  tflite::ActivationFunctionType activation = tflite::ActivationFunctionType_TANH;
+  bool cifg = false;            // no input gate
+  bool peephole = false;
+  int projection = 0;           // n_output with projection weights, 0 for none
+  bool layer_norm = false;
+  bool float16 = false;         // weights stored as float16, dequantized by DEQUANTIZE ops
+  bool twenty_inputs = false;   // the older 20-input form
+  bool forget_weights_as_input = false;  // input-to-forget weights fed at run time, a model input
+  unsigned seed = 1;
+};
+
+// float -> IEEE half, rounding to nearest (normal values only, which is all the tests use).
+inline uint16_t ToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint32_t sign = (x >> 16) & 0x8000u;
+  const int32_t exponent = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
+  uint32_t mantissa = x & 0x7fffffu;
+  if (exponent <= 0) return static_cast<uint16_t>(sign);  // tiny: zero
+  uint32_t h = sign | (static_cast<uint32_t>(exponent) << 10) | (mantissa >> 13);
+  if ((mantissa & 0x1fffu) > 0x1000u || ((mantissa & 0x1fffu) == 0x1000u && (h & 1u))) ++h;
+  return static_cast<uint16_t>(h);
+}
+
+inline std::vector<char> LstmModel(const LstmSpec& s) {
+  std::mt19937 rng(s.seed);
+  std::uniform_real_distribution<float> weight(-1.0f, 1.0f);
+  const int n_output = s.projection > 0 ? s.projection : s.n_cell;
+  tflite::ModelT m;
+  m.version = 3;
+  m.operator_codes.push_back(OpCode(tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM, 1));
+  m.operator_codes.push_back(OpCode(tflite::BuiltinOperator_DEQUANTIZE, 3));
+  m.buffers.push_back(std::make_unique<tflite::BufferT>());
+  auto sg = std::make_unique<tflite::SubGraphT>();
+  auto add_tensor = [&](std::unique_ptr<tflite::TensorT> t) {
+    sg->tensors.push_back(std::move(t));
+    return static_cast<int>(sg->tensors.size() - 1);
+  };
+  // A constant of `shape`, random; float16 models keep the weight matrices as float16.
+  // Matrices are scaled by 1/sqrt(columns), as trained layers are (Glorot), so that the
+  // recurrence is not chaotic and rounding differences do not grow without bound.
+  auto constant = [&](const std::string& name, std::vector<int> shape, bool matrix) {
+    size_t n = 1;
+    for (int d : shape) n *= static_cast<size_t>(d);
+    const float scale = matrix ? 1.0f / std::sqrt(static_cast<float>(shape.back())) : 0.5f;
+    std::vector<float> v(n);
+    for (float& x : v) x = scale * weight(rng);
+    if (!(s.float16 && matrix)) {
+      m.buffers.push_back(Buffer(v));
+      return add_tensor(Tensor(name, shape, tflite::TensorType_FLOAT32, static_cast<uint32_t>(m.buffers.size() - 1)));
+    }
+    std::vector<uint16_t> h(n);
+    for (size_t k = 0; k < n; ++k) h[k] = ToHalf(v[k]);
+    m.buffers.push_back(Buffer(h));
+    const int half = add_tensor(Tensor(name + "_f16", shape, tflite::TensorType_FLOAT16,
+                                       static_cast<uint32_t>(m.buffers.size() - 1)));
+    const int full = add_tensor(Tensor(name, shape));
+    auto op = std::make_unique<tflite::OperatorT>();
+    op->opcode_index = 1;
+    op->inputs = {half};
+    op->outputs = {full};
+    sg->operators.push_back(std::move(op));
+    return full;
+  };
+  const std::vector<int> in_shape =
+      s.time_major ? std::vector<int>{s.time, s.batch, s.n_input} : std::vector<int>{s.batch, s.time, s.n_input};
+  std::vector<int> inputs(24, -1);
+  inputs[0] = add_tensor(Tensor("x", in_shape));
+  const char* gates[4] = {"input", "forget", "cell", "output"};
+  for (int g = s.cifg ? 1 : 0; g < 4; ++g) {
+    inputs[1 + g] = constant(std::string("w_") + gates[g], {s.n_cell, s.n_input}, true);
+    inputs[5 + g] = constant(std::string("r_") + gates[g], {s.n_cell, n_output}, true);
+    inputs[12 + g] = constant(std::string("b_") + gates[g], {s.n_cell}, false);
+    if (s.layer_norm) inputs[20 + g] = constant(std::string("ln_") + gates[g], {s.n_cell}, false);
+  }
+  if (s.peephole) {
+    for (int g : {0, 1, 3}) {
+      if (g == 0 && s.cifg) continue;
+      inputs[9 + (g == 3 ? 2 : g)] = constant(std::string("p_") + gates[g], {s.n_cell}, false);
+    }
+  }
+  if (s.projection > 0) {
+    inputs[16] = constant("proj", {n_output, s.n_cell}, true);
+    inputs[17] = constant("proj_bias", {n_output}, false);
+  }
+  for (int k : {18, 19}) {
+    auto state = Tensor(k == 18 ? "h" : "c", {s.batch, k == 18 ? n_output : s.n_cell});
+    state->is_variable = true;
+    inputs[k] = add_tensor(std::move(state));
+  }
+  const std::vector<int> out_shape = s.time_major ? std::vector<int>{s.time, s.batch, n_output}
+                                                  : std::vector<int>{s.batch, s.time, n_output};
+  const int y = add_tensor(Tensor("y", out_shape));
+  if (s.twenty_inputs) inputs.resize(20);
+  if (s.forget_weights_as_input) {
+    inputs[2] = add_tensor(Tensor("w_forget_input", {s.n_cell, s.n_input}));
+  }
+  auto op = std::make_unique<tflite::OperatorT>();
+  op->opcode_index = 0;
+  op->inputs = inputs;
+  op->outputs = {y};
+  tflite::UnidirectionalSequenceLSTMOptionsT options;
+  options.fused_activation_function = s.activation;
+  options.cell_clip = s.cell_clip;
+  options.time_major = s.time_major;
+  op->builtin_options.Set(options);
+  sg->operators.push_back(std::move(op));
+  sg->inputs = {inputs[0]};
+  if (s.forget_weights_as_input) sg->inputs.push_back(inputs[2]);
+  sg->outputs = {y};
+  m.subgraphs.push_back(std::move(sg));
+  return Serialize(m);
+}
 
 }  // namespace tflstm::testing

@@ -117,6 +117,22 @@ TEST(ZeroAlloc, LstmRunsDoNotAllocateWithTwoThreads) {
   ExpectSteadyStateRunsDoNotAllocate(model.value(), 2);
 }
 
+TEST(ZeroAlloc, FusedLstmKernelRunsDoNotAllocate) {
+  // tflstm's own kernel (the testdata models above take TFLite's: peephole, projection), on
+  // float32 weights and on float16 weights dequantized ahead of it.
+  for (bool float16 : {false, true}) {
+    testing::LstmSpec spec;
+    spec.n_cell = 64;
+    spec.n_input = 6;
+    spec.time = 100;
+    spec.float16 = float16;
+    const auto bytes = testing::LstmModel(spec);
+    auto model = Model::FromBytes(bytes.data(), bytes.size());
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    ExpectSteadyStateRunsDoNotAllocate(model.value(), 1);
+  }
+}
+
 TEST(ZeroAlloc, DenseRunsDoNotAllocate) {
   std::vector<float> w(64 * 32, 0.01f), b(64, 0.1f);
   const auto bytes = testing::DenseModel(w, b, 32);

@@ -16,6 +16,7 @@
 #include "tflstm/arena.h"
 #include "tflstm/dtype.h"
 #include "tflstm/model.h"
+#include "tflstm/op_set.h"
 #include "tflstm/status.h"
 
 namespace tflite {
@@ -32,6 +33,7 @@ struct RunnerOptions {
   int num_threads = 1;                // TFLite's thread count; -1 lets TFLite decide
   std::optional<size_t> arena_bytes;  // the arena budget; unset: exactly what the model needs
   std::string signature;              // run this signature's subgraph; empty: the primary one
+  LstmKernel lstm_kernel = LstmKernel::kTflstm;  // what runs UNIDIRECTIONAL_SEQUENCE_LSTM
   // Prepare at these input shapes (one per input) instead of the model's stored ones. Unset,
   // a model with a free axis that cannot be prepared at its stored shapes (an audio front end
   // over [-1, -1] stored as [1, 1]) is prepared at the shapes of the first inputs set.

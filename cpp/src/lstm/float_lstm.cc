@@ -1,0 +1,46 @@
+#include "float_lstm.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace tflstm::lstm {
+
+void PackedWeights::Resize(int n_input, int n_cell) {
+  const size_t blocks = static_cast<size_t>(Blocks(n_cell));
+  input.assign(blocks * n_input * kBlockWidth, 0.0f);
+  recurrent.assign(blocks * n_cell * kBlockWidth, 0.0f);
+  bias.assign(blocks * kBlockWidth, 0.0f);
+}
+
+void PackGates(const float* const gates[kGates], int units, int cols, float* out) {
+  const int blocks = Blocks(units);
+  for (int blk = 0; blk < blocks; ++blk) {
+    for (int k = 0; k < cols; ++k) {
+      float* row = out + (static_cast<size_t>(blk) * cols + k) * kBlockWidth;
+      for (int g = 0; g < kGates; ++g) {
+        for (int j = 0; j < kBlockUnits; ++j) {
+          const int unit = blk * kBlockUnits + j;
+          row[g * kBlockUnits + j] = unit < units ? gates[g][static_cast<size_t>(unit) * cols + k] : 0.0f;
+        }
+      }
+    }
+  }
+}
+
+const Kernels& BestKernels() {
+  static const Kernels& best = [&]() -> const Kernels& {
+    // TFLSTM_LSTM_ISA=portable runs the portable kernel on any CPU (tests and benchmarks).
+    const char* isa = std::getenv("TFLSTM_LSTM_ISA");
+    if (isa != nullptr && std::strcmp(isa, "portable") == 0) return PortableKernels();
+#if defined(__x86_64__) || defined(_M_X64)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Avx2Kernels();
+#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
+    return NeonKernels();  // the build's baseline has NEON
+#endif
+    return PortableKernels();
+  }();
+  return best;
+}
+
+}  // namespace tflstm::lstm

@@ -1,0 +1,81 @@
+// tflstm's float LSTM: weights packed once with the four gates of each block of kBlockUnits
+// hidden units interleaved, the input projection of every timestep as one product, then one
+// fused pass per step over the recurrent weights (gates, cell update and output together).
+// (The op computes the projection 32 steps at a time, so its scratch stays small.)
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace tflstm::lstm {
+
+constexpr int kBlockUnits = 8;               // hidden units per packed block
+constexpr int kGates = 4;                    // i, f, c, o: TFLite's order
+constexpr int kBlockWidth = kBlockUnits * kGates;  // floats per packed row of a block
+
+// The cell-gate and output activation (TFLite's `activation` parameter) the fast path runs;
+// a model's flatbuffer cannot say sigmoid.
+enum class Activation { kTanh, kRelu, kRelu6, kReluN1To1 };
+
+inline int Blocks(int units) { return (units + kBlockUnits - 1) / kBlockUnits; }
+
+// Weights in the packed layout: for block b, row k, gate g, unit j of the block,
+// w[((b * rows + k) * kGates + g) * kBlockUnits + j]; units past the last are zero.
+struct PackedWeights {
+  std::vector<float> input;      // [blocks][n_input][kGates][kBlockUnits]
+  std::vector<float> recurrent;  // [blocks][n_cell][kGates][kBlockUnits]
+  std::vector<float> bias;       // [blocks][kGates][kBlockUnits]
+  void Resize(int n_input, int n_cell);
+};
+
+// gates[g] is a [units, cols] row-major matrix (TFLite's layout); fills `out` (packed).
+void PackGates(const float* const gates[kGates], int units, int cols, float* out);
+
+// One recurrent step for every batch row: gx rows hold the input projection (bias included)
+// in the packed gate layout; h_prev/h_next/c are padded to Blocks(n_cell) * kBlockUnits
+// per batch row.
+struct StepArgs {
+  const float* recurrent;   // PackedWeights::recurrent
+  const float* gx;          // batch row 0's input projection for this step
+  size_t gx_batch_stride;   // floats from one batch row's projection to the next
+  const float* h_prev;
+  float* h_next;
+  float* c;
+  size_t state_stride;      // floats per batch row in h_prev, h_next and c
+  int batch;
+  int n_cell;
+  float cell_clip;          // 0: none
+  Activation activation;
+};
+
+// gx[r] = bias + W_input x[r] for `rows` input rows of n_input floats, in the packed layout
+// (Blocks(n_cell) * kBlockWidth floats per row).
+struct ProjectArgs {
+  const float* x;
+  int rows;
+  int n_input;
+  int n_cell;
+  const float* weights;  // PackedWeights::input
+  const float* bias;     // PackedWeights::bias
+  float* gx;
+};
+
+// One implementation per instruction set.
+struct Kernels {
+  const char* name;
+  void (*project)(const ProjectArgs&);
+  void (*step)(const StepArgs&);
+};
+
+const Kernels& PortableKernels();
+#if defined(__x86_64__) || defined(_M_X64)
+const Kernels& Avx2Kernels();  // only for a CPU with AVX2 and FMA
+#endif
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+const Kernels& NeonKernels();
+#endif
+
+// The best implementation for this CPU, chosen once.
+const Kernels& BestKernels();
+
+}  // namespace tflstm::lstm

@@ -1,0 +1,281 @@
+// tflstm's UNIDIRECTIONAL_SEQUENCE_LSTM kernel: the fused float path of float_lstm.h for the
+// plain LSTM that Keras models convert to, TFLite's builtin kernel for everything else
+// (peephole, projection, layer norm, CIFG, diagonal recurrent weights, weights computed at
+// run time, hybrid, int8, activation none or sign bit). Every node is checked first.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <optional>
+
+#include "float_lstm.h"
+#include "lstm_check.h"
+#include "lstm_op.h"
+#include "tensorflow/lite/core/c/builtin_op_data.h"
+#include "tensorflow/lite/kernels/builtin_op_kernels.h"
+#include "tensorflow/lite/kernels/lstm_shared.h"
+#include "tflstm/op_set.h"
+
+namespace tflstm {
+namespace lstm {
+namespace {
+
+namespace full = tflite::ops::builtin::lstm::full;
+
+const TfLiteRegistration& Builtin() {
+  static const TfLiteRegistration* const builtin = tflite::ops::builtin::Register_UNIDIRECTIONAL_SEQUENCE_LSTM();
+  return *builtin;
+}
+
+enum Temporary { kProjection = 0, kState = 1, kTemporaries = 2 };
+
+// The input projection is computed this many steps at a time: its scratch stays small (and in
+// cache) however long the sequence.
+constexpr int kChunkSteps = 32;
+
+struct OpData {
+  void* builtin = nullptr;        // TFLite's kernel's own data, for the configurations it runs
+  int first_temporary = -1;
+  bool fast = false;
+  bool packed = false;            // `weights` hold the current weight tensors
+  LstmDims dims;
+  bool time_major = false;
+  float cell_clip = 0.0f;
+  Activation activation = Activation::kTanh;
+  size_t state_stride = 0;        // floats per batch row of the padded h and c
+  PackedWeights weights;
+  const Kernels* kernels = nullptr;
+};
+
+// TFLite's kernel finds its data in node->user_data: lend it for one call.
+class LendUserData {
+ public:
+  LendUserData(TfLiteNode* node, void* data) : node_(node), saved_(node->user_data) { node_->user_data = data; }
+  ~LendUserData() { node_->user_data = saved_; }
+  LendUserData(const LendUserData&) = delete;
+  LendUserData& operator=(const LendUserData&) = delete;
+
+ private:
+  TfLiteNode* node_;
+  void* saved_;
+};
+
+std::optional<Activation> FastActivation(TfLiteFusedActivation a) {
+  switch (a) {
+    case kTfLiteActTanh: return Activation::kTanh;
+    case kTfLiteActRelu: return Activation::kRelu;
+    case kTfLiteActRelu6: return Activation::kRelu6;
+    case kTfLiteActReluN1To1: return Activation::kReluN1To1;
+    default: return std::nullopt;  // TFLite's kernel leaves its buffers unwritten for "none"
+  }
+}
+
+// Weights that cannot change between invokes: in the model, or computed once by an op such
+// as DEQUANTIZE of a float16 model's constants (TFLite keeps those in its persistent arena).
+bool IsConstant(const TfLiteTensor* t) {
+  return t != nullptr && (t->allocation_type == kTfLiteMmapRo || t->allocation_type == kTfLiteArenaRwPersistent);
+}
+
+// Whether the fused float path covers this (checked) node.
+bool FastPathCovers(const TfLiteContext* context, const TfLiteNode* node, Activation* activation) {
+  const auto* params = static_cast<const TfLiteUnidirectionalSequenceLSTMParams*>(node->builtin_data);
+  const std::optional<Activation> act = FastActivation(params->activation);
+  if (!act || params->diagonal_recurrent_tensors) return false;
+  if (OptionalInput(context, node, full::kInputTensor)->type != kTfLiteFloat32) return false;
+  for (int i = full::kInputToInputWeightsTensor; i <= full::kOutputGateBiasTensor; ++i) {
+    if (i >= full::kCellToInputWeightsTensor && i <= full::kCellToOutputWeightsTensor) continue;
+    const TfLiteTensor* t = OptionalInput(context, node, i);  // absent for CIFG
+    if (!IsConstant(t) || t->type != kTfLiteFloat32) return false;
+  }
+  if (OptionalInput(context, node, full::kRecurrentToOutputWeightsTensor)->dims->size != 2) return false;
+  for (int i : {full::kCellToInputWeightsTensor, full::kCellToForgetWeightsTensor, full::kCellToOutputWeightsTensor,
+                full::kProjectionWeightsTensor, full::kProjectionBiasTensor, full::kInputLayerNormCoefficientsTensor,
+                full::kForgetLayerNormCoefficientsTensor, full::kCellLayerNormCoefficientsTensor,
+                full::kOutputLayerNormCoefficientsTensor}) {
+    if (OptionalInput(context, node, i) != nullptr) return false;
+  }
+  *activation = *act;
+  return true;
+}
+
+// Packs the weights once their data is there (a persistent tensor's after its producer ran).
+TfLiteStatus Pack(TfLiteContext* context, const TfLiteNode* node, OpData& data) {
+  const float* gates[3][kGates];  // input weights, recurrent weights, biases
+  for (int g = 0; g < kGates; ++g) {
+    const int tensors[3] = {full::kInputToInputWeightsTensor + g, full::kRecurrentToInputWeightsTensor + g,
+                            full::kInputGateBiasTensor + g};
+    for (int k = 0; k < 3; ++k) {
+      gates[k][g] = OptionalInput(context, node, tensors[k])->data.f;
+      if (gates[k][g] == nullptr) {
+        context->ReportError(context, "UNIDIRECTIONAL_SEQUENCE_LSTM: weight tensor %d has no data", tensors[k]);
+        return kTfLiteError;
+      }
+    }
+  }
+  const LstmDims& d = data.dims;
+  PackGates(gates[0], d.n_cell, d.n_input, data.weights.input.data());
+  PackGates(gates[1], d.n_cell, d.n_output, data.weights.recurrent.data());
+  PackGates(gates[2], d.n_cell, 1, data.weights.bias.data());
+  data.packed = true;
+  return kTfLiteOk;
+}
+
+TfLiteStatus ResizeTemporary(TfLiteContext* context, TfLiteNode* node, const OpData& data, int which, size_t floats) {
+  node->temporaries->data[which] = data.first_temporary + which;
+  TfLiteTensor* t = &context->tensors[data.first_temporary + which];
+  if (floats > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    context->ReportError(context, "UNIDIRECTIONAL_SEQUENCE_LSTM: a scratch buffer of %zu floats is too large", floats);
+    return kTfLiteError;
+  }
+  t->type = kTfLiteFloat32;
+  t->allocation_type = kTfLiteArenaRw;
+  TfLiteIntArray* shape = TfLiteIntArrayCreate(1);
+  shape->data[0] = static_cast<int>(floats);
+  return context->ResizeTensor(context, t, shape);
+}
+
+void* Init(TfLiteContext* context, const char* buffer, size_t length) {
+  auto data = std::make_unique<OpData>();
+  data->builtin = Builtin().init(context, buffer, length);
+  if (context->AddTensors(context, kTemporaries, &data->first_temporary) != kTfLiteOk) data->first_temporary = -1;
+  return data.release();  // TFLite owns it until Free
+}
+
+void Free(TfLiteContext* context, void* buffer) {
+  const std::unique_ptr<OpData> data(static_cast<OpData*>(buffer));
+  Builtin().free(context, data->builtin);
+}
+
+TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
+  OpData& data = *static_cast<OpData*>(node->user_data);
+  TF_LITE_ENSURE_OK(context, CheckLstmNode(context, node, &data.dims));
+  data.fast = data.first_temporary >= 0 && FastPathCovers(context, node, &data.activation);
+  data.packed = false;
+  if (!data.fast) {
+    LendUserData lend(node, data.builtin);
+    return Builtin().prepare(context, node);
+  }
+  const auto* params = static_cast<const TfLiteUnidirectionalSequenceLSTMParams*>(node->builtin_data);
+  data.time_major = params->time_major;
+  data.cell_clip = params->cell_clip;
+  data.kernels = &BestKernels();
+  const LstmDims& d = data.dims;
+
+  const TfLiteTensor* input = OptionalInput(context, node, full::kInputTensor);
+  TfLiteIntArray* output_shape = TfLiteIntArrayCopy(input->dims);
+  output_shape->data[2] = d.n_cell;
+  TF_LITE_ENSURE_OK(context, context->ResizeTensor(context, &context->tensors[node->outputs->data[0]], output_shape));
+
+  const size_t blocks = static_cast<size_t>(Blocks(d.n_cell));
+  data.state_stride = blocks * kBlockUnits;
+  TfLiteIntArrayFree(node->temporaries);
+  node->temporaries = TfLiteIntArrayCreate(kTemporaries);
+  const size_t rows = static_cast<size_t>(d.batch) * std::min(d.time, kChunkSteps);
+  TF_LITE_ENSURE_OK(context, ResizeTemporary(context, node, data, kProjection, rows * blocks * kBlockWidth));
+  TF_LITE_ENSURE_OK(context, ResizeTemporary(context, node, data, kState, 3 * d.batch * data.state_stride));
+
+  data.weights.Resize(d.n_input, d.n_cell);
+  bool in_model = true;
+  for (int i = full::kInputToInputWeightsTensor; i <= full::kOutputGateBiasTensor; ++i) {
+    const TfLiteTensor* t = OptionalInput(context, node, i);
+    if (t != nullptr && t->allocation_type != kTfLiteMmapRo) in_model = false;
+  }
+  return in_model ? Pack(context, node, data) : kTfLiteOk;
+}
+
+TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
+  OpData& data = *static_cast<OpData*>(node->user_data);
+  if (!data.fast) {
+    LendUserData lend(node, data.builtin);
+    return Builtin().invoke(context, node);
+  }
+  if (!data.packed) TF_LITE_ENSURE_OK(context, Pack(context, node, data));
+  const LstmDims& d = data.dims;
+  const TfLiteTensor* input = OptionalInput(context, node, full::kInputTensor);
+  TfLiteTensor* output = &context->tensors[node->outputs->data[0]];
+  TfLiteTensor* output_state = &context->tensors[node->inputs->data[full::kOutputStateTensor]];
+  TfLiteTensor* cell_state = &context->tensors[node->inputs->data[full::kCellStateTensor]];
+  float* gx = context->tensors[node->temporaries->data[kProjection]].data.f;
+  float* state = context->tensors[node->temporaries->data[kState]].data.f;
+  TF_LITE_ENSURE(context, gx != nullptr && state != nullptr && input->data.f != nullptr && output->data.f != nullptr);
+
+  // h and c padded to whole blocks; h double-buffered, as every unit reads all of h_prev.
+  const size_t stride = data.state_stride;
+  const size_t n = static_cast<size_t>(d.n_cell);
+  float* h_prev = state;
+  float* h_next = state + d.batch * stride;
+  float* c = state + 2 * d.batch * stride;
+  std::fill(state, state + 3 * d.batch * stride, 0.0f);
+  for (int b = 0; b < d.batch; ++b) {
+    std::memcpy(h_prev + b * stride, output_state->data.f + b * n, n * sizeof(float));
+    std::memcpy(c + b * stride, cell_state->data.f + b * n, n * sizeof(float));
+  }
+
+  const Kernels& kernels = *data.kernels;
+  const size_t row = static_cast<size_t>(Blocks(d.n_cell)) * kBlockWidth;
+  const int chunk = std::min(d.time, kChunkSteps);
+  // Input rows are [time][batch] when time-major, else [batch][time]; the projection of a
+  // chunk is laid out the same way, [step][batch] or [batch][step].
+  const size_t time_stride = data.time_major ? d.batch * row : row;
+  const size_t batch_stride = data.time_major ? row : chunk * row;
+  StepArgs step{data.weights.recurrent.data(), gx, batch_stride, h_prev, h_next, c, stride,
+                d.batch, d.n_cell, data.cell_clip, data.activation};
+  ProjectArgs project{nullptr, 0, d.n_input, d.n_cell, data.weights.input.data(), data.weights.bias.data(), gx};
+  for (int t = 0; t < d.time; ++t) {
+    if (t % chunk == 0) {
+      const int steps = std::min(chunk, d.time - t);
+      const size_t n_in = static_cast<size_t>(d.n_input);
+      if (data.time_major) {
+        project.x = input->data.f + static_cast<size_t>(t) * d.batch * n_in;
+        project.rows = steps * d.batch;
+        project.gx = gx;
+        kernels.project(project);
+      } else {
+        for (int b = 0; b < d.batch; ++b) {
+          project.x = input->data.f + (static_cast<size_t>(b) * d.time + t) * n_in;
+          project.rows = steps;
+          project.gx = gx + b * batch_stride;
+          kernels.project(project);
+        }
+      }
+    }
+    step.gx = gx + (t % chunk) * time_stride;
+    step.h_prev = h_prev;
+    step.h_next = h_next;
+    kernels.step(step);
+    for (int b = 0; b < d.batch; ++b) {
+      const size_t r = data.time_major ? static_cast<size_t>(t) * d.batch + b : static_cast<size_t>(b) * d.time + t;
+      std::memcpy(output->data.f + r * n, h_next + b * stride, n * sizeof(float));
+    }
+    std::swap(h_prev, h_next);
+  }
+  for (int b = 0; b < d.batch; ++b) {
+    std::memcpy(output_state->data.f + b * n, h_prev + b * stride, n * sizeof(float));
+    std::memcpy(cell_state->data.f + b * n, c + b * stride, n * sizeof(float));
+  }
+  return kTfLiteOk;
+}
+
+}  // namespace
+
+const char* NodeKernel(const TfLiteRegistration& registration, const TfLiteNode& node) {
+  if (registration.invoke != &Invoke || node.user_data == nullptr) return nullptr;
+  const OpData& data = *static_cast<const OpData*>(node.user_data);
+  return data.fast ? data.kernels->name : "tflite";
+}
+
+}  // namespace lstm
+
+void AddTflstmLstmKernel(tflite::MutableOpResolver& resolver) {
+  static const TfLiteRegistration registration = [] {
+    TfLiteRegistration r{};
+    r.init = lstm::Init;
+    r.free = lstm::Free;
+    r.prepare = lstm::Prepare;
+    r.invoke = lstm::Invoke;
+    return r;
+  }();
+  resolver.AddBuiltin(tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM, &registration, 1, 4);
+}
+
+}  // namespace tflstm

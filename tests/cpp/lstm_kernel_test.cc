@@ -1,0 +1,268 @@
+// tflstm's LSTM kernel against TFLite's builtin one, on models built here: randomized float
+// configurations (units 1-256, off the vector width too; 1-40 features; 1-200 steps; batch
+// 1-4; time-major; cell clip; activations; state carried across invokes; resizes) must agree
+// within 1e-5 and run on the fused path; every other configuration must run TFLite's kernel
+// and agree exactly; a model that breaks the op's contract gets a typed error.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <random>
+#include <string>
+
+#include "lstm/float_lstm.h"
+#include "lstm/lstm_op.h"
+#include "tensorflow/lite/interpreter.h"
+#include "tensorflow/lite/interpreter_builder.h"
+#include "tensorflow/lite/model_builder.h"
+#include "test_models.h"
+#include "tflstm/op_set.h"
+#include "tflstm/runner.h"
+
+namespace tflstm {
+namespace {
+
+using testing::LstmModel;
+using testing::LstmSpec;
+
+#ifdef TFLSTM_EMULATED
+constexpr int kRandomCases = 12;  // qemu runs 10-30x slower
+#else
+constexpr int kRandomCases = 60;
+#endif
+
+// One interpreter over a model, with the resolver that picked its kernels.
+struct Interp {
+  std::unique_ptr<tflite::OpResolver> resolver;
+  std::unique_ptr<tflite::Interpreter> interpreter;
+};
+
+Interp Build(const tflite::FlatBufferModel& model, LstmKernel kernel) {
+  Interp it;
+  it.resolver = MakeOpResolver(kernel);
+  tflite::InterpreterBuilder(model, *it.resolver)(&it.interpreter);
+  EXPECT_NE(it.interpreter, nullptr);
+  if (it.interpreter) {
+    EXPECT_EQ(it.interpreter->AllocateTensors(), kTfLiteOk);
+  }
+  return it;
+}
+
+// The kernel that the model's LSTM node runs.
+std::string LstmNodeKernel(tflite::Interpreter& interp) {
+  for (size_t i = 0; i < interp.nodes_size(); ++i) {
+    const auto* nr = interp.node_and_registration(static_cast<int>(i));
+    if (nr->second.builtin_code != tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM) continue;
+    const char* name = lstm::NodeKernel(nr->second, nr->first);
+    return name ? name : "builtin registration";
+  }
+  return "no LSTM node";
+}
+
+std::string ExpectedFastKernel() {
+  const char* isa = std::getenv("TFLSTM_LSTM_ISA");
+  return isa != nullptr && std::string(isa) == "portable" ? "portable" : lstm::BestKernels().name;
+}
+
+float* Data(tflite::Interpreter& interp, int tensor) { return interp.tensor(tensor)->data.f; }
+size_t Count(tflite::Interpreter& interp, int tensor) { return interp.tensor(tensor)->bytes / sizeof(float); }
+
+// max |a - b| / (1 + |b|) over a tensor of both interpreters.
+double MaxError(tflite::Interpreter& a, tflite::Interpreter& b, int tensor) {
+  EXPECT_EQ(Count(a, tensor), Count(b, tensor));
+  double worst = 0;
+  for (size_t k = 0; k < Count(b, tensor); ++k) {
+    const double ref = Data(b, tensor)[k];
+    const double d = std::fabs(Data(a, tensor)[k] - ref) / (1.0 + std::fabs(ref));
+    worst = std::isnan(d) ? 1e9 : std::max(worst, d);
+  }
+  return worst;
+}
+
+// Feeds both interpreters the same random input `invokes` times, carrying the state, and
+// returns the worst error over the output and both state tensors.
+double Compare(tflite::Interpreter& ours, tflite::Interpreter& ref, std::mt19937& rng, int invokes) {
+  std::uniform_real_distribution<float> u(-1.5f, 1.5f);
+  double worst = 0;
+  for (int run = 0; run < invokes; ++run) {
+    for (int x : ours.inputs()) {
+      for (size_t k = 0; k < Count(ours, x); ++k) Data(ours, x)[k] = Data(ref, x)[k] = u(rng);
+    }
+    EXPECT_EQ(ours.Invoke(), kTfLiteOk);
+    EXPECT_EQ(ref.Invoke(), kTfLiteOk);
+    worst = std::max(worst, MaxError(ours, ref, ours.outputs()[0]));
+    for (int v : ref.variables()) worst = std::max(worst, MaxError(ours, ref, v));
+  }
+  return worst;
+}
+
+std::string Describe(const LstmSpec& s) {
+  return "batch " + std::to_string(s.batch) + " time " + std::to_string(s.time) + " features " +
+         std::to_string(s.n_input) + " units " + std::to_string(s.n_cell) + (s.time_major ? " time-major" : "") +
+         " clip " + std::to_string(s.cell_clip) + " activation " + std::to_string(s.activation) +
+         (s.float16 ? " float16" : "") + " seed " + std::to_string(s.seed);
+}
+
+struct Pair {
+  std::vector<char> bytes;  // the model's constants point into them
+  std::unique_ptr<tflite::FlatBufferModel> model;
+  Interp ours, ref;
+};
+
+std::unique_ptr<Pair> MakePair(std::vector<char> bytes) {
+  auto p = std::make_unique<Pair>();
+  p->bytes = std::move(bytes);
+  p->model = tflite::FlatBufferModel::BuildFromBuffer(p->bytes.data(), p->bytes.size());
+  EXPECT_NE(p->model, nullptr);
+  p->ours = Build(*p->model, LstmKernel::kTflstm);
+  p->ref = Build(*p->model, LstmKernel::kTflite);
+  return p;
+}
+
+TEST(LstmParity, RandomFloatConfigurationsMatchTflite) {
+  std::mt19937 rng(20261202);
+  const int units[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 33, 64, 100, 128, 200, 256};
+  const tflite::ActivationFunctionType activations[] = {
+      tflite::ActivationFunctionType_TANH, tflite::ActivationFunctionType_RELU,
+      tflite::ActivationFunctionType_RELU6, tflite::ActivationFunctionType_RELU_N1_TO_1};
+  for (int i = 0; i < kRandomCases; ++i) {
+    LstmSpec s;
+    s.n_cell = units[rng() % (sizeof(units) / sizeof(units[0]))];
+    s.n_input = 1 + static_cast<int>(rng() % 40);
+    s.batch = 1 + static_cast<int>(rng() % 4);
+    // Long sequences for small layers, short ones for wide layers: the ctest time stays small.
+    const int max_time = s.n_cell >= 128 ? 60 : 200;
+    s.time = 1 + static_cast<int>(rng() % max_time);
+    s.time_major = rng() % 3 == 0;
+    s.cell_clip = rng() % 3 == 0 ? 0.5f + static_cast<float>(rng() % 4) : 0.0f;
+    s.activation = i % 3 == 0 ? activations[rng() % 4] : tflite::ActivationFunctionType_TANH;
+    s.float16 = i % 7 == 3;
+    s.seed = static_cast<unsigned>(rng());
+    SCOPED_TRACE(Describe(s));
+    auto p = MakePair(LstmModel(s));
+    ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), ExpectedFastKernel());
+    ASSERT_EQ(LstmNodeKernel(*p->ref.interpreter), "builtin registration");
+    EXPECT_LE(Compare(*p->ours.interpreter, *p->ref.interpreter, rng, 3), 1e-5);
+  }
+}
+
+TEST(LstmParity, SaturatedGatesMatchTflite) {
+  LstmSpec s;
+  s.n_cell = 13;
+  s.n_input = 5;
+  s.time = 30;
+  s.batch = 2;
+  auto p = MakePair(LstmModel(s));
+  ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), ExpectedFastKernel());
+  std::mt19937 rng(7);
+  EXPECT_LE(Compare(*p->ours.interpreter, *p->ref.interpreter, rng, 2), 1e-5);
+  // Saturated gates: inputs of +-1000 drive every pre-activation far past the clamps.
+  for (tflite::Interpreter* it : {p->ours.interpreter.get(), p->ref.interpreter.get()}) {
+    const int x = it->inputs()[0];
+    for (size_t k = 0; k < Count(*it, x); ++k) Data(*it, x)[k] = (k % 3 == 0 ? -1000.0f : 1000.0f);
+    ASSERT_EQ(it->Invoke(), kTfLiteOk);
+  }
+  EXPECT_LE(MaxError(*p->ours.interpreter, *p->ref.interpreter, p->ref.interpreter->outputs()[0]), 1e-5);
+}
+
+TEST(LstmParity, ResizeRepreparesAndStillMatches) {
+  LstmSpec s;
+  s.n_cell = 20;
+  s.n_input = 6;
+  s.time = 10;
+  auto p = MakePair(LstmModel(s));
+  std::mt19937 rng(3);
+  for (const auto& shape : {std::vector<int>{3, 17, 6}, std::vector<int>{1, 1, 6}, std::vector<int>{2, 40, 6}}) {
+    for (tflite::Interpreter* it : {p->ours.interpreter.get(), p->ref.interpreter.get()}) {
+      ASSERT_EQ(it->ResizeInputTensor(it->inputs()[0], shape), kTfLiteOk);
+      for (int v : it->variables()) ASSERT_EQ(it->ResizeInputTensor(v, {shape[0], s.n_cell}), kTfLiteOk);
+      ASSERT_EQ(it->AllocateTensors(), kTfLiteOk);
+      ASSERT_EQ(it->ResetVariableTensors(), kTfLiteOk);
+    }
+    ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), ExpectedFastKernel());
+    EXPECT_LE(Compare(*p->ours.interpreter, *p->ref.interpreter, rng, 2), 1e-5) << shape[0] << "x" << shape[1];
+  }
+}
+
+TEST(LstmParity, OtherConfigurationsRunTflitesKernelExactly) {
+  struct Case {
+    const char* what;
+    LstmSpec spec;
+  };
+  std::vector<Case> cases;
+  auto add = [&](const char* what, auto change) {
+    LstmSpec s;
+    s.n_cell = 12;
+    s.n_input = 4;
+    s.time = 9;
+    s.batch = 2;
+    change(s);
+    cases.push_back({what, s});
+  };
+  add("CIFG", [](LstmSpec& s) { s.cifg = true; });
+  add("peephole", [](LstmSpec& s) { s.peephole = true; });
+  add("projection", [](LstmSpec& s) { s.projection = 5; });
+  add("layer norm", [](LstmSpec& s) { s.layer_norm = true; });
+  add("activation none", [](LstmSpec& s) { s.activation = tflite::ActivationFunctionType_NONE; });
+  add("weights fed at run time", [](LstmSpec& s) { s.forget_weights_as_input = true; });
+  add("CIFG, peephole, projection and layer norm", [](LstmSpec& s) {
+    s.cifg = s.peephole = s.layer_norm = true;
+    s.projection = 7;
+  });
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto p = MakePair(LstmModel(c.spec));
+    ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), "tflite");
+    std::mt19937 rng(11);
+    EXPECT_EQ(Compare(*p->ours.interpreter, *p->ref.interpreter, rng, 2), 0.0);
+  }
+  // The older 20-input form takes the fused path like the 24-input one.
+  LstmSpec twenty;
+  twenty.twenty_inputs = true;
+  auto p = MakePair(LstmModel(twenty));
+  ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), ExpectedFastKernel());
+  std::mt19937 rng(12);
+  EXPECT_LE(Compare(*p->ours.interpreter, *p->ref.interpreter, rng, 2), 1e-5);
+}
+
+// A model whose tensors disagree: Runner::Create refuses it with TFLite's report of the check.
+void ExpectRefused(std::vector<char> bytes, const std::string& message) {
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto runner = Runner::Create(model.value());
+  ASSERT_FALSE(runner.ok());
+  EXPECT_EQ(runner.status().code(), ErrorCode::kRuntimeError);
+  EXPECT_NE(runner.status().message().find(message), std::string::npos) << runner.status().ToString();
+}
+
+// Gives the model's tensor called `name` another shape, and a constant one a buffer of that size
+// (TFLite's loader itself refuses a buffer that does not match the shape).
+std::vector<char> WithShape(const std::vector<char>& bytes, const std::string& name, std::vector<int> shape) {
+  auto m = tflite::UnPackModel(bytes.data());
+  for (auto& t : m->subgraphs[0]->tensors) {
+    if (t->name != name) continue;
+    t->shape = shape;
+    size_t n = sizeof(float);
+    for (int d : shape) n *= static_cast<size_t>(d);
+    if (t->buffer != 0) m->buffers[t->buffer]->data.assign(n, 0);
+  }
+  return testing::Serialize(*m);
+}
+
+TEST(LstmContract, InconsistentTensorsAreRefusedWithAMessage) {
+  LstmSpec s;
+  s.n_cell = 8;
+  s.n_input = 3;
+  const std::vector<char> good = LstmModel(s);
+  ExpectRefused(WithShape(good, "r_forget", {8, 9}), "UNIDIRECTIONAL_SEQUENCE_LSTM: input 6 ('r_forget') has shape [8, 9], expected [8, 8]");
+  ExpectRefused(WithShape(good, "b_cell", {9}), "input 14 ('b_cell') has shape [9], expected [8]");
+  ExpectRefused(WithShape(good, "c", {1, 7}), "the cell state must hold batch x n_cell values");
+  ExpectRefused(WithShape(good, "x", {1, 4}), "the input must have rank 3");
+  auto m = tflite::UnPackModel(good.data());
+  m->subgraphs[0]->operators[0]->inputs.resize(19);
+  ExpectRefused(testing::Serialize(*m), "expects 20 or 24 inputs, got 19");
+}
+
+}  // namespace
+}  // namespace tflstm

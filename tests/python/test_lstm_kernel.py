@@ -1,0 +1,72 @@
+"""tflstm's own LSTM kernel (Runner's default) against tf.lite.Interpreter (TF 2.21) and against
+TFLite's builtin kernel inside tflstm (lstm_kernel="tflite"), on a converted Keras classifier
+with two stacked LSTMs: full sequences, and a stream carrying its state step by step."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tf_models as zoo
+import tflstm
+from tf_models import FEATURES, TIMESTEPS, reference_interpreter, reference_run
+
+TOLERANCE = 1e-5
+
+
+@pytest.mark.parametrize("mode", ["float32", "float16"])
+def test_own_kernel_matches_tensorflow_and_the_builtin_kernel(converted, rng, mode):
+    data = converted(mode)
+    ours = tflstm.Runner(tflstm.Model(data))
+    builtin = tflstm.Runner(tflstm.Model(data), lstm_kernel="tflite")
+    ref = reference_interpreter(data)
+    worst_tf = worst_builtin = 0.0
+    for _ in range(8):
+        x = rng.normal(scale=2.0, size=(1, TIMESTEPS, FEATURES)).astype(np.float32)
+        y = ours(x)
+        worst_tf = max(worst_tf, float(np.max(np.abs(y - reference_run(ref, x)))))
+        worst_builtin = max(worst_builtin, float(np.max(np.abs(y - builtin(x)))))
+    assert worst_tf <= TOLERANCE, f"{mode}: {worst_tf:g} from tf.lite.Interpreter"
+    assert worst_builtin <= TOLERANCE, f"{mode}: {worst_builtin:g} from TFLite's kernel"
+
+
+def test_stream_carries_state_like_tensorflow(rng):
+    keras = zoo.keras3()
+    keras.utils.set_random_seed(6)
+    model = keras.Sequential([keras.Input((TIMESTEPS, FEATURES)), keras.layers.LSTM(16, return_sequences=True),
+                              keras.layers.LSTM(24), keras.layers.Dense(4)])
+    step = tflstm.convert(model, "float32", timesteps=1)
+    stream = tflstm.Runner(tflstm.Model(step)).stream()
+    ref = reference_interpreter(step)  # never reset: its variables carry the state
+    i, o = ref.get_input_details()[0]["index"], ref.get_output_details()[0]["index"]
+    x = rng.normal(size=(1, 3 * TIMESTEPS, FEATURES)).astype(np.float32)
+    worst = 0.0
+    for t in range(x.shape[1]):
+        ref.set_tensor(i, x[:, t : t + 1])
+        ref.invoke()
+        worst = max(worst, float(np.max(np.abs(stream(x[:, t : t + 1]) - ref.get_tensor(o)))))
+    assert worst <= TOLERANCE, f"{worst:g} from tf.lite.Interpreter after {x.shape[1]} steps"
+
+
+def test_unknown_lstm_kernel_is_refused(converted):
+    with pytest.raises(tflstm.InputError, match="lstm_kernel must be 'tflstm' or 'tflite'"):
+        tflstm.Runner(tflstm.Model(converted("float32")), lstm_kernel="fast")
+
+
+@pytest.mark.parametrize("mode", ["float32", "int8", "dynamic"])
+def test_a_weight_of_the_wrong_shape_is_refused(converted, mode):
+    """A recurrent weight cut to half its columns (its buffer cut to match, so that TFLite's
+    loader accepts it): tflstm's contract check refuses the model with a typed error that names
+    the tensor, before either kernel prepares, in every mode."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(converted(mode)))
+    graph = model.subgraphs[0]
+    lstm = next(op for op in graph.operators
+                if model.operatorCodes[op.opcodeIndex].builtinCode == 44)  # UNIDIRECTIONAL_SEQUENCE_LSTM
+    weight = graph.tensors[lstm.inputs[6]]  # recurrent-to-forget weights, [units, units]
+    units = int(weight.shape[1])
+    weight.shape = np.array([weight.shape[0], units // 2], np.int32)
+    buffer = model.buffers[weight.buffer]
+    buffer.data = np.asarray(buffer.data)[: buffer.data.size // 2].copy()
+    broken = bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+    with pytest.raises(tflstm.Error, match=rf"UNIDIRECTIONAL_SEQUENCE_LSTM: input 6 .* has shape \[{units}, {units // 2}\]"):
+        tflstm.Runner(tflstm.Model(broken))
