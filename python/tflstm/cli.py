@@ -22,8 +22,8 @@ def _load_npy(path: str, what: str) -> np.ndarray:
         raise Error(f"cannot read {what} from '{path}': {e}") from e
 
 
-def describe(model: Model) -> dict[str, Any]:
-    """What `inspect` shows, as plain data."""
+def describe(model: Model, data: bytes) -> dict[str, Any]:
+    """What `inspect` shows of a model (and its bytes, for tflstm's notes), as plain data."""
     def tensors(infos: Sequence[Any]) -> list[dict[str, Any]]:
         out = []
         for t in infos:
@@ -39,7 +39,7 @@ def describe(model: Model) -> dict[str, Any]:
                             "ops": [{"op": name, "version": v} for name, v in model.ops],
                             "runtime": f"TFLite {TFLITE_VERSION}",
                             "unsupported_ops": [{"op": n, "version": v} for n, v in model.unsupported_ops],
-                            "unfused_recurrent_layers": unfused_layers(model.description)}
+                            "unfused_recurrent_layers": unfused_layers(data)}
     if not info["unsupported_ops"]:
         stats = Runner(model).arena_stats
         info["memory"] = {"arena_bytes": stats.budget, "tflite_arena_bytes": stats.tflite_arena,
@@ -94,7 +94,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         return 0
     if len(args.model) != 1:
         raise Error("inspect takes one model (several only with --ops)")
-    info = describe(Model(args.model[0]))
+    model = Model(args.model[0])  # a missing or broken file raises its own error here
+    with open(args.model[0], "rb") as f:
+        info = describe(model, f.read())
     if args.json:
         print(json.dumps(info, indent=2))
     else:

@@ -13,8 +13,8 @@ put in the form that converts:
   lstm_flatbuffer.py), as TFLite's float and hybrid kernels take that activation as a parameter;
 - a GRU or SimpleRNN, which TFLite has no fused kernel for, is unrolled over the fixed number of
   steps into builtin ops;
-- a layer tf_keras does not have (a custom layer, a Lambda, a Keras 3 op) is called inside a
-  tf_keras Lambda, which works when its computation traces to builtin TensorFlow ops.
+- a layer tf_keras does not have (a custom layer, a Lambda, a Keras 3 op) runs inside a tf_keras
+  layer that holds its weights, which works when its computation traces to builtin TensorFlow ops.
 A copy that computes exactly what the original computes is checked on random inputs before
 anything is converted.
 """
@@ -71,7 +71,9 @@ def tf_keras() -> Any:
 
 
 def _is_keras3(obj: Any) -> bool:
-    return type(obj).__module__.startswith("keras.")
+    import keras as keras3
+
+    return isinstance(obj, keras3.Operation)
 
 
 def _describe(layer: Any) -> str:
@@ -258,11 +260,25 @@ class _Rebuilder:
         return twin
 
     def traced(self, op: Any) -> Any:
-        """A Keras 3 layer or op tf_keras has no class for, called inside a tf_keras Lambda: it
+        """A Keras 3 layer or op tf_keras has no class for, called inside a tf_keras layer: it
         runs on TensorFlow tensors, so the converter sees the ops it computes."""
-        class Traced(self.keras.layers.Layer):  # type: ignore[misc, name-defined]
+        keras = self.keras
+        variables = [[np.asarray(v.numpy()) for v in getattr(op, kind, [])]
+                     for kind in ("trainable_variables", "non_trainable_variables")]
+
+        class Traced(keras.layers.Layer):  # type: ignore[misc, name-defined]
+            def build(self, input_shape: Any) -> None:
+                # The layer's variables as this layer's own weights, which the converter freezes
+                # into constants; the Keras 3 layer runs on their values (stateless_call).
+                self.values = [[self.add_weight(name=f"w{i}_{j}", shape=v.shape, dtype=str(v.dtype), trainable=False,
+                                                initializer=keras.initializers.Constant(v))
+                                for j, v in enumerate(group)] for i, group in enumerate(variables)]
+                super().build(input_shape)
+
             def call(self, *args: Any, training: Any = None, **kwargs: Any) -> Any:
-                return op(*args, **kwargs)  # inference only: no training flag
+                if not any(variables):
+                    return op(*args, **kwargs)
+                return op.stateless_call(*self.values, *args, **kwargs)[0]
 
         name = getattr(op, "name", None) or type(op).__name__.lower()
         return Traced(name=f"{name}_traced")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
+import struct
+
 import numpy as np
 
 from .errors import ConversionError
@@ -12,6 +14,7 @@ from .errors import ConversionError
 UNFUSED_NOTE = "tflstm: unfused recurrent layers: "
 # TFLite's LSTM inputs (tensorflow/lite/kernels/lstm_shared.h).
 _RECURRENT_TO_OUTPUT = 8
+_MODEL_DESCRIPTION = 3  # field index in the schema's Model table
 
 
 def schema() -> tuple[Any, Any]:
@@ -102,8 +105,28 @@ def note_unfused(data: bytes, unfused: Sequence[str]) -> bytes:
     return bytes(fb.convert_object_to_bytearray(model))
 
 
-def unfused_layers(description: str) -> list[str]:
+def description(data: bytes) -> str:
+    """The description string of a TFLite flatbuffer (Model field 3), read without TensorFlow
+    so that `tflstm inspect` runs where only the runtime is installed."""
+    try:
+        table = struct.unpack_from("<I", data, 0)[0]
+        vtable = table - struct.unpack_from("<i", data, table)[0]
+        vtable_size = struct.unpack_from("<H", data, vtable)[0]
+        slot = 4 + 2 * _MODEL_DESCRIPTION
+        offset = struct.unpack_from("<H", data, vtable + slot)[0] if slot + 2 <= vtable_size else 0
+        if not offset:
+            return ""
+        field = table + offset
+        start = field + struct.unpack_from("<I", data, field)[0]
+        length = struct.unpack_from("<I", data, start)[0]
+        return bytes(data[start + 4:start + 4 + length]).decode("utf-8", "replace")
+    except struct.error:
+        return ""  # not a flatbuffer tflstm wrote; tflstm.Model reports what is wrong with it
+
+
+def unfused_layers(data: bytes) -> list[str]:
     """The unfused recurrent layers note_unfused wrote into a model's description."""
-    if UNFUSED_NOTE not in description:
+    text = description(data)
+    if UNFUSED_NOTE not in text:
         return []
-    return [part.strip() for part in description.split(UNFUSED_NOTE, 1)[1].split(";") if part.strip()]
+    return [part.strip() for part in text.split(UNFUSED_NOTE, 1)[1].split(";") if part.strip()]

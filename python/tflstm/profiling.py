@@ -233,7 +233,7 @@ def profile(
                 f"timing {runs} runs")
             data = convert(keras_model, mode, rep if mode == "int8" else None)
             if not report.unfused:
-                report.unfused = unfused_layers(Model(data).description)
+                report.unfused = unfused_layers(data)
             report.rows.append(profile_bytes(data, variant, mode, task, x, y, reference, runs=runs,
                                              num_threads=num_threads, pruned_sparsity=level))
     return report
