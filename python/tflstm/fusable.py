@@ -262,6 +262,8 @@ class _Rebuilder:
     def traced(self, op: Any) -> Any:
         """A Keras 3 layer or op tf_keras has no class for, called inside a tf_keras layer: it
         runs on TensorFlow tensors, so the converter sees the ops it computes."""
+        import tensorflow as tf
+
         keras = self.keras
         variables = [[np.asarray(v.numpy()) for v in getattr(op, kind, [])]
                      for kind in ("trainable_variables", "non_trainable_variables")]
@@ -275,6 +277,7 @@ class _Rebuilder:
                                 for j, v in enumerate(group)] for i, group in enumerate(variables)]
                 super().build(input_shape)
 
+            @tf.autograph.experimental.do_not_convert  # plain tensor code: nothing for AutoGraph to do
             def call(self, *args: Any, training: Any = None, **kwargs: Any) -> Any:
                 if not any(variables):
                     return op(*args, **kwargs)
@@ -452,7 +455,11 @@ def check_same_outputs(original: Any, copy: Any, seed: int = 0) -> None:
     except Exception as e:
         raise ConversionError(f"model '{original.name}' cannot run on inputs of shape "
                               f"{[x.shape for x in xs]}: {type(e).__name__}: {e}") from e
-    got = _as_list(copy(xs if len(xs) > 1 else xs[0], training=False))
+    try:
+        got = _as_list(copy(xs if len(xs) > 1 else xs[0], training=False))
+    except Exception as e:
+        raise ConversionError(f"model '{original.name}': its tf_keras rebuild cannot run: {type(e).__name__}: "
+                              f"{e}") from e
     for i, (w, g) in enumerate(zip(want, got)):
         if w.shape != g.shape or not np.allclose(w, g, rtol=1e-4, atol=1e-5):
             diff = float(np.max(np.abs(w - g))) if w.shape == g.shape else float("inf")
