@@ -164,3 +164,14 @@ def test_gru_with_free_length_needs_timesteps():
     data = tflstm.convert(model, "float32", timesteps=zoo.T)
     assert unfused_layers(data) == [f"free_gru (GRU, unrolled over {zoo.T} steps into "
                                                               "builtin ops)"]
+
+
+def test_profile_says_which_layers_are_unfused(zoo_models):
+    model = zoo_models("gru")
+    x = zoo.sample(model, 6)[0]
+    y = np.argmax(model.predict(x, verbose=0), axis=-1)
+    report = tflstm.profile(model, x, y, modes=["float32"], runs=3, progress=None)
+    assert report.unfused == [f"gru (GRU, unrolled over {zoo.T} steps into builtin ops)"]
+    assert "unfused: gru (GRU" in report.table()
+    assert report.to_dict()["unfused"] == report.unfused
+    assert report.rows[0].agreement == 1.0  # float32 picks Keras's class for every sample
