@@ -250,7 +250,11 @@ class _Rebuilder:
         cls = getattr(L, kind, None)
         builtin = type(layer).__module__.startswith("keras.src.layers")
         if cls is not None and builtin and kind != "Lambda":
-            twin = cls.from_config(_clean_config(layer, cls))
+            config = _clean_config(layer, cls)
+            try:
+                twin = cls.from_config(config)
+            except Exception:  # the configs differ (e.g. MultiHeadAttention's): run the Keras 3 layer itself
+                return self.traced(layer)
             return self.with_weights(twin, layer.get_weights(), layer)
         return self.traced(layer)
 

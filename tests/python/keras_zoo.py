@@ -92,6 +92,15 @@ def attention():
     return x, head(L.GlobalAveragePooling1D()(a))
 
 
+def multi_head_attention():
+    """MultiHeadAttention's Keras 3 config differs from tf_keras's: the Keras 3 layer itself runs."""
+    L = _keras().layers
+    x = seq()
+    h = L.LSTM(U, return_sequences=True)(x)
+    a = L.MultiHeadAttention(num_heads=2, key_dim=2)(h, h)
+    return x, head(L.GlobalAveragePooling1D()(L.Add()([h, a])))
+
+
 def rnn_lstm_cell():
     L = _keras().layers
     x = seq()
@@ -208,12 +217,13 @@ def sequential_seed():
 
 
 BUILDERS = {f.__name__: f for f in (
-    conv1d_lstm, embedding_lstm, static_features, autoencoder, layernorm, pooling, attention, rnn_lstm_cell,
+    conv1d_lstm, embedding_lstm, static_features, autoencoder, layernorm, pooling, attention, multi_head_attention,
+    rnn_lstm_cell,
     gru, simple_rnn, relu_lstm, no_bias_backwards, conv2d, batchnorm_dropout, reshape_permute_flatten, merge,
     two_outputs, nested_sequential, shared_lstm, stacked_bidirectional, keras_ops, sequential_seed)}
 # Fused LSTM ops each model's conversion must hold: one per LSTM direction and call.
 FUSED = {"conv1d_lstm": 1, "embedding_lstm": 1, "static_features": 1, "autoencoder": 2, "layernorm": 2,
-         "pooling": 1, "attention": 1, "rnn_lstm_cell": 1, "gru": 1, "simple_rnn": 1, "relu_lstm": 1,
+         "pooling": 1, "attention": 1, "multi_head_attention": 1, "rnn_lstm_cell": 1, "gru": 1, "simple_rnn": 1, "relu_lstm": 1,
          "no_bias_backwards": 2, "conv2d": 1, "batchnorm_dropout": 1, "reshape_permute_flatten": 1, "merge": 2,
          "two_outputs": 1, "nested_sequential": 2, "shared_lstm": 2, "stacked_bidirectional": 4, "keras_ops": 1,
          "sequential_seed": 1}
