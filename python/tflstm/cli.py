@@ -12,30 +12,7 @@ import numpy as np
 
 from ._core import Error, Model, Runner
 from ._build_config import TFLITE_VERSION
-
-
-def _load_keras(path: str) -> Any:
-    """A saved Keras model: Keras 3 (.keras) first, then tf_keras (.keras, .h5, SavedModel)."""
-    from .converter import tensorflow
-
-    if not os.path.exists(path):
-        raise Error(f"no Keras model at '{path}'")
-    tensorflow()
-    errors = []
-    if path.endswith(".keras"):
-        try:
-            import keras
-
-            return keras.saving.load_model(path, compile=False)
-        except Exception as e:  # not a Keras 3 file: try Keras 2
-            errors.append(f"Keras 3: {e}")
-    try:
-        import tf_keras
-
-        return tf_keras.models.load_model(path, compile=False)
-    except Exception as e:
-        errors.append(f"tf_keras: {e}")
-    raise Error(f"cannot load a Keras model from '{path}': " + "; ".join(errors))
+from .lstm_flatbuffer import unfused_layers
 
 
 def _load_npy(path: str, what: str) -> np.ndarray:
@@ -45,8 +22,8 @@ def _load_npy(path: str, what: str) -> np.ndarray:
         raise Error(f"cannot read {what} from '{path}': {e}") from e
 
 
-def describe(model: Model) -> dict[str, Any]:
-    """What `inspect` shows, as plain data."""
+def describe(model: Model, data: bytes) -> dict[str, Any]:
+    """What `inspect` shows of a model (and its bytes, for tflstm's notes), as plain data."""
     def tensors(infos: Sequence[Any]) -> list[dict[str, Any]]:
         out = []
         for t in infos:
@@ -64,7 +41,8 @@ def describe(model: Model) -> dict[str, Any]:
                             "state": [{"name": s.name, "kind": "resource variable" if s.resource_variable
                                        else "variable tensor", "dtype": str(s.dtype), "shape": list(s.shape),
                                        "bytes": s.bytes} for s in model.state],
-                            "unsupported_ops": [{"op": n, "version": v} for n, v in model.unsupported_ops]}
+                            "unsupported_ops": [{"op": n, "version": v} for n, v in model.unsupported_ops],
+                            "unfused_recurrent_layers": unfused_layers(data)}
     if not info["unsupported_ops"]:
         stats = Runner(model).memory
         info["memory"] = {"arena_bytes": stats.arena.budget, "tflite_arena_bytes": stats.tflite_arena,
@@ -95,6 +73,8 @@ def _print_inspect(path: str, info: dict[str, Any]) -> None:
     print("ops:")
     for op in info["ops"]:
         print(f"  {op['op']} v{op['version']}")
+    for layer in info["unfused_recurrent_layers"]:
+        print(f"unfused: {layer}: no fused kernel, each step runs as separate builtin ops")
     if info["unsupported_ops"]:
         missing = ", ".join(f"{o['op']} v{o['version']}" for o in info["unsupported_ops"])
         print(f"compatibility: {info['runtime']} CANNOT run {missing}")
@@ -124,7 +104,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         return 0
     if len(args.model) != 1:
         raise Error("inspect takes one model (several only with --ops)")
-    info = describe(Model(args.model[0]))
+    model = Model(args.model[0])  # a missing or broken file raises its own error here
+    with open(args.model[0], "rb") as f:
+        info = describe(model, f.read())
     if args.json:
         print(json.dumps(info, indent=2))
     else:
@@ -133,9 +115,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .converter import convert
+    from .converter import convert, load_keras
 
-    keras_model = _load_keras(args.keras_model)
+    keras_model = load_keras(args.keras_model)
     rep = _load_npy(args.representative, "representative data") if args.representative else None
     t0 = time.perf_counter()
     print(f"converting '{args.keras_model}' ({args.mode})...", file=sys.stderr, flush=True)
@@ -190,9 +172,10 @@ def _write_report(report: Any, out_dir: str, stem: str) -> None:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
+    from .converter import load_keras
     from .profiling import profile
 
-    keras_model = _load_keras(args.keras_model)
+    keras_model = load_keras(args.keras_model)
     x = _load_npy(args.x, "x")
     y = _load_npy(args.y, "y")
     rep = _load_npy(args.representative, "representative data") if args.representative else None

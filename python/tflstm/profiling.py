@@ -15,6 +15,7 @@ import numpy as np
 from ._core import InputError, Model, Runner
 from .converter import MODES, convert
 from .fusable import input_shape
+from .lstm_flatbuffer import unfused_layers
 from .training import magnitude_prune, sparsity, task_of
 
 
@@ -41,6 +42,7 @@ class ProfileReport:
     keras_score: float          # the float Keras model's own accuracy or RMSE
     rows: list[ProfileRow]
     runs: int
+    unfused: list[str] = dataclasses.field(default_factory=list)  # recurrent layers run as plain ops
 
     @property
     def score_name(self) -> str:
@@ -48,7 +50,8 @@ class ProfileReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"task": self.task, "samples": self.samples, "runs": self.runs, "score": self.score_name,
-                "keras_score": self.keras_score, "rows": [dataclasses.asdict(r) for r in self.rows]}
+                "keras_score": self.keras_score, "unfused": self.unfused,
+                "rows": [dataclasses.asdict(r) for r in self.rows]}
 
     def to_json(self, path: str | None = None) -> str:
         text = json.dumps(self.to_dict(), indent=2)
@@ -61,8 +64,9 @@ class ProfileReport:
         agree = "agree" if self.task == "classification" else "max|dy|"
         head = (f"{'variant':<16}{'size KB':>9}{'gzip KB':>9}{self.score_name:>10}{agree:>9}"
                 f"{'median ms':>11}{'p90 ms':>9}{'memory KB':>11}")
-        lines = [f"{self.samples} samples; Keras float model {self.score_name}: {self.keras_score:.4f}", head,
-                 "-" * len(head)]
+        lines = [f"{self.samples} samples; Keras float model {self.score_name}: {self.keras_score:.4f}"]
+        lines += [f"unfused: {u}: its steps run as separate builtin ops, in the latency below" for u in self.unfused]
+        lines += [head, "-" * len(head)]
         for r in self.rows:
             agreement = f"{100 * r.agreement:.1f}%" if self.task == "classification" else f"{r.agreement:.2g}"
             score = f"{100 * r.score:.1f}%" if self.task == "classification" else f"{r.score:.4f}"
@@ -192,6 +196,9 @@ def profile(
         raise InputError(f"unknown modes {bad}; choose from {', '.join(MODES)}")
     if prune and train_data is None:
         raise InputError("profile(prune=...) needs train_data=(x_train, y_train) to fine-tune the pruned model")
+    if len(getattr(model, "inputs", None) or []) != 1:
+        raise InputError("profile takes models with one input; convert and run models with several inputs "
+                         "with tflstm.convert and tflstm.Runner")
     want = input_shape(model)
     if x.ndim != len(want) + 1 or any(w is not None and w != g for w, g in zip(want, x.shape[1:])):
         raise InputError(f"x_eval has shape {x.shape}; the model takes (samples, "
@@ -225,6 +232,8 @@ def profile(
             say(f"[{len(report.rows) + 1}/{total}] {variant}: converting, running {len(x)} samples, "
                 f"timing {runs} runs")
             data = convert(keras_model, mode, rep if mode == "int8" else None)
+            if not report.unfused:
+                report.unfused = unfused_layers(data)
             report.rows.append(profile_bytes(data, variant, mode, task, x, y, reference, runs=runs,
                                              num_threads=num_threads, pruned_sparsity=level))
     return report

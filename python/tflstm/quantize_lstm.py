@@ -8,22 +8,16 @@ own dynamic-range quantizer used to emit (op version 3: asymmetric input quantiz
 """
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+
+from .lstm_flatbuffer import lstm_ops
+from .lstm_flatbuffer import schema as _schema
 
 # Weight inputs of TFLite's LSTM ops (tensorflow/lite/kernels/lstm_shared.h): the input-to-gate
 # and recurrent-to-gate matrices (1-8), the optional peepholes (9-11) and projection (16).
 # Biases and layer-norm coefficients stay float32, as the hybrid kernel expects.
 _WEIGHT_INPUTS = tuple(range(1, 12)) + (16,)
 _HYBRID_VERSION = 3  # float input, int8 weights, asymmetric_quantize_inputs
-
-
-def _schema() -> tuple[Any, Any]:
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    return schema, flatbuffer_utils
 
 
 def _symmetric_int8(w: np.ndarray) -> tuple[np.ndarray, float]:
@@ -39,11 +33,6 @@ def quantize_lstm_weights(model_bytes: bytes) -> tuple[bytes, int]:
     weight tensors were rewritten (0 when the model has no float LSTM)."""
     schema, fb = _schema()
     model = fb.convert_bytearray_to_object(bytearray(model_bytes))
-    lstm_codes = {
-        i
-        for i, code in enumerate(model.operatorCodes)
-        if max(code.builtinCode, code.deprecatedBuiltinCode) == schema.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM
-    }
     readers: dict[int, int] = {}  # buffer -> how many tensors use it
     for sg in model.subgraphs:
         for t in sg.tensors:
@@ -51,38 +40,35 @@ def quantize_lstm_weights(model_bytes: bytes) -> tuple[bytes, int]:
 
     rewritten = 0
     hybrid_codes: set[int] = set()
-    for sg in model.subgraphs:
-        for op in sg.operators:
-            if op.opcodeIndex not in lstm_codes:
+    for sg, op in lstm_ops(model):
+        inputs = list(op.inputs)
+        if sg.tensors[inputs[0]].type != schema.TensorType.FLOAT32:
+            continue  # already integer (full int8 model)
+        for slot in _WEIGHT_INPUTS:
+            if slot >= len(inputs) or inputs[slot] < 0:
                 continue
-            inputs = list(op.inputs)
-            if sg.tensors[inputs[0]].type != schema.TensorType.FLOAT32:
-                continue  # already integer (full int8 model)
-            for slot in _WEIGHT_INPUTS:
-                if slot >= len(inputs) or inputs[slot] < 0:
-                    continue
-                tensor = sg.tensors[inputs[slot]]
-                buffer = model.buffers[tensor.buffer]
-                if tensor.type != schema.TensorType.FLOAT32 or buffer.data is None:
-                    continue
-                shape = tuple(int(d) for d in tensor.shape)
-                weights = np.frombuffer(bytes(buffer.data), dtype="<f4").reshape(shape)
-                q, scale = _symmetric_int8(weights)
-                new_buffer = schema.BufferT()
-                new_buffer.data = np.frombuffer(q.tobytes(), dtype=np.uint8)
-                model.buffers.append(new_buffer)
-                readers[tensor.buffer] -= 1
-                if readers[tensor.buffer] == 0:
-                    buffer.data = None  # the float copy is gone: this is where the size goes
-                tensor.buffer = len(model.buffers) - 1
-                tensor.type = schema.TensorType.INT8
-                quant = schema.QuantizationParametersT()
-                quant.scale = [scale]
-                quant.zeroPoint = [0]
-                tensor.quantization = quant
-                rewritten += 1
-            op.builtinOptions.asymmetricQuantizeInputs = True
-            hybrid_codes.add(op.opcodeIndex)
+            tensor = sg.tensors[inputs[slot]]
+            buffer = model.buffers[tensor.buffer]
+            if tensor.type != schema.TensorType.FLOAT32 or buffer.data is None:
+                continue
+            shape = tuple(int(d) for d in tensor.shape)
+            weights = np.frombuffer(bytes(buffer.data), dtype="<f4").reshape(shape)
+            q, scale = _symmetric_int8(weights)
+            new_buffer = schema.BufferT()
+            new_buffer.data = np.frombuffer(q.tobytes(), dtype=np.uint8)
+            model.buffers.append(new_buffer)
+            readers[tensor.buffer] -= 1
+            if readers[tensor.buffer] == 0:
+                buffer.data = None  # the float copy is gone: this is where the size goes
+            tensor.buffer = len(model.buffers) - 1
+            tensor.type = schema.TensorType.INT8
+            quant = schema.QuantizationParametersT()
+            quant.scale = [scale]
+            quant.zeroPoint = [0]
+            tensor.quantization = quant
+            rewritten += 1
+        op.builtinOptions.asymmetricQuantizeInputs = True
+        hybrid_codes.add(op.opcodeIndex)
     for i in hybrid_codes:
         model.operatorCodes[i].version = max(model.operatorCodes[i].version, _HYBRID_VERSION)
     if rewritten == 0:
