@@ -10,7 +10,8 @@ python3 under `qemu-<arch>-static -L ROOT ROOT/usr/bin/python3` needs none.
 
     python3 tools/debian_userland.py --arch arm64|armhf [--cache DIR]
 
-Prints the root folder. A second call with the same package set reuses it, offline.
+Prints the root folder; ROOT/../include/python3.11 holds the target's Python headers for a
+cross build. A second call with the same package set reuses it, offline.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "third_party"))
 from fetch import FetchError, PrivateApt, cache_root, log  # noqa: E402
 
+TRIPLES = {"arm64": "aarch64-linux-gnu", "armhf": "arm-linux-gnueabihf"}
 PACKAGES = ("python3", "python3-numpy", "python3-pytest", "libpython3.11-dev")
 SOURCES = ("Types: deb\nURIs: {mirror}\nSuites: bookworm bookworm-updates\nComponents: main\n"
            "Architectures: ARCH\nSigned-By: {keyring}\n")
@@ -62,8 +64,21 @@ def build(arch: str, cache: Path) -> Path:
     if root.exists():
         shutil.rmtree(root)
     tmp.rename(root)
+    python_headers(root, arch)
     log(f"{arch} userland: {len(debs)} packages in {root}")
     return root
+
+
+def python_headers(root: Path, arch: str) -> Path:
+    """The target's Python headers in one folder, next to ROOT: Debian's pyconfig.h only picks
+    the architecture's own one from /usr/include/<triple>/, which a cross build must not put on
+    its include path (the target's libc headers are there too)."""
+    dest = root.parent / "include" / "python3.11"
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(root / "usr" / "include" / "python3.11", dest, symlinks=False)
+    shutil.copy2(root / "usr" / "include" / TRIPLES[arch] / "python3.11" / "pyconfig.h", dest / "pyconfig.h")
+    return dest
 
 
 def main(argv: list[str] | None = None) -> int:

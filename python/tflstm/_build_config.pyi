@@ -1,3 +1,4 @@
 ISA: str
 TFLITE_VERSION: str
 PROCESSOR: str
+ARCH_FLAGS: str
