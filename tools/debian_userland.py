@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A Debian 12 (bookworm) userland for an ARM target, from Debian's archive, for qemu-user.
 
-It holds the target's own python3 (CPython 3.11), python3-numpy and python3-pytest, and
-libpython3.11-dev (the headers a cross-built extension needs). apt resolves the packages'
+It holds the target's own python3 (CPython 3.11), python3-numpy, python3-pytest, libstdc++6,
+and libpython3.11-dev (the headers a cross-built extension needs). apt resolves the packages'
 dependencies for the target architecture with a private configuration (its own lists,
 status and caches under the tflstm cache; the mirror is the one this machine's apt uses),
 downloads them, and dpkg-deb unpacks each into one folder. No maintainer script runs:
@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "third_party"))
 from fetch import FetchError, PrivateApt, cache_root, log  # noqa: E402
 
 TRIPLES = {"arm64": "aarch64-linux-gnu", "armhf": "arm-linux-gnueabihf"}
-PACKAGES = ("python3", "python3-numpy", "python3-pytest", "libpython3.11-dev")
+# libstdc++6 is on every Debian system (apt needs it), but python3 does not pull it in.
+PACKAGES = ("python3", "python3-numpy", "python3-pytest", "libpython3.11-dev", "libstdc++6")
 SOURCES = ("Types: deb\nURIs: {mirror}\nSuites: bookworm bookworm-updates\nComponents: main\n"
            "Architectures: ARCH\nSigned-By: {keyring}\n")
 
