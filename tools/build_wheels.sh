@@ -25,35 +25,34 @@ raw=build/wheels/raw
 mkdir -p "$raw" dist
 
 for target in "${targets[@]}"; do
-  args=()
+  # Not pyproject's build folder: `pip install .` configures that one in its isolated build env.
+  args=(-C "build-dir=build/wheel-$target")
   case "$target" in
-    x86_64) suffix=x86_64 ;;  # in pyproject's build folder, which `pip install .` shares
+    x86_64) suffix=x86_64 ;;
     aarch64) arch=arm64 triple=aarch64-linux-gnu suffix=aarch64 ;;
     armhf) arch=armhf triple=arm-linux-gnueabihf suffix=armv7l ;;
     *) echo "tools/build_wheels.sh: unknown target '$target' (x86_64, aarch64, armhf)" >&2; exit 1 ;;
   esac
   echo "== wheel for $target"
   rm -f "$raw"/tflstm-*.whl
-  if [ "$target" = x86_64 ]; then
-    python3 -m pip wheel --quiet --no-deps --no-build-isolation -w "$raw" .
-  else
+  cross=()
+  if [ "$target" != x86_64 ]; then
     root=$(python3 tools/debian_userland.py --arch "$arch")
-    args+=(-C "build-dir=build/wheel-$target"
-           -C "cmake.define.CMAKE_TOOLCHAIN_FILE=$PWD/cmake/toolchains/$triple.cmake"
+    args+=(-C "cmake.define.CMAKE_TOOLCHAIN_FILE=$PWD/cmake/toolchains/$triple.cmake"
            -C "cmake.define.Python_INCLUDE_DIR=$(dirname "$root")/include/python3.11"
            -C "cmake.define.PYBIND11_USE_CROSSCOMPILING=ON"
            # The toolchain confines package searches to the target's root: pybind11 is the host's.
            -C "cmake.define.pybind11_DIR=$(python3 -m pybind11 --cmakedir)")
     # The extension's file name and the wheel's platform, as the target's Python names them.
-    SETUPTOOLS_EXT_SUFFIX=".cpython-311-$triple.so" _PYTHON_HOST_PLATFORM=linux-$suffix \
-      python3 -m pip wheel --quiet --no-deps --no-build-isolation -w "$raw" "${args[@]}" .
+    cross=(SETUPTOOLS_EXT_SUFFIX=".cpython-311-$triple.so" _PYTHON_HOST_PLATFORM="linux-$suffix")
   fi
+  env "${cross[@]}" python3 -m pip wheel --quiet --no-deps --no-build-isolation -w "$raw" "${args[@]}" .
   rm -f dist/tflstm-*_"$suffix".whl
   log=build/wheels/auditwheel-$target.log
   if ! auditwheel repair -w dist "$raw"/tflstm-*.whl > "$log" 2>&1; then
     cat "$log" >&2
     exit 1
   fi
-  grep -o "tags: .*" "$log"
+  grep -o "Fixed-up wheel written to .*" "$log"
 done
 ls -l dist/
