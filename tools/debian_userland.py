@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A Debian 12 (bookworm) userland for an ARM target, from Debian's archive, for qemu-user.
 
-It holds the target's own python3 (CPython 3.11), python3-numpy, python3-pytest, libstdc++6,
+It holds the target's own python3 (CPython 3.11), python3-numpy, python3-pytest, python3-pip, libstdc++6,
 and libpython3.11-dev (the headers a cross-built extension needs). apt resolves the packages'
 dependencies for the target architecture with a private configuration (its own lists,
 status and caches under the tflstm cache; the mirror is the one this machine's apt uses),
@@ -27,7 +27,7 @@ from fetch import FetchError, PrivateApt, cache_root, log  # noqa: E402
 
 TRIPLES = {"arm64": "aarch64-linux-gnu", "armhf": "arm-linux-gnueabihf"}
 # libstdc++6 is on every Debian system (apt needs it), but python3 does not pull it in.
-PACKAGES = ("python3", "python3-numpy", "python3-pytest", "libpython3.11-dev", "libstdc++6")
+PACKAGES = ("python3", "python3-numpy", "python3-pytest", "python3-pip", "libpython3.11-dev", "libstdc++6")
 SOURCES = ("Types: deb\nURIs: {mirror}\nSuites: bookworm bookworm-updates\nComponents: main\n"
            "Architectures: ARCH\nSigned-By: {keyring}\n")
 

@@ -1,8 +1,8 @@
 """The wheels in dist/ (tools/build_wheels.sh) on each target's own Python: the runtime tests
 of tests/device/ run there against this machine's results (tests/python/device_bundle.py).
 aarch64 and armhf run under qemu-user in a Debian 12 userland with Debian's python3 and
-python3-numpy (tools/debian_userland.py); x86_64 runs on this Python. The wheel is unpacked
-into a folder on PYTHONPATH, as pip would install it. tests/run_all.sh builds the wheels
+python3-numpy (tools/debian_userland.py); x86_64 runs on this Python. The target's own pip
+installs the wheel into a folder on PYTHONPATH. tests/run_all.sh builds the wheels
 first; TFLSTM_REQUIRE_WHEELS=1 (as it sets) makes a missing wheel a failure, not a skip."""
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -72,17 +71,31 @@ def device_test_ids(bundle) -> set[str]:
     return ids
 
 
-def _install(wheel: Path, dest: Path) -> Path:
-    with zipfile.ZipFile(wheel) as z:
-        z.extractall(dest)
-    return dest
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """Installs a target's wheel with that target's own pip (which checks the wheel's tags
+    against the Python and glibc it runs on) into a folder, once per target."""
+    done: dict[str, Path] = {}
+
+    def install(target: str) -> Path:
+        if target not in done:
+            wheel, python = _wheel(target), _python(target)
+            site = tmp_path_factory.mktemp(f"site-{target}")
+            pip = subprocess.run([*python, "-m", "pip", "install", "--no-deps", "--no-index", "--no-compile",
+                                  "--disable-pip-version-check", "--target", str(site), str(wheel)],
+                                 env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+                                 capture_output=True, text=True, timeout=600)
+            assert pip.returncode == 0, pip.stdout + pip.stderr
+            done[target] = site
+        return done[target]
+
+    return install
 
 
 @pytest.mark.parametrize("target", list(TARGETS))
-def test_runtime_tests_pass_on_the_targets_python(target, bundle, device_test_ids, tmp_path):
-    wheel = _wheel(target)
+def test_runtime_tests_pass_on_the_targets_python(target, bundle, device_test_ids, installed, tmp_path):
+    site = installed(target)
     python = _python(target)
-    site = _install(wheel, tmp_path / "site")
     junit = tmp_path / "junit.xml"
     env = {**os.environ, "PYTHONPATH": str(site), "PYTHONDONTWRITEBYTECODE": "1", "TFLSTM_BUNDLE": str(bundle),
            "TFLSTM_EXPECT_PACKAGE_DIR": str(site), "TFLSTM_DEVICE_PYTHON": shlex.join(python)}
@@ -95,16 +108,19 @@ def test_runtime_tests_pass_on_the_targets_python(target, bundle, device_test_id
             name = f"{case.get('classname').replace('.', '/')}.py::{case.get('name')}"
             passed.add(name)
     assert passed == device_test_ids
+    # The `tflstm` command that pip installed (its script, run by the target's Python).
+    done = subprocess.run([*python, str(site / "bin" / "tflstm"), "inspect", str(bundle / "demo_int8.tflite")],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "runs every op" in done.stdout, done.stderr
 
 
 @pytest.mark.parametrize("cpu,missing", [("cortex-r5f", "neon, vfpv4"), ("cortex-a9", "vfpv4")])
-def test_armhf_wheel_refuses_a_cpu_without_neon_vfpv4(cpu, missing, tmp_path):
+def test_armhf_wheel_refuses_a_cpu_without_neon_vfpv4(cpu, missing, installed):
     """qemu's Cortex-R5F has VFPv3 and no NEON, its Cortex-A9 NEON and no VFPv4 (fused
     multiply-add): the NEON-VFPv4 wheel gives them an ImportError that says why, and runs on
     a Cortex-A7."""
-    wheel = _wheel("armhf")
+    site = installed("armhf")
     qemu, *rest = _python("armhf")
-    site = _install(wheel, tmp_path / "site")
     env = {**os.environ, "PYTHONPATH": str(site), "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run([qemu, "-cpu", cpu, *rest, "-c", "import tflstm"], env=env, capture_output=True,
                           text=True, timeout=300)
