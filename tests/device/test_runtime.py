@@ -29,7 +29,7 @@ def test_the_installed_wheel_runs_without_tensorflow():
     heavy = {"tensorflow", "keras", "tf_keras", "aeon", "matplotlib"}
     assert not heavy & set(sys.modules)
     build = tflstm._build_config
-    assert build.PROCESSOR == platform.machine() or {build.PROCESSOR, platform.machine()} <= {"armv7l", "arm"}
+    assert build.PROCESSOR == platform.machine()  # the wheel for this machine, not another's
 
 
 def test_model_describes_itself_as_on_x86(bundle, case):

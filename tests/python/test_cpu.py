@@ -1,6 +1,8 @@
 """The import-time check that refuses a CPU lacking the instructions of the build."""
 from __future__ import annotations
 
+import platform
+
 import pytest
 
 import tflstm
@@ -61,5 +63,7 @@ def test_this_build_runs_here():
     assert tflstm.ISA == tflstm._build_config.ISA
     _cpu.check_cpu()  # the suite is running, so this CPU has what the build needs
     need = _cpu.required_flags(tflstm.ISA, tflstm._build_config.ARCH_FLAGS)
-    assert need, f"no CPU check for {tflstm.ISA} ({tflstm._build_config.ARCH_FLAGS})"
-    assert set(need) <= _cpu._features_of_this_cpu()
+    if platform.machine().startswith(("arm", "aarch64")):  # every ARM build needs FP and SIMD
+        assert need, f"no CPU check for {tflstm.ISA} ({tflstm._build_config.ARCH_FLAGS})"
+    have = _cpu._features_of_this_cpu()
+    assert have is not None and set(need) <= have
