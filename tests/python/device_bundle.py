@@ -14,6 +14,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -45,17 +46,24 @@ def _case(out: Path, name: str, data: bytes, xs: list[np.ndarray], **extra) -> d
     return {"name": name, "model": f"{name}.tflite", "data": f"{name}.npz", "description": describe(model), **extra}
 
 
-def make_bundle(out: Path, testdata: Path) -> Path:
+def make_bundle(out: Path, testdata: Path, converted: Callable[[str], bytes] | None = None) -> Path:
+    """`converted(mode)`: the suite's classifier in a mode (conftest's session fixture, whose
+    conversions the other tests share); by default converted here."""
     from tflstm.datasets import basic_motions
 
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(2024)
     cases = []
 
-    classifier = zoo.build_classifier()
+    if converted is None:
+        classifier = zoo.build_classifier()
+
+        def converted(mode: str) -> bytes:
+            return zoo.convert(classifier, mode)
+
     xs = [rng.normal(size=(1, zoo.TIMESTEPS, zoo.FEATURES)).astype(np.float32) for _ in range(4)]
     for mode in tflstm.MODES:
-        cases.append(_case(out, f"classifier_{mode}", zoo.convert(classifier, mode), xs, mode=mode, group="classifier"))
+        cases.append(_case(out, f"classifier_{mode}", converted(mode), xs, mode=mode, group="classifier"))
 
     demo = basic_motions()
     model = tflstm.train(demo.x_train, demo.y_train, lstm_units=(64,), epochs=2, batch_size=8, verbose=0)
@@ -71,7 +79,7 @@ def make_bundle(out: Path, testdata: Path) -> Path:
     cases.append(_case(out, "stream_whole", tflstm.convert(last_step, "float32"), xs, mode="float32", group="stream"))
     (out / "stream_step.tflite").write_bytes(tflstm.convert(last_step, "float32", timesteps=1))
 
-    (out / "unsupported_fc_v12.tflite").write_bytes(zoo.convert(classifier, "dynamic-per-channel"))
+    (out / "unsupported_fc_v12.tflite").write_bytes(converted("dynamic-per-channel"))
     for name in TESTDATA:
         shutil.copy(testdata / name, out / name)
     manifest = {"machine": "x86_64", "tflite": tflstm.TFLITE_VERSION, "cases": cases}

@@ -53,10 +53,10 @@ def _python(target: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory, testdata) -> Path:
+def bundle(tmp_path_factory, testdata, converted) -> Path:
     from device_bundle import make_bundle
 
-    return make_bundle(tmp_path_factory.mktemp("bundle"), testdata)
+    return make_bundle(tmp_path_factory.mktemp("bundle"), testdata, converted)
 
 
 @pytest.fixture(scope="module")
