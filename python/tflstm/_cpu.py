@@ -21,7 +21,8 @@ _ARM_HWCAPS = {
     "arm": {"vfp": 1 << 6, "neon": 1 << 12, "vfpv3": 1 << 13, "vfpv4": 1 << 16},
 }
 # What each 32-bit -mfpu value needs; GCC's armv8-a has FP and Advanced SIMD built in.
-_ARM_FPUS = {"neon-vfpv4": ("neon", "vfpv4"), "vfpv4": ("vfpv4",), "neon": ("neon",), "vfpv3": ("vfpv3",)}
+_ARM_FPUS = {"neon-vfpv4": ("neon", "vfpv4"), "vfpv4": ("vfpv4",), "neon": ("neon",), "vfpv3": ("vfpv3",),
+             "vfpv3-d16": ("vfpv3",)}
 _AT_HWCAP = 16
 
 
@@ -108,8 +109,12 @@ def check_cpu(isa: str | None = None, cpuinfo: str | None = None, arch_flags: st
             f"tflstm was built for {isa} (-march={isa}), but this CPU lacks {', '.join(missing)}. "
             f"Rebuild it for this machine: pip install . -C cmake.define.TFLSTM_ISA=x86-64"
         )
-    hint = ("Use a build without NEON: pip install . -C cmake.define.TFLSTM_ARMHF_FPU=vfpv4"
-            if isa.startswith("armv7") and "neon" in missing else
-            "This CPU cannot run this build; build tflstm for it with a matching TFLSTM_ISA")
+    if isa.startswith("armv7"):
+        # The best -mfpu this CPU can take: NEON without VFPv4 (Cortex-A9), VFPv4 without NEON,
+        # or Debian's armhf baseline.
+        fpu = "vfpv3-d16" if {"neon", "vfpv4"} <= set(missing) else "vfpv4" if "neon" in missing else "neon"
+        hint = f"Build tflstm for it: pip install . -C cmake.define.TFLSTM_ARMHF_FPU={fpu}"
+    else:
+        hint = "Build tflstm for it with a matching TFLSTM_ISA"
     raise ImportError(f"tflstm was built for {isa} ({arch_flags.strip() or '-march=' + isa}), but this CPU "
                       f"lacks {', '.join(missing)} and would stop with an illegal instruction. {hint}.")

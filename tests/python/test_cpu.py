@@ -46,8 +46,12 @@ def test_arm_neon_build_on_cores_without_neon():
     assert _cpu.missing_flags("armv7-a", TEGRA2, NEON_BUILD) == ["neon", "vfpv4"]
     assert _cpu.missing_flags("armv7-a", PI1, "-mfpu=vfpv4") == ["vfpv4"]
     with pytest.raises(ImportError, match=r"built for armv7-a \(-march=armv7-a -mfpu=neon-vfpv4 .*\), but this CPU "
-                                          r"lacks neon, vfpv4 .*illegal instruction.*TFLSTM_ARMHF_FPU=vfpv4"):
+                                          r"lacks neon, vfpv4 .*illegal instruction.*TFLSTM_ARMHF_FPU=vfpv3-d16"):
         _cpu.check_cpu("armv7-a", TEGRA2, NEON_BUILD)
+    with pytest.raises(ImportError, match=r"lacks neon and .*TFLSTM_ARMHF_FPU=vfpv4\.$"):
+        _cpu.check_cpu("armv7-a", "Features\t: vfp vfpv3 vfpv4 tls\n", NEON_BUILD)
+    with pytest.raises(ImportError, match=r"lacks vfpv4 and .*TFLSTM_ARMHF_FPU=neon\.$"):
+        _cpu.check_cpu("armv7-a", "Features\t: vfp neon vfpv3 tls\n", NEON_BUILD)
     _cpu.check_cpu("armv7-a", PI3, NEON_BUILD)
 
 

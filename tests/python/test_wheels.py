@@ -115,18 +115,29 @@ def test_runtime_tests_pass_on_the_targets_python(target, bundle, device_test_id
 
 
 @pytest.mark.parametrize("cpu,missing", [("cortex-r5f", "neon, vfpv4"), ("cortex-a9", "vfpv4")])
-def test_armhf_wheel_refuses_a_cpu_without_neon_vfpv4(cpu, missing, installed):
+def test_armhf_wheel_refuses_a_cpu_without_neon_vfpv4(cpu, missing, installed, bundle):
     """qemu's Cortex-R5F has VFPv3 and no NEON, its Cortex-A9 NEON and no VFPv4 (fused
-    multiply-add): the NEON-VFPv4 wheel gives them an ImportError that says why, and runs on
-    a Cortex-A7."""
+    multiply-add): the NEON-VFPv4 wheel gives them an ImportError that says why (without the
+    check, a run dies with SIGILL there), and runs on a Cortex-A7."""
     site = installed("armhf")
     qemu, *rest = _python("armhf")
+    model = bundle / "demo_float32.tflite"
     env = {**os.environ, "PYTHONPATH": str(site), "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run([qemu, "-cpu", cpu, *rest, "-c", "import tflstm"], env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 1, done.stderr
     assert (f"ImportError: tflstm was built for armv7-a (-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard), "
             f"but this CPU lacks {missing} and would stop with an illegal instruction") in done.stderr
+    # Without the check (the extension loaded directly), a run dies there with SIGILL.
+    bypass = ("import sys, types, numpy as np; pkg = types.ModuleType('tflstm'); "
+              f"pkg.__path__ = [{str(site / 'tflstm')!r}]; sys.modules['tflstm'] = pkg; from tflstm import _core; "
+              f"r = _core.Runner(_core.Model({str(model)!r})); print(r(np.ones(r.inputs[0].shape, np.float32)).shape)")
+    done = subprocess.run([qemu, "-cpu", cpu, *rest, "-c", bypass], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode != 0 and "Illegal instruction" in done.stderr, done.stdout + done.stderr
     done = subprocess.run([qemu, "-cpu", "cortex-a7", *rest, "-c", "import tflstm; print(tflstm.ISA)"], env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "armv7-a", done.stderr
+    done = subprocess.run([qemu, "-cpu", "cortex-a7", *rest, "-c", bypass], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "(1, 4)", done.stderr
