@@ -20,8 +20,13 @@ for target in aarch64 armhf; do
   cmake --workflow --preset "$target"
 done
 
+echo "== Python wheels: x86_64, and aarch64 and armhf cross-built on the TFLite prefixes above"
+bash tools/build_wheels.sh
+
 echo "== Python: install tflstm from this checkout"
 python3 -m pip install --quiet --disable-pip-version-check ".[test]"
 
-echo "== Python: pytest (including ARM against x86 results)"
-TFLSTM_REQUIRE_ARM=1 python3 -m pytest tests/python -p no:cacheprovider
+# test_wheels.py runs the runtime tests (tests/device) with each wheel on its target's own Python:
+# Debian 12's python3 and python3-numpy under qemu-user for aarch64 and armhf.
+echo "== Python: pytest (including ARM against x86 results, and the wheels on each target)"
+TFLSTM_REQUIRE_ARM=1 TFLSTM_REQUIRE_WHEELS=1 python3 -m pytest tests/python -p no:cacheprovider

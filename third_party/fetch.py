@@ -113,9 +113,15 @@ def machine_mirror() -> str:
 class PrivateApt:
     """apt-get with its own sources, lists and caches: the machine's apt state is untouched."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, sources: str | None = None,
+                 architectures: tuple[str, ...] = ("amd64", "arm64", "armhf"), native: str | None = None):
+        """`sources`: a deb822 sources text with {mirror} and {keyring} fields (default: the
+        TFLite recipe's); `native`: the architecture apt resolves dependencies for."""
         self.root = root
         self.sources = root / "sources.sources"
+        self.sources_text = sources
+        self.architectures = architectures
+        self.native = native
         self.lists = root / "lists"
         self.updated = False
 
@@ -128,7 +134,9 @@ class PrivateApt:
             "Dir::State::status": self.root / "status",
         }
         args = [a for k, v in opts.items() for a in ("-o", f"{k}={v}")]
-        for arch in ("amd64", "arm64", "armhf"):
+        if self.native:
+            args += ["-o", f"APT::Architecture={self.native}"]
+        for arch in self.architectures:
             args += ["-o", f"APT::Architectures::={arch}"]
         if os.geteuid() == 0:
             args += ["-o", "APT::Sandbox::User=root"]
@@ -143,12 +151,12 @@ class PrivateApt:
         (self.root / "status").touch()
         # Sources from every suite; binary lists only from sid (ruy's -dev packages), because
         # one broken binary index makes apt drop a whole suite.
-        self.sources.write_text(
-            f"Types: deb-src\nURIs: {mirror}\nSuites: {' '.join(SUITES)}\nComponents: main\n"
-            f"Signed-By: {KEYRING}\n\n"
-            f"Types: deb\nURIs: {mirror}\nSuites: sid\nComponents: main\n"
-            f"Architectures: amd64 arm64 armhf\nSigned-By: {KEYRING}\n"
-        )
+        self.sources.write_text((self.sources_text or (
+            f"Types: deb-src\nURIs: {{mirror}}\nSuites: {' '.join(SUITES)}\nComponents: main\n"
+            "Signed-By: {keyring}\n\n"
+            "Types: deb\nURIs: {mirror}\nSuites: sid\nComponents: main\n"
+            "Architectures: amd64 arm64 armhf\nSigned-By: {keyring}\n"
+        )).format(mirror=mirror, keyring=KEYRING))
         log(f"apt-get update (private lists under {self.lists}, mirror {mirror})")
         r = subprocess.run(["apt-get", "-q", *self.options(), "update"], capture_output=True, text=True)
         if r.returncode != 0:

@@ -2,3 +2,4 @@ ISA: str
 TFLITE_VERSION: str
 VERSION: str
 PROCESSOR: str
+ARCH_FLAGS: str

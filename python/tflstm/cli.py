@@ -1,4 +1,5 @@
-"""The ``tflstm`` command: convert, inspect, run, profile, demo."""
+"""The ``tflstm`` command: convert, inspect, run, bench, profile, demo. inspect, run and bench
+need numpy only; the others import TensorFlow when they run."""
 from __future__ import annotations
 
 import argparse
@@ -161,6 +162,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import bench
+
+    inputs = [_load_npy(path, "an input") for path in args.input] or None
+    result = bench(args.model, inputs, runs=args.runs, warmup=args.warmup, num_threads=args.threads)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key} {value:.1f}" if isinstance(value, float) else f"{key} {value}")
+    return 0
+
+
 def _write_report(report: Any, out_dir: str, stem: str) -> None:
     os.makedirs(out_dir, exist_ok=True)
     json_path = os.path.join(out_dir, f"{stem}.json")
@@ -241,6 +255,15 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", help=".npy (.npz for several outputs) to write")
     r.add_argument("--threads", type=int, default=1)
     r.set_defaults(func=cmd_run)
+
+    b = sub.add_parser("bench", help="latency and memory of a .tflite model run from Python (numpy only)")
+    b.add_argument("model")
+    b.add_argument("--input", action="append", default=[], help=".npy of one input (repeat per input; default: random)")
+    b.add_argument("--runs", type=int, default=100)
+    b.add_argument("--warmup", type=int, default=10)
+    b.add_argument("--threads", type=int, default=1)
+    b.add_argument("--json", action="store_true", help="one JSON object instead of `key value` lines")
+    b.set_defaults(func=cmd_bench)
 
     pr = sub.add_parser("profile", help="convert a Keras model in every mode and measure each variant")
     pr.add_argument("keras_model")

@@ -7,12 +7,12 @@ import gzip
 import json
 import statistics
 import sys
-import time
 from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
 
 from ._core import InputError, Model, Runner
+from .bench import p90, sample_times
 from .converter import MODES, convert
 from .fusable import input_shape
 from .lstm_flatbuffer import unfused_layers
@@ -140,15 +140,8 @@ def _predict(runner: Runner, x: np.ndarray) -> np.ndarray:
 
 def time_calls(call: Callable[[], object], runs: int, warmup: int = 20) -> tuple[float, float]:
     """Median and p90 wall time of `call` in milliseconds, after `warmup` untimed calls."""
-    for _ in range(min(warmup, runs)):
-        call()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return 1e3 * statistics.median(times), 1e3 * times[min(len(times) - 1, int(0.9 * len(times)))]
+    times = sample_times(call, runs, min(warmup, runs))
+    return 1e3 * statistics.median(times), 1e3 * p90(times)
 
 
 def profile_bytes(data: bytes, variant: str, mode: str, task: str, x: np.ndarray, y: np.ndarray,
