@@ -2,9 +2,8 @@
 setting their cell activation, and noting in the model's description what stayed unfused."""
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
-
 import struct
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
