@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -9,6 +10,7 @@
 #include "error_capture.h"
 #include "finite.h"
 #include "no_throw.h"
+#include "tflstm/dtype.h"
 #include "tflstm/op_set.h"
 #include "tensorflow/lite/builtin_ops.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
@@ -128,6 +130,7 @@ Result<std::unique_ptr<Runner>> Runner::Create(std::shared_ptr<const Model> mode
       const std::vector<int>& s = options.input_shapes[i];
       TFLSTM_RETURN_IF_ERROR(runner->CheckShape(i, s.data(), s.size()));
     }
+    TFLSTM_RETURN_IF_ERROR(runner->CheckInputBytes(options.input_shapes));
     shapes = &options.input_shapes;
   }
   auto engine = internal::NoThrow([&] { return "building an interpreter for " + runner->model_->description(); },
@@ -190,21 +193,6 @@ Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vec
           sg.ResizeInputTensor(v, {new_batch, t->dims->data[1]});
         }
       }
-    }
-  }
-  // New input shapes over the budget are refused before TFLite plans (and allocates) for them.
-  if (shapes != nullptr && options_.arena_bytes) {
-    size_t input_bytes = 0;
-    for (int t : engine->inputs) {  // saturating: sizes near SIZE_MAX must not wrap around
-      const size_t bytes =
-          Arena::AlignUp(std::min(engine->subgraph->tensor(t)->bytes, std::numeric_limits<size_t>::max() / 2));
-      input_bytes += std::min(bytes, std::numeric_limits<size_t>::max() - input_bytes);
-    }
-    if (input_bytes > *options_.arena_bytes) {
-      return Status(ErrorCode::kArenaExhausted, model_->description() + " needs an arena of at least " +
-                                                    std::to_string(input_bytes) + " bytes for its inputs alone at " +
-                                                    "these shapes; the budget is " +
-                                                    std::to_string(*options_.arena_bytes) + " bytes");
     }
   }
   if (engine->subgraph->AllocateTensors() != kTfLiteOk) {
@@ -448,6 +436,39 @@ void Runner::CopyInput(size_t i, const InputData& in) {
   }
 }
 
+// New input shapes are sized here, in 64 bits and saturating, before TFLite sees them: a shape
+// over the budget is refused before TFLite plans (and allocates) for it, and one too large for
+// this platform's size_t (armhf) is refused by name rather than by TFLite's overflow message.
+Status Runner::CheckInputBytes(const std::vector<std::vector<int>>& shapes) const {
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  std::vector<uint64_t> bytes(shapes.size());
+  uint64_t total = 0;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    uint64_t b = DTypeSize(input_info()[i].dtype);
+    for (int d : shapes[i]) {
+      const auto n = static_cast<uint64_t>(d);  // CheckShape refused negative sizes
+      b = (n != 0 && b > kMax / n) ? kMax : b * n;
+    }
+    bytes[i] = b;
+    const uint64_t aligned = b > kMax - Arena::kAlignment ? kMax : (b + Arena::kAlignment - 1) / Arena::kAlignment * Arena::kAlignment;
+    total = std::min(kMax - aligned, total) + aligned;
+  }
+  if (options_.arena_bytes && total > *options_.arena_bytes) {
+    return Status(ErrorCode::kArenaExhausted, model_->description() + " needs an arena of at least " +
+                                                  std::to_string(total) + " bytes for its inputs alone at " +
+                                                  "these shapes; the budget is " +
+                                                  std::to_string(*options_.arena_bytes) + " bytes");
+  }
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    if (bytes[i] > std::numeric_limits<size_t>::max() / 2) {
+      return Status(ErrorCode::kInvalidArgument, InputLabel(i) + " at " + ShapeString(shapes[i]) + " needs " +
+                                                     std::to_string(bytes[i]) + " bytes, more than a " +
+                                                     std::to_string(8 * sizeof(size_t)) + "-bit process can address");
+    }
+  }
+  return Status::Ok();
+}
+
 Status Runner::ResizeInputs(const std::vector<std::vector<int>>& shapes) {
   TFLSTM_RETURN_IF_ERROR(CheckInputCount(shapes.size()));
   bool same = true;
@@ -456,6 +477,7 @@ Status Runner::ResizeInputs(const std::vector<std::vector<int>>& shapes) {
     same = same && input(i).HasShape(shapes[i].data(), shapes[i].size());
   }
   if (same && engine_) return Status::Ok();
+  TFLSTM_RETURN_IF_ERROR(CheckInputBytes(shapes));
   auto engine = internal::NoThrow([&] { return "resizing " + model_->description(); }, [&] { return Build(&shapes); });
   if (!engine.ok()) return engine.status();
   // An input whose shape stays keeps what was written into it.

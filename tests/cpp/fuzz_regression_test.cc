@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <thread>
 
 #include "test_models.h"
@@ -88,6 +89,24 @@ TEST(FuzzRegression, InputsOverTheBudgetAreRefusedBeforeTfliteAllocates) {
   EXPECT_EQ(s.code(), ErrorCode::kArenaExhausted) << s.ToString();
   EXPECT_NE(s.message().find("at least 34359738368 bytes for its inputs alone"), std::string::npos) << s.message();
   EXPECT_TRUE(runner.value()->Invoke().ok());  // the runner keeps its previous shapes
+}
+
+// The same resize without a budget, at a size no process can address: refused by tflstm by name
+// (the sizes are counted in 64 bits, so armhf and x86-64 say the same), not by TFLite's overflow.
+TEST(FuzzRegression, InputsBeyondTheAddressSpaceAreRefusedByName) {
+  std::unique_ptr<tflite::ModelT> m(tflite::GetModel(testing::AddModel({1, 4}).data())->UnPack());
+  for (auto& t : m->subgraphs[0]->tensors) t->shape_signature = {-1, -1};  // both axes free
+  const std::vector<char> bytes = testing::Serialize(*m);
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.ok());
+  auto runner = Runner::Create(model.value());
+  ASSERT_TRUE(runner.ok());
+  constexpr int kMaxInt = std::numeric_limits<int>::max();
+  const Status s = runner.value()->ResizeInputs({{kMaxInt, kMaxInt}, {1, 4}});
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("at [2147483647, 2147483647] needs 18446744056529682436 bytes"), std::string::npos)
+      << s.message();
+  EXPECT_TRUE(runner.value()->Invoke().ok());
 }
 
 // model_fuzzer: a mutated WHILE whose condition never turns false ran for ever (a timeout).

@@ -181,6 +181,7 @@ class Runner {
   Result<std::unique_ptr<Engine>> Build(const std::vector<std::vector<int>>* shapes);
   Status BindToArena(Engine& engine) const;
   Status CheckShape(size_t i, const int* shape, size_t rank) const;
+  Status CheckInputBytes(const std::vector<std::vector<int>>& shapes) const;
   Status CheckInput(size_t i, const InputData& in, bool quantize) const;
   void CopyInput(size_t i, const InputData& in);
   Status SetOne(size_t i, const InputData& in, bool quantize);
