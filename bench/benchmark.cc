@@ -51,8 +51,8 @@ class OpProfiler : public tflite::Profiler {
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.us > b.second.us; });
     std::printf("op_profile %zu\n", rows.size());
     for (const auto& [name, e] : rows) {
-      std::printf("op %s count_per_run %.0f us_per_run %.2f percent %.1f\n", name.c_str(), e.count / runs,
-                  e.us / runs, total > 0 ? 100.0 * e.us / total : 0.0);
+      std::printf("op %s count_per_run %.0f us_per_run %.2f percent %.1f\n", name.c_str(), e.count / runs, e.us / runs,
+                  total > 0 ? 100.0 * e.us / total : 0.0);
     }
   }
 

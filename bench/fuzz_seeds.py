@@ -7,6 +7,7 @@ mode, and their one-step (streaming) models, written as <out>/<model>_<mode>[_st
 Needs tflstm importable and TensorFlow (the `convert` extra). Nothing is committed: bench/fuzz.sh
 generates these into its output folder.
 """
+
 from __future__ import annotations
 
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "python"))
 
-import tf_models  # noqa: E402  (sets the Keras flavour before TensorFlow is imported)
+import tf_models
 
 
 def main() -> int:
@@ -25,9 +26,14 @@ def main() -> int:
     keras = tf_models.tf_keras()
     keras.utils.set_random_seed(6)
     # A step model needs a free time axis to export; the others have a fixed one.
-    streaming = keras.Sequential([keras.Input((None, tf_models.FEATURES)),
-                                  keras.layers.LSTM(tf_models.UNITS, return_sequences=True),
-                                  keras.layers.LSTM(tf_models.UNITS), keras.layers.Dense(tf_models.CLASSES)])
+    streaming = keras.Sequential(
+        [
+            keras.Input((None, tf_models.FEATURES)),
+            keras.layers.LSTM(tf_models.UNITS, return_sequences=True),
+            keras.layers.LSTM(tf_models.UNITS),
+            keras.layers.Dense(tf_models.CLASSES),
+        ]
+    )
     models = {
         "classifier": (tf_models.build_classifier(), False),
         "stacked": (tf_models.stacked_model(keras), False),

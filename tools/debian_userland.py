@@ -13,6 +13,7 @@ python3 under `qemu-<arch>-static -L ROOT ROOT/usr/bin/python3` needs none.
 Prints the root folder; ROOT/../include/python3.11 holds the target's Python headers for a
 cross build. A second call with the same package set reuses it, offline.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,13 +24,15 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "third_party"))
-from fetch import FetchError, PrivateApt, cache_root, log  # noqa: E402
+from fetch import FetchError, PrivateApt, cache_root, log
 
 TRIPLES = {"arm64": "aarch64-linux-gnu", "armhf": "arm-linux-gnueabihf"}
 # libstdc++6 is on every Debian system (apt needs it), but python3 does not pull it in.
 PACKAGES = ("python3", "python3-numpy", "python3-pytest", "python3-pip", "libpython3.11-dev", "libstdc++6")
-SOURCES = ("Types: deb\nURIs: {mirror}\nSuites: bookworm bookworm-updates\nComponents: main\n"
-           "Architectures: ARCH\nSigned-By: {keyring}\n")
+SOURCES = (
+    "Types: deb\nURIs: {mirror}\nSuites: bookworm bookworm-updates\nComponents: main\n"
+    "Architectures: ARCH\nSigned-By: {keyring}\n"
+)
 
 
 def build(arch: str, cache: Path) -> Path:
@@ -42,11 +45,16 @@ def build(arch: str, cache: Path) -> Path:
     apt.update()
     archives = base / "apt" / "cache" / "archives"
     log(f"resolving and downloading {' '.join(PACKAGES)} for {arch}")
-    r = subprocess.run(["apt-get", "-q", "-y", *apt.options(), "install", "--download-only",
-                        "--no-install-recommends", *PACKAGES], capture_output=True, text=True)
+    r = subprocess.run(
+        ["apt-get", "-q", "-y", *apt.options(), "install", "--download-only", "--no-install-recommends", *PACKAGES],
+        capture_output=True,
+        text=True,
+    )
     debs = sorted(archives.glob("*.deb"))
     if r.returncode != 0 or not debs:
-        raise FetchError(f"apt could not download {' '.join(PACKAGES)} for {arch}:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
+        raise FetchError(
+            f"apt could not download {' '.join(PACKAGES)} for {arch}:\n{r.stdout[-2000:]}{r.stderr[-2000:]}"
+        )
     tmp = Path(tempfile.mkdtemp(dir=base, prefix=".root-"))
     for deb in debs:
         subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp)], check=True)

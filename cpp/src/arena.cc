@@ -25,10 +25,10 @@ Result<std::unique_ptr<Arena>> Arena::Create(size_t budget) {
 Result<void*> Arena::Allocate(size_t bytes, const char* what) {
   const size_t need = AlignUp(std::max<size_t>(bytes, 1));
   if (need > budget_ - used_) {
-    return Status(ErrorCode::kArenaExhausted,
-                  std::string(what) + " needs " + std::to_string(need) + " bytes but the arena has " +
-                      std::to_string(budget_ - used_) + " of its " + std::to_string(budget_) +
-                      "-byte budget left (" + std::to_string(used_) + " in use)");
+    return Status(ErrorCode::kArenaExhausted, std::string(what) + " needs " + std::to_string(need) +
+                                                  " bytes but the arena has " + std::to_string(budget_ - used_) +
+                                                  " of its " + std::to_string(budget_) + "-byte budget left (" +
+                                                  std::to_string(used_) + " in use)");
   }
   void* p = static_cast<char*>(base_.get()) + used_;
   used_ += need;

@@ -25,16 +25,23 @@ const char* DTypeName(TfLiteType type) {
   }
 }
 
-bool DTypeIsQuantized(TfLiteType type) {
-  return type == kTfLiteInt8 || type == kTfLiteUInt8 || type == kTfLiteInt16;
-}
+bool DTypeIsQuantized(TfLiteType type) { return type == kTfLiteInt8 || type == kTfLiteUInt8 || type == kTfLiteInt16; }
 
 size_t DTypeSize(TfLiteType type) {
   switch (type) {
-    case kTfLiteInt8: case kTfLiteUInt8: case kTfLiteBool: return 1;
-    case kTfLiteInt16: case kTfLiteUInt16: case kTfLiteFloat16: return 2;
-    case kTfLiteFloat32: case kTfLiteInt32: case kTfLiteUInt32: return 4;
-    case kTfLiteFloat64: case kTfLiteInt64: case kTfLiteUInt64: case kTfLiteComplex64: return 8;
+    case kTfLiteInt8:
+    case kTfLiteUInt8:
+    case kTfLiteBool: return 1;
+    case kTfLiteInt16:
+    case kTfLiteUInt16:
+    case kTfLiteFloat16: return 2;
+    case kTfLiteFloat32:
+    case kTfLiteInt32:
+    case kTfLiteUInt32: return 4;
+    case kTfLiteFloat64:
+    case kTfLiteInt64:
+    case kTfLiteUInt64:
+    case kTfLiteComplex64: return 8;
     case kTfLiteComplex128: return 16;
     default: return 0;
   }

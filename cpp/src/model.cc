@@ -75,8 +75,9 @@ std::vector<StateInfo> DescribeState(const tflite::Model& m) {
   }
   const size_t first_resource = state.size();
   auto code_of = [&](const tflite::Operator* op) {
-    return op->opcode_index() < Length(m.operator_codes()) ? tflite::GetBuiltinCode(m.operator_codes()->Get(op->opcode_index()))
-                                                           : tflite::BuiltinOperator_CUSTOM;
+    return op->opcode_index() < Length(m.operator_codes())
+               ? tflite::GetBuiltinCode(m.operator_codes()->Get(op->opcode_index()))
+               : tflite::BuiltinOperator_CUSTOM;
   };
   for (size_t g = 0; g < Length(m.subgraphs()); ++g) {
     const tflite::SubGraph& sg = *m.subgraphs()->Get(g);
@@ -136,8 +137,8 @@ Result<SignatureInfo> DescribeSignature(const tflite::Model& m, const tflite::Si
   sig.key = def.signature_key() ? def.signature_key()->str() : std::string();
   const std::string here = where + ": signature '" + sig.key + "'";
   if (def.subgraph_index() >= Length(m.subgraphs())) {
-    return Status(ErrorCode::kInvalidModel, here + " names subgraph " + std::to_string(def.subgraph_index()) +
-                                                " of " + std::to_string(Length(m.subgraphs())));
+    return Status(ErrorCode::kInvalidModel, here + " names subgraph " + std::to_string(def.subgraph_index()) + " of " +
+                                                std::to_string(Length(m.subgraphs())));
   }
   sig.subgraph = static_cast<int>(def.subgraph_index());
   const tflite::SubGraph& sg = *m.subgraphs()->Get(def.subgraph_index());
@@ -145,8 +146,8 @@ Result<SignatureInfo> DescribeSignature(const tflite::Model& m, const tflite::Si
     for (size_t i = 0; i < Length(maps); ++i) {
       const tflite::TensorMap* map = maps->Get(i);
       if (map->tensor_index() >= Length(sg.tensors())) {
-        return Status(ErrorCode::kInvalidModel, here + " names tensor " + std::to_string(map->tensor_index()) +
-                                                    " of " + std::to_string(Length(sg.tensors())));
+        return Status(ErrorCode::kInvalidModel, here + " names tensor " + std::to_string(map->tensor_index()) + " of " +
+                                                    std::to_string(Length(sg.tensors())));
       }
       auto info = DescribeTensor(sg, static_cast<int>(map->tensor_index()), here);
       if (!info.ok()) return info.status();
@@ -189,9 +190,9 @@ Result<std::shared_ptr<const Model>> Model::FromFile(const std::string& path) {
       tflite::FlatBufferModel::VerifyAndBuildFromFile(path.c_str(), nullptr, &model->storage_->capture);
   if (!model->flatbuffer_) {
     const std::string detail = model->storage_->capture.Take();
-    return Status(ErrorCode::kInvalidModel,
-                  where + " (" + std::to_string(model->size_) + " bytes) is not a valid TFLite flatbuffer" +
-                      (detail.empty() ? std::string() : ": " + detail));
+    return Status(ErrorCode::kInvalidModel, where + " (" + std::to_string(model->size_) +
+                                                " bytes) is not a valid TFLite flatbuffer" +
+                                                (detail.empty() ? std::string() : ": " + detail));
   }
   return internal::NoThrow([&] { return "loading " + where; }, [&] { return Build(std::move(model), nullptr, 0); });
 }
@@ -297,8 +298,8 @@ Status Model::Check() const {
   const std::vector<OpInfo> missing = UnsupportedOps();
   if (missing.empty()) return Status::Ok();
   std::ostringstream msg;
-  msg << description_ << " needs " << (missing.size() == 1 ? "an op" : "ops")
-      << " that this runtime (" << OpSetDescription() << ") cannot run: ";
+  msg << description_ << " needs " << (missing.size() == 1 ? "an op" : "ops") << " that this runtime ("
+      << OpSetDescription() << ") cannot run: ";
   for (size_t i = 0; i < missing.size(); ++i) {
     msg << (i ? ", " : "") << missing[i].name << " version " << missing[i].version;
   }

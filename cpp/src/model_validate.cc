@@ -28,10 +28,18 @@ std::string ShapeText(const std::vector<int>& shape) {
 // Element size of a schema type; 0 where the size is not fixed (strings, resources, int4).
 size_t ElementBytes(tflite::TensorType type) {
   switch (type) {
-    case tflite::TensorType_BOOL: case tflite::TensorType_INT8: case tflite::TensorType_UINT8: return 1;
-    case tflite::TensorType_INT16: case tflite::TensorType_UINT16: case tflite::TensorType_FLOAT16: return 2;
-    case tflite::TensorType_FLOAT32: case tflite::TensorType_INT32: case tflite::TensorType_UINT32: return 4;
-    case tflite::TensorType_FLOAT64: case tflite::TensorType_INT64: case tflite::TensorType_UINT64:
+    case tflite::TensorType_BOOL:
+    case tflite::TensorType_INT8:
+    case tflite::TensorType_UINT8: return 1;
+    case tflite::TensorType_INT16:
+    case tflite::TensorType_UINT16:
+    case tflite::TensorType_FLOAT16: return 2;
+    case tflite::TensorType_FLOAT32:
+    case tflite::TensorType_INT32:
+    case tflite::TensorType_UINT32: return 4;
+    case tflite::TensorType_FLOAT64:
+    case tflite::TensorType_INT64:
+    case tflite::TensorType_UINT64:
     case tflite::TensorType_COMPLEX64: return 8;
     case tflite::TensorType_COMPLEX128: return 16;
     default: return 0;
@@ -74,8 +82,8 @@ class Validator {
       if (buffer == nullptr) return Fail("buffer " + Str(b) + " is missing");
       if (buffer->data() == nullptr && buffer->offset() > 1 &&
           (buffer->offset() > file_bytes_ || buffer->size() > file_bytes_ - buffer->offset())) {
-        return Fail("buffer " + Str(b) + " spans bytes " + Str(buffer->offset()) + " to " +
-                    Str(buffer->offset()) + "+" + Str(buffer->size()) + " of a " + Str(file_bytes_) + "-byte file");
+        return Fail("buffer " + Str(b) + " spans bytes " + Str(buffer->offset()) + " to " + Str(buffer->offset()) +
+                    "+" + Str(buffer->size()) + " of a " + Str(file_bytes_) + "-byte file");
       }
     }
     return Status::Ok();
@@ -119,7 +127,8 @@ class Validator {
       TFLSTM_RETURN_IF_ERROR(check_indices(op->inputs(), true, "operator " + Str(o) + "'s inputs"));
       TFLSTM_RETURN_IF_ERROR(check_indices(op->outputs(), true, "operator " + Str(o) + "'s outputs"));
       TFLSTM_RETURN_IF_ERROR(check_indices(op->intermediates(), true, "operator " + Str(o) + "'s intermediates"));
-      TFLSTM_RETURN_IF_ERROR(CheckOperator(*sg, *op, on + " (" + OpCodeName(*m_.operator_codes()->Get(op->opcode_index())) + ")"));
+      TFLSTM_RETURN_IF_ERROR(
+          CheckOperator(*sg, *op, on + " (" + OpCodeName(*m_.operator_codes()->Get(op->opcode_index())) + ")"));
     }
     return Status::Ok();
   }
@@ -272,9 +281,10 @@ class Validator {
     TFLSTM_RETURN_IF_ERROR(CheckSameType(v, code));
     switch (code) {
       case tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM:
-        return CheckLstmOp(v, /*sequence=*/true, op.builtin_options_as_UnidirectionalSequenceLSTMOptions()
-                                                     ? op.builtin_options_as_UnidirectionalSequenceLSTMOptions()->time_major()
-                                                     : false);
+        return CheckLstmOp(v, /*sequence=*/true,
+                           op.builtin_options_as_UnidirectionalSequenceLSTMOptions()
+                               ? op.builtin_options_as_UnidirectionalSequenceLSTMOptions()->time_major()
+                               : false);
       case tflite::BuiltinOperator_LSTM:
         if (v.inputs() == 5) return Status::Ok();  // the basic kernel checks its own operands
         return CheckLstmOp(v, /*sequence=*/false, false);
@@ -310,17 +320,25 @@ class Validator {
   // zero point without checking that the tensor has them.
   Status CheckQuantizedOperands(const OpView& v, tflite::BuiltinOperator code) const {
     switch (code) {
-      case tflite::BuiltinOperator_ADD: case tflite::BuiltinOperator_SUB: case tflite::BuiltinOperator_MUL:
-      case tflite::BuiltinOperator_FULLY_CONNECTED: case tflite::BuiltinOperator_CONV_2D:
-      case tflite::BuiltinOperator_DEPTHWISE_CONV_2D: case tflite::BuiltinOperator_AVERAGE_POOL_2D:
-      case tflite::BuiltinOperator_MAX_POOL_2D: case tflite::BuiltinOperator_SOFTMAX:
-      case tflite::BuiltinOperator_LOGISTIC: case tflite::BuiltinOperator_TANH: case tflite::BuiltinOperator_MEAN:
-      case tflite::BuiltinOperator_QUANTIZE: case tflite::BuiltinOperator_DEQUANTIZE: break;
+      case tflite::BuiltinOperator_ADD:
+      case tflite::BuiltinOperator_SUB:
+      case tflite::BuiltinOperator_MUL:
+      case tflite::BuiltinOperator_FULLY_CONNECTED:
+      case tflite::BuiltinOperator_CONV_2D:
+      case tflite::BuiltinOperator_DEPTHWISE_CONV_2D:
+      case tflite::BuiltinOperator_AVERAGE_POOL_2D:
+      case tflite::BuiltinOperator_MAX_POOL_2D:
+      case tflite::BuiltinOperator_SOFTMAX:
+      case tflite::BuiltinOperator_LOGISTIC:
+      case tflite::BuiltinOperator_TANH:
+      case tflite::BuiltinOperator_MEAN:
+      case tflite::BuiltinOperator_QUANTIZE:
+      case tflite::BuiltinOperator_DEQUANTIZE: break;
       default: return Status::Ok();
     }
     auto check = [&](const tflite::Tensor* t, tflite::TensorType type, const std::string& what) -> Status {
-      const bool quantized_type = type == tflite::TensorType_INT8 || type == tflite::TensorType_UINT8 ||
-                                  type == tflite::TensorType_INT16;
+      const bool quantized_type =
+          type == tflite::TensorType_INT8 || type == tflite::TensorType_UINT8 || type == tflite::TensorType_INT16;
       if (t && quantized_type && !Quantized(*t)) {
         return Fail(what + " is " + tflite::EnumNameTensorType(type) + " without quantization parameters");
       }
@@ -340,8 +358,9 @@ class Validator {
     for (int i = 0; i < v.outputs(); ++i) {
       if (v.out(i)) TFLSTM_RETURN_IF_ERROR(check(v.out(i), type_of(v.out(i)), v.Name("output", v.op.outputs(), i)));
     }
-    const bool quantized = last && (last->type() == tflite::TensorType_INT8 || last->type() == tflite::TensorType_UINT8 ||
-                                    last->type() == tflite::TensorType_INT16);
+    const bool quantized =
+        last && (last->type() == tflite::TensorType_INT8 || last->type() == tflite::TensorType_UINT8 ||
+                 last->type() == tflite::TensorType_INT16);
     if ((code == tflite::BuiltinOperator_ADD || code == tflite::BuiltinOperator_SUB) && quantized && v.inputs() == 2 &&
         v.in(0) && v.out(0)) {
       // The quantized kernels rescale inputs to 2^20 (int16: 2^15) times the larger input scale
@@ -363,14 +382,22 @@ class Validator {
   Status CheckSameType(const OpView& v, tflite::BuiltinOperator code) const {
     int first = 0, last = 0;  // the data inputs
     switch (code) {
-      case tflite::BuiltinOperator_RESHAPE: case tflite::BuiltinOperator_SQUEEZE:
-      case tflite::BuiltinOperator_EXPAND_DIMS: case tflite::BuiltinOperator_TRANSPOSE:
-      case tflite::BuiltinOperator_STRIDED_SLICE: case tflite::BuiltinOperator_REVERSE_V2:
-      case tflite::BuiltinOperator_PAD: case tflite::BuiltinOperator_PADV2: case tflite::BuiltinOperator_GATHER:
-      case tflite::BuiltinOperator_MAX_POOL_2D: case tflite::BuiltinOperator_AVERAGE_POOL_2D:
-      case tflite::BuiltinOperator_RELU: case tflite::BuiltinOperator_UNPACK: break;
+      case tflite::BuiltinOperator_RESHAPE:
+      case tflite::BuiltinOperator_SQUEEZE:
+      case tflite::BuiltinOperator_EXPAND_DIMS:
+      case tflite::BuiltinOperator_TRANSPOSE:
+      case tflite::BuiltinOperator_STRIDED_SLICE:
+      case tflite::BuiltinOperator_REVERSE_V2:
+      case tflite::BuiltinOperator_PAD:
+      case tflite::BuiltinOperator_PADV2:
+      case tflite::BuiltinOperator_GATHER:
+      case tflite::BuiltinOperator_MAX_POOL_2D:
+      case tflite::BuiltinOperator_AVERAGE_POOL_2D:
+      case tflite::BuiltinOperator_RELU:
+      case tflite::BuiltinOperator_UNPACK: break;
       case tflite::BuiltinOperator_SPLIT: first = last = 1; break;  // input 0 is the axis
-      case tflite::BuiltinOperator_CONCATENATION: case tflite::BuiltinOperator_PACK: last = v.inputs() - 1; break;
+      case tflite::BuiltinOperator_CONCATENATION:
+      case tflite::BuiltinOperator_PACK: last = v.inputs() - 1; break;
       default: return Status::Ok();
     }
     for (int i = first; i <= last; ++i) {
@@ -445,24 +472,26 @@ class Validator {
   // Operand positions of one LSTM (a direction of the bidirectional op).
   struct LstmOperands {
     int input;
-    int weights_in[4];    // input-to-{input, forget, cell, output} gates
-    int weights_rec[4];   // recurrent-to-{input, forget, cell, output}
-    int peephole[3];      // cell-to-{input, forget, output}
-    int bias[4];          // {input, forget, cell, output} gate bias
+    int weights_in[4];   // input-to-{input, forget, cell, output} gates
+    int weights_rec[4];  // recurrent-to-{input, forget, cell, output}
+    int peephole[3];     // cell-to-{input, forget, output}
+    int bias[4];         // {input, forget, cell, output} gate bias
     int projection_weights, projection_bias;
     int output_state, cell_state;
-    int layer_norm[4];    // -1 when the op has none
+    int layer_norm[4];  // -1 when the op has none
   };
 
   static LstmOperands FullLstm(bool layer_norm) {
     LstmOperands p{0, {1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11}, {12, 13, 14, 15}, 16, 17, 18, 19, {-1, -1, -1, -1}};
-    if (layer_norm) for (int i = 0; i < 4; ++i) p.layer_norm[i] = 20 + i;
+    if (layer_norm)
+      for (int i = 0; i < 4; ++i) p.layer_norm[i] = 20 + i;
     return p;
   }
 
   Status CheckLstmOp(const OpView& v, bool sequence, bool time_major) {
     if (v.inputs() != 20 && v.inputs() != 24) {
-      return Fail(v.name + " has " + std::to_string(v.inputs()) + " inputs; it takes 20, or 24 with layer normalization");
+      return Fail(v.name + " has " + std::to_string(v.inputs()) +
+                  " inputs; it takes 20, or 24 with layer normalization");
     }
     TFLSTM_RETURN_IF_ERROR(NeedOutputs(v, 1, 1));
     const LstmOperands p = FullLstm(v.inputs() == 24);
@@ -508,9 +537,10 @@ class Validator {
     if (in.size() != 3) return Fail(v.InName(0) + " has shape " + ShapeText(in) + "; the op needs rank 3");
     const int batch = time_major ? in[1] : in[0];
     const int n_input = FreeDim(*v.in(0), 2) ? -1 : in[2];
-    const LstmOperands fw{0, {1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11}, {12, 13, 14, 15}, 16, 17, 35, 36, {-1, -1, -1, -1}};
-    const LstmOperands bw{0, {18, 19, 20, 21}, {22, 23, 24, 25}, {26, 27, 28}, {29, 30, 31, 32}, 33, 34, 37, 38,
-                          {-1, -1, -1, -1}};
+    const LstmOperands fw{0,  {1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11}, {12, 13, 14, 15},
+                          16, 17,           35,           36,          {-1, -1, -1, -1}};
+    const LstmOperands bw{0,  {18, 19, 20, 21}, {22, 23, 24, 25}, {26, 27, 28}, {29, 30, 31, 32}, 33, 34, 37,
+                          38, {-1, -1, -1, -1}};
     TFLSTM_RETURN_IF_ERROR(CheckLstm(v, fw, batch, n_input));
     TFLSTM_RETURN_IF_ERROR(CheckLstm(v, bw, batch, n_input));
     // Auxiliary input weights map the auxiliary input to each direction's cells.
@@ -538,7 +568,8 @@ class Validator {
     const tflite::TensorType weight_type = v.in(p.weights_in[3])->type();
     const tflite::TensorType input_type = v.in(p.input)->type();
     if (input_type != tflite::TensorType_FLOAT32 && input_type != tflite::TensorType_INT8) {
-      return Fail(v.InName(p.input) + " is " + tflite::EnumNameTensorType(input_type) + "; the op takes FLOAT32 or INT8");
+      return Fail(v.InName(p.input) + " is " + tflite::EnumNameTensorType(input_type) +
+                  "; the op takes FLOAT32 or INT8");
     }
     const bool integer = input_type == tflite::TensorType_INT8;
     const bool hybrid = !integer && weight_type != tflite::TensorType_FLOAT32;
@@ -564,8 +595,8 @@ class Validator {
     const int n_output = r_out.size() == 2 ? r_out[1] : n_cell;
     for (int g = 0; g < 4; ++g) {
       if (v.in(p.weights_rec[g]) == nullptr) continue;
-      TFLSTM_RETURN_IF_ERROR(HasShape(v, p.weights_rec[g], r_out.size() == 1 ? std::vector<int>{n_cell}
-                                                                             : std::vector<int>{n_cell, n_output},
+      TFLSTM_RETURN_IF_ERROR(HasShape(v, p.weights_rec[g],
+                                      r_out.size() == 1 ? std::vector<int>{n_cell} : std::vector<int>{n_cell, n_output},
                                       "a recurrent weight matrix"));
       TFLSTM_RETURN_IF_ERROR(HasType(v, p.weights_rec[g], weight_type, "every weight of the op"));
     }
@@ -596,14 +627,16 @@ class Validator {
                   " and no projection");
     }
     if (v.in(p.projection_bias) != nullptr) {
-      if (v.in(p.projection_weights) == nullptr) return Fail(v.InName(p.projection_bias) + " is given without projection weights");
+      if (v.in(p.projection_weights) == nullptr)
+        return Fail(v.InName(p.projection_bias) + " is given without projection weights");
       TFLSTM_RETURN_IF_ERROR(HasShape(v, p.projection_bias, {n_output}, "the projection bias"));
       TFLSTM_RETURN_IF_ERROR(HasType(v, p.projection_bias, bias_type, "the projection bias of this LSTM"));
     }
     if (layer_norm) {
       for (int g = 0; g < 4; ++g) {
         if (g == 0 && cifg) {
-          if (v.in(p.layer_norm[0]) != nullptr) return Fail(v.InName(p.layer_norm[0]) + " is given but the op has no input gate");
+          if (v.in(p.layer_norm[0]) != nullptr)
+            return Fail(v.InName(p.layer_norm[0]) + " is given but the op has no input gate");
           continue;
         }
         TFLSTM_RETURN_IF_ERROR(Present(v, p.layer_norm[g]));
@@ -674,7 +707,8 @@ class Validator {
     TFLSTM_RETURN_IF_ERROR(Present(v, 0));
     TFLSTM_RETURN_IF_ERROR(Present(v, 1));
     for (int i : {0, 1}) {
-      if (Shape(*v.in(i)).size() != 4) return Fail(v.InName(i) + " has shape " + ShapeText(Shape(*v.in(i))) + "; it needs rank 4");
+      if (Shape(*v.in(i)).size() != 4)
+        return Fail(v.InName(i) + " has shape " + ShapeText(Shape(*v.in(i))) + "; it needs rank 4");
     }
     const int channels = Shape(*v.in(1))[out_axis];
     if (v.in(2) != nullptr && Elements(*v.in(2)) != static_cast<uint64_t>(channels)) {

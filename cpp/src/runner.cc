@@ -10,8 +10,6 @@
 #include "error_capture.h"
 #include "finite.h"
 #include "no_throw.h"
-#include "tflstm/dtype.h"
-#include "tflstm/op_set.h"
 #include "tensorflow/lite/builtin_ops.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
 #include "tensorflow/lite/core/subgraph.h"
@@ -20,6 +18,8 @@
 #include "tensorflow/lite/interpreter.h"
 #include "tensorflow/lite/interpreter_builder.h"
 #include "tensorflow/lite/model_builder.h"
+#include "tflstm/dtype.h"
+#include "tflstm/op_set.h"
 
 namespace tflstm {
 
@@ -49,8 +49,8 @@ Result<size_t> FindByName(const std::vector<TensorInfo>& infos, std::string_view
   for (size_t i = 0; i < infos.size(); ++i) {
     if (name == infos[i].name || name == infos[i].tensor_name) return i;
   }
-  return Status(ErrorCode::kInvalidArgument, "the model has no " + std::string(kind) + " named '" +
-                                                 std::string(name) + "'; its " + kind + "s are " + NameList(infos));
+  return Status(ErrorCode::kInvalidArgument, "the model has no " + std::string(kind) + " named '" + std::string(name) +
+                                                 "'; its " + kind + "s are " + NameList(infos));
 }
 
 template <typename T>
@@ -79,16 +79,16 @@ struct Runner::Engine {
   // A resource variable and its value after initialisation, which every reset restores.
   struct Resource {
     int id = 0;
-    std::string name;                               // the variable's shared name
+    std::string name;  // the variable's shared name
     std::vector<char> initial;
     std::unique_ptr<TfLiteIntArray, void (*)(TfLiteIntArray*)> dims{nullptr, TfLiteIntArrayFree};
     TfLiteType type = kTfLiteNoType;
     TfLiteQuantizationParams params{};
   };
-  std::unique_ptr<Arena> arena;                     // declared first: destroyed after the interpreter
+  std::unique_ptr<Arena> arena;  // declared first: destroyed after the interpreter
   std::unique_ptr<tflite::Interpreter> interpreter;
   tflite::Subgraph* subgraph = nullptr;
-  std::vector<int> inputs;                          // tensor indices, in input_info() order
+  std::vector<int> inputs;  // tensor indices, in input_info() order
   std::vector<int> outputs;
   size_t arena_required = 0;
   std::vector<Resource> resources;
@@ -181,8 +181,8 @@ Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vec
     const int new_batch = (*shapes)[0].empty() ? 1 : (*shapes)[0][0];
     for (size_t i = 0; i < shapes->size(); ++i) {
       if (sg.ResizeInputTensor(engine->inputs[i], (*shapes)[i]) != kTfLiteOk) {
-        return Fail(ErrorCode::kInvalidArgument, "cannot resize input " + std::to_string(i) + " to " +
-                                                     ShapeString((*shapes)[i]));
+        return Fail(ErrorCode::kInvalidArgument,
+                    "cannot resize input " + std::to_string(i) + " to " + ShapeString((*shapes)[i]));
       }
     }
     // The LSTM state is [batch, units]: a new batch size needs state tensors of that size.
@@ -226,8 +226,8 @@ Status Runner::InitializeResources(Engine& engine) {
     if (status->IsInitialized()) continue;
     tflite::Subgraph& init_sg = *interp.subgraph(init);
     if (init_sg.AllocateTensors() != kTfLiteOk || init_sg.Invoke() != kTfLiteOk) {
-      return Fail(ErrorCode::kRuntimeError, "cannot run the initialisation (subgraph " + std::to_string(init) +
-                                                ") of " + model_->description());
+      return Fail(ErrorCode::kRuntimeError,
+                  "cannot run the initialisation (subgraph " + std::to_string(init) + ") of " + model_->description());
     }
     init_sg.ReleaseNonPersistentMemory();
     status->MarkInitializationIsDone();
@@ -268,8 +268,8 @@ Status Runner::BindToArena(Engine& engine) const {
 
   for (int t : bound) {
     const TfLiteTensor* tensor = sg.tensor(t);
-    const std::string what = "tensor '" + std::string(tensor->name ? tensor->name : "") + "' (" +
-                             std::to_string(tensor->bytes) + " bytes)";
+    const std::string what =
+        "tensor '" + std::string(tensor->name ? tensor->name : "") + "' (" + std::to_string(tensor->bytes) + " bytes)";
     auto block = engine.arena->Allocate(tensor->bytes, what.c_str());
     if (!block.ok()) {
       return Status(ErrorCode::kArenaExhausted,
@@ -293,16 +293,16 @@ Result<size_t> Runner::OutputIndex(std::string_view name) const { return FindByN
 
 Result<size_t> Runner::InputIndex(size_t i) const {
   if (i < input_count()) return i;
-  return Status(ErrorCode::kInvalidArgument, "input index " + std::to_string(i) + " is out of range: " +
-                                                 model_->description() + " has " + std::to_string(input_count()) +
-                                                 " input(s)");
+  return Status(ErrorCode::kInvalidArgument, "input index " + std::to_string(i) +
+                                                 " is out of range: " + model_->description() + " has " +
+                                                 std::to_string(input_count()) + " input(s)");
 }
 
 Result<size_t> Runner::OutputIndex(size_t i) const {
   if (i < output_count()) return i;
-  return Status(ErrorCode::kInvalidArgument, "output index " + std::to_string(i) + " is out of range: " +
-                                                 model_->description() + " has " + std::to_string(output_count()) +
-                                                 " output(s)");
+  return Status(ErrorCode::kInvalidArgument, "output index " + std::to_string(i) +
+                                                 " is out of range: " + model_->description() + " has " +
+                                                 std::to_string(output_count()) + " output(s)");
 }
 
 Status Runner::CheckInputCount(size_t n) const {
@@ -388,16 +388,17 @@ Status Runner::CheckInput(size_t i, const InputData& in, bool quantize) const {
   const TfLiteType type = input(i).dtype;
   const bool quantizing = quantize && in.dtype == kTfLiteFloat32 && type != kTfLiteFloat32;
   if (quantizing && !DTypeIsQuantized(type)) {
-    return Status(ErrorCode::kInvalidArgument, InputLabel(i) + " is " + DTypeName(type) +
-                                                   ": float data can only be quantized for int8, uint8 or int16 inputs");
+    return Status(ErrorCode::kInvalidArgument,
+                  InputLabel(i) + " is " + DTypeName(type) +
+                      ": float data can only be quantized for int8, uint8 or int16 inputs");
   }
   if (!quantizing && in.dtype != type) {
     return Status(ErrorCode::kInvalidArgument,
                   InputLabel(i) + " expects dtype " + DTypeName(type) + ", got " + DTypeName(in.dtype));
   }
   if (DTypeSize(in.dtype) == 0) {
-    return Status(ErrorCode::kInvalidArgument, InputLabel(i) + " is " + DTypeName(type) +
-                                                   ", which has no fixed element size: it cannot be set");
+    return Status(ErrorCode::kInvalidArgument,
+                  InputLabel(i) + " is " + DTypeName(type) + ", which has no fixed element size: it cannot be set");
   }
   TFLSTM_RETURN_IF_ERROR(CheckShape(i, in.shape, in.rank));
   size_t count = 1;
@@ -410,9 +411,9 @@ Status Runner::CheckInput(size_t i, const InputData& in, bool quantize) const {
     count *= dim;
   }
   if (in.bytes != count * DTypeSize(in.dtype)) {
-    return Status(ErrorCode::kInvalidArgument, InputLabel(i) + " expects " + std::to_string(count * DTypeSize(in.dtype)) +
-                                                   " bytes for shape " + ShapeString(in.shape, in.rank) + ", got " +
-                                                   std::to_string(in.bytes));
+    return Status(ErrorCode::kInvalidArgument,
+                  InputLabel(i) + " expects " + std::to_string(count * DTypeSize(in.dtype)) + " bytes for shape " +
+                      ShapeString(in.shape, in.rank) + ", got " + std::to_string(in.bytes));
   }
   if (quantizing && !(input(i).scale > 0.0f)) {
     return Status(ErrorCode::kInvalidArgument, InputLabel(i) + " has no quantization scale to quantize with");
@@ -450,7 +451,8 @@ Status Runner::CheckInputBytes(const std::vector<std::vector<int>>& shapes) cons
       b = (n != 0 && b > kMax / n) ? kMax : b * n;
     }
     bytes[i] = b;
-    const uint64_t aligned = b > kMax - Arena::kAlignment ? kMax : (b + Arena::kAlignment - 1) / Arena::kAlignment * Arena::kAlignment;
+    const uint64_t aligned =
+        b > kMax - Arena::kAlignment ? kMax : (b + Arena::kAlignment - 1) / Arena::kAlignment * Arena::kAlignment;
     total = std::min(kMax - aligned, total) + aligned;
   }
   if (options_.arena_bytes && total > *options_.arena_bytes) {
@@ -540,8 +542,8 @@ Status Runner::OutputToFloat(size_t i, float* out, size_t count) const {
   const TensorView v = output(i);
   const size_t n = DTypeSize(v.dtype) ? v.bytes / DTypeSize(v.dtype) : 0;
   if (count != n) {
-    return Status(ErrorCode::kInvalidArgument, OutputLabel(i) + " holds " + std::to_string(n) +
-                                                   " values, not " + std::to_string(count));
+    return Status(ErrorCode::kInvalidArgument,
+                  OutputLabel(i) + " holds " + std::to_string(n) + " values, not " + std::to_string(count));
   }
   switch (v.dtype) {
     case kTfLiteFloat32:  // an empty output may have no storage, and `out` may be null then
@@ -551,8 +553,8 @@ Status Runner::OutputToFloat(size_t i, float* out, size_t count) const {
     case kTfLiteUInt8: DequantizeFrom<uint8_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
     case kTfLiteInt16: DequantizeFrom<int16_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
     default:
-      return Status(ErrorCode::kInvalidArgument, OutputLabel(i) + " is " + DTypeName(v.dtype) +
-                                                     ", which has no float form");
+      return Status(ErrorCode::kInvalidArgument,
+                    OutputLabel(i) + " is " + DTypeName(v.dtype) + ", which has no float form");
   }
 }
 
@@ -561,7 +563,8 @@ Status Runner::CheckPrepared() const {
   return Status(ErrorCode::kInvalidArgument, model_->description() +
                                                  " is not prepared yet: it cannot be prepared at its stored input "
                                                  "shapes, so it is prepared at the shapes of the first inputs set "
-                                                 "(or of the input_shapes option): " + unprepared_.message());
+                                                 "(or of the input_shapes option): " +
+                                                 unprepared_.message());
 }
 
 // The first NaN or Inf in a float input, as an error that names the input and the position.
@@ -584,7 +587,10 @@ Status Runner::CheckFinite() const {
     }
     const bool nan = in.dtype == kTfLiteFloat32 && std::isnan(static_cast<const float*>(in.data)[bad]);
     return Status(ErrorCode::kInvalidArgument,
-                  InputLabel(i) + " holds " + (in.dtype == kTfLiteFloat16 ? "NaN or Inf" : nan ? "NaN" : "Inf") +
+                  InputLabel(i) + " holds " +
+                      (in.dtype == kTfLiteFloat16 ? "NaN or Inf"
+                       : nan                      ? "NaN"
+                                                  : "Inf") +
                       " at " + ShapeString(at) + " (element " + std::to_string(bad) +
                       "); the model would give a finite answer from it. Runner option check_finite=false skips "
                       "this check");
@@ -633,7 +639,8 @@ TensorView Runner::state(size_t i) const {
     return View(variables[i], name ? name : "");
   }
   const Engine::Resource& r = engine_->resources[i - variables.size()];
-  tflite::resource::ResourceVariable* var = tflite::resource::GetResourceVariable(&engine_->subgraph->resources(), r.id);
+  tflite::resource::ResourceVariable* var =
+      tflite::resource::GetResourceVariable(&engine_->subgraph->resources(), r.id);
   const TfLiteTensor* t = var != nullptr ? var->GetTensor() : nullptr;
   if (t == nullptr) return TensorView{};
   TensorView v;
@@ -668,7 +675,8 @@ Status Runner::ResetState() {
     initial.data.raw = r.initial.data();
     initial.bytes = r.initial.size();
     if (var == nullptr || var->AssignFrom(&initial) != kTfLiteOk) {  // same shape: a copy, no allocation
-      return Fail(ErrorCode::kRuntimeError, "cannot reset resource variable '" + r.name + "' of " + model_->description());
+      return Fail(ErrorCode::kRuntimeError,
+                  "cannot reset resource variable '" + r.name + "' of " + model_->description());
     }
   }
   // Variables the main graph created on its own did not exist initially.

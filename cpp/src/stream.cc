@@ -8,8 +8,8 @@ namespace tflstm {
 Result<std::unique_ptr<Stream>> Stream::Create(Runner& runner) {
   const std::string where = runner.model().description();
   if (runner.input_count() != 1 || runner.output_count() < 1) {
-    return Status(ErrorCode::kInvalidArgument, "streaming needs a model with one input; " + where + " has " +
-                                                   std::to_string(runner.input_count()));
+    return Status(ErrorCode::kInvalidArgument,
+                  "streaming needs a model with one input; " + where + " has " + std::to_string(runner.input_count()));
   }
   auto stream = std::make_unique<Stream>(Key(), runner);
   const TensorView in = runner.input(0);
@@ -27,8 +27,9 @@ Result<std::unique_ptr<Stream>> Stream::Create(Runner& runner) {
   }
   TFLSTM_RETURN_IF_ERROR(stream->SetOneStep());
   if (runner.state_count() == 0) {
-    return Status(ErrorCode::kInvalidArgument, where + " has no state tensors: there is nothing to carry "
-                                                       "between chunks (is its LSTM fused?)");
+    return Status(ErrorCode::kInvalidArgument, where +
+                                                   " has no state tensors: there is nothing to carry "
+                                                   "between chunks (is its LSTM fused?)");
   }
   stream->step_input_bytes_ = runner.input(0).bytes;
   stream->step_output_bytes_ = runner.output(0).bytes;

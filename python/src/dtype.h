@@ -20,9 +20,20 @@ inline pybind11::dtype ToNumpy(TfLiteType type) {
 inline TfLiteType FromNumpy(const pybind11::dtype& dt) {
   const char kind = dt.kind();
   const auto size = dt.itemsize();
-  if (kind == 'f') return size == 4 ? kTfLiteFloat32 : size == 2 ? kTfLiteFloat16 : size == 8 ? kTfLiteFloat64 : kTfLiteNoType;
-  if (kind == 'i') return size == 1 ? kTfLiteInt8 : size == 2 ? kTfLiteInt16 : size == 4 ? kTfLiteInt32 : size == 8 ? kTfLiteInt64 : kTfLiteNoType;
-  if (kind == 'u') return size == 1 ? kTfLiteUInt8 : size == 2 ? kTfLiteUInt16 : size == 4 ? kTfLiteUInt32 : size == 8 ? kTfLiteUInt64 : kTfLiteNoType;
+  if (kind == 'f')
+    return size == 4 ? kTfLiteFloat32 : size == 2 ? kTfLiteFloat16 : size == 8 ? kTfLiteFloat64 : kTfLiteNoType;
+  if (kind == 'i')
+    return size == 1   ? kTfLiteInt8
+           : size == 2 ? kTfLiteInt16
+           : size == 4 ? kTfLiteInt32
+           : size == 8 ? kTfLiteInt64
+                       : kTfLiteNoType;
+  if (kind == 'u')
+    return size == 1   ? kTfLiteUInt8
+           : size == 2 ? kTfLiteUInt16
+           : size == 4 ? kTfLiteUInt32
+           : size == 8 ? kTfLiteUInt64
+                       : kTfLiteNoType;
   if (kind == 'b') return kTfLiteBool;
   if (kind == 'c') return size == 8 ? kTfLiteComplex64 : size == 16 ? kTfLiteComplex128 : kTfLiteNoType;
   return kTfLiteNoType;

@@ -39,9 +39,8 @@ PyModel Load(const py::object& source) {
     py::gil_scoped_release nogil;
     result = Model::FromBytes(buf.ptr, size);
   } else {
-    Raise(Status(ErrorCode::kInvalidArgument,
-                 "Model() takes a path (str or os.PathLike) or bytes-like data, got " +
-                     std::string(py::str(py::type::of(source).attr("__name__")))));
+    Raise(Status(ErrorCode::kInvalidArgument, "Model() takes a path (str or os.PathLike) or bytes-like data, got " +
+                                                  std::string(py::str(py::type::of(source).attr("__name__")))));
   }
   return PyModel{Unwrap(std::move(result))};
 }
@@ -56,8 +55,11 @@ void RaiseForModel(const Status& status, const Model& model) {
 
 void bind_model(py::module_& m) {
   py::class_<Quantization>(m, "Quantization", "Quantization parameters of a tensor (empty when not quantized).")
-      .def_property_readonly("scales", [](const Quantization& q) { return py::array(py::cast(q.scales)).attr("astype")("float32"); })
-      .def_property_readonly("zero_points", [](const Quantization& q) { return py::array(py::cast(q.zero_points)).attr("astype")("int64"); })
+      .def_property_readonly(
+          "scales", [](const Quantization& q) { return py::array(py::cast(q.scales)).attr("astype")("float32"); })
+      .def_property_readonly(
+          "zero_points",
+          [](const Quantization& q) { return py::array(py::cast(q.zero_points)).attr("astype")("int64"); })
       .def_readonly("quantized_dimension", &Quantization::quantized_dimension)
       .def("__bool__", [](const Quantization& q) { return !q.scales.empty(); })
       .def("__repr__", [](const Quantization& q) {
@@ -79,11 +81,12 @@ void bind_model(py::module_& m) {
       .def_property_readonly("shape_signature", [](const TensorInfo& t) { return ToTuple(t.shape_signature); })
       .def_readonly("quantization", &TensorInfo::quantization)
       .def("__repr__", [](const TensorInfo& t) {
-        return "TensorInfo(name='" + t.name + "', dtype=" + DTypeName(t.dtype) + ", shape=" +
-               std::string(py::repr(ToTuple(t.shape))) + ")";
+        return "TensorInfo(name='" + t.name + "', dtype=" + DTypeName(t.dtype) +
+               ", shape=" + std::string(py::repr(ToTuple(t.shape))) + ")";
       });
 
-  py::class_<StateInfo>(m, "StateInfo", "State a model keeps between invokes: a variable tensor or a resource variable.")
+  py::class_<StateInfo>(m, "StateInfo",
+                        "State a model keeps between invokes: a variable tensor or a resource variable.")
       .def_readonly("name", &StateInfo::name)
       .def_readonly("resource_variable", &StateInfo::resource_variable)
       .def_property_readonly("dtype", [](const StateInfo& s) { return ToNumpy(s.dtype); })
@@ -98,28 +101,37 @@ void bind_model(py::module_& m) {
       .def(py::init(&Load), py::arg("source"))
       .def_property_readonly("inputs", [](const PyModel& self) { return self.model->inputs(); })
       .def_property_readonly("outputs", [](const PyModel& self) { return self.model->outputs(); })
-      .def_property_readonly("signatures", [](const PyModel& self) {
-             py::dict out;
-             for (const SignatureInfo& sig : self.model->signatures()) {
-               py::dict entry;
-               entry["inputs"] = sig.inputs;
-               entry["outputs"] = sig.outputs;
-               out[py::str(sig.key)] = entry;
-             }
-             return out;
-           }, "{key: {'inputs': [TensorInfo], 'outputs': [TensorInfo]}} for each signature of the model")
-      .def_property_readonly("state", [](const PyModel& self) { return self.model->state(); },
-                             "Where the model keeps state between invokes: [StateInfo], empty when stateless")
-      .def_property_readonly("ops", [](const PyModel& self) { return OpList(self.model->ops()); },
-                             "[(op_name, version), ...] for every operator code in the model")
-      .def_property_readonly("unsupported_ops", [](const PyModel& self) { return OpList(self.model->UnsupportedOps()); },
-                             "The (op_name, version) pairs the linked TFLite runtime cannot run")
-      .def("check", [](const PyModel& self) {
-             const Status status = self.model->Check();
-             if (!status.ok()) RaiseForModel(status, *self.model);
-           },
-           "Raises UnsupportedOpError naming every (op, version) the runtime lacks.")
-      .def_property_readonly("size", [](const PyModel& self) { return self.model->size_bytes(); }, "Size in bytes")
+      .def_property_readonly(
+          "signatures",
+          [](const PyModel& self) {
+            py::dict out;
+            for (const SignatureInfo& sig : self.model->signatures()) {
+              py::dict entry;
+              entry["inputs"] = sig.inputs;
+              entry["outputs"] = sig.outputs;
+              out[py::str(sig.key)] = entry;
+            }
+            return out;
+          },
+          "{key: {'inputs': [TensorInfo], 'outputs': [TensorInfo]}} for each signature of the model")
+      .def_property_readonly(
+          "state", [](const PyModel& self) { return self.model->state(); },
+          "Where the model keeps state between invokes: [StateInfo], empty when stateless")
+      .def_property_readonly(
+          "ops", [](const PyModel& self) { return OpList(self.model->ops()); },
+          "[(op_name, version), ...] for every operator code in the model")
+      .def_property_readonly(
+          "unsupported_ops", [](const PyModel& self) { return OpList(self.model->UnsupportedOps()); },
+          "The (op_name, version) pairs the linked TFLite runtime cannot run")
+      .def(
+          "check",
+          [](const PyModel& self) {
+            const Status status = self.model->Check();
+            if (!status.ok()) RaiseForModel(status, *self.model);
+          },
+          "Raises UnsupportedOpError naming every (op, version) the runtime lacks.")
+      .def_property_readonly(
+          "size", [](const PyModel& self) { return self.model->size_bytes(); }, "Size in bytes")
       .def_property_readonly("description", [](const PyModel& self) { return self.model->description(); })
       .def("__repr__", [](const PyModel& self) {
         return "<tflstm.Model " + self.model->description() + ", " + std::to_string(self.model->inputs().size()) +

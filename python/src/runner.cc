@@ -78,8 +78,8 @@ std::vector<std::vector<int>> InputShapes(const Model& model, const std::string&
     size_t i = 0;
     while (i < infos->size() && (*infos)[i].name != name && (*infos)[i].tensor_name != name) ++i;
     if (i == infos->size()) {
-      Raise(Status(ErrorCode::kInvalidArgument, "input_shapes names '" + name + "', which is not an input of " +
-                                                    model.description()));
+      Raise(Status(ErrorCode::kInvalidArgument,
+                   "input_shapes names '" + name + "', which is not an input of " + model.description()));
     }
     shapes[i] = item.second.cast<std::vector<int>>();
     named[i] = true;
@@ -149,9 +149,9 @@ py::dict PyRunner::Run(const py::dict& feeds) {
 Status PyRunner::CheckNoViews(const char* what) const {
   const int n = views_.load();
   if (n == 0) return Status::Ok();
-  return Status(ErrorCode::kInvalidArgument,
-                std::string(what) + " would rebuild the runner's tensors, but " + std::to_string(n) +
-                    " zero-copy view(s) of them are alive; delete them first");
+  return Status(ErrorCode::kInvalidArgument, std::string(what) + " would rebuild the runner's tensors, but " +
+                                                 std::to_string(n) +
+                                                 " zero-copy view(s) of them are alive; delete them first");
 }
 
 std::vector<TensorInfo> PyRunner::Describe(bool inputs) {
@@ -256,18 +256,19 @@ void bind_runner(py::module_& m) {
                     "TFLite's persistent arena (kernel state, LSTM state variables)")
       .def_readonly("tflite_dynamic", &MemoryStats::tflite_dynamic, "Dynamic tensors on TFLite's heap")
       .def_property_readonly("total", &MemoryStats::total, "Arena budget plus everything TFLite holds")
-      .def("as_dict", [](const MemoryStats& s) {
-        py::dict d;
-        d["arena_used"] = s.arena.used;
-        d["arena_high_water"] = s.arena.high_water;
-        d["arena_budget"] = s.arena.budget;
-        d["arena_required"] = s.arena_required;
-        d["tflite_arena"] = s.tflite_arena;
-        d["tflite_persistent"] = s.tflite_persistent;
-        d["tflite_dynamic"] = s.tflite_dynamic;
-        d["total"] = s.total();
-        return d;
-      })
+      .def("as_dict",
+           [](const MemoryStats& s) {
+             py::dict d;
+             d["arena_used"] = s.arena.used;
+             d["arena_high_water"] = s.arena.high_water;
+             d["arena_budget"] = s.arena.budget;
+             d["arena_required"] = s.arena_required;
+             d["tflite_arena"] = s.tflite_arena;
+             d["tflite_persistent"] = s.tflite_persistent;
+             d["tflite_dynamic"] = s.tflite_dynamic;
+             d["total"] = s.total();
+             return d;
+           })
       .def("__repr__", [](const MemoryStats& s) {
         return "MemoryStats(arena=ArenaStats(used=" + std::to_string(s.arena.used) +
                ", high_water=" + std::to_string(s.arena.high_water) + ", budget=" + std::to_string(s.arena.budget) +
@@ -277,35 +278,41 @@ void bind_runner(py::module_& m) {
                ", tflite_dynamic=" + std::to_string(s.tflite_dynamic) + ", total=" + std::to_string(s.total()) + ")";
       });
 
-  py::class_<PyRunner>(m, "Runner", "Runs a Model with the TFLite interpreter; inputs and outputs live in tflstm's arena.")
-      .def(py::init<const PyModel&, int, const py::object&, const std::optional<std::string>&, bool,
-                    const std::string&, const py::object&, bool>(),
+  py::class_<PyRunner>(m, "Runner",
+                       "Runs a Model with the TFLite interpreter; inputs and outputs live in tflstm's arena.")
+      .def(py::init<const PyModel&, int, const py::object&, const std::optional<std::string>&, bool, const std::string&,
+                    const py::object&, bool>(),
            py::arg("model"), py::arg("num_threads") = 1, py::arg("arena_bytes") = py::none(),
            py::arg("signature") = py::none(), py::arg("quantize_io") = false, py::arg("lstm_kernel") = "tflstm",
-           py::kw_only(),
-           py::arg("input_shapes") = py::none(), py::arg("check_finite") = true)
+           py::kw_only(), py::arg("input_shapes") = py::none(), py::arg("check_finite") = true)
       .def("__call__", &PyRunner::Call)
       .def("run", &PyRunner::Run, py::arg("inputs"))
-      .def("invoke", [](PyRunner& self) { ThrowIfError(self.Locked([](Runner& r) { return r.Invoke(); })); },
-           "Run on what the input views hold; read the results from the output views (no copies)")
+      .def(
+          "invoke", [](PyRunner& self) { ThrowIfError(self.Locked([](Runner& r) { return r.Invoke(); })); },
+          "Run on what the input views hold; read the results from the output views (no copies)")
       .def("cancel", &PyRunner::Cancel, "Stop a run in progress on another thread (it raises CancelledError)")
-      .def("input_view", [](const py::object& self, const py::object& key) { return View(self, key, true); },
-           py::arg("key"), "A writable numpy array over input `key` (index or name), without copies")
-      .def("output_view", [](const py::object& self, const py::object& key) { return View(self, key, false); },
-           py::arg("key"), "A read-only numpy array over output `key` (index or name), without copies")
+      .def(
+          "input_view", [](const py::object& self, const py::object& key) { return View(self, key, true); },
+          py::arg("key"), "A writable numpy array over input `key` (index or name), without copies")
+      .def(
+          "output_view", [](const py::object& self, const py::object& key) { return View(self, key, false); },
+          py::arg("key"), "A read-only numpy array over output `key` (index or name), without copies")
       .def_property_readonly("inputs", [](PyRunner& self) { return self.Describe(true); })
       .def_property_readonly("outputs", [](PyRunner& self) { return self.Describe(false); })
       .def_property_readonly("quantize_io", &PyRunner::quantize_io)
       .def_property_readonly("prepared", &PyRunner::Prepared,
                              "False while a model that cannot be prepared at its stored shapes waits for inputs")
-      .def_property_readonly("rebuilds", &PyRunner::Rebuilds,
-                             "How many times a shape change rebuilt the interpreter")
+      .def_property_readonly("rebuilds", &PyRunner::Rebuilds, "How many times a shape change rebuilt the interpreter")
       .def_property_readonly("memory", &PyRunner::Memory, "MemoryStats: the arena and TFLite's own memory")
-      .def_property_readonly("arena_stats", [](PyRunner& self) {
-             py::module_::import("warnings").attr("warn")("Runner.arena_stats is deprecated: use Runner.memory",
-                                                          py::module_::import("builtins").attr("DeprecationWarning"), 2);
-             return self.Memory();
-           }, "Deprecated name of `memory`");
+      .def_property_readonly(
+          "arena_stats",
+          [](PyRunner& self) {
+            py::module_::import("warnings")
+                .attr("warn")("Runner.arena_stats is deprecated: use Runner.memory",
+                              py::module_::import("builtins").attr("DeprecationWarning"), 2);
+            return self.Memory();
+          },
+          "Deprecated name of `memory`");
 }
 
 }  // namespace tflstm::python

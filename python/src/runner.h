@@ -23,8 +23,7 @@ class PyRunner {
  public:
   PyRunner(const PyModel& model, int num_threads, const pybind11::object& arena_bytes,
            const std::optional<std::string>& signature, bool quantize_io, const std::string& lstm_kernel,
-           const pybind11::object& input_shapes,
-           bool check_finite);
+           const pybind11::object& input_shapes, bool check_finite);
 
   // runner(x) or runner(x1, x2, ...): one output comes back as an array, several as a tuple.
   pybind11::object Call(const pybind11::args& args);

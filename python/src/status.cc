@@ -40,8 +40,8 @@ void Raise(const Status& status, const py::dict& extra) {
 }
 
 void bind_status(py::module_& m) {
-  py::object base = NewClass(m, "Error", "Root of every error tflstm raises.",
-                             py::make_tuple(py::handle(PyExc_Exception)));
+  py::object base =
+      NewClass(m, "Error", "Root of every error tflstm raises.", py::make_tuple(py::handle(PyExc_Exception)));
   NewClass(m, "ModelError", "The model is missing, unreadable, truncated or malformed.",
            py::make_tuple(base, py::handle(PyExc_ValueError)));
   NewClass(m, "UnsupportedOpError",

@@ -72,9 +72,9 @@ class PyStream {
   }
 
   [[noreturn]] void RefuseChunk(const py::array& x, const std::string& want) const {
-    Raise(Status(ErrorCode::kInvalidArgument, "a stream chunk must be " + std::string(DTypeName(input_dtype_)) +
-                                                  " of shape " + want + ", got " + std::string(py::str(x.attr("dtype"))) +
-                                                  " " + std::string(py::str(x.attr("shape")))));
+    Raise(Status(ErrorCode::kInvalidArgument,
+                 "a stream chunk must be " + std::string(DTypeName(input_dtype_)) + " of shape " + want + ", got " +
+                     std::string(py::str(x.attr("dtype"))) + " " + std::string(py::str(x.attr("shape")))));
   }
 
   py::array FeedChunks(const py::array& x) {
@@ -89,7 +89,8 @@ class PyStream {
     }
     if (chunks == 0 || FromNumpy(x.dtype()) != input_dtype_) {
       std::string want = "[";
-      for (size_t d = 0; d < chunk.size(); ++d) want += (d ? ", " : "") + (d == 0 && chunk[0] == 1 ? std::string("k") : std::to_string(chunk[d]));
+      for (size_t d = 0; d < chunk.size(); ++d)
+        want += (d ? ", " : "") + (d == 0 && chunk[0] == 1 ? std::string("k") : std::to_string(chunk[d]));
       RefuseChunk(x, want + "] (k chunks)");
     }
     const bool stack_on_first = !step_output_.empty() && step_output_[0] == 1;
@@ -140,7 +141,8 @@ class PyStream {
   py::list State() {
     py::list out;
     for (size_t i = 0; i < stream_->state_count(); ++i) {
-      py::array a(ToNumpy(state_dtypes_[i]), std::vector<py::ssize_t>(state_shapes_[i].begin(), state_shapes_[i].end()));
+      py::array a(ToNumpy(state_dtypes_[i]),
+                  std::vector<py::ssize_t>(state_shapes_[i].begin(), state_shapes_[i].end()));
       std::memcpy(a.mutable_data(), stream_->state(i).data(), stream_->state(i).size());
       out.append(a);
     }
@@ -201,10 +203,10 @@ void bind_stream(py::module_& m) {
       .def_property_readonly("state_names", &PyStream::state_names,
                              "The name of each state array: variable tensors, then resource variables");
   py::object runner = m.attr("Runner");
-  runner.attr("stream") = py::cpp_function(
-      [](py::object self) { return PyStream(std::move(self)); }, py::name("stream"), py::is_method(runner),
-      py::sibling(py::getattr(runner, "stream", py::none())),
-      "A stream over this runner: feed a sequence in chunks, the model's state carried between them");
+  runner.attr("stream") =
+      py::cpp_function([](py::object self) { return PyStream(std::move(self)); }, py::name("stream"),
+                       py::is_method(runner), py::sibling(py::getattr(runner, "stream", py::none())),
+                       "A stream over this runner: feed a sequence in chunks, the model's state carried between them");
 }
 
 }  // namespace tflstm::python

@@ -8,14 +8,15 @@
 Training, conversion and profiling (tflstm.train, tflstm.convert, tflstm.profile) need the
 optional extra: pip install 'tflstm[convert]'. TensorFlow is imported only when they run.
 """
+
 from __future__ import annotations
 
 from ._cpu import check_cpu as _check_cpu
 
 _check_cpu()
 
-from ._build_config import ISA, TFLITE_VERSION, VERSION  # noqa: E402
-from ._core import (  # noqa: E402
+from ._build_config import ISA, TFLITE_VERSION, VERSION
+from ._core import (
     ArenaExhaustedError,
     ArenaStats,
     CancelledError,
@@ -32,40 +33,39 @@ from ._core import (  # noqa: E402
     TensorInfo,
     UnsupportedOpError,
 )
-
-from .converter import MODES, convert  # noqa: E402
-from .errors import ConversionError, TrainingError, UnsupportedLayerError  # noqa: E402
-from .profiling import ProfileReport, ProfileRow, profile  # noqa: E402
-from .training import magnitude_prune, train  # noqa: E402
+from .converter import MODES, convert
+from .errors import ConversionError, TrainingError, UnsupportedLayerError
+from .profiling import ProfileReport, ProfileRow, profile
+from .training import magnitude_prune, train
 
 __version__ = VERSION
 
 __all__ = [
+    "ISA",
+    "MODES",
+    "TFLITE_VERSION",
     "ArenaExhaustedError",
     "ArenaStats",
     "CancelledError",
     "ConversionError",
     "Error",
-    "MODES",
-    "ProfileReport",
-    "ProfileRow",
-    "TrainingError",
-    "UnsupportedLayerError",
-    "convert",
-    "magnitude_prune",
-    "profile",
-    "train",
-    "ISA",
     "InputError",
     "InvokeError",
     "MemoryStats",
     "Model",
     "ModelError",
+    "ProfileReport",
+    "ProfileRow",
     "Quantization",
     "Runner",
     "StateInfo",
     "Stream",
-    "TFLITE_VERSION",
     "TensorInfo",
+    "TrainingError",
+    "UnsupportedLayerError",
     "UnsupportedOpError",
+    "convert",
+    "magnitude_prune",
+    "profile",
+    "train",
 ]

@@ -1,9 +1,10 @@
 """Type stubs for tflstm._core, the native extension module."""
+
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, Union, overload
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -80,7 +81,7 @@ class StateInfo:
     def bytes(self) -> int: ...
 
 class Model:
-    def __init__(self, source: Union[str, os.PathLike[str], bytes, bytearray, memoryview]) -> None: ...
+    def __init__(self, source: str | os.PathLike[str] | bytes | bytearray | memoryview) -> None: ...
     @property
     def inputs(self) -> list[TensorInfo]: ...
     @property

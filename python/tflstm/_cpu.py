@@ -3,6 +3,7 @@
 Loading it anyway would die with SIGILL somewhere inside TFLite; a clear ImportError is
 what a user can act on (rebuild with a lower TFLSTM_ISA, or without NEON on 32-bit ARM).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -21,8 +22,13 @@ _ARM_HWCAPS = {
     "arm": {"vfp": 1 << 6, "neon": 1 << 12, "vfpv3": 1 << 13, "vfpv4": 1 << 16},
 }
 # What each 32-bit -mfpu value needs; GCC's armv8-a has FP and Advanced SIMD built in.
-_ARM_FPUS = {"neon-vfpv4": ("neon", "vfpv4"), "vfpv4": ("vfpv4",), "neon": ("neon",), "vfpv3": ("vfpv3",),
-             "vfpv3-d16": ("vfpv3",)}
+_ARM_FPUS = {
+    "neon-vfpv4": ("neon", "vfpv4"),
+    "vfpv4": ("vfpv4",),
+    "neon": ("neon",),
+    "vfpv3": ("vfpv3",),
+    "vfpv3-d16": ("vfpv3",),
+}
 _AT_HWCAP = 16
 
 
@@ -116,5 +122,7 @@ def check_cpu(isa: str | None = None, cpuinfo: str | None = None, arch_flags: st
         hint = f"Build tflstm for it: pip install . -C cmake.define.TFLSTM_ARMHF_FPU={fpu}"
     else:
         hint = "Build tflstm for it with a matching TFLSTM_ISA"
-    raise ImportError(f"tflstm was built for {isa} ({arch_flags.strip() or '-march=' + isa}), but this CPU "
-                      f"lacks {', '.join(missing)} and would stop with an illegal instruction. {hint}.")
+    raise ImportError(
+        f"tflstm was built for {isa} ({arch_flags.strip() or '-march=' + isa}), but this CPU "
+        f"lacks {', '.join(missing)} and would stop with an illegal instruction. {hint}."
+    )

@@ -1,12 +1,13 @@
 """Captures what native code (TensorFlow's converter, its logging) writes to file descriptor 2,
 so tflstm can put it into an exception instead of onto the user's terminal."""
+
 from __future__ import annotations
 
 import contextlib
 import os
 import sys
 import tempfile
-from typing import Iterator
+from collections.abc import Iterator
 
 
 class Captured:

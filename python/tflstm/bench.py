@@ -1,13 +1,15 @@
 """Latency and memory of a .tflite model as Python sees them: load, runner set-up, first run
 and steady state of ``runner(x)``, numpy conversions and the GIL hand-off included; the
 process's resident memory (Linux) at each stage. Needs numpy only (`tflstm bench`)."""
+
 from __future__ import annotations
 
 import os
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -56,14 +58,22 @@ def random_inputs(runner: Runner, seed: int = 0) -> list[np.ndarray]:
             xs.append(rng.normal(size=t.shape).astype(t.dtype))
         elif np.issubdtype(t.dtype, np.integer):
             info = np.iinfo(t.dtype)
-            xs.append(rng.integers(max(info.min, -128), min(info.max, 127), size=t.shape, endpoint=True).astype(t.dtype))
+            xs.append(
+                rng.integers(max(info.min, -128), min(info.max, 127), size=t.shape, endpoint=True).astype(t.dtype)
+            )
         else:
             xs.append(np.zeros(t.shape, t.dtype))
     return xs
 
 
-def bench(model: str | os.PathLike[str] | bytes, inputs: Sequence[np.ndarray] | None = None, *, runs: int = 100,
-          warmup: int = 10, num_threads: int = 1) -> dict[str, Any]:
+def bench(
+    model: str | os.PathLike[str] | bytes,
+    inputs: Sequence[np.ndarray] | None = None,
+    *,
+    runs: int = 100,
+    warmup: int = 10,
+    num_threads: int = 1,
+) -> dict[str, Any]:
     """Times `runner(*inputs)` (random inputs by default) and reads memory at each stage.
 
     Times are in microseconds, memory in bytes: `rss_*` is the process's resident memory after
@@ -89,15 +99,25 @@ def bench(model: str | os.PathLike[str] | bytes, inputs: Sequence[np.ndarray] | 
     stats = runner.arena_stats
     us = 1e6
     return {
-        "model_bytes": m.size, "threads": num_threads, "runs": runs, "warmup_runs": warmup,
-        "load_us": (t1 - t0) * us, "runner_us": (t2 - t1) * us, "first_inference_us": first * us,
-        "median_us": statistics.median(times) * us, "p90_us": p90(times) * us,
-        "mean_us": statistics.fmean(times) * us, "min_us": times[0] * us,
-        "arena_bytes": stats.budget, "tflite_arena_bytes": stats.tflite_arena,
-        "tflite_persistent_bytes": stats.tflite_persistent, "total_bytes": stats.total,
+        "model_bytes": m.size,
+        "threads": num_threads,
+        "runs": runs,
+        "warmup_runs": warmup,
+        "load_us": (t1 - t0) * us,
+        "runner_us": (t2 - t1) * us,
+        "first_inference_us": first * us,
+        "median_us": statistics.median(times) * us,
+        "p90_us": p90(times) * us,
+        "mean_us": statistics.fmean(times) * us,
+        "min_us": times[0] * us,
+        "arena_bytes": stats.budget,
+        "tflite_arena_bytes": stats.tflite_arena,
+        "tflite_persistent_bytes": stats.tflite_persistent,
+        "total_bytes": stats.total,
         "model_rss_growth_bytes": (after_model["VmRSS"] - before["VmRSS"]) * 1024,
         "runner_rss_growth_bytes": (after_runner["VmRSS"] - after_model["VmRSS"]) * 1024,
         "first_inference_rss_growth_bytes": (after_first["VmRSS"] - after_runner["VmRSS"]) * 1024,
         "runs_rss_growth_bytes": (after_runs["VmRSS"] - after_first["VmRSS"]) * 1024,
-        "rss_bytes": after_runs["VmRSS"] * 1024, "peak_rss_bytes": after_runs["VmHWM"] * 1024,
+        "rss_bytes": after_runs["VmRSS"] * 1024,
+        "peak_rss_bytes": after_runs["VmHWM"] * 1024,
     }

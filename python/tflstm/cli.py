@@ -1,5 +1,6 @@
 """The ``tflstm`` command: convert, inspect, run, bench, profile, demo. inspect, run and bench
 need numpy only; the others import TensorFlow when they run."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,12 +8,13 @@ import json
 import os
 import sys
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from ._core import Error, Model, Runner
 from ._build_config import TFLITE_VERSION
+from ._core import Error, Model, Runner
 from .lstm_flatbuffer import unfused_layers
 
 
@@ -25,29 +27,56 @@ def _load_npy(path: str, what: str) -> np.ndarray:
 
 def describe(model: Model, data: bytes) -> dict[str, Any]:
     """What `inspect` shows of a model (and its bytes, for tflstm's notes), as plain data."""
+
     def tensors(infos: Sequence[Any]) -> list[dict[str, Any]]:
         out = []
         for t in infos:
             q = t.quantization
-            out.append({"name": t.name, "tensor": t.tensor_name, "dtype": str(t.dtype), "shape": list(t.shape),
-                        "shape_signature": list(t.shape_signature),
-                        "quantization": {"scales": q.scales.tolist(), "zero_points": q.zero_points.tolist(),
-                                         "axis": q.quantized_dimension} if q else None})
+            out.append(
+                {
+                    "name": t.name,
+                    "tensor": t.tensor_name,
+                    "dtype": str(t.dtype),
+                    "shape": list(t.shape),
+                    "shape_signature": list(t.shape_signature),
+                    "quantization": {
+                        "scales": q.scales.tolist(),
+                        "zero_points": q.zero_points.tolist(),
+                        "axis": q.quantized_dimension,
+                    }
+                    if q
+                    else None,
+                }
+            )
         return out
 
-    info: dict[str, Any] = {"size_bytes": model.size, "inputs": tensors(model.inputs),
-                            "outputs": tensors(model.outputs),
-                            "ops": [{"op": name, "version": v} for name, v in model.ops],
-                            "runtime": f"TFLite {TFLITE_VERSION}",
-                            "state": [{"name": s.name, "kind": "resource variable" if s.resource_variable
-                                       else "variable tensor", "dtype": str(s.dtype), "shape": list(s.shape),
-                                       "bytes": s.bytes} for s in model.state],
-                            "unsupported_ops": [{"op": n, "version": v} for n, v in model.unsupported_ops],
-                            "unfused_recurrent_layers": unfused_layers(data)}
+    info: dict[str, Any] = {
+        "size_bytes": model.size,
+        "inputs": tensors(model.inputs),
+        "outputs": tensors(model.outputs),
+        "ops": [{"op": name, "version": v} for name, v in model.ops],
+        "runtime": f"TFLite {TFLITE_VERSION}",
+        "state": [
+            {
+                "name": s.name,
+                "kind": "resource variable" if s.resource_variable else "variable tensor",
+                "dtype": str(s.dtype),
+                "shape": list(s.shape),
+                "bytes": s.bytes,
+            }
+            for s in model.state
+        ],
+        "unsupported_ops": [{"op": n, "version": v} for n, v in model.unsupported_ops],
+        "unfused_recurrent_layers": unfused_layers(data),
+    }
     if not info["unsupported_ops"]:
         stats = Runner(model).memory
-        info["memory"] = {"arena_bytes": stats.arena.budget, "tflite_arena_bytes": stats.tflite_arena,
-                          "tflite_persistent_bytes": stats.tflite_persistent, "total_bytes": stats.total}
+        info["memory"] = {
+            "arena_bytes": stats.arena.budget,
+            "tflite_arena_bytes": stats.tflite_arena,
+            "tflite_persistent_bytes": stats.tflite_persistent,
+            "total_bytes": stats.total,
+        }
     return info
 
 
@@ -62,11 +91,15 @@ def _print_inspect(path: str, info: dict[str, Any]) -> None:
                 quant = f"  scale {q['scales'][0]:.6g} zero point {q['zero_points'][0]}"
             elif q:
                 quant = f"  {len(q['scales'])} scales on axis {q['axis']}"
-            print(f"  {t['name']:<20} {t['dtype']:<8} shape {tuple(t['shape'])} signature "
-                  f"{tuple(t['shape_signature'])}{quant}  [tensor {t['tensor']}]")
+            print(
+                f"  {t['name']:<20} {t['dtype']:<8} shape {tuple(t['shape'])} signature "
+                f"{tuple(t['shape_signature'])}{quant}  [tensor {t['tensor']}]"
+            )
     if info["state"]:
-        print(f"state: stateful, {sum(s['bytes'] for s in info['state']):,} bytes kept between invokes "
-              "(every plain run starts from the initial state; streams carry it)")
+        print(
+            f"state: stateful, {sum(s['bytes'] for s in info['state']):,} bytes kept between invokes "
+            "(every plain run starts from the initial state; streams carry it)"
+        )
         for s in info["state"]:
             print(f"  {s['name']:<40} {s['kind']:<17} {s['dtype']:<8} shape {tuple(s['shape'])}  {s['bytes']:,} B")
     else:
@@ -82,8 +115,10 @@ def _print_inspect(path: str, info: dict[str, Any]) -> None:
     else:
         m = info["memory"]
         print(f"compatibility: {info['runtime']} runs every op")
-        print(f"memory: tflstm arena {m['arena_bytes']:,} B, TFLite arena {m['tflite_arena_bytes']:,} B, "
-              f"persistent {m['tflite_persistent_bytes']:,} B, total {m['total_bytes']:,} B")
+        print(
+            f"memory: tflstm arena {m['arena_bytes']:,} B, TFLite arena {m['tflite_arena_bytes']:,} B, "
+            f"persistent {m['tflite_persistent_bytes']:,} B, total {m['total_bytes']:,} B"
+        )
 
 
 def ops_list(paths: Sequence[str]) -> str:
@@ -93,8 +128,10 @@ def ops_list(paths: Sequence[str]) -> str:
     for path in paths:
         for name, version in Model(path).ops:
             versions[name] = max(version, versions.get(name, 0))
-    lines = [f"# TFLite ops of {', '.join(os.path.basename(p) for p in paths)}",
-             "# for a selective build: tflstm_select_ops(<target> OPS_FILES <this file>)"]
+    lines = [
+        f"# TFLite ops of {', '.join(os.path.basename(p) for p in paths)}",
+        "# for a selective build: tflstm_select_ops(<target> OPS_FILES <this file>)",
+    ]
     lines += [f"{name} {version}" for name, version in versions.items()]
     return "\n".join(lines) + "\n"
 
@@ -136,9 +173,9 @@ def run_batched(runner: Runner, x: np.ndarray) -> np.ndarray | tuple[np.ndarray,
     if x.shape == shape:
         return runner(x)
     if x.shape[1:] == shape[1:] and shape[0] == 1:
-        outs = [runner(x[i:i + 1]) for i in range(len(x))]
+        outs = [runner(x[i : i + 1]) for i in range(len(x))]
         if isinstance(outs[0], tuple):
-            return tuple(np.concatenate(parts) for parts in zip(*outs))
+            return tuple(np.concatenate(parts) for parts in zip(*outs, strict=True))
         return np.concatenate(outs)
     return runner(x)  # raises InputError naming the expected shape
 
@@ -193,8 +230,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     x = _load_npy(args.x, "x")
     y = _load_npy(args.y, "y")
     rep = _load_npy(args.representative, "representative data") if args.representative else None
-    report = profile(keras_model, x, y, args.modes, representative_data=rep, runs=args.runs,
-                     num_threads=args.threads)
+    report = profile(keras_model, x, y, args.modes, representative_data=rep, runs=args.runs, num_threads=args.threads)
     _write_report(report, args.out, "profile")
     return 0
 
@@ -206,23 +242,41 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .training import train
 
     data = basic_motions()
-    print(f"{data.name}: {len(data.x_train)} training and {len(data.x_test)} test recordings of "
-          f"{data.x_train.shape[1]} steps x {data.x_train.shape[2]} features; classes {', '.join(data.classes)}",
-          flush=True)
+    print(
+        f"{data.name}: {len(data.x_train)} training and {len(data.x_test)} test recordings of "
+        f"{data.x_train.shape[1]} steps x {data.x_train.shape[2]} features; classes {', '.join(data.classes)}",
+        flush=True,
+    )
     print(f"training LSTM({args.units}) for {args.epochs} epochs", flush=True)
-    model = train(data.x_train, data.y_train, lstm_units=(args.units,), dropout=0.1, epochs=args.epochs,
-                  batch_size=8, learning_rate=args.learning_rate, seed=args.seed, verbose=2)
+    model = train(
+        data.x_train,
+        data.y_train,
+        lstm_units=(args.units,),
+        dropout=0.1,
+        epochs=args.epochs,
+        batch_size=8,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        verbose=2,
+    )
     os.makedirs(args.out, exist_ok=True)
     paths = [os.path.join(args.out, f"basic_motions_{mode}.tflite") for mode in MODES]
-    for mode, path in zip(MODES, paths):
+    for mode, path in zip(MODES, paths, strict=True):
         with open(path, "wb") as f:
             f.write(convert(model, mode, data.x_train if mode == "int8" else None))
     ops_path = os.path.join(args.out, "basic_motions_ops.txt")
     with open(ops_path, "w") as f:
         f.write(ops_list(paths))
     print(f"wrote the models and {ops_path}, the op list for a selective C++ build", flush=True)
-    report = profile(model, data.x_test, data.y_test, representative_data=data.x_train, runs=args.runs,
-                     prune=args.prune or None, train_data=(data.x_train, data.y_train))
+    report = profile(
+        model,
+        data.x_test,
+        data.y_test,
+        representative_data=data.x_train,
+        runs=args.runs,
+        prune=args.prune or None,
+        train_data=(data.x_train, data.y_train),
+    )
     _write_report(report, args.out, "basic_motions_profile")
     return 0
 
@@ -245,8 +299,11 @@ def parser() -> argparse.ArgumentParser:
     i = sub.add_parser("inspect", help="inputs, outputs, ops, quantization, compatibility and memory of a model")
     i.add_argument("model", nargs="+")
     i.add_argument("--json", action="store_true")
-    i.add_argument("--ops", action="store_true",
-                   help="print the ops (and versions) of one or more models for a selective C++ build")
+    i.add_argument(
+        "--ops",
+        action="store_true",
+        help="print the ops (and versions) of one or more models for a selective C++ build",
+    )
     i.set_defaults(func=cmd_inspect)
 
     r = sub.add_parser("run", help="run a .tflite model on a .npy input with the native runtime")

@@ -6,10 +6,12 @@ really shrinks the model (see quantize_lstm.py for dynamic-range), and the resul
 against the runtime before it is returned. TensorFlow is an optional dependency
 (``pip install 'tflstm[convert]'``), imported only when a conversion runs.
 """
+
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +55,8 @@ def load_keras(path: str | os.PathLike[str]) -> Any:
         raise ConversionError(
             f"'{path}' is a SavedModel without Keras metadata (such as keras.Model.export writes): it holds a "
             "TensorFlow graph whose LSTMs are WHILE loops, not Keras layers tflstm can rebuild. Convert the "
-            ".keras file, or a SavedModel written by tf_keras's model.save")
+            ".keras file, or a SavedModel written by tf_keras's model.save"
+        )
     errors = []
     if path.endswith((".keras", ".h5", ".hdf5")):
         try:
@@ -73,8 +76,7 @@ def load_keras(path: str | os.PathLike[str]) -> Any:
     raise ConversionError(f"cannot load a Keras model from '{path}': " + "; ".join(errors))
 
 
-def _representative(data: RepresentativeData, copy: Any,
-                    batch_size: int) -> Callable[[], Iterator[list[np.ndarray]]]:
+def _representative(data: RepresentativeData, copy: Any, batch_size: int) -> Callable[[], Iterator[list[np.ndarray]]]:
     """Batches for the converter's calibration: one array (single-input models), or a list or
     dict (by input name) of arrays, one per input, each with the batch axis first."""
     if callable(data):
@@ -87,19 +89,25 @@ def _representative(data: RepresentativeData, copy: Any,
         arrays = [data[n] for n in names]
     elif len(names) > 1:
         if not isinstance(data, (list, tuple)) or len(data) != len(names):
-            raise ConversionError(f"the model has {len(names)} inputs {names}: give representative_data as a "
-                                  "list of arrays in that order, or a dict by input name")
+            raise ConversionError(
+                f"the model has {len(names)} inputs {names}: give representative_data as a "
+                "list of arrays in that order, or a dict by input name"
+            )
         arrays = list(data)
     else:
         arrays = [data]
     samples = []
-    for name, t, a in zip(names, copy.inputs, arrays):
+    for name, t, a in zip(names, copy.inputs, arrays, strict=True):
         a = np.asarray(a if isinstance(a, np.ndarray) else list(a))
         shape = tuple(t.shape)[1:]
-        want = ("N",) + tuple("?" if d is None else int(d) for d in shape)
-        if a.ndim != len(shape) + 1 or any(d is not None and d != got for d, got in zip(shape, a.shape[1:])):
-            raise ConversionError(f"representative_data has shape {a.shape}; the model takes samples of "
-                                  f"shape {want} (batch axis first)" + (f" at input '{name}'" if len(names) > 1 else ""))
+        want = ("N", *tuple("?" if d is None else int(d) for d in shape))
+        if a.ndim != len(shape) + 1 or any(
+            d is not None and d != got for d, got in zip(shape, a.shape[1:], strict=True)
+        ):
+            raise ConversionError(
+                f"representative_data has shape {a.shape}; the model takes samples of "
+                f"shape {want} (batch axis first)" + (f" at input '{name}'" if len(names) > 1 else "")
+            )
         if len(a) < batch_size:
             raise ConversionError(f"representative_data has {len(a)} samples, fewer than the batch size {batch_size}")
         samples.append(a.astype(t.dtype.as_numpy_dtype))
@@ -107,7 +115,7 @@ def _representative(data: RepresentativeData, copy: Any,
 
     def batches() -> Iterator[list[np.ndarray]]:
         for i in range(0, count - batch_size + 1, batch_size):
-            yield [a[i:i + batch_size] for a in samples]
+            yield [a[i : i + batch_size] for a in samples]
 
     return batches
 
@@ -120,18 +128,21 @@ def check_converted(data: bytes, rebuilt: Rebuilt, mode: str) -> Model:
     names = [n for n, _ in model.ops]
     unfused = sorted({n for n in names if n.upper() in _UNFUSED_OPS or n.startswith("Flex")})
     if unfused:
-        raise ConversionError(f"converting '{name}' in mode {mode} gave ops {unfused}: an LSTM was "
-                              "not fused into UNIDIRECTIONAL_SEQUENCE_LSTM, or the model needs TensorFlow's "
-                              "own kernels; tflstm only ships models that run on TFLite's builtin ops")
+        raise ConversionError(
+            f"converting '{name}' in mode {mode} gave ops {unfused}: an LSTM was "
+            "not fused into UNIDIRECTIONAL_SEQUENCE_LSTM, or the model needs TensorFlow's "
+            "own kernels; tflstm only ships models that run on TFLite's builtin ops"
+        )
     lstm_ops = count_fused_lstms(data)
     if lstm_ops != rebuilt.lstm_ops:
-        raise ConversionError(f"'{name}' computes {rebuilt.lstm_ops} LSTM directions but the converted model "
-                              f"has {lstm_ops} fused LSTM ops")
+        raise ConversionError(
+            f"'{name}' computes {rebuilt.lstm_ops} LSTM directions but the converted model "
+            f"has {lstm_ops} fused LSTM ops"
+        )
     try:
         model.check()
     except UnsupportedOpError as e:
-        raise ConversionError(f"the {mode} model of '{name}' is not runnable by the linked TFLite: "
-                              f"{e}") from e
+        raise ConversionError(f"the {mode} model of '{name}' is not runnable by the linked TFLite: {e}") from e
     return model
 
 
@@ -162,8 +173,10 @@ def convert(
     if mode not in MODES:
         raise ConversionError(f"unknown conversion mode {mode!r}; choose one of {', '.join(MODES)}")
     if mode == "int8" and representative_data is None:
-        raise ConversionError("int8 conversion needs representative_data: input samples (batch axis first), "
-                              "a few hundred are plenty, to calibrate the activation ranges")
+        raise ConversionError(
+            "int8 conversion needs representative_data: input samples (batch axis first), "
+            "a few hundred are plenty, to calibrate the activation ranges"
+        )
     if int8_io and mode != "int8":
         raise ConversionError(f"int8_io applies to mode 'int8', not {mode!r}")
     if batch_size < 1:
@@ -176,9 +189,11 @@ def convert(
     rebuilt = rebuild(model, batch_size, timesteps)
     if mode == "int8" and rebuilt.activations:
         names = ", ".join(f"'{a.layer}' ({a.activation})" for a in rebuilt.activations)
-        raise UnsupportedLayerError(f"LSTM layers {names} use a cell activation other than tanh: TFLite's "
-                                    "full-integer LSTM kernel computes tanh only; convert them in mode "
-                                    "float32, dynamic or float16")
+        raise UnsupportedLayerError(
+            f"LSTM layers {names} use a cell activation other than tanh: TFLite's "
+            "full-integer LSTM kernel computes tanh only; convert them in mode "
+            "float32, dynamic or float16"
+        )
     copy = rebuilt.model
     rep = _representative(representative_data, copy, batch_size) if mode == "int8" else None
     converter = tf.lite.TFLiteConverter.from_keras_model(copy)
@@ -201,8 +216,10 @@ def convert(
             data = bytes(converter.convert())
         except Exception as e:  # the converter raises many types; all mean the same to the user
             detail = log.tail()
-            raise ConversionError(f"TensorFlow {tf.__version__} could not convert '{model.name}' in mode {mode}: "
-                                  f"{e}" + (f"\nconverter log:\n{detail}" if detail else "")) from e
+            raise ConversionError(
+                f"TensorFlow {tf.__version__} could not convert '{model.name}' in mode {mode}: "
+                f"{e}" + (f"\nconverter log:\n{detail}" if detail else "")
+            ) from e
     data = set_cell_activations(data, rebuilt.activations)
     if mode == "dynamic":
         data, _ = quantize_lstm_weights(data)  # the converter leaves fused LSTM weights in float32

@@ -1,4 +1,5 @@
 """Real sequence datasets that ship inside PyPI packages, as (samples, timesteps, features)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,8 +10,8 @@ import numpy as np
 @dataclasses.dataclass
 class SequenceDataset:
     name: str
-    x_train: np.ndarray   # float32 (samples, timesteps, features), standardized per feature
-    y_train: np.ndarray   # int64 class ids
+    x_train: np.ndarray  # float32 (samples, timesteps, features), standardized per feature
+    y_train: np.ndarray  # int64 class ids
     x_test: np.ndarray
     y_test: np.ndarray
     classes: list[str]

@@ -1,4 +1,5 @@
 """Errors of the Python tooling, under the same root as the runtime's (tflstm.Error)."""
+
 from __future__ import annotations
 
 from ._core import Error

@@ -18,12 +18,14 @@ put in the form that converts:
 A copy that computes exactly what the original computes is checked on random inputs before
 anything is converted.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import inspect
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,10 +35,12 @@ from .errors import ConversionError, UnsupportedLayerError
 # (tensor_utils::ApplyActivationToVector), as TFLite's ActivationFunctionType codes.
 LSTM_ACTIVATIONS = {"linear": 0, "relu": 1, "relu6": 3, "tanh": 4, "sigmoid": 6}
 _TANH = LSTM_ACTIVATIONS["tanh"]
-_MASK_HELP = ("a Keras mask makes every recurrent layer a per-step loop with a data-dependent stop, which "
-              "TFLite's fused LSTM cannot express. Remove the mask (Masking, Embedding(mask_zero=True)) and "
-              "feed fixed-length windows, or keep the mask out of the exported model and run the shorter "
-              "sequence itself: the runtime resizes to any length")
+_MASK_HELP = (
+    "a Keras mask makes every recurrent layer a per-step loop with a data-dependent stop, which "
+    "TFLite's fused LSTM cannot express. Remove the mask (Masking, Embedding(mask_zero=True)) and "
+    "feed fixed-length windows, or keep the mask out of the exported model and run the shorter "
+    "sequence itself: the runtime resizes to any length"
+)
 # Keyword arguments Keras records on a call that mean nothing to the rebuilt graph.
 _CALL_NOISE = ("training",)
 
@@ -44,6 +48,7 @@ _CALL_NOISE = ("training",)
 @dataclasses.dataclass
 class LstmActivation:
     """A fused LSTM whose cell activation is set after conversion, found by its weights."""
+
     layer: str
     activation: str
     recurrent_output_weights: np.ndarray  # [units, units]: TFLite's recurrent_to_output_weights
@@ -55,10 +60,10 @@ class LstmActivation:
 
 @dataclasses.dataclass
 class Rebuilt:
-    model: Any                         # the tf_keras model that converts
-    lstm_ops: int                      # fused LSTM ops the conversion must give (one per direction and call)
+    model: Any  # the tf_keras model that converts
+    lstm_ops: int  # fused LSTM ops the conversion must give (one per direction and call)
     activations: list[LstmActivation]  # fused LSTMs to set a non-tanh cell activation on
-    unfused: list[str]                 # recurrent layers that become plain builtin ops, described
+    unfused: list[str]  # recurrent layers that become plain builtin ops, described
 
 
 def tf_keras() -> Any:
@@ -114,7 +119,8 @@ def _activation_name(layer: Any, config: dict[str, Any], key: str) -> str:
     if not isinstance(value, str):
         raise UnsupportedLayerError(
             f"{_describe(layer)} uses a custom {key} {value!r}; tflstm converts built-in activations "
-            "(e.g. 'tanh', 'sigmoid', 'relu', 'softmax')")
+            "(e.g. 'tanh', 'sigmoid', 'relu', 'softmax')"
+        )
     return value
 
 
@@ -136,7 +142,8 @@ def _clean_config(layer: Any, cls: type) -> dict[str, Any]:
             if key in defaults and value != defaults[key] and value not in (None, False, 0):
                 raise UnsupportedLayerError(
                     f"{_describe(layer)} sets {key}={value!r}, which tf_keras's {cls.__name__} does not "
-                    "have; tflstm cannot rebuild it")
+                    "have; tflstm cannot rebuild it"
+                )
     for key in ("activation", "recurrent_activation"):
         if key in config:
             config[key] = _activation_name(layer, config, key)
@@ -162,8 +169,10 @@ class _Rebuilder:
     # -- the graph ---------------------------------------------------------------------------
     def inputs(self, model: Any) -> list[Any]:
         if not getattr(model, "inputs", None):
-            raise ConversionError(f"model '{model.name}' has no defined inputs: give it an Input layer "
-                                  "(keras.Input(shape=(timesteps, features))) or build it before converting")
+            raise ConversionError(
+                f"model '{model.name}' has no defined inputs: give it an Input layer "
+                "(keras.Input(shape=(timesteps, features))) or build it before converting"
+            )
         out = []
         for t in model.inputs:
             shape = [None if d is None else int(d) for d in tuple(t.shape)[1:]]
@@ -173,16 +182,16 @@ class _Rebuilder:
                 self.steps = shape[0]
             op = t._keras_history[0]
             dtype = getattr(t.dtype, "name", t.dtype)
-            out.append(self.keras.Input(shape=tuple(shape), batch_size=self.batch_size, name=op.name,
-                                        dtype=str(dtype)))
+            out.append(self.keras.Input(shape=tuple(shape), batch_size=self.batch_size, name=op.name, dtype=str(dtype)))
         return out
 
     def graph(self, model: Any, inputs: list[Any]) -> list[Any]:
         if len(inputs) != len(model.inputs):
-            raise ConversionError(f"model '{model.name}' takes {len(model.inputs)} inputs but is called with "
-                                  f"{len(inputs)}")
+            raise ConversionError(
+                f"model '{model.name}' takes {len(model.inputs)} inputs but is called with {len(inputs)}"
+            )
         memo: dict[tuple[int, int], list[Any]] = {}
-        known = {id(t): x for t, x in zip(model.inputs, inputs)}
+        known = {id(t): x for t, x in zip(model.inputs, inputs, strict=True)}
         return [self.tensor(t, memo, known) for t in model.outputs]
 
     def tensor(self, t: Any, memo: dict[tuple[int, int], list[Any]], known: dict[int, Any]) -> Any:
@@ -197,8 +206,11 @@ class _Rebuilder:
             else:
                 args, kwargs = node.call_args, dict(node.call_kwargs)
             args = _map(args, lambda x: self.tensor(x, memo, known), self.leaf)
-            kwargs = {k: _map(v, lambda x: self.tensor(x, memo, known), self.leaf) for k, v in kwargs.items()
-                      if k not in _CALL_NOISE and not (k == "mask" and v is None)}
+            kwargs = {
+                k: _map(v, lambda x: self.tensor(x, memo, known), self.leaf)
+                for k, v in kwargs.items()
+                if k not in _CALL_NOISE and not (k == "mask" and v is None)
+            }
             if "mask" in kwargs:
                 raise UnsupportedLayerError(f"{_describe(op)} is called with a mask: {_MASK_HELP}")
             memo[key] = _flatten(self.call(op, args, kwargs), self.leaf[1:])
@@ -237,14 +249,18 @@ class _Rebuilder:
         if kind == "TimeDistributed":
             inner = layer.layer
             if type(inner).__name__ in ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional"):
-                raise UnsupportedLayerError(f"{_describe(layer)} wraps a recurrent layer; tflstm converts "
-                                            "recurrent layers over the time axis only")
+                raise UnsupportedLayerError(
+                    f"{_describe(layer)} wraps a recurrent layer; tflstm converts "
+                    "recurrent layers over the time axis only"
+                )
             if not _is_keras3(layer):
                 return layer
             return self.with_weights(L.TimeDistributed(self.twin(inner), name=layer.name), [], None)
         if kind.startswith(("ConvLSTM", "ConvGRU")):
-            raise UnsupportedLayerError(f"{_describe(layer)}: TFLite has no kernel for convolutional recurrent "
-                                        "layers, and tflstm does not unroll them")
+            raise UnsupportedLayerError(
+                f"{_describe(layer)}: TFLite has no kernel for convolutional recurrent "
+                "layers, and tflstm does not unroll them"
+            )
         if not _is_keras3(layer):
             return layer  # a tf_keras layer serves the copy as it is
         cls = getattr(L, kind, None)
@@ -269,16 +285,28 @@ class _Rebuilder:
         import tensorflow as tf
 
         keras = self.keras
-        variables = [[np.asarray(v.numpy()) for v in getattr(op, kind, [])]
-                     for kind in ("trainable_variables", "non_trainable_variables")]
+        variables = [
+            [np.asarray(v.numpy()) for v in getattr(op, kind, [])]
+            for kind in ("trainable_variables", "non_trainable_variables")
+        ]
 
         class Traced(keras.layers.Layer):  # type: ignore[misc, name-defined]
             def build(self, input_shape: Any) -> None:
                 # The layer's variables as this layer's own weights, which the converter freezes
                 # into constants; the Keras 3 layer runs on their values (stateless_call).
-                self.values = [[self.add_weight(name=f"w{i}_{j}", shape=v.shape, dtype=str(v.dtype), trainable=False,
-                                                initializer=keras.initializers.Constant(v))
-                                for j, v in enumerate(group)] for i, group in enumerate(variables)]
+                self.values = [
+                    [
+                        self.add_weight(
+                            name=f"w{i}_{j}",
+                            shape=v.shape,
+                            dtype=str(v.dtype),
+                            trainable=False,
+                            initializer=keras.initializers.Constant(v),
+                        )
+                        for j, v in enumerate(group)
+                    ]
+                    for i, group in enumerate(variables)
+                ]
                 super().build(input_shape)
 
             @tf.autograph.experimental.do_not_convert  # plain tensor code: nothing for AutoGraph to do
@@ -293,44 +321,61 @@ class _Rebuilder:
     def recurrent(self, layer: Any, kind: str, config: dict[str, Any], weights: list[np.ndarray]) -> Any:
         """The tf_keras LSTM, GRU or SimpleRNN that converts, from the settings of `layer`."""
         L = self.keras.layers
-        for flag, why in (("return_state", "returns its state as extra outputs"), ("time_major", "is time-major"),
-                          ("stateful", ("is stateful (tflstm's Stream carries the state across calls: "
-                                        "convert the stateless layer)"))):
+        for flag, why in (
+            ("return_state", "returns its state as extra outputs"),
+            ("time_major", "is time-major"),
+            ("stateful", ("is stateful (tflstm's Stream carries the state across calls: convert the stateless layer)")),
+        ):
             if config.get(flag):
-                raise UnsupportedLayerError(f"{_describe(layer)} {why}; tflstm converts recurrent layers that "
-                                            "take (batch, time, features) and return only their output")
-        base = {"units": config["units"], "use_bias": config.get("use_bias", True),
-                "return_sequences": config.get("return_sequences", False),
-                "go_backwards": config.get("go_backwards", False), "name": layer.name}
+                raise UnsupportedLayerError(
+                    f"{_describe(layer)} {why}; tflstm converts recurrent layers that "
+                    "take (batch, time, features) and return only their output"
+                )
+        base = {
+            "units": config["units"],
+            "use_bias": config.get("use_bias", True),
+            "return_sequences": config.get("return_sequences", False),
+            "go_backwards": config.get("go_backwards", False),
+            "name": layer.name,
+        }
         activation = _activation_name(layer, config, "activation")
         if kind == "LSTM":
             recurrent = _activation_name(layer, config, "recurrent_activation")
             if recurrent != "sigmoid":
                 raise UnsupportedLayerError(
                     f"{_describe(layer)} uses recurrent_activation '{recurrent}'; TFLite's fused LSTM computes "
-                    "sigmoid gates only: retrain with recurrent_activation='sigmoid'")
+                    "sigmoid gates only: retrain with recurrent_activation='sigmoid'"
+                )
             if activation not in LSTM_ACTIVATIONS:
                 raise UnsupportedLayerError(
                     f"{_describe(layer)} uses activation '{activation}'; TFLite's fused LSTM computes "
-                    f"{', '.join(LSTM_ACTIVATIONS)} only")
+                    f"{', '.join(LSTM_ACTIVATIONS)} only"
+                )
             units = int(config["units"])
             if not base["use_bias"]:  # the fused path needs a bias: a zero one changes nothing
-                weights = list(weights) + [np.zeros(4 * units, np.float32)]
+                weights = [*list(weights), np.zeros(4 * units, np.float32)]
                 base["use_bias"] = True
             built_activation = activation if self.faithful else "tanh"
             if activation != "tanh" and not self.faithful:
                 rk = np.asarray(weights[1], np.float32)
-                self.activations.append(LstmActivation(base["name"], activation,
-                                                       np.ascontiguousarray(rk[:, 3 * units:].T)))
+                self.activations.append(
+                    LstmActivation(base["name"], activation, np.ascontiguousarray(rk[:, 3 * units :].T))
+                )
             twin = L.LSTM(activation=built_activation, recurrent_activation="sigmoid", **base)
         else:
             if self.steps is None:
                 raise UnsupportedLayerError(
                     f"{_describe(layer)}: TFLite has no fused {kind} kernel, so tflstm unrolls it over a fixed "
-                    "number of steps; the model's sequence length is free: convert with timesteps=N")
-            extra = {"reset_after": config.get("reset_after", True),
-                     "recurrent_activation": _activation_name(layer, config, "recurrent_activation")} \
-                if kind == "GRU" else {}
+                    "number of steps; the model's sequence length is free: convert with timesteps=N"
+                )
+            extra = (
+                {
+                    "reset_after": config.get("reset_after", True),
+                    "recurrent_activation": _activation_name(layer, config, "recurrent_activation"),
+                }
+                if kind == "GRU"
+                else {}
+            )
             twin = getattr(L, kind)(activation=activation, unroll=True, **extra, **base)
             self.unfused.append(f"{base['name']} ({kind}, unrolled over {self.steps} steps into builtin ops)")
         self.recurrent_twins.append((twin, 1 if kind == "LSTM" else 0))
@@ -342,7 +387,8 @@ class _Rebuilder:
         if kind not in ("LSTMCell", "GRUCell", "SimpleRNNCell"):
             raise UnsupportedLayerError(
                 f"{_describe(layer)} runs a {kind}; tflstm converts RNN(LSTMCell), RNN(GRUCell) and "
-                "RNN(SimpleRNNCell); for several cells, stack recurrent layers")
+                "RNN(SimpleRNNCell); for several cells, stack recurrent layers"
+            )
         config = {**cell.get_config(), **{k: v for k, v in layer.get_config().items() if k != "cell"}}
         return self.recurrent(layer, kind[:-4], config, layer.get_weights())
 
@@ -357,17 +403,21 @@ class _Rebuilder:
             else:
                 config = part.get_config()
             if kind not in ("LSTM", "GRU", "SimpleRNN"):
-                raise UnsupportedLayerError(f"{_describe(layer)} wraps a {kind}; tflstm converts Bidirectional "
-                                            "LSTM, GRU and SimpleRNN")
+                raise UnsupportedLayerError(
+                    f"{_describe(layer)} wraps a {kind}; tflstm converts Bidirectional LSTM, GRU and SimpleRNN"
+                )
             halves.append(self.recurrent(part, kind, config, part.get_weights()))
         # Bidirectional rebuilds both halves from their configs: their weights go to its copies.
         pending = self.pending_weights[-2:]
         del self.pending_weights[-2:]
         del self.recurrent_twins[-2:]
-        twin = self.keras.layers.Bidirectional(halves[0], backward_layer=halves[1],
-                                               merge_mode=layer.get_config().get("merge_mode", "concat"),
-                                               name=layer.name)
-        for (_, weights, source), half in zip(pending, (twin.forward_layer, twin.backward_layer)):
+        twin = self.keras.layers.Bidirectional(
+            halves[0],
+            backward_layer=halves[1],
+            merge_mode=layer.get_config().get("merge_mode", "concat"),
+            name=layer.name,
+        )
+        for (_, weights, source), half in zip(pending, (twin.forward_layer, twin.backward_layer), strict=True):
             self.pending_weights.append((half, weights, source))
         self.recurrent_twins.append((twin, 2 if type(halves[0]).__name__ == "LSTM" else 0))
         return twin
@@ -377,8 +427,9 @@ class _Rebuilder:
             try:
                 twin.set_weights(weights)
             except Exception as e:
-                raise UnsupportedLayerError(f"{_describe(source)}: its weights do not fit the rebuilt tf_keras "
-                                            f"layer: {e}") from e
+                raise UnsupportedLayerError(
+                    f"{_describe(source)}: its weights do not fit the rebuilt tf_keras layer: {e}"
+                ) from e
 
     def fused_ops(self) -> int:
         """One fused op per LSTM direction and call."""
@@ -401,8 +452,9 @@ def _build(model: Any, batch_size: int, timesteps: int | None, faithful: bool) -
     except ConversionError:
         raise
     except Exception as e:  # anything else Keras raises while walking or rebuilding the graph
-        raise ConversionError(f"tflstm could not rebuild model '{getattr(model, 'name', '?')}' for conversion: "
-                              f"{type(e).__name__}: {e}") from e
+        raise ConversionError(
+            f"tflstm could not rebuild model '{getattr(model, 'name', '?')}' for conversion: {type(e).__name__}: {e}"
+        ) from e
     return copy, rebuilder
 
 
@@ -413,8 +465,9 @@ def rebuild(model: Any, batch_size: int = 1, timesteps: int | None = None, check
     with ``check``, ConversionError when the rebuilt model computes something else."""
     copy, rebuilder = _build(model, batch_size, timesteps, faithful=False)
     if not rebuilder.recurrent_twins:
-        raise UnsupportedLayerError(f"model '{model.name}' has no LSTM, GRU or SimpleRNN layer; tflstm converts "
-                                    "sequence models")
+        raise UnsupportedLayerError(
+            f"model '{model.name}' has no LSTM, GRU or SimpleRNN layer; tflstm converts sequence models"
+        )
     if check:
         faithful = copy if not rebuilder.activations else _build(model, batch_size, timesteps, faithful=True)[0]
         check_same_outputs(model, faithful)
@@ -457,17 +510,20 @@ def check_same_outputs(original: Any, copy: Any, seed: int = 0) -> None:
     try:
         want = _as_list(original(xs if len(xs) > 1 else xs[0], training=False))
     except Exception as e:
-        raise ConversionError(f"model '{original.name}' cannot run on inputs of shape "
-                              f"{[x.shape for x in xs]}: {type(e).__name__}: {e}") from e
+        raise ConversionError(
+            f"model '{original.name}' cannot run on inputs of shape {[x.shape for x in xs]}: {type(e).__name__}: {e}"
+        ) from e
     try:
         got = _as_list(copy(xs if len(xs) > 1 else xs[0], training=False))
     except Exception as e:
-        raise ConversionError(f"model '{original.name}': its tf_keras rebuild cannot run: {type(e).__name__}: "
-                              f"{e}") from e
-    for i, (w, g) in enumerate(zip(want, got)):
+        raise ConversionError(
+            f"model '{original.name}': its tf_keras rebuild cannot run: {type(e).__name__}: {e}"
+        ) from e
+    for i, (w, g) in enumerate(zip(want, got, strict=True)):
         if w.shape != g.shape or not np.allclose(w, g, rtol=1e-4, atol=1e-5):
             diff = float(np.max(np.abs(w - g))) if w.shape == g.shape else float("inf")
             raise ConversionError(
                 f"model '{original.name}': its tf_keras rebuild computes something else at output {i} "
                 f"(shape {w.shape} vs {g.shape}, max abs difference {diff:.3g}); a layer setting did not carry "
-                "over. Please report the model")
+                "over. Please report the model"
+            )

@@ -1,9 +1,11 @@
 """Reading and editing the fused LSTM ops of a converted TFLite flatbuffer: counting them,
 setting their cell activation, and noting in the model's description what stayed unfused."""
+
 from __future__ import annotations
 
 import struct
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -26,8 +28,11 @@ def schema() -> tuple[Any, Any]:
 def lstm_ops(model: Any) -> Iterator[tuple[Any, Any]]:
     """(subgraph, op) for every UNIDIRECTIONAL_SEQUENCE_LSTM of a flatbuffer object model."""
     s, _ = schema()
-    codes = {i for i, code in enumerate(model.operatorCodes)
-             if max(code.builtinCode, code.deprecatedBuiltinCode) == s.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM}
+    codes = {
+        i
+        for i, code in enumerate(model.operatorCodes)
+        if max(code.builtinCode, code.deprecatedBuiltinCode) == s.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM
+    }
     for sg in model.subgraphs:
         for op in sg.operators:
             if op.opcodeIndex in codes:
@@ -39,8 +44,10 @@ def count_fused_lstms(data: bytes) -> int:
     two per BIDIRECTIONAL_SEQUENCE_LSTM."""
     s, _ = schema()
     m = s.Model.GetRootAsModel(data, 0)
-    codes = [max(m.OperatorCodes(i).BuiltinCode(), m.OperatorCodes(i).DeprecatedBuiltinCode())
-             for i in range(m.OperatorCodesLength())]
+    codes = [
+        max(m.OperatorCodes(i).BuiltinCode(), m.OperatorCodes(i).DeprecatedBuiltinCode())
+        for i in range(m.OperatorCodesLength())
+    ]
     weight = {s.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM: 1, s.BuiltinOperator.BIDIRECTIONAL_SEQUENCE_LSTM: 2}
     total = 0
     for i in range(m.SubgraphsLength()):
@@ -60,8 +67,10 @@ def _constant(model: Any, sg: Any, index: int) -> np.ndarray | None:
         return None if dtype is None else np.frombuffer(bytes(data), dtype=dtype).reshape(shape).astype(np.float32)
     for op in sg.operators:
         code = model.operatorCodes[op.opcodeIndex]
-        if index in list(op.outputs) and max(code.builtinCode, code.deprecatedBuiltinCode) == \
-                s.BuiltinOperator.DEQUANTIZE:
+        if (
+            index in list(op.outputs)
+            and max(code.builtinCode, code.deprecatedBuiltinCode) == s.BuiltinOperator.DEQUANTIZE
+        ):
             return _constant(model, sg, int(op.inputs[0]))
     return None
 
@@ -78,8 +87,12 @@ def set_cell_activations(data: bytes, activations: Sequence[Any]) -> bytes:
         weights = _constant(model, sg, int(op.inputs[_RECURRENT_TO_OUTPUT]))
         if weights is None:
             continue
-        errors = [float(np.max(np.abs(weights - a.recurrent_output_weights)))
-                  if weights.shape == a.recurrent_output_weights.shape else np.inf for a in activations]
+        errors = [
+            float(np.max(np.abs(weights - a.recurrent_output_weights)))
+            if weights.shape == a.recurrent_output_weights.shape
+            else np.inf
+            for a in activations
+        ]
         best = int(np.argmin(errors))
         scale = float(np.max(np.abs(activations[best].recurrent_output_weights))) or 1.0
         if errors[best] > 1e-3 * scale:  # float16 rounding is 5e-4 relative
@@ -88,8 +101,9 @@ def set_cell_activations(data: bytes, activations: Sequence[Any]) -> bytes:
         done.add(best)
     missing = [a.layer for i, a in enumerate(activations) if i not in done]
     if missing:
-        raise ConversionError(f"tflstm could not find the fused LSTM op of layers {missing} to set their "
-                              "cell activation")
+        raise ConversionError(
+            f"tflstm could not find the fused LSTM op of layers {missing} to set their cell activation"
+        )
     return bytes(fb.convert_object_to_bytearray(model))
 
 
@@ -118,7 +132,7 @@ def description(data: bytes) -> str:
         field = table + offset
         start = field + struct.unpack_from("<I", data, field)[0]
         length = struct.unpack_from("<I", data, start)[0]
-        return bytes(data[start + 4:start + 4 + length]).decode("utf-8", "replace")
+        return bytes(data[start + 4 : start + 4 + length]).decode("utf-8", "replace")
     except struct.error:
         return ""  # not a flatbuffer tflstm wrote; tflstm.Model reports what is wrong with it
 

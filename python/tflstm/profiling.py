@@ -1,5 +1,6 @@
 """Profile a Keras model in every conversion mode on the native runtime: size, accuracy or
 error, agreement with Keras, latency and memory; report as a table, JSON and a plot."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -7,7 +8,8 @@ import gzip
 import json
 import statistics
 import sys
-from typing import Any, Callable, Sequence, TextIO
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -21,17 +23,17 @@ from .training import magnitude_prune, sparsity, task_of
 
 @dataclasses.dataclass
 class ProfileRow:
-    variant: str               # the conversion mode, "+pruned" when the model was pruned
+    variant: str  # the conversion mode, "+pruned" when the model was pruned
     mode: str
     size_bytes: int
-    gzip_bytes: int             # what pruning buys on the wire: zeros compress
-    score: float                # accuracy (classification) or RMSE (regression) on the eval data
-    agreement: float            # classification: share of samples whose class equals Keras's;
-                                # regression: max abs difference from Keras's outputs
+    gzip_bytes: int  # what pruning buys on the wire: zeros compress
+    score: float  # accuracy (classification) or RMSE (regression) on the eval data
+    agreement: float  # classification: share of samples whose class equals Keras's;
+    # regression: max abs difference from Keras's outputs
     latency_ms_median: float
     latency_ms_p90: float
-    arena_bytes: int            # tflstm's arena (inputs and outputs)
-    tflite_bytes: int           # TFLite's own arenas (intermediates, persistent state)
+    arena_bytes: int  # tflstm's arena (inputs and outputs)
+    tflite_bytes: int  # TFLite's own arenas (intermediates, persistent state)
     sparsity: float = 0.0
 
 
@@ -39,7 +41,7 @@ class ProfileRow:
 class ProfileReport:
     task: str
     samples: int
-    keras_score: float          # the float Keras model's own accuracy or RMSE
+    keras_score: float  # the float Keras model's own accuracy or RMSE
     rows: list[ProfileRow]
     runs: int
     unfused: list[str] = dataclasses.field(default_factory=list)  # recurrent layers run as plain ops
@@ -49,9 +51,15 @@ class ProfileReport:
         return "accuracy" if self.task == "classification" else "rmse"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"task": self.task, "samples": self.samples, "runs": self.runs, "score": self.score_name,
-                "keras_score": self.keras_score, "unfused": self.unfused,
-                "rows": [dataclasses.asdict(r) for r in self.rows]}
+        return {
+            "task": self.task,
+            "samples": self.samples,
+            "runs": self.runs,
+            "score": self.score_name,
+            "keras_score": self.keras_score,
+            "unfused": self.unfused,
+            "rows": [dataclasses.asdict(r) for r in self.rows],
+        }
 
     def to_json(self, path: str | None = None) -> str:
         text = json.dumps(self.to_dict(), indent=2)
@@ -62,17 +70,21 @@ class ProfileReport:
 
     def table(self) -> str:
         agree = "agree" if self.task == "classification" else "max|dy|"
-        head = (f"{'variant':<16}{'size KB':>9}{'gzip KB':>9}{self.score_name:>10}{agree:>9}"
-                f"{'median ms':>11}{'p90 ms':>9}{'memory KB':>11}")
+        head = (
+            f"{'variant':<16}{'size KB':>9}{'gzip KB':>9}{self.score_name:>10}{agree:>9}"
+            f"{'median ms':>11}{'p90 ms':>9}{'memory KB':>11}"
+        )
         lines = [f"{self.samples} samples; Keras float model {self.score_name}: {self.keras_score:.4f}"]
         lines += [f"unfused: {u}: its steps run as separate builtin ops, in the latency below" for u in self.unfused]
         lines += [head, "-" * len(head)]
         for r in self.rows:
             agreement = f"{100 * r.agreement:.1f}%" if self.task == "classification" else f"{r.agreement:.2g}"
             score = f"{100 * r.score:.1f}%" if self.task == "classification" else f"{r.score:.4f}"
-            lines.append(f"{r.variant:<16}{r.size_bytes / 1024:>9.1f}{r.gzip_bytes / 1024:>9.1f}{score:>10}"
-                         f"{agreement:>9}{r.latency_ms_median:>11.3f}{r.latency_ms_p90:>9.3f}"
-                         f"{(r.arena_bytes + r.tflite_bytes) / 1024:>11.1f}")
+            lines.append(
+                f"{r.variant:<16}{r.size_bytes / 1024:>9.1f}{r.gzip_bytes / 1024:>9.1f}{score:>10}"
+                f"{agreement:>9}{r.latency_ms_median:>11.3f}{r.latency_ms_p90:>9.3f}"
+                f"{(r.arena_bytes + r.tflite_bytes) / 1024:>11.1f}"
+            )
         return "\n".join(lines)
 
     def plot(self, path: str) -> None:
@@ -103,19 +115,32 @@ class ProfileReport:
         axes[0].scatter(pos, [r.gzip_bytes / 1024 for r in self.rows], color="black", zorder=3, s=15)
         score = [100 * r.score if classification else r.score for r in self.rows]
         bars(axes[1], score, "accuracy (%)" if classification else "RMSE (lower is better)")
-        axes[1].axhline(100 * self.keras_score if classification else self.keras_score, color="black",
-                        linestyle="--", linewidth=1, label="Keras float")
+        axes[1].axhline(
+            100 * self.keras_score if classification else self.keras_score,
+            color="black",
+            linestyle="--",
+            linewidth=1,
+            label="Keras float",
+        )
         axes[1].legend(loc="lower right", fontsize=8)
         if classification:
             axes[1].set_ylim(max(0.0, min(score) - 10), 100)
         med = [r.latency_ms_median for r in self.rows]
         bars(axes[2], med, "latency, batch 1 (ms): median, p90")
-        axes[2].errorbar(pos, med, yerr=[[0.0] * len(med), [r.latency_ms_p90 - m for r, m in zip(self.rows, med)]],
-                         fmt="none", ecolor="black", capsize=3)
-        bars(axes[3], [(r.arena_bytes + r.tflite_bytes) / 1024 for r in self.rows],
-             "runtime memory (KB): arena + TFLite")
-        fig.suptitle(f"tflstm profile: {self.samples} samples, {self.runs} timed runs per variant; "
-                     "hatched: pruned", fontsize=11)
+        axes[2].errorbar(
+            pos,
+            med,
+            yerr=[[0.0] * len(med), [r.latency_ms_p90 - m for r, m in zip(self.rows, med, strict=True)]],
+            fmt="none",
+            ecolor="black",
+            capsize=3,
+        )
+        bars(
+            axes[3], [(r.arena_bytes + r.tflite_bytes) / 1024 for r in self.rows], "runtime memory (KB): arena + TFLite"
+        )
+        fig.suptitle(
+            f"tflstm profile: {self.samples} samples, {self.runs} timed runs per variant; hatched: pruned", fontsize=11
+        )
         fig.tight_layout()
         fig.savefig(path, dpi=110)
         plt.close(fig)
@@ -135,7 +160,7 @@ def _agreement(task: str, predictions: np.ndarray, reference: np.ndarray) -> flo
 
 def _predict(runner: Runner, x: np.ndarray) -> np.ndarray:
     """Runs one sample at a time (the converted model has batch 1), as a device would."""
-    return np.concatenate([runner(x[i:i + 1]) for i in range(len(x))])
+    return np.concatenate([runner(x[i : i + 1]) for i in range(len(x))])
 
 
 def time_calls(call: Callable[[], object], runs: int, warmup: int = 20) -> tuple[float, float]:
@@ -144,20 +169,38 @@ def time_calls(call: Callable[[], object], runs: int, warmup: int = 20) -> tuple
     return 1e3 * statistics.median(times), 1e3 * p90(times)
 
 
-def profile_bytes(data: bytes, variant: str, mode: str, task: str, x: np.ndarray, y: np.ndarray,
-                  reference: np.ndarray, *, runs: int = 200, num_threads: int = 1,
-                  pruned_sparsity: float = 0.0) -> ProfileRow:
+def profile_bytes(
+    data: bytes,
+    variant: str,
+    mode: str,
+    task: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    reference: np.ndarray,
+    *,
+    runs: int = 200,
+    num_threads: int = 1,
+    pruned_sparsity: float = 0.0,
+) -> ProfileRow:
     """One row: runs a converted model over the eval data and times it."""
     runner = Runner(Model(data), num_threads=num_threads)
     predictions = _predict(runner, x)
     sample = x[:1]
     median, p90 = time_calls(lambda: runner(sample), runs)
     stats = runner.memory
-    return ProfileRow(variant=variant, mode=mode, size_bytes=len(data), gzip_bytes=len(gzip.compress(data, 9)),
-                      score=_score(task, predictions, y), agreement=_agreement(task, predictions, reference),
-                      latency_ms_median=median, latency_ms_p90=p90, arena_bytes=stats.arena.budget,
-                      tflite_bytes=stats.tflite_arena + stats.tflite_persistent + stats.tflite_dynamic,
-                      sparsity=pruned_sparsity)
+    return ProfileRow(
+        variant=variant,
+        mode=mode,
+        size_bytes=len(data),
+        gzip_bytes=len(gzip.compress(data, 9)),
+        score=_score(task, predictions, y),
+        agreement=_agreement(task, predictions, reference),
+        latency_ms_median=median,
+        latency_ms_p90=p90,
+        arena_bytes=stats.arena.budget,
+        tflite_bytes=stats.tflite_arena + stats.tflite_persistent + stats.tflite_dynamic,
+        sparsity=pruned_sparsity,
+    )
 
 
 def profile(
@@ -190,12 +233,16 @@ def profile(
     if prune and train_data is None:
         raise InputError("profile(prune=...) needs train_data=(x_train, y_train) to fine-tune the pruned model")
     if len(getattr(model, "inputs", None) or []) != 1:
-        raise InputError("profile takes models with one input; convert and run models with several inputs "
-                         "with tflstm.convert and tflstm.Runner")
+        raise InputError(
+            "profile takes models with one input; convert and run models with several inputs "
+            "with tflstm.convert and tflstm.Runner"
+        )
     want = input_shape(model)
-    if x.ndim != len(want) + 1 or any(w is not None and w != g for w, g in zip(want, x.shape[1:])):
-        raise InputError(f"x_eval has shape {x.shape}; the model takes (samples, "
-                         f"{', '.join('?' if w is None else str(w) for w in want)})")
+    if x.ndim != len(want) + 1 or any(w is not None and w != g for w, g in zip(want, x.shape[1:], strict=True)):
+        raise InputError(
+            f"x_eval has shape {x.shape}; the model takes (samples, "
+            f"{', '.join('?' if w is None else str(w) for w in want)})"
+        )
     if len(y) != len(x):
         raise InputError(f"x_eval has {len(x)} samples but y_eval has {len(y)}")
     rep = x if representative_data is None else np.asarray(representative_data, np.float32)
@@ -222,13 +269,24 @@ def profile(
     for suffix, keras_model, level in variants:
         for mode in modes:
             variant = mode + suffix
-            say(f"[{len(report.rows) + 1}/{total}] {variant}: converting, running {len(x)} samples, "
-                f"timing {runs} runs")
+            say(f"[{len(report.rows) + 1}/{total}] {variant}: converting, running {len(x)} samples, timing {runs} runs")
             data = convert(keras_model, mode, rep if mode == "int8" else None)
             if not report.unfused:
                 report.unfused = unfused_layers(data)
-            report.rows.append(profile_bytes(data, variant, mode, task, x, y, reference, runs=runs,
-                                             num_threads=num_threads, pruned_sparsity=level))
+            report.rows.append(
+                profile_bytes(
+                    data,
+                    variant,
+                    mode,
+                    task,
+                    x,
+                    y,
+                    reference,
+                    runs=runs,
+                    num_threads=num_threads,
+                    pruned_sparsity=level,
+                )
+            )
     return report
 
 

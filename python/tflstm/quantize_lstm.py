@@ -6,6 +6,7 @@ activations, int8 weights with one scale per tensor, inputs quantized on the fly
 rewrites the LSTM weight tensors of a float model into that form, which is what the converter's
 own dynamic-range quantizer used to emit (op version 3: asymmetric input quantization).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +17,7 @@ from .lstm_flatbuffer import schema as _schema
 # Weight inputs of TFLite's LSTM ops (tensorflow/lite/kernels/lstm_shared.h): the input-to-gate
 # and recurrent-to-gate matrices (1-8), the optional peepholes (9-11) and projection (16).
 # Biases and layer-norm coefficients stay float32, as the hybrid kernel expects.
-_WEIGHT_INPUTS = tuple(range(1, 12)) + (16,)
+_WEIGHT_INPUTS = (*tuple(range(1, 12)), 16)
 _HYBRID_VERSION = 3  # float input, int8 weights, asymmetric_quantize_inputs
 
 

@@ -3,9 +3,11 @@
 Models are built with tf_keras (Keras 2), the Keras whose LSTM layers TensorFlow's converter
 fuses; tflstm.convert takes Keras 3 models too.
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -29,9 +31,11 @@ def _check_data(x: np.ndarray, y: np.ndarray, task: str) -> None:
         raise TrainingError(f"x has {len(x)} samples but y has {len(y)}")
     if task == "classification":
         if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-            raise TrainingError("classification labels must be a 1-D array of class ids 0..C-1 "
-                                f"(got dtype {y.dtype}, shape {y.shape}); encode string labels with "
-                                "np.unique(labels, return_inverse=True)")
+            raise TrainingError(
+                "classification labels must be a 1-D array of class ids 0..C-1 "
+                f"(got dtype {y.dtype}, shape {y.shape}); encode string labels with "
+                "np.unique(labels, return_inverse=True)"
+            )
     elif not np.issubdtype(y.dtype, np.floating):
         raise TrainingError(f"regression targets must be floats, got {y.dtype}")
 
@@ -105,16 +109,27 @@ def train(
     task = task_of(y, task)
     _check_data(x, y, task)
     outputs = int(y.max()) + 1 if task == "classification" else (1 if y.ndim == 1 else y.shape[1])
-    model = build(x.shape[1:], outputs, task=task, lstm_units=lstm_units, dropout=dropout,
-                  dense_units=dense_units, seed=seed)
+    model = build(
+        x.shape[1:], outputs, task=task, lstm_units=lstm_units, dropout=dropout, dense_units=dense_units, seed=seed
+    )
     _compile(model, task, learning_rate)
     if task == "regression":
         y = y.astype(np.float32)
-    model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data, verbose=verbose,
-              shuffle=True)
+    model.fit(
+        x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data, verbose=verbose, shuffle=True
+    )
     if prune:
-        magnitude_prune(model, x, y, prune, epochs=prune_epochs or max(2, epochs // 3), batch_size=batch_size,
-                        learning_rate=learning_rate / 2, task=task, verbose=verbose)
+        magnitude_prune(
+            model,
+            x,
+            y,
+            prune,
+            epochs=prune_epochs or max(2, epochs // 3),
+            batch_size=batch_size,
+            learning_rate=learning_rate / 2,
+            task=task,
+            verbose=verbose,
+        )
     return model
 
 
@@ -174,7 +189,7 @@ def magnitude_prune(
         def apply(self, level: float) -> None:
             for w in weights:
                 value = w.numpy()
-                keep = int(round(value.size * (1.0 - level)))
+                keep = round(value.size * (1.0 - level))
                 if keep >= value.size:
                     continue
                 threshold = np.partition(np.abs(value).ravel(), value.size - keep - 1)[value.size - keep - 1]
@@ -188,6 +203,5 @@ def magnitude_prune(
             self.apply(target)
 
     _compile(model, task, learning_rate)
-    model.fit(x, y, epochs=epochs, batch_size=batch_size, callbacks=[MagnitudePruning()], verbose=verbose,
-              shuffle=True)
+    model.fit(x, y, epochs=epochs, batch_size=batch_size, callbacks=[MagnitudePruning()], verbose=verbose, shuffle=True)
     return model

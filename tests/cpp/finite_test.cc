@@ -49,7 +49,9 @@ TEST(Finite, RunnerRefusesNaNAndInfNamingInputAndPosition) {
   const std::vector<int> shape = {2, 3};
   std::vector<float> a(6, 1.0f), b(6, 2.0f);
   b[4] = std::numeric_limits<float>::quiet_NaN();
-  ASSERT_TRUE(r->SetInputs({{a.data(), 24, kTfLiteFloat32, shape.data(), 2}, {b.data(), 24, kTfLiteFloat32, shape.data(), 2}}).ok());
+  ASSERT_TRUE(
+      r->SetInputs({{a.data(), 24, kTfLiteFloat32, shape.data(), 2}, {b.data(), 24, kTfLiteFloat32, shape.data(), 2}})
+          .ok());
   Status s = r->Invoke();
   EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(s.message().find("input 1 ('b') holds NaN at [1, 1] (element 4)"), std::string::npos) << s.message();

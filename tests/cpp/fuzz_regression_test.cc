@@ -66,7 +66,8 @@ TEST(FuzzRegression, QuantizedDataWithoutScaleIsAnInvalidModel) {
 // model_fuzzer: ASan heap-buffer-overflow (write) in TFLite's RESHAPE Eval, which copies the
 // input's 4 bytes (int32) into an output declared float16 (2 bytes).
 TEST(FuzzRegression, ReshapeThatChangesTheTypeIsAnInvalidModel) {
-  ExpectInvalidModel("reshape_int32_to_float16.bin", "(RESHAPE): output 0 (tensor 2 'tfl.reshape') is FLOAT16 but input 0 is INT32");
+  ExpectInvalidModel("reshape_int32_to_float16.bin",
+                     "(RESHAPE): output 0 (tensor 2 'tfl.reshape') is FLOAT16 but input 0 is INT32");
 }
 
 // model_fuzzer: abort in TFLite's ADD Prepare (a rescaling multiplier of 1 or more): an

@@ -124,8 +124,8 @@ TEST(LstmParity, RandomFloatConfigurationsMatchTflite) {
   std::mt19937 rng(20261202);
   const int units[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 33, 64, 100, 128, 200, 256};
   const tflite::ActivationFunctionType activations[] = {
-      tflite::ActivationFunctionType_TANH, tflite::ActivationFunctionType_RELU,
-      tflite::ActivationFunctionType_RELU6, tflite::ActivationFunctionType_RELU_N1_TO_1};
+      tflite::ActivationFunctionType_TANH, tflite::ActivationFunctionType_RELU, tflite::ActivationFunctionType_RELU6,
+      tflite::ActivationFunctionType_RELU_N1_TO_1};
   for (int i = 0; i < kRandomCases; ++i) {
     LstmSpec s;
     s.n_cell = units[rng() % (sizeof(units) / sizeof(units[0]))];
@@ -259,7 +259,8 @@ TEST(LstmContract, InconsistentTensorsAreRefusedWithAMessage) {
   s.n_cell = 8;
   s.n_input = 3;
   const std::vector<char> good = LstmModel(s);
-  ExpectRefused(WithShape(good, "r_forget", {8, 9}), "UNIDIRECTIONAL_SEQUENCE_LSTM: input 6 ('r_forget') has shape [8, 9], expected [8, 8]");
+  ExpectRefused(WithShape(good, "r_forget", {8, 9}),
+                "UNIDIRECTIONAL_SEQUENCE_LSTM: input 6 ('r_forget') has shape [8, 9], expected [8, 8]");
   ExpectRefused(WithShape(good, "b_cell", {9}), "input 14 ('b_cell') has shape [9], expected [8]");
   ExpectRefused(WithShape(good, "c", {1, 7}), "the cell state must hold batch x n_cell values");
   ExpectRefused(WithShape(good, "x", {1, 4}), "the input must have rank 3");

@@ -92,44 +92,54 @@ TEST(ModelValidate, LstmOperandCountIsChecked) {
 
 TEST(ModelValidate, LstmSequenceInputNeedsRankThree) {
   // TFLite's Prepare checks rank > 1 and then reads dims[2].
-  ExpectRefused([](tflite::ModelT& m, tflite::OperatorT& op) {
-    tflite::TensorT& x = Operand(m, op, 0);
-    x.shape.pop_back();
-    x.shape_signature.clear();
-  }, "the op needs rank 3");
+  ExpectRefused(
+      [](tflite::ModelT& m, tflite::OperatorT& op) {
+        tflite::TensorT& x = Operand(m, op, 0);
+        x.shape.pop_back();
+        x.shape_signature.clear();
+      },
+      "the op needs rank 3");
 }
 
 TEST(ModelValidate, WeightBufferShorterThanItsShapeIsNamed) {
-  ExpectRefused([](tflite::ModelT& m, tflite::OperatorT& op) {
-    tflite::TensorT& w = Operand(m, op, 2);
-    ASSERT_NE(w.buffer, 0u);
-    m.buffers[w.buffer]->data.resize(m.buffers[w.buffer]->data.size() - 4);
-  }, "needs ");
+  ExpectRefused(
+      [](tflite::ModelT& m, tflite::OperatorT& op) {
+        tflite::TensorT& w = Operand(m, op, 2);
+        ASSERT_NE(w.buffer, 0u);
+        m.buffers[w.buffer]->data.resize(m.buffers[w.buffer]->data.size() - 4);
+      },
+      "needs ");
 }
 
 TEST(ModelValidate, ExternalBufferPastTheFileIsRefused) {
   // The layout of models over 2 GB: TFLite adds offset and size, which wraps around.
-  ExpectRefused([](tflite::ModelT& m, tflite::OperatorT& op) {
-    tflite::BufferT& b = *m.buffers[Operand(m, op, 2).buffer];
-    b.data.clear();
-    b.offset = std::numeric_limits<uint64_t>::max() - 15;
-    b.size = 64;
-  }, "spans bytes");
+  ExpectRefused(
+      [](tflite::ModelT& m, tflite::OperatorT& op) {
+        tflite::BufferT& b = *m.buffers[Operand(m, op, 2).buffer];
+        b.data.clear();
+        b.offset = std::numeric_limits<uint64_t>::max() - 15;
+        b.size = 64;
+      },
+      "spans bytes");
 }
 
 TEST(ModelValidate, NonFiniteQuantizationScaleIsRefused) {
-  ExpectRefused([](tflite::ModelT& m, tflite::OperatorT& op) {
-    auto q = std::make_unique<tflite::QuantizationParametersT>();
-    q->scale = {std::numeric_limits<float>::quiet_NaN()};
-    q->zero_point = {0};
-    Operand(m, op, 0).quantization = std::move(q);
-  }, "has quantization scale");
+  ExpectRefused(
+      [](tflite::ModelT& m, tflite::OperatorT& op) {
+        auto q = std::make_unique<tflite::QuantizationParametersT>();
+        q->scale = {std::numeric_limits<float>::quiet_NaN()};
+        q->zero_point = {0};
+        Operand(m, op, 0).quantization = std::move(q);
+      },
+      "has quantization scale");
 }
 
 TEST(ModelValidate, HugeShapeIsRefusedBeforeSizesOverflow) {
-  ExpectRefused([](tflite::ModelT& m, tflite::OperatorT& op) {
-    Operand(m, op, 0).shape = {0x7fffffff, 0x7fffffff, 2};
-  }, "more than 2^31 elements");
+  ExpectRefused(
+      [](tflite::ModelT& m, tflite::OperatorT& op) {
+        Operand(m, op, 0).shape = {0x7fffffff, 0x7fffffff, 2};
+      },
+      "more than 2^31 elements");
 }
 
 // Found by the model fuzzer (UBSan: misaligned int64 load): the verifier accepts int64 vectors
@@ -153,7 +163,8 @@ TEST(ModelValidate, MisalignedZeroPointsAreRefused) {
   ASSERT_FALSE(model.ok());
   EXPECT_EQ(model.status().code(), ErrorCode::kInvalidModel);
   EXPECT_NE(model.status().message().find("tensor 0 'a' has its zero points (int64) at a misaligned offset"),
-            std::string::npos) << model.status().message();
+            std::string::npos)
+      << model.status().message();
 }
 
 TEST(ModelValidate, FullyConnectedBiasOfTheWrongSizeIsNamed) {

@@ -57,7 +57,8 @@ TEST(SelectiveBuild, RefusesAModelWithAnOpLeftOut) {
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   const Status check = model.value()->Check();
   EXPECT_EQ(check.code(), ErrorCode::kUnsupportedOp);
-  EXPECT_NE(check.message().find("this runtime (TFLite " TFLSTM_TFLITE_VERSION " selective build (UNIDIRECTIONAL_SEQUENCE_LSTM)) "
+  EXPECT_NE(check.message().find("this runtime (TFLite " TFLSTM_TFLITE_VERSION
+                                 " selective build (UNIDIRECTIONAL_SEQUENCE_LSTM)) "
                                  "cannot run: ADD version 1"),
             std::string::npos)
       << check.message();

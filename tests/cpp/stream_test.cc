@@ -15,8 +15,8 @@ using testing::TestData;
 // TFLite's own fused LSTM test model: input [1, 2 steps, 2 features], output every step.
 struct Fixture {
   std::unique_ptr<Runner> runner;
-  std::vector<float> x;       // 2 steps of 2 features
-  std::vector<float> whole;   // outputs of the whole sequence in one invoke
+  std::vector<float> x;      // 2 steps of 2 features
+  std::vector<float> whole;  // outputs of the whole sequence in one invoke
 };
 
 Fixture Load(float phase = 0.0f) {
@@ -50,7 +50,7 @@ TEST(Stream, StepByStepEqualsTheWholeSequence) {
   EXPECT_EQ(s.step_input_bytes(), 8u);
   EXPECT_EQ(s.step_output_bytes(), 8u);
   std::vector<float> out(4);
-  ASSERT_TRUE(s.Feed(f.x.data(), 1, out.data()).ok());      // a chunk of one step
+  ASSERT_TRUE(s.Feed(f.x.data(), 1, out.data()).ok());          // a chunk of one step
   ASSERT_TRUE(s.Feed(f.x.data() + 2, 1, out.data() + 2).ok());  // then the next
   ExpectNear(out, f.whole);
   EXPECT_EQ(s.steps(), 2u);

@@ -135,12 +135,12 @@ struct LstmSpec {
   bool time_major = false;
   float cell_clip = 0.0f;
   tflite::ActivationFunctionType activation = tflite::ActivationFunctionType_TANH;
-  bool cifg = false;            // no input gate
+  bool cifg = false;  // no input gate
   bool peephole = false;
-  int projection = 0;           // n_output with projection weights, 0 for none
+  int projection = 0;  // n_output with projection weights, 0 for none
   bool layer_norm = false;
-  bool float16 = false;         // weights stored as float16, dequantized by DEQUANTIZE ops
-  bool twenty_inputs = false;   // the older 20-input form
+  bool float16 = false;                  // weights stored as float16, dequantized by DEQUANTIZE ops
+  bool twenty_inputs = false;            // the older 20-input form
   bool forget_weights_as_input = false;  // input-to-forget weights fed at run time, a model input
   unsigned seed = 1;
 };
@@ -188,8 +188,8 @@ inline std::vector<char> LstmModel(const LstmSpec& s) {
     std::vector<uint16_t> h(n);
     for (size_t k = 0; k < n; ++k) h[k] = ToHalf(v[k]);
     m.buffers.push_back(Buffer(h));
-    const int half = add_tensor(Tensor(name + "_f16", shape, tflite::TensorType_FLOAT16,
-                                       static_cast<uint32_t>(m.buffers.size() - 1)));
+    const int half = add_tensor(
+        Tensor(name + "_f16", shape, tflite::TensorType_FLOAT16, static_cast<uint32_t>(m.buffers.size() - 1)));
     const int full = add_tensor(Tensor(name, shape));
     auto op = std::make_unique<tflite::OperatorT>();
     op->opcode_index = 1;
@@ -224,8 +224,8 @@ inline std::vector<char> LstmModel(const LstmSpec& s) {
     state->is_variable = true;
     inputs[k] = add_tensor(std::move(state));
   }
-  const std::vector<int> out_shape = s.time_major ? std::vector<int>{s.time, s.batch, n_output}
-                                                  : std::vector<int>{s.batch, s.time, n_output};
+  const std::vector<int> out_shape =
+      s.time_major ? std::vector<int>{s.time, s.batch, n_output} : std::vector<int>{s.batch, s.time, n_output};
   const int y = add_tensor(Tensor("y", out_shape));
   if (s.twenty_inputs) inputs.resize(20);
   if (s.forget_weights_as_input) {

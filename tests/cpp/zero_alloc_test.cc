@@ -28,11 +28,26 @@ inline void Count() {
 }  // namespace
 
 extern "C" {
-void* malloc(size_t n) { Count(); return __libc_malloc(n); }
-void* calloc(size_t n, size_t s) { Count(); return __libc_calloc(n, s); }
-void* realloc(void* p, size_t n) { Count(); return __libc_realloc(p, n); }
-void* memalign(size_t a, size_t n) { Count(); return __libc_memalign(a, n); }
-void* aligned_alloc(size_t a, size_t n) { Count(); return __libc_memalign(a, n); }
+void* malloc(size_t n) {
+  Count();
+  return __libc_malloc(n);
+}
+void* calloc(size_t n, size_t s) {
+  Count();
+  return __libc_calloc(n, s);
+}
+void* realloc(void* p, size_t n) {
+  Count();
+  return __libc_realloc(p, n);
+}
+void* memalign(size_t a, size_t n) {
+  Count();
+  return __libc_memalign(a, n);
+}
+void* aligned_alloc(size_t a, size_t n) {
+  Count();
+  return __libc_memalign(a, n);
+}
 int posix_memalign(void** out, size_t a, size_t n) {
   Count();
   *out = __libc_memalign(a, n);
@@ -95,7 +110,8 @@ void ExpectSteadyStateRunsDoNotAllocate(std::shared_ptr<const Model> model, int 
   const long n = AllocationsDuring([&] {
     for (int run = 0; run < 20; ++run) {
       ASSERT_TRUE(runner.SetInputs(inputs).ok());
-      ASSERT_TRUE(runner.SetInput(0, x.data(), x.size() * sizeof(float), kTfLiteFloat32, shape.data(), shape.size()).ok());
+      ASSERT_TRUE(
+          runner.SetInput(0, x.data(), x.size() * sizeof(float), kTfLiteFloat32, shape.data(), shape.size()).ok());
       ASSERT_TRUE(runner.Invoke().ok());
       FillInputs(runner, static_cast<float>(run));
       ASSERT_TRUE(runner.Invoke().ok());

@@ -1,4 +1,5 @@
 """Reading the folder that tests/python/device_bundle.py writes."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,6 +1,7 @@
 """The runtime tests that run on a target's own Python with only numpy and an installed tflstm
 wheel (tests/python/test_wheels.py runs them under qemu-user). They compare against what
 this machine computed: TFLSTM_BUNDLE names a folder made by tests/python/device_bundle.py."""
+
 from __future__ import annotations
 
 import json
@@ -49,4 +50,3 @@ def device_python() -> list[str]:
     """How to start this Python in a child process (under qemu-user there is no binfmt: the
     parent says how, e.g. 'qemu-arm-static -L ROOT ROOT/usr/bin/python3.11')."""
     return shlex.split(os.environ.get("TFLSTM_DEVICE_PYTHON", "")) or [sys.executable]
-

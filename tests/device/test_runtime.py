@@ -3,6 +3,7 @@ describe themselves as on x86_64, runs match x86_64's outputs in every conversio
 streams carry state, bad input gets typed errors, and `tflstm inspect`, `run` and `bench`
 work. Tolerances as in tests/python/test_arm.py: float within 1e-5, int8 within one step;
 dynamic-range on 32-bit ARM within the model's own quantization error (see the README)."""
+
 from __future__ import annotations
 
 import json
@@ -13,11 +14,11 @@ import sys
 
 import numpy as np
 import pytest
+from bundle_data import load
 
 import tflstm
-import tflstm.bench  # noqa: F401  (with the CLI: the parts of the package that need numpy only)
+import tflstm.bench
 from tflstm.cli import describe
-from bundle_data import load
 
 ARM32 = platform.machine().startswith("arm")
 
@@ -29,7 +30,7 @@ def test_the_installed_wheel_runs_without_tensorflow():
     heavy = {"tensorflow", "keras", "tf_keras", "aeon", "matplotlib"}
     assert not heavy & set(sys.modules)
     build = tflstm._build_config
-    assert build.PROCESSOR == platform.machine()  # the wheel for this machine, not another's
+    assert platform.machine() == build.PROCESSOR  # the wheel for this machine, not another's
 
 
 def test_model_describes_itself_as_on_x86(bundle, case):
@@ -53,7 +54,7 @@ def _tolerance(bundle, cases, case, i: int) -> float:
 def test_outputs_match_x86(bundle, cases, case):
     data, xs, ys = load(bundle, case)
     runner = tflstm.Runner(tflstm.Model(data))
-    for i, (x, want) in enumerate(zip(xs, ys)):
+    for i, (x, want) in enumerate(zip(xs, ys, strict=True)):
         got = runner(x)
         assert got.dtype == want.dtype and got.shape == want.shape
         if got.dtype == np.int8:
@@ -79,7 +80,7 @@ def test_threads_give_the_same_outputs(bundle, cases):
 def test_stream_chunks_equal_the_whole_sequence_on_x86(bundle, cases):
     _, xs, ys = load(bundle, cases["stream_whole"])
     stream = tflstm.Runner(tflstm.Model(bundle / "stream_step.tflite")).stream()
-    for x, want in zip(xs, ys):
+    for x, want in zip(xs, ys, strict=True):
         outs = [stream(x[:, a:b]) for a, b in ((0, 1), (1, 7), (7, 20), (20, 30))]
         np.testing.assert_allclose(outs[-1], want, atol=1e-5, rtol=0)
         assert stream.steps == 30
@@ -111,7 +112,7 @@ def test_bad_models_raise_model_error(bundle, cases, tmp_path):
     for _ in range(10):
         with pytest.raises(tflstm.ModelError):
             tflstm.Model(rng.integers(0, 256, size=int(rng.integers(8, 20000)), dtype=np.uint8).tobytes())
-    with pytest.raises(tflstm.ModelError, match="test_model_broken.bin"):
+    with pytest.raises(tflstm.ModelError, match=r"test_model_broken\.bin"):
         tflstm.Model(bundle / "test_model_broken.bin")
     np.testing.assert_allclose(tflstm.Runner(tflstm.Model(data))(xs[0]), ys[0], atol=1e-5, rtol=0)
 
@@ -151,8 +152,9 @@ def test_tflite_testdata_lstm_runs(bundle):
 
 
 def _cli(device_python, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([*device_python, "-m", "tflstm", *map(str, args)], capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [*device_python, "-m", "tflstm", *map(str, args)], capture_output=True, text=True, timeout=600
+    )
 
 
 def test_cli_inspect_run_and_bench(bundle, cases, device_python, tmp_path):
@@ -177,11 +179,10 @@ def test_cli_inspect_run_and_bench(bundle, cases, device_python, tmp_path):
     inspected, end = decoder.raw_decode(out)
     assert inspected["ops"] == case["description"]["ops"] and inspected["inputs"] == case["description"]["inputs"]
     rest = out[end:]
-    bench, _ = decoder.raw_decode(rest[rest.index("{"):])
+    bench, _ = decoder.raw_decode(rest[rest.index("{") :])
     runner = tflstm.Runner(tflstm.Model(path))
     assert bench["runs"] == 5 and 0 < bench["min_us"] <= bench["median_us"] <= bench["p90_us"]
     assert bench["total_bytes"] == runner.arena_stats.total and bench["peak_rss_bytes"] >= bench["rss_bytes"] > 0
     tolerance = max(_tolerance(bundle, cases, case, i) for i in range(len(xs)))
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), np.concatenate(list(ys)), atol=tolerance, rtol=0)
     assert "tflstm inspect: error: cannot open model" in done.stderr and "Traceback" not in done.stderr
-

@@ -21,8 +21,8 @@ namespace {
 
 std::vector<std::shared_ptr<const tflstm::Model>> LoadModels() {
   std::vector<std::string> paths;
-  for (const char* name : {"unidirectional_sequence_lstm.bin", "lstm.bin", "add.bin", "add_quantized_int8.bin",
-                           "multi_signatures.bin"}) {
+  for (const char* name :
+       {"unidirectional_sequence_lstm.bin", "lstm.bin", "add.bin", "add_quantized_int8.bin", "multi_signatures.bin"}) {
     paths.push_back(std::string(TFLSTM_TESTDATA) + "/" + name);
   }
   if (const char* extra = std::getenv("TFLSTM_FUZZ_MODELS")) {
@@ -67,8 +67,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (models.empty()) std::abort();  // a broken set-up must not pass as "no crash"
   FuzzedDataProvider fdp(data, size);
   tflstm::RunnerOptions options;
-  if (fdp.ConsumeBool()) options.arena_bytes = fdp.ConsumeIntegralInRange<size_t>(0, size_t{1} << 20);
-  else options.arena_bytes = size_t{4} << 20;  // the default sizes the arena to the model: cap resizes
+  if (fdp.ConsumeBool())
+    options.arena_bytes = fdp.ConsumeIntegralInRange<size_t>(0, size_t{1} << 20);
+  else
+    options.arena_bytes = size_t{4} << 20;  // the default sizes the arena to the model: cap resizes
   options.num_threads = fdp.ConsumeIntegralInRange(1, 2);
   const auto& model = models[fdp.ConsumeIntegralInRange<size_t>(0, models.size() - 1)];
   if (!model->signatures().empty() && fdp.ConsumeBool()) {
@@ -136,9 +138,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 9:
         if (stream) (void)stream->Reset();
         break;
-      default:
-        (void)r.InputIndex(fdp.ConsumeRandomLengthString(16));
-        (void)r.memory();
+      default: (void)r.InputIndex(fdp.ConsumeRandomLengthString(16)); (void)r.memory();
     }
   }
   return 0;

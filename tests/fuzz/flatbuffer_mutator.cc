@@ -18,8 +18,8 @@ namespace {
 using Rng = std::mt19937;
 
 // Values at which sizes, indices and signed/unsigned conversions go wrong.
-constexpr uint32_t kEdges[] = {0,      1,      2,      3,          4,          7,          8,
-                               16,     64,     0x7f,   0x80,       0xff,       0x100,      0x7fff,
+constexpr uint32_t kEdges[] = {0,      1,      2,       3,          4,          7,          8,
+                               16,     64,     0x7f,    0x80,       0xff,       0x100,      0x7fff,
                                0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff};
 
 uint32_t Pick(Rng& rng, uint32_t n) { return n == 0 ? 0 : static_cast<uint32_t>(rng() % n); }
@@ -68,8 +68,13 @@ void MutateShape(std::vector<int32_t>& shape, Rng& rng) {
 }
 
 void MutateQuantization(tflite::QuantizationParametersT& q, Rng& rng) {
-  const float odd[] = {0.0f, -1.0f, 1e-30f, 1e30f, std::numeric_limits<float>::infinity(),
-                       std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::denorm_min()};
+  const float odd[] = {0.0f,
+                       -1.0f,
+                       1e-30f,
+                       1e30f,
+                       std::numeric_limits<float>::infinity(),
+                       std::numeric_limits<float>::quiet_NaN(),
+                       std::numeric_limits<float>::denorm_min()};
   switch (Pick(rng, 5)) {
     case 0:
       if (q.scale.empty()) q.scale.push_back(1.0f);
@@ -80,7 +85,10 @@ void MutateQuantization(tflite::QuantizationParametersT& q, Rng& rng) {
       q.zero_point[Pick(rng, static_cast<uint32_t>(q.zero_point.size()))] = Edge(rng);
       break;
     case 2: q.quantized_dimension = NearIndex(rng, 4); break;
-    case 3: q.scale.push_back(0.5f); q.zero_point.push_back(0); break;
+    case 3:
+      q.scale.push_back(0.5f);
+      q.zero_point.push_back(0);
+      break;
     default:
       if (!q.scale.empty()) q.scale.pop_back();
       if (Chance(rng, 2) && !q.zero_point.empty()) q.zero_point.pop_back();
@@ -108,11 +116,11 @@ bool MutateStructure(tflite::ModelT& m, Rng& rng) {
   tflite::SubGraphT& sg = *m.subgraphs[Pick(rng, static_cast<uint32_t>(m.subgraphs.size()))];
   const size_t n_tensors = sg.tensors.size();
   tflite::TensorT* t = n_tensors ? sg.tensors[Pick(rng, static_cast<uint32_t>(n_tensors))].get() : nullptr;
-  tflite::OperatorT* op = sg.operators.empty()
-                              ? nullptr
-                              : sg.operators[Pick(rng, static_cast<uint32_t>(sg.operators.size()))].get();
+  tflite::OperatorT* op =
+      sg.operators.empty() ? nullptr : sg.operators[Pick(rng, static_cast<uint32_t>(sg.operators.size()))].get();
   switch (Pick(rng, 12)) {
-    case 0: case 1:
+    case 0:
+    case 1:
       if (!t) return false;
       MutateShape(t->shape, rng);
       if (!t->shape_signature.empty() && Chance(rng, 2)) t->shape_signature = t->shape;
@@ -159,13 +167,14 @@ bool MutateStructure(tflite::ModelT& m, Rng& rng) {
       }
       return true;
     }
-    case 10:
-      MutateIntList(Chance(rng, 2) ? sg.inputs : sg.outputs, rng, n_tensors);
-      return true;
+    case 10: MutateIntList(Chance(rng, 2) ? sg.inputs : sg.outputs, rng, n_tensors); return true;
     default: {  // another tensor's shape or buffer: sizes consistent with the wrong operand
       if (n_tensors < 2 || !t) return false;
       const tflite::TensorT& other = *sg.tensors[Pick(rng, static_cast<uint32_t>(n_tensors))];
-      if (Chance(rng, 2)) t->shape = other.shape; else t->buffer = other.buffer;
+      if (Chance(rng, 2))
+        t->shape = other.shape;
+      else
+        t->buffer = other.buffer;
       if (Chance(rng, 3)) t->is_variable = !t->is_variable;
       return true;
     }
@@ -236,14 +245,15 @@ size_t MutateRaw(uint8_t* data, size_t size, size_t max_size, Rng& rng) {
       return size;
     }
     case 2: return 1 + Pick(rng, static_cast<uint32_t>(size - 1));  // truncation
-    case 3: {  // a splice of the file into itself
+    case 3: {                                                       // a splice of the file into itself
       const size_t from = Pick(rng, static_cast<uint32_t>(size)), to = Pick(rng, static_cast<uint32_t>(size));
       const size_t len = std::min({size - from, size - to, size_t{1} + Pick(rng, 256)});
       std::memmove(data + to, data + from, len);
       return size;
     }
     default:  // several bit flips at once
-      for (uint32_t i = 0, n = 2 + Pick(rng, 6); i < n; ++i) data[Pick(rng, static_cast<uint32_t>(size))] ^= 1u << Pick(rng, 8);
+      for (uint32_t i = 0, n = 2 + Pick(rng, 6); i < n; ++i)
+        data[Pick(rng, static_cast<uint32_t>(size))] ^= 1u << Pick(rng, 8);
       return size;
   }
 }

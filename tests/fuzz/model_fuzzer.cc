@@ -26,10 +26,11 @@ void FillFrom(const uint8_t* data, size_t size, void* out, size_t n) {
 // does about it is Runner::Cancel() from another thread, which this does after a second.
 class Watchdog {
  public:
-  explicit Watchdog(tflstm::Runner& runner) : thread_([this, &runner] {
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (!done_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return done_; })) runner.Cancel();
-  }) {}
+  explicit Watchdog(tflstm::Runner& runner)
+      : thread_([this, &runner] {
+          std::unique_lock<std::mutex> lock(mutex_);
+          if (!done_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return done_; })) runner.Cancel();
+        }) {}
   ~Watchdog() {
     {
       std::lock_guard<std::mutex> lock(mutex_);

@@ -8,23 +8,23 @@ real recordings as inputs), each in every conversion mode; a whole-sequence and 
 model for streaming; a model whose op version TFLite 2.14.1 lacks; TFLite's own test models.
 manifest.json lists them with this machine's view of each (inputs, outputs, ops).
 """
+
 from __future__ import annotations
 
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import tf_models as zoo  # noqa: E402  (sets TensorFlow's environment before tflstm imports it)
-
-import tflstm  # noqa: E402
-from tflstm.cli import describe  # noqa: E402  (what `tflstm inspect --json` shows)
+import tf_models as zoo
+import tflstm
+from tflstm.cli import describe
 
 TESTDATA = ("multi_add.bin", "multi_signatures.bin", "test_model_broken.bin", "unidirectional_sequence_lstm.bin")
 
@@ -67,7 +67,7 @@ def make_bundle(out: Path, testdata: Path, converted: Callable[[str], bytes] | N
 
     demo = basic_motions()
     model = tflstm.train(demo.x_train, demo.y_train, lstm_units=(64,), epochs=2, batch_size=8, verbose=0)
-    xs = [demo.x_test[i:i + 1].astype(np.float32) for i in range(4)]
+    xs = [demo.x_test[i : i + 1].astype(np.float32) for i in range(4)]
     for mode in tflstm.MODES:
         data = tflstm.convert(model, mode, demo.x_train if mode == "int8" else None)
         cases.append(_case(out, f"demo_{mode}", data, xs, mode=mode, group="demo"))

@@ -4,9 +4,11 @@ Prints one line per flip before trying it ("try <i> <offset> <value>") and one a
 ("ok <outcome>"), so the parent can name the flip that killed the process, if one does.
 Usage: python fuzz_child.py MODEL SEED COUNT
 """
+
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -26,7 +28,7 @@ def attempt(data: bytes) -> str:
 
 def main() -> int:
     path, seed, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    original = open(path, "rb").read()
+    original = Path(path).read_bytes()
     rng = np.random.default_rng(seed)
     for i in range(count):
         data = bytearray(original)

@@ -1,6 +1,7 @@
 """Everyday Keras 3 sequence models, tiny (few units, few steps) so that converting each in four
 modes stays cheap. Weights are random, not trained: parity needs no training, and random
 moving statistics and biases make BatchNormalization and the biases really count."""
+
 from __future__ import annotations
 
 import os
@@ -8,7 +9,7 @@ import os
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 T, F, U, C = 6, 3, 4, 3  # timesteps, features, LSTM units, classes
 VOCAB = 20
@@ -80,7 +81,9 @@ def pooling():
     L = _keras().layers
     x = seq()
     h = L.LSTM(U, return_sequences=True)(x)
-    h = L.Concatenate()([L.GlobalAveragePooling1D()(h), L.GlobalMaxPooling1D()(h), L.Flatten()(L.AveragePooling1D(3)(h))])
+    h = L.Concatenate()(
+        [L.GlobalAveragePooling1D()(h), L.GlobalMaxPooling1D()(h), L.Flatten()(L.AveragePooling1D(3)(h))]
+    )
     return x, head(h)
 
 
@@ -154,7 +157,7 @@ def batchnorm_dropout():
 def reshape_permute_flatten():
     L = _keras().layers
     x = seq()
-    h = L.Permute((2, 1))(x)                       # (F, T): the LSTM runs over features
+    h = L.Permute((2, 1))(x)  # (F, T): the LSTM runs over features
     h = L.LSTM(U, return_sequences=True)(h)
     return x, head(L.Flatten()(h))
 
@@ -178,8 +181,9 @@ def two_outputs():
 def nested_sequential():
     keras = _keras()
     L = keras.layers
-    inner = keras.Sequential([keras.Input((T, F)), L.LSTM(U, return_sequences=True), L.Dense(3, activation="tanh")],
-                             name="encoder")
+    inner = keras.Sequential(
+        [keras.Input((T, F)), L.LSTM(U, return_sequences=True), L.Dense(3, activation="tanh")], name="encoder"
+    )
     x = seq()
     return x, head(L.LSTM(U)(inner(x)))
 
@@ -216,17 +220,60 @@ def sequential_seed():
     return keras.Sequential([keras.layers.LSTM(U, input_shape=(T, F)), keras.layers.Dense(C, activation="softmax")])
 
 
-BUILDERS = {f.__name__: f for f in (
-    conv1d_lstm, embedding_lstm, static_features, autoencoder, layernorm, pooling, attention, multi_head_attention,
-    rnn_lstm_cell,
-    gru, simple_rnn, relu_lstm, no_bias_backwards, conv2d, batchnorm_dropout, reshape_permute_flatten, merge,
-    two_outputs, nested_sequential, shared_lstm, stacked_bidirectional, keras_ops, sequential_seed)}
+BUILDERS = {
+    f.__name__: f
+    for f in (
+        conv1d_lstm,
+        embedding_lstm,
+        static_features,
+        autoencoder,
+        layernorm,
+        pooling,
+        attention,
+        multi_head_attention,
+        rnn_lstm_cell,
+        gru,
+        simple_rnn,
+        relu_lstm,
+        no_bias_backwards,
+        conv2d,
+        batchnorm_dropout,
+        reshape_permute_flatten,
+        merge,
+        two_outputs,
+        nested_sequential,
+        shared_lstm,
+        stacked_bidirectional,
+        keras_ops,
+        sequential_seed,
+    )
+}
 # Fused LSTM ops each model's conversion must hold: one per LSTM direction and call.
-FUSED = {"conv1d_lstm": 1, "embedding_lstm": 1, "static_features": 1, "autoencoder": 2, "layernorm": 2,
-         "pooling": 1, "attention": 1, "multi_head_attention": 1, "rnn_lstm_cell": 1, "gru": 1, "simple_rnn": 1, "relu_lstm": 1,
-         "no_bias_backwards": 2, "conv2d": 1, "batchnorm_dropout": 1, "reshape_permute_flatten": 1, "merge": 2,
-         "two_outputs": 1, "nested_sequential": 2, "shared_lstm": 2, "stacked_bidirectional": 4, "keras_ops": 1,
-         "sequential_seed": 1}
+FUSED = {
+    "conv1d_lstm": 1,
+    "embedding_lstm": 1,
+    "static_features": 1,
+    "autoencoder": 2,
+    "layernorm": 2,
+    "pooling": 1,
+    "attention": 1,
+    "multi_head_attention": 1,
+    "rnn_lstm_cell": 1,
+    "gru": 1,
+    "simple_rnn": 1,
+    "relu_lstm": 1,
+    "no_bias_backwards": 2,
+    "conv2d": 1,
+    "batchnorm_dropout": 1,
+    "reshape_permute_flatten": 1,
+    "merge": 2,
+    "two_outputs": 1,
+    "nested_sequential": 2,
+    "shared_lstm": 2,
+    "stacked_bidirectional": 4,
+    "keras_ops": 1,
+    "sequential_seed": 1,
+}
 
 
 def build(name: str, seed: int = 0):
@@ -243,7 +290,7 @@ def sample(model, n: int, seed: int = 1) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     out = []
     for t in model.inputs:
-        shape = (n,) + tuple(t.shape)[1:]
+        shape = (n, *tuple(t.shape)[1:])
         if "int" in str(t.dtype):
             out.append(rng.integers(0, VOCAB, size=shape).astype(np.int32))
         else:

@@ -1,4 +1,5 @@
 """The tests' one float -> integer quantization, as TFLite's QUANTIZE computes it."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -3,6 +3,7 @@ qemu-user, against the native runtime here on the same converted models and inpu
 within 1e-5, int8 within one step; dynamic-range models on armhf, see test_arm_wide_lstm).
 tests/run_all.sh builds the ARM targets first; set TFLSTM_REQUIRE_ARM=1 (as it does) to make a
 missing ARM build a failure instead of a skip."""
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,6 @@ import numpy as np
 import pytest
 
 import tflstm
-import tf_models as zoo
 from quantize import quantize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,9 +34,23 @@ def _benchmark(target: str) -> list[str]:
 def _run(command: list[str], model: Path, x: np.ndarray, tmp_path: Path) -> np.ndarray:
     """Output 0 of one run of `model` on `x` with an ARM build of tflstm_benchmark."""
     np.save(tmp_path / "x.npy", x)
-    done = subprocess.run(command + [str(model), "--input", str(tmp_path / "x.npy"), "--output",
-                                     str(tmp_path / "y.npy"), "--runs", "1", "--warmup", "0"],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            *command,
+            str(model),
+            "--input",
+            str(tmp_path / "x.npy"),
+            "--output",
+            str(tmp_path / "y.npy"),
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return np.load(tmp_path / "y.npy")
 
@@ -51,7 +65,7 @@ def test_arm_outputs_match_x86(target, mode, converted, tmp_path, rng):
     model = tflstm.Model(data)
     runner = tflstm.Runner(model)
     info = model.inputs[0]
-    for i in range(3):
+    for _i in range(3):
         x = rng.normal(size=info.shape).astype(np.float32)
         if info.dtype == np.int8:
             x = quantize(x, info)
@@ -90,7 +104,7 @@ def test_arm_wide_lstm(target, wide_lstm, tmp_path, rng):
     for mode, data in wide_lstm.items():
         (tmp_path / f"{mode}.tflite").write_bytes(data)
         runners[mode] = tflstm.Runner(tflstm.Model(data))
-    for i in range(3):
+    for _i in range(3):
         x = rng.normal(size=(1, 50, 32)).astype(np.float32)
         here = {mode: runner(x) for mode, runner in runners.items()}
         for mode in runners:

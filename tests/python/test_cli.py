@@ -1,4 +1,5 @@
 """The `tflstm` command, run as users run it: in a child process."""
+
 from __future__ import annotations
 
 import json
@@ -8,15 +9,16 @@ from pathlib import Path
 
 import numpy as np
 
-import tflstm
 import tf_models as zoo
+import tflstm
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def tflstm_cmd(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tflstm", *map(str, args)], capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "tflstm", *map(str, args)], capture_output=True, text=True, timeout=600
+    )
 
 
 def test_inspect_shows_io_ops_compatibility_and_memory(converted, tmp_path):
@@ -78,15 +80,16 @@ def test_run_npy_in_npy_out(converted, tmp_path, rng):
     assert done.returncode == 0, done.stderr
     y = np.load(tmp_path / "y.npy")
     runner = tflstm.Runner(tflstm.Model(path))
-    np.testing.assert_array_equal(y, np.concatenate([runner(x[i:i + 1]) for i in range(5)]))
+    np.testing.assert_array_equal(y, np.concatenate([runner(x[i : i + 1]) for i in range(5)]))
 
 
 def test_convert_a_saved_keras3_model(tmp_path):
     model = zoo.seed_model(zoo.keras3(), units=8, classes=3)
     model.save(tmp_path / "seed.keras")
     np.save(tmp_path / "rep.npy", zoo.representative(16))
-    done = tflstm_cmd("convert", tmp_path / "seed.keras", "-m", "int8", "-r", tmp_path / "rep.npy",
-                      "-o", tmp_path / "seed.tflite")
+    done = tflstm_cmd(
+        "convert", tmp_path / "seed.keras", "-m", "int8", "-r", tmp_path / "rep.npy", "-o", tmp_path / "seed.tflite"
+    )
     assert done.returncode == 0, done.stderr
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in done.stdout
     tflstm.Model(tmp_path / "seed.tflite").check()

@@ -1,13 +1,14 @@
 """tflstm.convert on models written the way users write them, in Keras 3 and tf_keras, in every
 mode: the LSTMs become the fused op, the runtime can run the result, and the native outputs
 match tf.lite.Interpreter on the same bytes."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-import tflstm
 import tf_models as zoo
+import tflstm
 from tf_models import reference_interpreter, reference_run
 from tflstm.lstm_flatbuffer import count_fused_lstms
 
@@ -73,8 +74,12 @@ def _weight_dtypes(data: bytes, op_name: str) -> list[str]:
         if m.operatorCodes[op.opcodeIndex].builtinCode != code:
             continue
         for i in op.inputs:
-            if i >= 0 and sg.tensors[i].shape is not None and len(sg.tensors[i].shape) == 2 \
-                    and m.buffers[sg.tensors[i].buffer].data is not None:
+            if (
+                i >= 0
+                and sg.tensors[i].shape is not None
+                and len(sg.tensors[i].shape) == 2
+                and m.buffers[sg.tensors[i].buffer].data is not None
+            ):
                 out.append(names[sg.tensors[i].type])
     return out
 
@@ -105,23 +110,30 @@ def test_dynamic_range_lstm_runs_the_hybrid_kernel_accurately(lstm64, rng):
     x = rng.normal(size=(16, 50, 6)).astype(np.float32)
     want = np.asarray(keras_model(x, training=False))
     runner = tflstm.Runner(model)
-    got = np.concatenate([runner(x[i:i + 1]) for i in range(len(x))])
+    got = np.concatenate([runner(x[i : i + 1]) for i in range(len(x))])
     assert np.max(np.abs(got - want)) < 0.02
     assert np.mean(np.argmax(got, 1) == np.argmax(want, 1)) >= 0.9
 
 
 def test_unsupported_layer_is_named_with_the_reason():
     keras = zoo.keras3()
-    model = keras.Sequential([keras.Input((zoo.TIMESTEPS, zoo.FEATURES)), keras.layers.Masking(name="my_mask"),
-                              keras.layers.LSTM(8), keras.layers.Dense(2)])
+    model = keras.Sequential(
+        [
+            keras.Input((zoo.TIMESTEPS, zoo.FEATURES)),
+            keras.layers.Masking(name="my_mask"),
+            keras.layers.LSTM(8),
+            keras.layers.Dense(2),
+        ]
+    )
     with pytest.raises(tflstm.UnsupportedLayerError, match=r"layer 'my_mask' \(Masking\).*fixed-length windows"):
         tflstm.convert(model, "float32")
 
 
 def test_model_without_lstm_is_refused():
     keras = zoo.tf_keras()
-    model = keras.Sequential([keras.Input((zoo.TIMESTEPS, zoo.FEATURES)), keras.layers.Flatten(),
-                              keras.layers.Dense(2)])
+    model = keras.Sequential(
+        [keras.Input((zoo.TIMESTEPS, zoo.FEATURES)), keras.layers.Flatten(), keras.layers.Dense(2)]
+    )
     with pytest.raises(tflstm.UnsupportedLayerError, match="has no LSTM, GRU or SimpleRNN layer"):
         tflstm.convert(model, "float32")
 
@@ -135,8 +147,11 @@ def test_int8_needs_representative_data(conversions):
 def test_representative_data_of_the_wrong_shape(conversions):
     model, _ = conversions("seed-tf_keras", "float32")
     bad = np.zeros((10, zoo.TIMESTEPS, zoo.FEATURES + 1), np.float32)
-    with pytest.raises(tflstm.ConversionError, match=r"shape \(10, 12, 4\); the model takes samples of shape "
-                                                     r"\('N', 12, 3\)"):
+    with pytest.raises(
+        tflstm.ConversionError,
+        match=r"shape \(10, 12, 4\); the model takes samples of shape "
+        r"\('N', 12, 3\)",
+    ):
         tflstm.convert(model, "int8", bad)
 
 

@@ -1,5 +1,6 @@
 """Saved Keras models (.keras, legacy .h5, a tf_keras SavedModel directory) through
 tflstm.convert and `tflstm convert`, and `tflstm inspect` naming a layer left unfused."""
+
 from __future__ import annotations
 
 import numpy as np

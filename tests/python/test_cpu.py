@@ -1,4 +1,5 @@
 """The import-time check that refuses a CPU lacking the instructions of the build."""
+
 from __future__ import annotations
 
 import platform
@@ -8,12 +9,16 @@ import pytest
 import tflstm
 from tflstm import _cpu
 
-HASWELL = "flags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2 popcnt cx16 lahf_lm avx avx2 bmi1 bmi2 f16c fma abm movbe xsave\n"
+HASWELL = (
+    "flags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2 popcnt cx16 lahf_lm avx avx2 bmi1 bmi2 f16c fma abm movbe xsave\n"
+)
 NEHALEM = "flags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2 popcnt cx16 lahf_lm\n"
 # /proc/cpuinfo of 32-bit ARM cores: a Raspberry Pi 3 (Cortex-A53, 32-bit kernel), a Cortex-A9
 # without NEON (Tegra 2), and a Raspberry Pi 1 (ARMv6, VFPv2).
-PI3 = ("processor\t: 0\nmodel name\t: ARMv7 Processor rev 4 (v7l)\nBogoMIPS\t: 38.40\n"
-       "Features\t: half thumb fastmult vfp edsp neon vfpv3 tls vfpv4 idiva idivt vfpd32 lpae evtstrm crc32\n")
+PI3 = (
+    "processor\t: 0\nmodel name\t: ARMv7 Processor rev 4 (v7l)\nBogoMIPS\t: 38.40\n"
+    "Features\t: half thumb fastmult vfp edsp neon vfpv3 tls vfpv4 idiva idivt vfpd32 lpae evtstrm crc32\n"
+)
 TEGRA2 = "Features\t: swp half thumb fastmult vfp edsp vfpv3 vfpv3d16 tls\n"
 PI1 = "Features\t: half thumb fastmult vfp edsp java tls\n"
 NEON_BUILD = "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard"
@@ -45,8 +50,11 @@ def test_arm_neon_build_on_cores_without_neon():
     assert _cpu.missing_flags("armv7-a", PI3, NEON_BUILD) == []
     assert _cpu.missing_flags("armv7-a", TEGRA2, NEON_BUILD) == ["neon", "vfpv4"]
     assert _cpu.missing_flags("armv7-a", PI1, "-mfpu=vfpv4") == ["vfpv4"]
-    with pytest.raises(ImportError, match=r"built for armv7-a \(-march=armv7-a -mfpu=neon-vfpv4 .*\), but this CPU "
-                                          r"lacks neon, vfpv4 .*illegal instruction.*TFLSTM_ARMHF_FPU=vfpv3-d16"):
+    with pytest.raises(
+        ImportError,
+        match=r"built for armv7-a \(-march=armv7-a -mfpu=neon-vfpv4 .*\), but this CPU "
+        r"lacks neon, vfpv4 .*illegal instruction.*TFLSTM_ARMHF_FPU=vfpv3-d16",
+    ):
         _cpu.check_cpu("armv7-a", TEGRA2, NEON_BUILD)
     with pytest.raises(ImportError, match=r"lacks neon and .*TFLSTM_ARMHF_FPU=vfpv4\.$"):
         _cpu.check_cpu("armv7-a", "Features\t: vfp vfpv3 vfpv4 tls\n", NEON_BUILD)
@@ -69,4 +77,3 @@ def test_this_cpu_has_what_the_build_needs():
         assert need, f"no CPU check for {tflstm.ISA} ({tflstm._build_config.ARCH_FLAGS})"
     have = _cpu._features_of_this_cpu()
     assert have is not None and set(need) <= have
-

@@ -1,5 +1,6 @@
 """Bad input gives the right typed error with a message that says what and where, and the
 process keeps working afterwards."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,8 +26,13 @@ def _still_works(model: tflstm.Model):
 
 
 def test_hierarchy():
-    for cls in (tflstm.ModelError, tflstm.UnsupportedOpError, tflstm.InputError,
-                tflstm.ArenaExhaustedError, tflstm.InvokeError):
+    for cls in (
+        tflstm.ModelError,
+        tflstm.UnsupportedOpError,
+        tflstm.InputError,
+        tflstm.ArenaExhaustedError,
+        tflstm.InvokeError,
+    ):
         assert issubclass(cls, tflstm.Error)
         assert cls.__module__ == "tflstm"
     assert issubclass(tflstm.InputError, ValueError)
@@ -61,7 +67,7 @@ def test_truncated_bytes(converted, float_model, keep):
 def test_truncated_file(tmp_path, converted, float_model):
     path = tmp_path / "cut.tflite"
     path.write_bytes(converted("float32")[:1000])
-    with pytest.raises(tflstm.ModelError, match="cut.tflite"):
+    with pytest.raises(tflstm.ModelError, match=r"cut\.tflite"):
         tflstm.Model(path)
     _still_works(float_model)
 
@@ -75,23 +81,26 @@ def test_random_bytes(rng, float_model):
 
 
 def test_tflite_broken_test_model(testdata, float_model):
-    with pytest.raises(tflstm.ModelError, match="test_model_broken.bin"):
+    with pytest.raises(tflstm.ModelError, match=r"test_model_broken\.bin"):
         tflstm.Model(testdata / "test_model_broken.bin")
     _still_works(float_model)
 
 
 def test_not_a_model_source():
-    with pytest.raises(tflstm.InputError, match="path .* or bytes-like"):
+    with pytest.raises(tflstm.InputError, match=r"path .* or bytes-like"):
         tflstm.Model(12345)  # type: ignore[arg-type]
 
 
 def test_wrong_shape(float_model):
     runner = tflstm.Runner(float_model)
     # Batch and time may change (the runner resizes); the feature axis and the rank may not.
-    with pytest.raises(tflstm.InputError, match=r"input 0 \('series'\) expects shape \[1, 12, 3\], got \[1, 12, 4\]: "
-                                                r"dimension 2 is fixed"):
+    with pytest.raises(
+        tflstm.InputError,
+        match=r"input 0 \('series'\) expects shape \[1, 12, 3\], got \[1, 12, 4\]: "
+        r"dimension 2 is fixed",
+    ):
         runner(_x((1, TIMESTEPS, FEATURES + 1)))
-    with pytest.raises(tflstm.InputError, match="expects shape .*: the rank differs"):
+    with pytest.raises(tflstm.InputError, match=r"expects shape .*: the rank differs"):
         runner(_x((TIMESTEPS, FEATURES)))
     assert runner(_x()).shape == (1, 4)  # the same runner goes on
 

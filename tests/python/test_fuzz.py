@@ -1,5 +1,6 @@
 """Hundreds of random single-byte flips of valid models: each loads and runs or raises a
 typed tflstm.Error, never crashes. They run in a child process so that a crash is seen."""
+
 from __future__ import annotations
 
 import collections
@@ -30,7 +31,9 @@ def test_byte_flips_of_small_lstm_models(testdata, name, seed):
 def _flip_in_child(path: Path, seed: int) -> None:
     proc = subprocess.run(
         [sys.executable, str(HERE / "fuzz_child.py"), str(path), str(seed), str(FLIPS)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     lines = proc.stdout.splitlines()
     outcomes = collections.Counter(line.split()[1] for line in lines if line.startswith("ok "))
@@ -45,7 +48,13 @@ def _flip_in_child(path: Path, seed: int) -> None:
     assert sum(outcomes.values()) == FLIPS, proc.stdout[-500:]
     # Python-level errors other than tflstm.Error would have killed the child: only typed
     # errors and successful runs remain.
-    assert set(outcomes) <= {"ran", "ModelError", "UnsupportedOpError", "InputError",
-                             "ArenaExhaustedError", "InvokeError"}, outcomes
+    assert set(outcomes) <= {
+        "ran",
+        "ModelError",
+        "UnsupportedOpError",
+        "InputError",
+        "ArenaExhaustedError",
+        "InvokeError",
+    }, outcomes
     # Stderr stays clean: TFLite's reports become exception messages, never prints.
     assert proc.stderr.strip() == "", proc.stderr[-2000:]

@@ -1,6 +1,7 @@
 """Inputs TFLite would silently mis-handle: NaN and Inf in float inputs (refused by default,
 naming the input and the position), and models that cannot be prepared at their stored shape
 (prepared at the first call's shapes, or at input_shapes given up front)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,6 +1,7 @@
 """Calls that change the shapes of several inputs: every new shape is applied in one rebuild
 before any data is written, checked against tf.lite.Interpreter; and zero-copy views against
 shape changes on other threads."""
+
 from __future__ import annotations
 
 import threading
@@ -46,8 +47,11 @@ def test_a_new_batch_on_every_input_is_right_on_the_first_call(fma_model, rng):
     runner = tflstm.Runner(tflstm.Model(fma_model))
     names = [t.name for t in runner.inputs]
     assert sorted(names) == ["a", "b", "c"]
-    feeds = {"a": np.full((2, 4), 1.0, np.float32), "b": np.full((2, 4), 2.0, np.float32),
-             "c": np.full((2, 4), 3.0, np.float32)}
+    feeds = {
+        "a": np.full((2, 4), 1.0, np.float32),
+        "b": np.full((2, 4), 2.0, np.float32),
+        "c": np.full((2, 4), 3.0, np.float32),
+    }
     got = runner(*_ordered(runner, feeds))
     np.testing.assert_array_equal(got, np.full((2, 4), 7.0, np.float32))
     assert runner.rebuilds == 1  # three inputs changed, one rebuild

@@ -1,10 +1,12 @@
 """tflstm's own LSTM kernel (Runner's default) against tf.lite.Interpreter (TF 2.21) and against
 TFLite's builtin kernel inside tflstm (lstm_kernel="tflite"), on a converted Keras classifier
 with two stacked LSTMs: full sequences, and a stream carrying its state step by step."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
+
 import tf_models as zoo
 import tflstm
 from tf_models import FEATURES, TIMESTEPS, reference_interpreter, reference_run
@@ -31,8 +33,14 @@ def test_own_kernel_matches_tensorflow_and_the_builtin_kernel(converted, rng, mo
 def test_stream_carries_state_like_tensorflow(rng):
     keras = zoo.keras3()
     keras.utils.set_random_seed(6)
-    model = keras.Sequential([keras.Input((TIMESTEPS, FEATURES)), keras.layers.LSTM(16, return_sequences=True),
-                              keras.layers.LSTM(24), keras.layers.Dense(4)])
+    model = keras.Sequential(
+        [
+            keras.Input((TIMESTEPS, FEATURES)),
+            keras.layers.LSTM(16, return_sequences=True),
+            keras.layers.LSTM(24),
+            keras.layers.Dense(4),
+        ]
+    )
     step = tflstm.convert(model, "float32", timesteps=1)
     stream = tflstm.Runner(tflstm.Model(step)).stream()
     ref = reference_interpreter(step)  # never reset: its variables carry the state
@@ -60,13 +68,16 @@ def test_a_weight_of_the_wrong_shape_is_refused(converted, mode):
 
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(converted(mode)))
     graph = model.subgraphs[0]
-    lstm = next(op for op in graph.operators
-                if model.operatorCodes[op.opcodeIndex].builtinCode == 44)  # UNIDIRECTIONAL_SEQUENCE_LSTM
+    lstm = next(
+        op for op in graph.operators if model.operatorCodes[op.opcodeIndex].builtinCode == 44
+    )  # UNIDIRECTIONAL_SEQUENCE_LSTM
     weight = graph.tensors[lstm.inputs[6]]  # recurrent-to-forget weights, [units, units]
     units = int(weight.shape[1])
     weight.shape = np.array([weight.shape[0], units // 2], np.int32)
     buffer = model.buffers[weight.buffer]
     buffer.data = np.asarray(buffer.data)[: buffer.data.size // 2].copy()
     broken = bytes(flatbuffer_utils.convert_object_to_bytearray(model))
-    with pytest.raises(tflstm.Error, match=rf"UNIDIRECTIONAL_SEQUENCE_LSTM: input 6 .* has shape \[{units}, {units // 2}\]"):
+    with pytest.raises(
+        tflstm.Error, match=rf"UNIDIRECTIONAL_SEQUENCE_LSTM: input 6 .* has shape \[{units}, {units // 2}\]"
+    ):
         tflstm.Runner(tflstm.Model(broken))

@@ -1,4 +1,5 @@
 """Model introspection agrees with TensorFlow's own view of the same bytes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,7 +21,7 @@ def test_inputs_and_outputs_match_tensorflow(converted, mode):
     ):
         assert len(ours) == len(theirs)
         by_index = {d["index"]: name for name, d in named.items()}
-        for a, b in zip(ours, theirs):
+        for a, b in zip(ours, theirs, strict=True):
             assert a.tensor_name == b["name"]
             assert a.name == by_index[b["index"]]  # the Keras name, e.g. "series"
             assert a.dtype == np.dtype(b["dtype"])

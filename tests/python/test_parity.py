@@ -1,5 +1,6 @@
 """Numerical parity: tflstm's native TFLite 2.14.1 against tf.lite.Interpreter (TF 2.21)
 on LSTM models converted at test time."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """The whole pipeline on a real dataset: BasicMotions (from the aeon wheel), trained with
 tflstm.train, profiled with tflstm.profile on the native runtime; and pruning."""
+
 from __future__ import annotations
 
 import json
@@ -18,14 +19,21 @@ def data():
 
 @pytest.fixture(scope="module")
 def trained(data):
-    return tflstm.train(data.x_train, data.y_train, lstm_units=(64,), dropout=0.1, epochs=60, batch_size=8,
-                        learning_rate=2e-3, verbose=0)
+    return tflstm.train(
+        data.x_train,
+        data.y_train,
+        lstm_units=(64,),
+        dropout=0.1,
+        epochs=60,
+        batch_size=8,
+        learning_rate=2e-3,
+        verbose=0,
+    )
 
 
 @pytest.fixture(scope="module")
 def report(trained, data, tmp_path_factory):
-    return tflstm.profile(trained, data.x_test, data.y_test, representative_data=data.x_train, runs=5,
-                          progress=None)
+    return tflstm.profile(trained, data.x_test, data.y_test, representative_data=data.x_train, runs=5, progress=None)
 
 
 def test_dataset_is_the_real_one(data):
@@ -72,7 +80,9 @@ def test_report_outputs(report, tmp_path):
 
 
 def test_profile_refuses_data_of_the_wrong_shape(trained, data):
-    with pytest.raises(tflstm.InputError, match=r"x_eval has shape \(40, 6, 100\); the model takes \(samples, 100, 6\)"):
+    with pytest.raises(
+        tflstm.InputError, match=r"x_eval has shape \(40, 6, 100\); the model takes \(samples, 100, 6\)"
+    ):
         tflstm.profile(trained, data.x_test.transpose(0, 2, 1), data.y_test, progress=None)
 
 
@@ -93,9 +103,11 @@ def test_pruning_reaches_its_sparsity_and_compresses(trained, data):
     tflstm.magnitude_prune(pruned, data.x_train, data.y_train, 0.6, epochs=6, batch_size=8, verbose=0)
     assert sparsity(trained) < 0.01
     assert sparsity(pruned) == pytest.approx(0.6, abs=0.01)
-    base = tflstm.profile(trained, data.x_test, data.y_test, ["int8"], representative_data=data.x_train, runs=3,
-                          progress=None)
-    small = tflstm.profile(pruned, data.x_test, data.y_test, ["int8"], representative_data=data.x_train, runs=3,
-                           progress=None)
+    base = tflstm.profile(
+        trained, data.x_test, data.y_test, ["int8"], representative_data=data.x_train, runs=3, progress=None
+    )
+    small = tflstm.profile(
+        pruned, data.x_test, data.y_test, ["int8"], representative_data=data.x_train, runs=3, progress=None
+    )
     assert small.rows[0].gzip_bytes < 0.85 * base.rows[0].gzip_bytes
     assert small.rows[0].score >= base.rows[0].score - 0.15

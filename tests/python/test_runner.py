@@ -1,4 +1,5 @@
 """The runner's Python surface: calls, named runs, several outputs, memory accounting."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,12 +31,12 @@ def test_several_inputs_and_outputs(testdata, rng):
     out = runner(*xs)
     assert isinstance(out, tuple) and len(out) == 2
     ref = reference_interpreter((testdata / "multi_add.bin").read_bytes())
-    for detail, x in zip(ref.get_input_details(), xs):
+    for detail, x in zip(ref.get_input_details(), xs, strict=True):
         ref.set_tensor(detail["index"], x)
     ref.invoke()
-    for ours, detail in zip(out, ref.get_output_details()):
+    for ours, detail in zip(out, ref.get_output_details(), strict=True):
         np.testing.assert_allclose(ours, ref.get_tensor(detail["index"]), rtol=0, atol=1e-6)
-    named = runner.run({t.name: x for t, x in zip(runner.inputs, xs)})
+    named = runner.run({t.name: x for t, x in zip(runner.inputs, xs, strict=True)})
     assert set(named) == {t.name for t in model.outputs}
 
 
@@ -71,8 +72,9 @@ def test_arena_stats_is_a_deprecated_name_of_memory(converted):
 def test_threads_option(converted, rng):
     model = tflstm.Model(converted("float32"))
     x = rng.normal(size=model.inputs[0].shape).astype(np.float32)
-    np.testing.assert_allclose(tflstm.Runner(model, num_threads=2)(x), tflstm.Runner(model, num_threads=1)(x),
-                               rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        tflstm.Runner(model, num_threads=2)(x), tflstm.Runner(model, num_threads=1)(x), rtol=0, atol=1e-6
+    )
 
 
 def test_every_call_starts_from_zero_state(classifier, converted, rng):

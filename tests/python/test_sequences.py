@@ -1,12 +1,15 @@
 """Sequence semantics: streaming with carried state, variable shapes, signatures, int8
 helpers and zero-copy views, checked against Keras and tf.lite.Interpreter."""
+
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
 
-import tflstm
 import tf_models as zoo
+import tflstm
 from tf_models import reference_interpreter
 
 T, F = 30, 3
@@ -16,8 +19,14 @@ T, F = 30, 3
 def keras_models():
     keras = zoo.keras3()
     keras.utils.set_random_seed(7)
-    sequences = keras.Sequential([keras.Input((T, F)), keras.layers.LSTM(16, return_sequences=True),
-                                  keras.layers.LSTM(16, return_sequences=True), keras.layers.Dense(2)])
+    sequences = keras.Sequential(
+        [
+            keras.Input((T, F)),
+            keras.layers.LSTM(16, return_sequences=True),
+            keras.layers.LSTM(16, return_sequences=True),
+            keras.layers.Dense(2),
+        ]
+    )
     last_step = keras.Sequential([keras.Input((T, F)), keras.layers.LSTM(16), keras.layers.Dense(4)])
     return {"return_sequences": sequences, "last_step": last_step}
 
@@ -25,7 +34,7 @@ def keras_models():
 def _chunks(rng, total: int) -> list[tuple[int, int]]:
     cuts = sorted(rng.choice(np.arange(1, total), size=5, replace=False).tolist())
     edges = [0, 1] + [c for c in cuts if c > 1] + [total]  # a one-step chunk first, then any lengths
-    return list(zip(edges[:-1], edges[1:]))
+    return list(itertools.pairwise(edges))
 
 
 @pytest.mark.parametrize("kind", ["return_sequences", "last_step"])
@@ -57,7 +66,7 @@ def test_many_streams_share_one_runner_and_snapshots_restore(keras_models, rng):
     for a, b in [(0, 10), (10, 11), (11, T)]:  # interleaved
         for i, s in enumerate(streams):
             outs[i] = s(xs[i][0, a:b])  # [steps, features] works too
-    for got, want in zip(outs, wants):
+    for got, want in zip(outs, wants, strict=True):
         np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
 
     s = streams[0]
@@ -82,7 +91,9 @@ def test_variable_length_real_dataset_is_scored_without_padding():
     data = japanese_vowels()
     keras = zoo.keras3()
     keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input((None, 12)), keras.layers.LSTM(24), keras.layers.Dense(9, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((None, 12)), keras.layers.LSTM(24), keras.layers.Dense(9, activation="softmax")]
+    )
     runner = tflstm.Runner(tflstm.Model(tflstm.convert(model, "float32", timesteps=20)))
     xs = sorted(data.x_test[:120], key=len)  # grouped by length: a rebuild per new length only
     lengths = {len(x) for x in xs}
@@ -99,7 +110,7 @@ def test_batch_size_changes(keras_models, rng):
     model = keras_models["last_step"]
     runner = tflstm.Runner(tflstm.Model(tflstm.convert(model, "float32")))
     x = rng.normal(size=(4, T, F)).astype(np.float32)
-    alone = np.concatenate([runner(x[i:i + 1]) for i in range(4)])
+    alone = np.concatenate([runner(x[i : i + 1]) for i in range(4)])
     np.testing.assert_allclose(runner(x), alone, atol=1e-5, rtol=0)
     assert runner.inputs[0].shape == (4, T, F)
 
@@ -140,7 +151,7 @@ def test_int8_io_helpers_match_the_converters_own_quantization(rng):
     keras = zoo.tf_keras()
     model = zoo.seed_model(keras, units=16, classes=4)
     rep = zoo.representative(64)
-    float_io = tflstm.Runner(tflstm.Model(tflstm.convert(model, "int8", rep)))                 # QUANTIZE op inside
+    float_io = tflstm.Runner(tflstm.Model(tflstm.convert(model, "int8", rep)))  # QUANTIZE op inside
     int8_io = tflstm.Runner(tflstm.Model(tflstm.convert(model, "int8", rep, int8_io=True)), quantize_io=True)
     assert int8_io.inputs[0].dtype == np.int8
     for _ in range(5):

@@ -2,6 +2,7 @@
 tf.function, exported through from_concrete_functions) starts from its initial value on every
 plain call, and streams of chunk models carry, snapshot, restore and reset it; all checked
 against tf.lite.Interpreter."""
+
 from __future__ import annotations
 
 import numpy as np

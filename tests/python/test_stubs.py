@@ -1,5 +1,6 @@
 """The shipped type information matches the extension module: py.typed is installed, and
 every public class and member of tflstm._core has a stub, and every stub exists at run time."""
+
 from __future__ import annotations
 
 import ast
@@ -55,7 +56,9 @@ def test_the_runtime_imports_without_tensorflow():
     import subprocess
     import sys
 
-    code = ("import sys, tflstm; heavy = ('tensorflow', 'keras', 'tf_keras', 'aeon', 'matplotlib'); "
-            "print(','.join(m for m in heavy if m in sys.modules))")
+    code = (
+        "import sys, tflstm; heavy = ('tensorflow', 'keras', 'tf_keras', 'aeon', 'matplotlib'); "
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""

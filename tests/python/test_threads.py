@@ -1,5 +1,6 @@
 """Threads: the GIL is released while a model runs, one model serves many runners, a runner
 shared by threads is serialized, num_threads is honoured, and a run can be cancelled."""
+
 from __future__ import annotations
 
 import os
@@ -9,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
-import tflstm
 import tf_models as zoo
+import tflstm
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ aarch64 and armhf run under qemu-user in a Debian 12 userland with Debian's pyth
 python3-numpy (tools/debian_userland.py); x86_64 runs on this Python. The target's own pip
 installs the wheel into a folder on PYTHONPATH. tests/run_all.sh builds the wheels
 first; TFLSTM_REQUIRE_WHEELS=1 (as it sets) makes a missing wheel a failure, not a skip."""
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,12 @@ def _python(target: str) -> list[str]:
         return [sys.executable]
     if shutil.which(qemu) is None:
         _missing(f"no {qemu}")
-    done = subprocess.run([sys.executable, str(ROOT / "tools" / "debian_userland.py"), "--arch", arch],
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "debian_userland.py"), "--arch", arch],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr
     root = done.stdout.strip()
     return [shutil.which(qemu), "-L", root, f"{root}/usr/bin/python3.11"]
@@ -62,9 +67,14 @@ def bundle(tmp_path_factory, testdata, converted) -> Path:
 @pytest.fixture(scope="module")
 def device_test_ids(bundle) -> set[str]:
     """The device tests as collected here: each target must pass every one of them."""
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q",
-                           *DEVICE_TESTS], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "TFLSTM_BUNDLE": str(bundle)})
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", *DEVICE_TESTS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TFLSTM_BUNDLE": str(bundle)},
+    )
     assert done.returncode == 0, done.stdout[-2000:]
     ids = {line for line in done.stdout.splitlines() if "::" in line}
     assert len(ids) > 30
@@ -81,10 +91,25 @@ def installed(tmp_path_factory):
         if target not in done:
             wheel, python = _wheel(target), _python(target)
             site = tmp_path_factory.mktemp(f"site-{target}")
-            pip = subprocess.run([*python, "-m", "pip", "install", "--no-deps", "--no-index", "--no-compile",
-                                  "--disable-pip-version-check", "--target", str(site), str(wheel)],
-                                 env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-                                 capture_output=True, text=True, timeout=600)
+            pip = subprocess.run(
+                [
+                    *python,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--no-deps",
+                    "--no-index",
+                    "--no-compile",
+                    "--disable-pip-version-check",
+                    "--target",
+                    str(site),
+                    str(wheel),
+                ],
+                env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             assert pip.returncode == 0, pip.stdout + pip.stderr
             done[target] = site
         return done[target]
@@ -97,10 +122,22 @@ def test_runtime_tests_pass_on_the_targets_python(target, bundle, device_test_id
     site = installed(target)
     python = _python(target)
     junit = tmp_path / "junit.xml"
-    env = {**os.environ, "PYTHONPATH": str(site), "PYTHONDONTWRITEBYTECODE": "1", "TFLSTM_BUNDLE": str(bundle),
-           "TFLSTM_EXPECT_PACKAGE_DIR": str(site), "TFLSTM_DEVICE_PYTHON": shlex.join(python)}
-    done = subprocess.run([*python, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--junitxml={junit}",
-                           *DEVICE_TESTS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(site),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TFLSTM_BUNDLE": str(bundle),
+        "TFLSTM_EXPECT_PACKAGE_DIR": str(site),
+        "TFLSTM_DEVICE_PYTHON": shlex.join(python),
+    }
+    done = subprocess.run(
+        [*python, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--junitxml={junit}", *DEVICE_TESTS],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     passed = set()
     for case in ET.parse(junit).getroot().iter("testcase"):
@@ -109,8 +146,13 @@ def test_runtime_tests_pass_on_the_targets_python(target, bundle, device_test_id
             passed.add(name)
     assert passed == device_test_ids
     # The `tflstm` command that pip installed (its script, run by the target's Python).
-    done = subprocess.run([*python, str(site / "bin" / "tflstm"), "inspect", str(bundle / "demo_int8.tflite")],
-                          env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [*python, str(site / "bin" / "tflstm"), "inspect", str(bundle / "demo_int8.tflite")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0 and "runs every op" in done.stdout, done.stderr
 
 
@@ -123,21 +165,33 @@ def test_armhf_wheel_refuses_a_cpu_without_neon_vfpv4(cpu, missing, installed, b
     qemu, *rest = _python("armhf")
     model = bundle / "demo_float32.tflite"
     env = {**os.environ, "PYTHONPATH": str(site), "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run([qemu, "-cpu", cpu, *rest, "-c", "import tflstm"], env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [qemu, "-cpu", cpu, *rest, "-c", "import tflstm"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 1, done.stderr
-    assert (f"ImportError: tflstm was built for armv7-a (-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard), "
-            f"but this CPU lacks {missing} and would stop with an illegal instruction") in done.stderr
+    assert (
+        f"ImportError: tflstm was built for armv7-a (-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard), "
+        f"but this CPU lacks {missing} and would stop with an illegal instruction"
+    ) in done.stderr
     # Without the check (the extension loaded directly), a run dies there with SIGILL.
-    bypass = ("import sys, types, numpy as np; pkg = types.ModuleType('tflstm'); "
-              f"pkg.__path__ = [{str(site / 'tflstm')!r}]; sys.modules['tflstm'] = pkg; from tflstm import _core; "
-              f"r = _core.Runner(_core.Model({str(model)!r})); print(r(np.ones(r.inputs[0].shape, np.float32)).shape)")
-    done = subprocess.run([qemu, "-cpu", cpu, *rest, "-c", bypass], env=env, capture_output=True, text=True,
-                          timeout=300)
+    bypass = (
+        "import sys, types, numpy as np; pkg = types.ModuleType('tflstm'); "
+        f"pkg.__path__ = [{str(site / 'tflstm')!r}]; sys.modules['tflstm'] = pkg; from tflstm import _core; "
+        f"r = _core.Runner(_core.Model({str(model)!r})); print(r(np.ones(r.inputs[0].shape, np.float32)).shape)"
+    )
+    done = subprocess.run(
+        [qemu, "-cpu", cpu, *rest, "-c", bypass], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode != 0 and "Illegal instruction" in done.stderr, done.stdout + done.stderr
-    done = subprocess.run([qemu, "-cpu", "cortex-a7", *rest, "-c", "import tflstm; print(tflstm.ISA)"], env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [qemu, "-cpu", "cortex-a7", *rest, "-c", "import tflstm; print(tflstm.ISA)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0 and done.stdout.strip() == "armv7-a", done.stderr
-    done = subprocess.run([qemu, "-cpu", "cortex-a7", *rest, "-c", bypass], env=env, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [qemu, "-cpu", "cortex-a7", *rest, "-c", bypass], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0 and done.stdout.strip() == "(1, 4)", done.stderr

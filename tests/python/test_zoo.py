@@ -15,6 +15,7 @@ probabilities or values of order 1):
   Bidirectional layers: four int8 LSTMs, two deep, over a sequence output) measured 0.19.
 Measured worst cases are in the README's conversion section.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,11 @@ MODELS = list(zoo.BUILDERS)
 # subset that covers what the quantizers treat differently: a convolution front end, integer
 # token ids, two inputs, two outputs, an unrolled GRU, a relu LSTM (Bidirectional is in every
 # mode in test_convert.py). TFLSTM_ZOO_ALL=1 runs every model in every mode.
-QUANTIZED = MODELS if os.environ.get("TFLSTM_ZOO_ALL") == "1" else [
-    "conv1d_lstm", "embedding_lstm", "static_features", "two_outputs", "gru", "relu_lstm"]
+QUANTIZED = (
+    MODELS
+    if os.environ.get("TFLSTM_ZOO_ALL") == "1"
+    else ["conv1d_lstm", "embedding_lstm", "static_features", "two_outputs", "gru", "relu_lstm"]
+)
 CASES = [(name, "float32") for name in MODELS] + [(name, mode) for mode in tflstm.MODES[1:] for name in QUANTIZED]
 UNFUSED = {"gru": ["gru"], "simple_rnn": ["simple_rnn"]}
 SAMPLES = 4
@@ -59,14 +63,14 @@ def keras_outputs(model, xs) -> dict[str, np.ndarray]:
     ys = model.predict(_feed(model, xs), verbose=0)
     ys = ys if isinstance(ys, (list, tuple)) else [ys]
     names = [t._keras_history[0].name for t in model.outputs]  # the output layers: the signature's names
-    return dict(zip(names, (np.asarray(y) for y in ys)))
+    return dict(zip(names, (np.asarray(y) for y in ys), strict=True))
 
 
 def native_outputs(data: bytes, model, xs) -> dict[str, np.ndarray]:
     """Runs each sample on its own (the model is converted for batch 1), inputs and outputs by name."""
     runner = tflstm.Runner(tflstm.Model(data))
     names = [t._keras_history[0].name for t in model.inputs]
-    runs = [runner.run({n: x[i:i + 1] for n, x in zip(names, xs)}) for i in range(len(xs[0]))]
+    runs = [runner.run({n: x[i : i + 1] for n, x in zip(names, xs, strict=True)}) for i in range(len(xs[0]))]
     return {k: np.concatenate([r[k] for r in runs]) for k in runs[0]}
 
 
@@ -80,8 +84,11 @@ def test_zoo_model_converts_fused_and_matches_keras(zoo_models, name, mode):
 
     converted = tflstm.Model(data)
     ops = [op for op, _ in converted.ops]
-    assert not [op for op in ops if op in ("WHILE", "CUSTOM", "CALL_ONCE") or op.startswith("Flex")
-                or "TENSOR_LIST" in op or "TensorList" in op], ops
+    assert not [
+        op
+        for op in ops
+        if op in ("WHILE", "CUSTOM", "CALL_ONCE") or op.startswith("Flex") or "TENSOR_LIST" in op or "TensorList" in op
+    ], ops
     assert count_fused_lstms(data) == zoo.FUSED[name]
     assert [u.split(" ")[0] for u in unfused_layers(data)] == UNFUSED.get(name, [])
     converted.check()  # the linked TFLite 2.14.1 runs every (op, version)
@@ -109,8 +116,10 @@ def _keras():
     return keras
 
 
-@pytest.mark.parametrize("case", ["masking", "mask_zero", "custom_activation", "hard_sigmoid_gates",
-                                  "python_lambda", "return_state", "conv_lstm"])
+@pytest.mark.parametrize(
+    "case",
+    ["masking", "mask_zero", "custom_activation", "hard_sigmoid_gates", "python_lambda", "return_state", "conv_lstm"],
+)
 def test_refused_layers_are_named(case):
     keras = _keras()
     L = keras.layers

@@ -3,6 +3,7 @@
 The models are written the way users write them, in Keras 3 and in tf_keras; tflstm.convert
 rebuilds each into the form the converter fuses.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,7 +11,7 @@ import os
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 TIMESTEPS, FEATURES, UNITS, CLASSES = 12, 3, 16, 4
 
@@ -39,22 +40,26 @@ def build_classifier(seed: int = 0):
 def seed_model(keras, timesteps: int = TIMESTEPS, features: int = FEATURES, units: int = 64, classes: int = 10):
     """The seed's Example 1 as written: no fixed batch size, input_shape on the LSTM."""
     keras.utils.set_random_seed(3)
-    return keras.Sequential([
-        keras.layers.LSTM(units, input_shape=(timesteps, features)),
-        keras.layers.Dense(classes, activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.layers.LSTM(units, input_shape=(timesteps, features)),
+            keras.layers.Dense(classes, activation="softmax"),
+        ]
+    )
 
 
 def stacked_model(keras):
     """Stacked LSTMs returning sequences, with Dropout, and a per-step Dense head."""
     keras.utils.set_random_seed(4)
-    return keras.Sequential([
-        keras.Input((TIMESTEPS, FEATURES)),
-        keras.layers.LSTM(UNITS, return_sequences=True),
-        keras.layers.Dropout(0.2),
-        keras.layers.LSTM(UNITS, return_sequences=True),
-        keras.layers.Dense(2),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((TIMESTEPS, FEATURES)),
+            keras.layers.LSTM(UNITS, return_sequences=True),
+            keras.layers.Dropout(0.2),
+            keras.layers.LSTM(UNITS, return_sequences=True),
+            keras.layers.Dense(2),
+        ]
+    )
 
 
 def bidirectional_model(keras):

@@ -33,8 +33,7 @@ class Arena {
     friend class Arena;
     explicit Key() = default;  // explicit: `{}` cannot build one outside
   };
-  Arena(Key, std::unique_ptr<void, FreeDeleter> base, size_t budget)
-      : base_(std::move(base)), budget_(budget) {}
+  Arena(Key, std::unique_ptr<void, FreeDeleter> base, size_t budget) : base_(std::move(base)), budget_(budget) {}
 
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;

@@ -23,16 +23,16 @@ namespace tflstm {
 class Arena;
 
 struct Quantization {
-  std::vector<float> scales;         // empty when the tensor is not quantized
+  std::vector<float> scales;  // empty when the tensor is not quantized
   std::vector<int64_t> zero_points;
-  int quantized_dimension = 0;       // the axis of per-channel parameters
+  int quantized_dimension = 0;  // the axis of per-channel parameters
 };
 
 struct TensorInfo {
-  int index = -1;                    // tensor index in the primary subgraph
-  std::string name;                  // the signature's name for it when the model has one signature,
-                                     // else the tensor's name
-  std::string tensor_name;           // the tensor's own name, e.g. "serving_default_x:0"
+  int index = -1;           // tensor index in the primary subgraph
+  std::string name;         // the signature's name for it when the model has one signature,
+                            // else the tensor's name
+  std::string tensor_name;  // the tensor's own name, e.g. "serving_default_x:0"
   TfLiteType dtype = kTfLiteNoType;
   std::vector<int> shape;            // as stored (-1 entries of the signature appear as 1)
   std::vector<int> shape_signature;  // -1 marks a dimension that may vary
@@ -40,27 +40,27 @@ struct TensorInfo {
 };
 
 struct OpInfo {
-  std::string name;                  // e.g. "UNIDIRECTIONAL_SEQUENCE_LSTM", or a custom op's name
+  std::string name;  // e.g. "UNIDIRECTIONAL_SEQUENCE_LSTM", or a custom op's name
   int version = 1;
   bool custom = false;
-  int builtin_code = -1;             // tflite::BuiltinOperator, -1 for custom ops
+  int builtin_code = -1;  // tflite::BuiltinOperator, -1 for custom ops
 };
 
 // A piece of state the model keeps between invokes: a variable tensor (a fused LSTM's hidden
 // or cell state) or a resource variable (VAR_HANDLE), with the type and shape it starts with.
 struct StateInfo {
-  std::string name;                  // the tensor's name, or the resource variable's shared name
+  std::string name;  // the tensor's name, or the resource variable's shared name
   bool resource_variable = false;
   TfLiteType dtype = kTfLiteNoType;
-  std::vector<int> shape;            // empty when the model does not say
+  std::vector<int> shape;  // empty when the model does not say
   size_t bytes() const;
 };
 
 // A signature: a named entry point with named inputs and outputs, run on one subgraph.
 struct SignatureInfo {
-  std::string key;                   // e.g. "serving_default"
+  std::string key;  // e.g. "serving_default"
   int subgraph = 0;
-  std::vector<TensorInfo> inputs;    // `name` is the signature's name for each tensor
+  std::vector<TensorInfo> inputs;  // `name` is the signature's name for each tensor
   std::vector<TensorInfo> outputs;
 };
 

@@ -7,9 +7,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -30,9 +30,9 @@ class ErrorCapture;
 }
 
 struct RunnerOptions {
-  int num_threads = 1;                // TFLite's thread count; -1 lets TFLite decide
-  std::optional<size_t> arena_bytes;  // the arena budget; unset: exactly what the model needs
-  std::string signature;              // run this signature's subgraph; empty: the primary one
+  int num_threads = 1;                           // TFLite's thread count; -1 lets TFLite decide
+  std::optional<size_t> arena_bytes;             // the arena budget; unset: exactly what the model needs
+  std::string signature;                         // run this signature's subgraph; empty: the primary one
   LstmKernel lstm_kernel = LstmKernel::kTflstm;  // what runs UNIDIRECTIONAL_SEQUENCE_LSTM
   // Prepare at these input shapes (one per input) instead of the model's stored ones. Unset,
   // a model with a free axis that cannot be prepared at its stored shapes (an audio front end
@@ -45,11 +45,11 @@ struct RunnerOptions {
 
 // Memory a runner holds: tflstm's arena and TFLite's own allocations, in bytes.
 struct MemoryStats {
-  ArenaStats arena;                   // tflstm's arena (input and output tensors)
-  size_t arena_required = 0;          // what this model's inputs and outputs need from the arena
-  size_t tflite_arena = 0;            // TFLite's arena for intermediate tensors
-  size_t tflite_persistent = 0;       // TFLite's persistent arena (kernel state, LSTM variables)
-  size_t tflite_dynamic = 0;          // dynamic tensors allocated on the heap by TFLite
+  ArenaStats arena;              // tflstm's arena (input and output tensors)
+  size_t arena_required = 0;     // what this model's inputs and outputs need from the arena
+  size_t tflite_arena = 0;       // TFLite's arena for intermediate tensors
+  size_t tflite_persistent = 0;  // TFLite's persistent arena (kernel state, LSTM variables)
+  size_t tflite_dynamic = 0;     // dynamic tensors allocated on the heap by TFLite
   size_t total() const { return arena.budget + tflite_arena + tflite_persistent + tflite_dynamic; }
 };
 
@@ -62,7 +62,7 @@ struct TensorView {
   int rank = 0;
   void* data = nullptr;
   size_t bytes = 0;
-  float scale = 0.0f;                 // per-tensor quantization, 0 when not quantized
+  float scale = 0.0f;  // per-tensor quantization, 0 when not quantized
   int32_t zero_point = 0;
 
   bool HasShape(const int* dims, size_t n) const {
@@ -82,8 +82,7 @@ struct InputData {
 
 class Runner {
  public:
-  static Result<std::unique_ptr<Runner>> Create(std::shared_ptr<const Model> model,
-                                                const RunnerOptions& options = {});
+  static Result<std::unique_ptr<Runner>> Create(std::shared_ptr<const Model> model, const RunnerOptions& options = {});
   ~Runner();
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
@@ -101,7 +100,7 @@ class Runner {
   Result<size_t> InputIndex(std::string_view name) const;
   Result<size_t> OutputIndex(std::string_view name) const;
 
-  TensorView input(size_t i) const;   // writable in place: zero-copy input
+  TensorView input(size_t i) const;  // writable in place: zero-copy input
   TensorView output(size_t i) const;
 
   // Position `i` itself when it is in range, else kInvalidArgument saying how many there are.
@@ -201,7 +200,7 @@ class Runner {
   std::atomic<bool> cancelled_{false};
   tflite::Profiler* profiler_ = nullptr;
   size_t rebuilds_ = 0;
-  Status unprepared_;  // why the stored shapes could not be prepared, while !prepared()
+  Status unprepared_;                  // why the stored shapes could not be prepared, while !prepared()
   mutable bool state_changed_ = true;  // an invoke or a state view may have moved the state
 };
 

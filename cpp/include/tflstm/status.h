@@ -42,7 +42,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return status_.ok(); }
@@ -61,8 +61,8 @@ class Result {
 }  // namespace tflstm
 
 // Returns early from a function returning Status or Result<T> when `expr` failed.
-#define TFLSTM_RETURN_IF_ERROR(expr)          \
-  do {                                        \
-    ::tflstm::Status tflstm_status_ = (expr); \
+#define TFLSTM_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::tflstm::Status tflstm_status_ = (expr);        \
     if (!tflstm_status_.ok()) return tflstm_status_; \
   } while (0)

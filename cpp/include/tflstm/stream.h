@@ -34,7 +34,7 @@ class Stream {
 
   size_t step_input_bytes() const { return step_input_bytes_; }
   size_t step_output_bytes() const { return step_output_bytes_; }
-  size_t steps() const { return steps_; }  // steps (or chunks) fed since creation or the last reset
+  size_t steps() const { return steps_; }    // steps (or chunks) fed since creation or the last reset
   bool chunked() const { return chunked_; }  // one chunk of the model's input shape per invoke
   const std::vector<int>& step_shape() const { return step_shape_; }
 

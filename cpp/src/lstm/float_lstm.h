@@ -9,8 +9,8 @@
 
 namespace tflstm::lstm {
 
-constexpr int kBlockUnits = 8;               // hidden units per packed block
-constexpr int kGates = 4;                    // i, f, c, o: TFLite's order
+constexpr int kBlockUnits = 8;                     // hidden units per packed block
+constexpr int kGates = 4;                          // i, f, c, o: TFLite's order
 constexpr int kBlockWidth = kBlockUnits * kGates;  // floats per packed row of a block
 
 // The cell-gate and output activation (TFLite's `activation` parameter) the fast path runs;
@@ -35,16 +35,16 @@ void PackGates(const float* const gates[kGates], int units, int cols, float* out
 // in the packed gate layout; h_prev/h_next/c are padded to Blocks(n_cell) * kBlockUnits
 // per batch row.
 struct StepArgs {
-  const float* recurrent;   // PackedWeights::recurrent
-  const float* gx;          // batch row 0's input projection for this step
-  size_t gx_batch_stride;   // floats from one batch row's projection to the next
+  const float* recurrent;  // PackedWeights::recurrent
+  const float* gx;         // batch row 0's input projection for this step
+  size_t gx_batch_stride;  // floats from one batch row's projection to the next
   const float* h_prev;
   float* h_next;
   float* c;
-  size_t state_stride;      // floats per batch row in h_prev, h_next and c
+  size_t state_stride;  // floats per batch row in h_prev, h_next and c
   int batch;
   int n_cell;
-  float cell_clip;          // 0: none
+  float cell_clip;  // 0: none
   Activation activation;
 };
 

@@ -22,7 +22,7 @@ struct Scalar {
   static V Min(V a, V b) { return a < b ? a : b; }
   static V Max(V a, V b) { return a > b ? a : b; }
   // Without library calls, which cost more than the rest of the polynomial.
-  static V Round(V x) {  // to nearest, for |x| < 2^22: adding 1.5 * 2^23 drops the fraction
+  static V Round(V x) {                 // to nearest, for |x| < 2^22: adding 1.5 * 2^23 drops the fraction
     constexpr float big = 12582912.0f;  // (x + big) - big is not x in IEEE arithmetic: kept as written
     return (x + big) - big;
   }

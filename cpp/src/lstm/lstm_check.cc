@@ -65,7 +65,8 @@ class Checker {
       return;
     }
     const size_t want = static_cast<size_t>(tflite::NumElements(t)) * size;
-    if (t->bytes != want) Fail("input %d ('%s') holds %zu bytes, its shape and type need %zu", i, Name(t), t->bytes, want);
+    if (t->bytes != want)
+      Fail("input %d ('%s') holds %zu bytes, its shape and type need %zu", i, Name(t), t->bytes, want);
   }
   void Type(int i, const TfLiteTensor* t, TfLiteType want) {
     if (t != nullptr && ok_ && t->type != want) {
@@ -73,7 +74,8 @@ class Checker {
     }
   }
   void Quantized(const char* what, const TfLiteTensor* t) {
-    if (t != nullptr && ok_ && !HasAffineScale(t)) Fail("%s ('%s') has no quantization scale and zero point", what, Name(t));
+    if (t != nullptr && ok_ && !HasAffineScale(t))
+      Fail("%s ('%s') has no quantization scale and zero point", what, Name(t));
   }
   void Expect(bool condition, const char* message) {
     if (!condition && ok_) Fail("%s", message);
@@ -106,7 +108,8 @@ class Checker {
 TfLiteStatus CheckLstmNode(TfLiteContext* context, const TfLiteNode* node, LstmDims* dims) {
   Checker c(context, node);
   if (node->builtin_data == nullptr) c.Fail("the node has no parameters");
-  if (node->inputs->size != 20 && node->inputs->size != 24) c.Fail("expects 20 or 24 inputs, got %d", node->inputs->size);
+  if (node->inputs->size != 20 && node->inputs->size != 24)
+    c.Fail("expects 20 or 24 inputs, got %d", node->inputs->size);
   if (node->outputs->size != 1) c.Fail("expects 1 output, got %d", node->outputs->size);
   for (const TfLiteIntArray* list : {node->inputs, node->outputs}) {
     for (int i = 0; c.ok() && i < list->size; ++i) {
@@ -180,7 +183,8 @@ TfLiteStatus CheckLstmNode(TfLiteContext* context, const TfLiteNode* node, LstmD
 
   const bool integer = input->type == kTfLiteInt8;
   const TfLiteType bias_type = integer ? kTfLiteInt32 : kTfLiteFloat32;
-  c.Expect(cifg || OptionalInput(context, node, full::kInputGateBiasTensor) != nullptr, "the input gate bias is absent");
+  c.Expect(cifg || OptionalInput(context, node, full::kInputGateBiasTensor) != nullptr,
+           "the input gate bias is absent");
   for (int i = full::kInputGateBiasTensor; i <= full::kOutputGateBiasTensor; ++i) {
     const TfLiteTensor* b = i == full::kInputGateBiasTensor ? OptionalInput(context, node, i) : c.Required(i);
     c.Type(i, b, bias_type);
@@ -224,7 +228,8 @@ TfLiteStatus CheckLstmNode(TfLiteContext* context, const TfLiteNode* node, LstmD
     c.Expect(weight_type == kTfLiteInt8, "an int8 LSTM needs int8 weights");
     c.Expect(output_state->type == kTfLiteInt8 && cell_state->type == kTfLiteInt16,
              "an int8 LSTM needs an int8 output state and an int16 cell state");
-    c.Expect(node->intermediates != nullptr && node->intermediates->size == 5, "an int8 LSTM needs 5 intermediate tensors");
+    c.Expect(node->intermediates != nullptr && node->intermediates->size == 5,
+             "an int8 LSTM needs 5 intermediate tensors");
     c.Quantized("the input", input);
     c.Quantized("the output", output);
     c.Quantized("the output state", output_state);

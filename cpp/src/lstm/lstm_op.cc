@@ -34,15 +34,15 @@ enum Temporary { kProjection = 0, kState = 1, kTemporaries = 2 };
 constexpr int kChunkSteps = 32;
 
 struct OpData {
-  void* builtin = nullptr;        // TFLite's kernel's own data, for the configurations it runs
+  void* builtin = nullptr;  // TFLite's kernel's own data, for the configurations it runs
   int first_temporary = -1;
   bool fast = false;
-  bool packed = false;            // `weights` hold the current weight tensors
+  bool packed = false;  // `weights` hold the current weight tensors
   LstmDims dims;
   bool time_major = false;
   float cell_clip = 0.0f;
   Activation activation = Activation::kTanh;
-  size_t state_stride = 0;        // floats per batch row of the padded h and c
+  size_t state_stride = 0;  // floats per batch row of the padded h and c
   PackedWeights weights;
   const Kernels* kernels = nullptr;
 };
@@ -218,8 +218,17 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
   // chunk is laid out the same way, [step][batch] or [batch][step].
   const size_t time_stride = data.time_major ? d.batch * row : row;
   const size_t batch_stride = data.time_major ? row : chunk * row;
-  StepArgs step{data.weights.recurrent.data(), gx, batch_stride, h_prev, h_next, c, stride,
-                d.batch, d.n_cell, data.cell_clip, data.activation};
+  StepArgs step{data.weights.recurrent.data(),
+                gx,
+                batch_stride,
+                h_prev,
+                h_next,
+                c,
+                stride,
+                d.batch,
+                d.n_cell,
+                data.cell_clip,
+                data.activation};
   ProjectArgs project{nullptr, 0, d.n_input, d.n_cell, data.weights.input.data(), data.weights.bias.data(), gx};
   for (int t = 0; t < d.time; ++t) {
     if (t % chunk == 0) {
