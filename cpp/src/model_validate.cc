@@ -276,6 +276,13 @@ class Validator {
       for (size_t i = 0; i < Length(op.intermediates()); ++i) {
         if (op.intermediates()->Get(i) == -1) return Fail(name + ": intermediate " + Str(i) + " is absent (-1)");
       }
+      // Kernels fetch output 0 late in Prepare, after allocating the output's shape (which then
+      // leaks when the fetch fails); only ops that write no tensor may list none.
+      if (Length(op.outputs()) == 0 && code != tflite::BuiltinOperator_CALL_ONCE &&
+          code != tflite::BuiltinOperator_ASSIGN_VARIABLE && code != tflite::BuiltinOperator_WHILE &&
+          code != tflite::BuiltinOperator_IF) {
+        return Fail(name + ": it has no outputs");
+      }
     }
     TFLSTM_RETURN_IF_ERROR(CheckQuantizedOperands(v, code));
     TFLSTM_RETURN_IF_ERROR(CheckSameType(v, code));
@@ -290,6 +297,7 @@ class Validator {
         return CheckLstmOp(v, /*sequence=*/false, false);
       case tflite::BuiltinOperator_BIDIRECTIONAL_SEQUENCE_LSTM: return CheckBidirectionalLstm(v);
       case tflite::BuiltinOperator_FULLY_CONNECTED: return CheckFullyConnected(v);
+      case tflite::BuiltinOperator_CONCATENATION: return CheckConcatenation(v);
       case tflite::BuiltinOperator_CONV_2D: return CheckConv(v);
       case tflite::BuiltinOperator_DEPTHWISE_CONV_2D: return CheckDepthwiseConv(v);
       case tflite::BuiltinOperator_AVERAGE_POOL_2D:
@@ -341,6 +349,14 @@ class Validator {
           type == tflite::TensorType_INT8 || type == tflite::TensorType_UINT8 || type == tflite::TensorType_INT16;
       if (t && quantized_type && !Quantized(*t)) {
         return Fail(what + " is " + tflite::EnumNameTensorType(type) + " without quantization parameters");
+      }
+      // The int16 kernels are symmetric; some refuse another zero point only after allocating.
+      if (t && type == tflite::TensorType_INT16 && code != tflite::BuiltinOperator_MEAN) {
+        for (size_t i = 0; i < Length(t->quantization()->zero_point()); ++i) {
+          if (const int64_t zp = t->quantization()->zero_point()->Get(i); zp != 0) {
+            return Fail(what + " is INT16 with zero point " + std::to_string(zp) + "; the kernel needs 0");
+          }
+        }
       }
       return Status::Ok();
     };
@@ -408,6 +424,37 @@ class Validator {
                       " but " + "input " + std::to_string(i) + " is " + tflite::EnumNameTensorType(v.in(i)->type()) +
                       "; the op does not convert types");
         }
+      }
+    }
+    return Status::Ok();
+  }
+
+  // The int8 kernel copies bytes without rescaling and the int16 one assumes symmetric data; its
+  // Prepare refuses other parameters only after allocating the output's shape (a leak).
+  Status CheckConcatenation(const OpView& v) const {
+    const tflite::Tensor* out = v.out(0);
+    if (!out || (out->type() != tflite::TensorType_INT8 && out->type() != tflite::TensorType_INT16)) {
+      return Status::Ok();
+    }
+    auto params = [](const tflite::Tensor& t) {
+      const auto* q = t.quantization();
+      const float scale = q && Length(q->scale()) > 0 ? q->scale()->Get(0) : 0.0f;
+      const int64_t zero_point = q && Length(q->zero_point()) > 0 ? q->zero_point()->Get(0) : 0;
+      return std::pair{scale, zero_point};
+    };
+    const auto [out_scale, out_zp] = params(*out);
+    for (int i = -1; i < v.inputs(); ++i) {  // -1: the output itself
+      const tflite::Tensor* t = i < 0 ? out : v.in(i);
+      if (!t) continue;
+      const auto [scale, zp] = params(*t);
+      const std::string what = i < 0 ? v.Name("output", v.op.outputs(), 0) : v.InName(i);
+      if (out->type() == tflite::TensorType_INT16 && zp != 0) {
+        return Fail(what + " is INT16 with zero point " + std::to_string(zp) + "; the kernel needs 0");
+      }
+      if (out->type() == tflite::TensorType_INT8 && (scale != out_scale || zp != out_zp)) {
+        return Fail(what + " has scale " + std::to_string(scale) + " and zero point " + std::to_string(zp) +
+                    "; the int8 kernel needs the output's (" + std::to_string(out_scale) + ", " +
+                    std::to_string(out_zp) + ")");
       }
     }
     return Status::Ok();

@@ -216,5 +216,83 @@ TEST(ModelValidate, ConvolutionWithZeroStrideIsRefused) {
       << model.status().message();
 }
 
+// An int8 CONCATENATION [1, 2] + [1, 2] -> [1, 4], every operand at scale 0.5, zero point 3.
+tflite::ModelT Int8Concatenation() {
+  tflite::ModelT m;
+  m.version = 3;
+  m.operator_codes.push_back(testing::OpCode(tflite::BuiltinOperator_CONCATENATION, 1));
+  m.buffers.push_back(std::make_unique<tflite::BufferT>());
+  auto sg = std::make_unique<tflite::SubGraphT>();
+  for (const char* name : {"a", "b", "ab"}) {
+    auto t = testing::Tensor(name, name[1] ? std::vector<int>{1, 4} : std::vector<int>{1, 2}, tflite::TensorType_INT8);
+    t->quantization = std::make_unique<tflite::QuantizationParametersT>();
+    t->quantization->scale = {0.5f};
+    t->quantization->zero_point = {3};
+    sg->tensors.push_back(std::move(t));
+  }
+  sg->inputs = {0, 1};
+  sg->outputs = {2};
+  auto op = std::make_unique<tflite::OperatorT>();
+  op->inputs = {0, 1};
+  op->outputs = {2};
+  tflite::ConcatenationOptionsT options;
+  options.axis = 1;
+  op->builtin_options.Set(options);
+  sg->operators.push_back(std::move(op));
+  m.subgraphs.push_back(std::move(sg));
+  return m;
+}
+
+Status Refusal(tflite::ModelT& m) {
+  const std::vector<char> bytes = testing::Serialize(m);
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  return model.ok() ? Status::Ok() : model.status();
+}
+
+// model_fuzzer: LeakSanitizer, 8 bytes from CONCATENATION's Prepare, which allocates the output
+// shape and then fails to fetch an output the operator does not list.
+TEST(ModelValidate, OperatorWithoutOutputsIsRefused) {
+  tflite::ModelT m = Int8Concatenation();
+  ASSERT_TRUE(LoadAndRun(testing::Serialize(m)).ok()) << LoadAndRun(testing::Serialize(m)).ToString();
+  m.subgraphs[0]->operators[0]->outputs.clear();
+  const Status s = Refusal(m);
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidModel) << s.ToString();
+  EXPECT_NE(s.message().find("operator 0 (CONCATENATION): it has no outputs"), std::string::npos) << s.message();
+}
+
+// The same allocation leaks when the int8 kernel refuses inputs it would have to rescale.
+TEST(ModelValidate, Int8ConcatenationNeedsTheOutputsScale) {
+  tflite::ModelT m = Int8Concatenation();
+  m.subgraphs[0]->tensors[1]->quantization->scale = {0.25f};
+  Status s = Refusal(m);
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidModel) << s.ToString();
+  EXPECT_NE(s.message().find("input 1 (tensor 1 'b') has scale 0.250000 and zero point 3; the int8 kernel needs"),
+            std::string::npos)
+      << s.message();
+  m = Int8Concatenation();
+  for (auto& t : m.subgraphs[0]->tensors) t->type = tflite::TensorType_INT16;
+  s = Refusal(m);
+  EXPECT_NE(s.message().find("is INT16 with zero point 3; the kernel needs 0"), std::string::npos) << s.message();
+}
+
+// model_fuzzer: LeakSanitizer, 20 bytes from ADD's Prepare, which copies the output shape and
+// then refuses int16 data that is not symmetric.
+TEST(ModelValidate, Int16AddWithAZeroPointIsRefused) {
+  auto m = Unpack(testing::AddModel({1, 4}));
+  for (auto& t : m->subgraphs[0]->tensors) {
+    t->type = tflite::TensorType_INT16;
+    t->quantization = std::make_unique<tflite::QuantizationParametersT>();
+    t->quantization->scale = {0.01f};
+    t->quantization->zero_point = {0};
+  }
+  ASSERT_TRUE(LoadAndRun(testing::Serialize(*m)).ok()) << LoadAndRun(testing::Serialize(*m)).ToString();
+  m->subgraphs[0]->tensors[2]->quantization->zero_point = {5};
+  const Status s = Refusal(*m);
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidModel) << s.ToString();
+  EXPECT_NE(s.message().find("operator 0 (ADD): output 0 (tensor 2 'sum') is INT16 with zero point 5"),
+            std::string::npos)
+      << s.message();
+}
+
 }  // namespace
 }  // namespace tflstm
