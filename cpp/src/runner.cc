@@ -9,6 +9,7 @@
 
 #include "error_capture.h"
 #include "finite.h"
+#include "lstm/lstm_op.h"
 #include "no_throw.h"
 #include "tensorflow/lite/builtin_ops.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
@@ -706,6 +707,11 @@ MemoryStats Runner::memory() const {
     m.tflite_arena += info.arena_size;
     m.tflite_persistent += info.arena_persist_size;
     m.tflite_dynamic += info.dynamic_size;
+    const tflite::Subgraph& sg = *interp.subgraph(static_cast<int>(s));
+    for (int node : sg.execution_plan()) {
+      if (const auto* nr = sg.node_and_registration(node))
+        m.kernel_weights += lstm::NodeKernelBytes(nr->second, nr->first);
+    }
   }
   return m;
 }

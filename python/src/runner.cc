@@ -255,6 +255,8 @@ void bind_runner(py::module_& m) {
       .def_readonly("tflite_persistent", &MemoryStats::tflite_persistent,
                     "TFLite's persistent arena (kernel state, LSTM state variables)")
       .def_readonly("tflite_dynamic", &MemoryStats::tflite_dynamic, "Dynamic tensors on TFLite's heap")
+      .def_readonly("kernel_weights", &MemoryStats::kernel_weights,
+                    "Weights tflstm's LSTM kernel packed for this runner (on the heap)")
       .def_property_readonly("total", &MemoryStats::total, "Arena budget plus everything TFLite holds")
       .def("as_dict",
            [](const MemoryStats& s) {
@@ -266,6 +268,7 @@ void bind_runner(py::module_& m) {
              d["tflite_arena"] = s.tflite_arena;
              d["tflite_persistent"] = s.tflite_persistent;
              d["tflite_dynamic"] = s.tflite_dynamic;
+             d["kernel_weights"] = s.kernel_weights;
              d["total"] = s.total();
              return d;
            })
@@ -275,7 +278,8 @@ void bind_runner(py::module_& m) {
                "), arena_required=" + std::to_string(s.arena_required) +
                ", tflite_arena=" + std::to_string(s.tflite_arena) +
                ", tflite_persistent=" + std::to_string(s.tflite_persistent) +
-               ", tflite_dynamic=" + std::to_string(s.tflite_dynamic) + ", total=" + std::to_string(s.total()) + ")";
+               ", tflite_dynamic=" + std::to_string(s.tflite_dynamic) +
+               ", kernel_weights=" + std::to_string(s.kernel_weights) + ", total=" + std::to_string(s.total()) + ")";
       });
 
   py::class_<PyRunner>(m, "Runner",

@@ -96,7 +96,7 @@ def bench(
     after_first = _memory_kb()
     times = sample_times(lambda: runner(*xs), runs, warmup)
     after_runs = _memory_kb()
-    stats = runner.arena_stats
+    stats = runner.memory
     us = 1e6
     return {
         "model_bytes": m.size,
@@ -110,9 +110,10 @@ def bench(
         "p90_us": p90(times) * us,
         "mean_us": statistics.fmean(times) * us,
         "min_us": times[0] * us,
-        "arena_bytes": stats.budget,
+        "arena_bytes": stats.arena.budget,
         "tflite_arena_bytes": stats.tflite_arena,
         "tflite_persistent_bytes": stats.tflite_persistent,
+        "kernel_weights_bytes": stats.kernel_weights,
         "total_bytes": stats.total,
         "model_rss_growth_bytes": (after_model["VmRSS"] - before["VmRSS"]) * 1024,
         "runner_rss_growth_bytes": (after_runner["VmRSS"] - after_model["VmRSS"]) * 1024,

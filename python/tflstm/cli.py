@@ -75,6 +75,7 @@ def describe(model: Model, data: bytes) -> dict[str, Any]:
             "arena_bytes": stats.arena.budget,
             "tflite_arena_bytes": stats.tflite_arena,
             "tflite_persistent_bytes": stats.tflite_persistent,
+            "kernel_weights_bytes": stats.kernel_weights,
             "total_bytes": stats.total,
         }
     return info

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -445,8 +446,12 @@ def input_shape(model: Any) -> tuple[int | None, ...]:
 def _build(model: Any, batch_size: int, timesteps: int | None, faithful: bool) -> tuple[Any, _Rebuilder]:
     rebuilder = _Rebuilder(batch_size, timesteps, faithful)
     try:
-        inputs = rebuilder.inputs(model)
-        outputs = rebuilder.graph(model, inputs)
+        with warnings.catch_warnings():
+            # Reading a layer's config warns about a lambda in it as if it were being saved; a
+            # lambda activation is refused by the rebuild, naming the layer.
+            warnings.filterwarnings("ignore", message="The object being serialized includes a `lambda`")
+            inputs = rebuilder.inputs(model)
+            outputs = rebuilder.graph(model, inputs)
         copy = rebuilder.keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name=model.name)
         rebuilder.set_weights()
     except ConversionError:

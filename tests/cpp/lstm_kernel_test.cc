@@ -147,6 +147,32 @@ TEST(LstmParity, RandomFloatConfigurationsMatchTflite) {
   }
 }
 
+// The weights the kernel packs are the runner's own memory: accounted, at least the weights'
+// own size (padded to whole blocks), and nothing with TFLite's kernel.
+TEST(LstmMemory, PackedWeightsAreAccountedByTheRunner) {
+  LstmSpec s;
+  s.n_cell = 20;
+  s.n_input = 3;
+  const std::vector<char> bytes = LstmModel(s);
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  const size_t weights = 4 * sizeof(float) * s.n_cell * (s.n_input + s.n_cell + 1);
+  for (LstmKernel kernel : {LstmKernel::kTflstm, LstmKernel::kTflite}) {
+    RunnerOptions options;
+    options.lstm_kernel = kernel;
+    auto runner = Runner::Create(model.value(), options);
+    ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+    const MemoryStats m = runner.value()->memory();
+    if (kernel == LstmKernel::kTflstm) {
+      EXPECT_GE(m.kernel_weights, weights);
+      EXPECT_LT(m.kernel_weights, 2 * weights);
+    } else {
+      EXPECT_EQ(m.kernel_weights, 0u);
+    }
+    EXPECT_EQ(m.total(), m.arena.budget + m.tflite_arena + m.tflite_persistent + m.tflite_dynamic + m.kernel_weights);
+  }
+}
+
 TEST(LstmParity, SaturatedGatesMatchTflite) {
   LstmSpec s;
   s.n_cell = 13;

@@ -129,7 +129,7 @@ def test_bad_inputs_raise_input_error(bundle, cases):
         runner.run({"nope": xs[0]})
     with pytest.raises(tflstm.InputError, match="num_threads"):
         tflstm.Runner(model, num_threads=0)
-    need = runner.arena_stats.required
+    need = runner.memory.arena_required
     with pytest.raises(tflstm.ArenaExhaustedError, match=rf"needs an arena of at least {need} bytes"):
         tflstm.Runner(model, arena_bytes=need // 2)
     assert runner(xs[0]).shape == (1, 4)
@@ -182,7 +182,7 @@ def test_cli_inspect_run_and_bench(bundle, cases, device_python, tmp_path):
     bench, _ = decoder.raw_decode(rest[rest.index("{") :])
     runner = tflstm.Runner(tflstm.Model(path))
     assert bench["runs"] == 5 and 0 < bench["min_us"] <= bench["median_us"] <= bench["p90_us"]
-    assert bench["total_bytes"] == runner.arena_stats.total and bench["peak_rss_bytes"] >= bench["rss_bytes"] > 0
+    assert bench["total_bytes"] == runner.memory.total and bench["peak_rss_bytes"] >= bench["rss_bytes"] > 0
     tolerance = max(_tolerance(bundle, cases, case, i) for i in range(len(xs)))
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), np.concatenate(list(ys)), atol=tolerance, rtol=0)
     assert "tflstm inspect: error: cannot open model" in done.stderr and "Traceback" not in done.stderr

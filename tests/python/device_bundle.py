@@ -43,7 +43,13 @@ def _case(out: Path, name: str, data: bytes, xs: list[np.ndarray], **extra) -> d
         xs = [quantize(x, model.inputs[0]) for x in xs]
     ys = [runner(x) for x in xs]
     np.savez(out / f"{name}.npz", x=np.stack(xs), y=np.stack(ys))
-    return {"name": name, "model": f"{name}.tflite", "data": f"{name}.npz", "description": describe(model), **extra}
+    return {
+        "name": name,
+        "model": f"{name}.tflite",
+        "data": f"{name}.npz",
+        "description": describe(model, data),
+        **extra,
+    }
 
 
 def make_bundle(out: Path, testdata: Path, converted: Callable[[str], bytes] | None = None) -> Path:

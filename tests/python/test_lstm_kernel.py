@@ -62,8 +62,8 @@ def test_unknown_lstm_kernel_is_refused(converted):
 @pytest.mark.parametrize("mode", ["float32", "int8", "dynamic"])
 def test_a_weight_of_the_wrong_shape_is_refused(converted, mode):
     """A recurrent weight cut to half its columns (its buffer cut to match, so that TFLite's
-    loader accepts it): tflstm's contract check refuses the model with a typed error that names
-    the tensor, before either kernel prepares, in every mode."""
+    loader accepts it): the model's validation refuses it with a ModelError that names the
+    operator and the tensor, before either kernel prepares, in every mode."""
     from tensorflow.lite.tools import flatbuffer_utils
 
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(converted(mode)))
@@ -78,6 +78,7 @@ def test_a_weight_of_the_wrong_shape_is_refused(converted, mode):
     buffer.data = np.asarray(buffer.data)[: buffer.data.size // 2].copy()
     broken = bytes(flatbuffer_utils.convert_object_to_bytearray(model))
     with pytest.raises(
-        tflstm.Error, match=rf"UNIDIRECTIONAL_SEQUENCE_LSTM: input 6 .* has shape \[{units}, {units // 2}\]"
+        tflstm.ModelError,
+        match=rf"\(UNIDIRECTIONAL_SEQUENCE_LSTM\): input 6 .* has shape \[{units}, {units // 2}\]; a recurrent",
     ):
         tflstm.Runner(tflstm.Model(broken))

@@ -273,6 +273,12 @@ const char* NodeKernel(const TfLiteRegistration& registration, const TfLiteNode&
   return data.fast ? data.kernels->name : "tflite";
 }
 
+size_t NodeKernelBytes(const TfLiteRegistration& registration, const TfLiteNode& node) {
+  if (registration.invoke != &Invoke || node.user_data == nullptr) return 0;
+  const PackedWeights& w = static_cast<const OpData*>(node.user_data)->weights;
+  return (w.input.capacity() + w.recurrent.capacity() + w.bias.capacity()) * sizeof(float);
+}
+
 }  // namespace lstm
 
 void AddTflstmLstmKernel(tflite::MutableOpResolver& resolver) {
