@@ -474,7 +474,14 @@ def rebuild(model: Any, batch_size: int = 1, timesteps: int | None = None, check
             f"model '{model.name}' has no LSTM, GRU or SimpleRNN layer; tflstm converts sequence models"
         )
     if check:
-        faithful = copy if not rebuilder.activations else _build(model, batch_size, timesteps, faithful=True)[0]
+        # A model whose inputs fix the sequence length runs only at that length: the check
+        # compares a copy at that length (the converted one, e.g. one step, shares its weights).
+        fixed = [int(t.shape[1]) for t in model.inputs if len(tuple(t.shape)) == 3 and t.shape[1] is not None]
+        check_steps = None if timesteps is not None and any(n != timesteps for n in fixed) else timesteps
+        if rebuilder.activations or check_steps != timesteps:
+            faithful = _build(model, batch_size, check_steps, faithful=True)[0]
+        else:
+            faithful = copy
         check_same_outputs(model, faithful)
     return Rebuilt(copy, rebuilder.fused_ops(), rebuilder.activations, rebuilder.unfused)
 

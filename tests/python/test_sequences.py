@@ -196,3 +196,18 @@ def test_views_released_allow_shape_changes(keras_models, rng):
         runner(rng.normal(size=(1, T + 1, F)).astype(np.float32))
     del sub
     assert runner(rng.normal(size=(1, T + 1, F)).astype(np.float32)).shape == (1, 4)
+
+
+@pytest.mark.parametrize("flavour", ["tf_keras", "keras3"])
+def test_a_fixed_length_model_exports_a_step_model(flavour, rng):
+    """Input((T, F)) fixes the length; timesteps=1 still gives the step model, checked against the
+    model at its own length, and streaming it T steps gives the model's answer."""
+    keras = zoo.tf_keras() if flavour == "tf_keras" else zoo.keras3()
+    keras.utils.set_random_seed(6)
+    model = keras.Sequential([keras.Input((T, F)), keras.layers.LSTM(12), keras.layers.Dense(3)])
+    step_model = tflstm.Model(tflstm.convert(model, "float32", timesteps=1))
+    assert step_model.inputs[0].shape == (1, 1, F)
+    stream = tflstm.Runner(step_model).stream()
+    x = rng.normal(size=(1, T, F)).astype(np.float32)
+    outs = [stream(x[:, t : t + 1]) for t in range(T)]
+    np.testing.assert_allclose(outs[-1], np.asarray(model(x)), atol=1e-5, rtol=0)
