@@ -572,6 +572,7 @@ Status Runner::CheckPrepared() const {
 Status Runner::CheckFinite() const {
   for (size_t i = 0; i < input_count(); ++i) {
     const TensorView in = input(i);
+    if (in.data == nullptr) continue;  // an input TFLite gave no storage (e.g. one no op reads)
     size_t n = 0, bad = 0;
     if (in.dtype == kTfLiteFloat32) {
       n = in.bytes / sizeof(float);

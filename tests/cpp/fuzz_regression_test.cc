@@ -110,6 +110,22 @@ TEST(FuzzRegression, InputsBeyondTheAddressSpaceAreRefusedByName) {
   EXPECT_TRUE(runner.value()->Invoke().ok());
 }
 
+// model_fuzzer (sanitized TFLite): UBSan, memcpy from null in the finite-input check. The input
+// is also RESHAPE's output, and TFLite leaves it without storage; the check skips it, and
+// TFLite's invoke refuses it.
+TEST(FuzzRegression, InputWithoutStorageIsNotReadByTheFiniteCheck) {
+  const std::vector<char> bytes = Reproducer("input_written_by_an_op.bin");
+  ASSERT_FALSE(bytes.empty());
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto runner = Runner::Create(model.value());
+  ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+  ASSERT_EQ(runner.value()->input(0).data, nullptr);
+  const Status s = runner.value()->Invoke();  // before the fix: a read of address 0
+  EXPECT_EQ(s.code(), ErrorCode::kRuntimeError) << s.ToString();  // TFLite's own check, typed
+  EXPECT_NE(s.message().find("Input tensor 0 lacks data"), std::string::npos) << s.message();
+}
+
 // model_fuzzer: a mutated WHILE whose condition never turns false ran for ever (a timeout).
 // A model may legitimately loop; Cancel() from another thread stops it.
 TEST(FuzzRegression, ModelThatLoopsForEverIsCancelled) {
