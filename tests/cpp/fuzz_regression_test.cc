@@ -121,7 +121,7 @@ TEST(FuzzRegression, InputWithoutStorageIsNotReadByTheFiniteCheck) {
   auto runner = Runner::Create(model.value());
   ASSERT_TRUE(runner.ok()) << runner.status().ToString();
   ASSERT_EQ(runner.value()->input(0).data, nullptr);
-  const Status s = runner.value()->Invoke();  // before the fix: a read of address 0
+  const Status s = runner.value()->Invoke();                      // before the fix: a read of address 0
   EXPECT_EQ(s.code(), ErrorCode::kRuntimeError) << s.ToString();  // TFLite's own check, typed
   EXPECT_NE(s.message().find("Input tensor 0 lacks data"), std::string::npos) << s.message();
 }
