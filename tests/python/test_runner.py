@@ -50,9 +50,15 @@ def test_memory_stats_account_for_inputs_and_outputs(converted):
     assert arena.used == stats.arena_required == arena.budget == arena.high_water
     assert arena.used % 64 == 0
     assert stats.tflite_arena > 0 and stats.tflite_persistent > 0
-    assert stats.total == arena.budget + stats.tflite_arena + stats.tflite_persistent + stats.tflite_dynamic
+    assert stats.kernel_weights > 0  # the fused LSTM's packed weights
+    assert stats.total == (
+        arena.budget + stats.tflite_arena + stats.tflite_persistent + stats.tflite_dynamic + stats.kernel_weights
+    )
     d = stats.as_dict()
     assert d["total"] == stats.total and d["arena_budget"] == arena.budget
+    assert d["kernel_weights"] == stats.kernel_weights
+    lean = tflstm.Runner(model, lstm_kernel="tflite").memory  # TFLite's kernel packs nothing
+    assert lean.kernel_weights == 0
 
 
 def test_larger_budget_is_reported(converted):
