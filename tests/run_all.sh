@@ -18,6 +18,9 @@ cmake --workflow --preset native
 echo "== C++ fuzzers: a short libFuzzer run with ASan+UBSan on tflstm's code (bench/fuzz.sh --smoke)"
 bash bench/fuzz.sh --smoke
 
+echo "== C++ threads: the cancel tests and a short stress run under ThreadSanitizer (bench/tsan.sh --smoke)"
+bash bench/tsan.sh --smoke
+
 for target in aarch64 armhf; do
   echo "== C++ for $target: cross-build, ctest under qemu"
   cmake --workflow --preset "$target"
