@@ -14,15 +14,17 @@ Result<std::unique_ptr<Stream>> Stream::Create(Runner& runner) {
   auto stream = std::make_unique<Stream>(Key(), runner);
   const TensorView in = runner.input(0);
   stream->chunked_ = runner.resource_state_count() > 0;
-  if (!stream->chunked_ && (in.rank < 2 || in.shape[0] != 1)) {
-    return Status(ErrorCode::kInvalidArgument, "streaming needs an input of shape [1, time, ...]; '" +
+  if (!stream->chunked_ && in.rank < 2) {
+    return Status(ErrorCode::kInvalidArgument, "streaming needs an input of shape [batch, time, ...]; '" +
                                                    std::string(in.name) + "' of " + where + " has rank " +
                                                    std::to_string(in.rank));
   }
   if (stream->chunked_) {
     stream->step_shape_ = runner.input_info()[0].shape;  // the model's own chunk
   } else {
+    // One sequence, one step at a time, whatever batch the runner ran last.
     stream->step_shape_.assign(in.shape, in.shape + in.rank);
+    stream->step_shape_[0] = 1;
     stream->step_shape_[1] = 1;
   }
   TFLSTM_RETURN_IF_ERROR(stream->SetOneStep());

@@ -108,6 +108,22 @@ TEST(Stream, WholeRunsBetweenChunksDoNotDisturbIt) {
   ExpectNear(out, f.whole);
 }
 
+// A runner that last ran a batch of three sequences still streams one sequence, step by step.
+TEST(Stream, StartsOnARunnerThatRanABatch) {
+  Fixture f = Load();
+  std::vector<float> three;
+  for (int b = 0; b < 3; ++b) three.insert(three.end(), f.x.begin(), f.x.end());
+  const int shape[] = {3, 2, 2};
+  ASSERT_TRUE(f.runner->SetInput(0, three.data(), three.size() * sizeof(float), kTfLiteFloat32, shape, 3).ok());
+  ASSERT_TRUE(f.runner->Invoke().ok());
+  auto stream = Stream::Create(*f.runner);
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  EXPECT_EQ(stream.value()->step_input_bytes(), 8u);  // [1, 1, 2]
+  std::vector<float> out(4);
+  ASSERT_TRUE(stream.value()->Feed(f.x.data(), 2, out.data()).ok());
+  ExpectNear(out, f.whole);
+}
+
 TEST(Stream, ModelWithoutStateIsRefused) {
   auto model = Model::FromBytes(testing::AddModel({1, 4}).data(), testing::AddModel({1, 4}).size());
   ASSERT_TRUE(model.ok());

@@ -21,7 +21,8 @@ namespace tflstm {
 class Stream {
  public:
   // `runner` must outlive the stream. Its model takes one input; for a step stream of shape
-  // [1, time, ...], which is set to one time step ([1, 1, ...]) when a chunk is fed.
+  // [batch, time, ...], which is set to one sequence and one time step ([1, 1, ...]) when a
+  // chunk is fed, whatever shape the runner ran before.
   static Result<std::unique_ptr<Stream>> Create(Runner& runner);
 
   // Feeds `steps` time steps (or chunks) from `x` (steps * step_input_bytes(), the input's dtype)
