@@ -145,8 +145,7 @@ def main() -> None:
     growth = max(warm) - warm[0]
     print(
         f"soak: seconds {elapsed:.0f} rss_after_warmup_mb {warm[0]:.1f} rss_max_mb {max(warm):.1f} "
-        f"growth_mb {growth:.1f} errors {len(load.errors)} "
-        + " ".join(f"{k} {v}" for k, v in load.counts.items())
+        f"growth_mb {growth:.1f} errors {len(load.errors)} " + " ".join(f"{k} {v}" for k, v in load.counts.items())
     )
     if load.errors:
         raise SystemExit("soak: wrong results: " + "; ".join(load.errors[:5]))

@@ -124,7 +124,8 @@ bool Prepare(Fixture& f, unsigned seed) {
       }
       for (Sequence& s : sequences) {
         s.want[k].resize(kStreamSteps * kUnits);
-        if (!Check(stream.value()->Feed(s.x.data(), kStreamSteps, s.want[k].data()), "a reference stream")) return false;
+        if (!Check(stream.value()->Feed(s.x.data(), kStreamSteps, s.want[k].data()), "a reference stream"))
+          return false;
         if (!Check(stream.value()->Reset(), "resetting a reference stream")) return false;
       }
     }
