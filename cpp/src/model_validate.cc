@@ -235,7 +235,9 @@ class Validator {
     std::string Name(const char* kind, const flatbuffers::Vector<int32_t>* list, int i) const {
       const tflite::Tensor* t = Get(list, i);
       std::string s = name + ": " + kind + " " + std::to_string(i);
-      if (t) s += " (tensor " + std::to_string(list->Get(i)) + (t->name() ? " '" + t->name()->str() + "'" : "") + ")";
+      if (t)
+        s += " (tensor " + std::to_string(list->Get(i)) +
+             (t->name() && t->name()->size() > 0 ? " '" + t->name()->str() + "'" : "") + ")";
       return s;
     }
     std::string InName(int i) const { return Name("input", op.inputs(), i); }
@@ -276,6 +278,18 @@ class Validator {
       for (size_t i = 0; i < Length(op.intermediates()); ++i) {
         if (op.intermediates()->Get(i) == -1) return Fail(name + ": intermediate " + Str(i) + " is absent (-1)");
       }
+      // A variable is allocated once, before any Prepare, at its declared size: an op that
+      // resized it as its output would write past it. Stateful ops update the variables they
+      // take as inputs, in place; the one writer the converter makes is a (DE)QUANTIZE of a
+      // state's initial value (float16 models), which keeps the shape.
+      for (int i = 0; i < v.outputs(); ++i) {
+        if (!v.out(i) || !v.out(i)->is_variable()) continue;
+        const bool converts = code == tflite::BuiltinOperator_DEQUANTIZE || code == tflite::BuiltinOperator_QUANTIZE;
+        if (!converts || v.inputs() != 1 || !v.in(0) || Shape(*v.in(0)) != Shape(*v.out(i))) {
+          return Fail(v.Name("output", op.outputs(), i) +
+                      " is a variable tensor; only a QUANTIZE or DEQUANTIZE of its own shape may write one");
+        }
+      }
       // Kernels fetch output 0 late in Prepare, after allocating the output's shape (which then
       // leaks when the fetch fails); only ops that write no tensor may list none.
       if (Length(op.outputs()) == 0 && code != tflite::BuiltinOperator_CALL_ONCE &&
@@ -303,6 +317,9 @@ class Validator {
       case tflite::BuiltinOperator_AVERAGE_POOL_2D:
       case tflite::BuiltinOperator_MAX_POOL_2D:
       case tflite::BuiltinOperator_L2_POOL_2D: return CheckPool(v);
+      case tflite::BuiltinOperator_PAD:
+      case tflite::BuiltinOperator_PADV2:
+      case tflite::BuiltinOperator_MIRROR_PAD: return CheckPad(v);
       case tflite::BuiltinOperator_WHILE:
         if (const auto* o = op.builtin_options_as_WhileOptions()) {
           TFLSTM_RETURN_IF_ERROR(CheckSubgraphIndex(v, o->cond_subgraph_index(), "condition"));
@@ -341,7 +358,13 @@ class Validator {
       case tflite::BuiltinOperator_TANH:
       case tflite::BuiltinOperator_MEAN:
       case tflite::BuiltinOperator_QUANTIZE:
-      case tflite::BuiltinOperator_DEQUANTIZE: break;
+      case tflite::BuiltinOperator_DEQUANTIZE:
+      case tflite::BuiltinOperator_LESS:
+      case tflite::BuiltinOperator_LESS_EQUAL:
+      case tflite::BuiltinOperator_GREATER:
+      case tflite::BuiltinOperator_GREATER_EQUAL:
+      case tflite::BuiltinOperator_EQUAL:
+      case tflite::BuiltinOperator_NOT_EQUAL: break;
       default: return Status::Ok();
     }
     auto check = [&](const tflite::Tensor* t, tflite::TensorType type, const std::string& what) -> Status {
@@ -414,12 +437,25 @@ class Validator {
       case tflite::BuiltinOperator_SPLIT: first = last = 1; break;  // input 0 is the axis
       case tflite::BuiltinOperator_CONCATENATION:
       case tflite::BuiltinOperator_PACK: last = v.inputs() - 1; break;
+      // MUL computes in its output's type (complex64 over bool inputs) and the reductions in
+      // their input's; unlike ADD and the others, their Prepare does not set the output's type.
+      case tflite::BuiltinOperator_MUL: last = 1; break;
+      case tflite::BuiltinOperator_MEAN:
+      case tflite::BuiltinOperator_SUM:
+      case tflite::BuiltinOperator_REDUCE_MAX:
+      case tflite::BuiltinOperator_REDUCE_MIN:
+      case tflite::BuiltinOperator_REDUCE_PROD: break;
       default: return Status::Ok();
     }
-    for (int i = first; i <= last; ++i) {
+    // The one conversion among them: MUL of int16 data into an int8 or uint8 result.
+    auto converts = [&](tflite::TensorType in, tflite::TensorType out) {
+      return code == tflite::BuiltinOperator_MUL && in == tflite::TensorType_INT16 &&
+             (out == tflite::TensorType_INT8 || out == tflite::TensorType_UINT8);
+    };
+    for (int i = first; i <= last && i < v.inputs(); ++i) {
       if (!v.in(i)) continue;
       for (int o = 0; o < v.outputs(); ++o) {
-        if (v.out(o) && v.out(o)->type() != v.in(i)->type()) {
+        if (v.out(o) && v.out(o)->type() != v.in(i)->type() && !converts(v.in(i)->type(), v.out(o)->type())) {
           return Fail(v.Name("output", v.op.outputs(), o) + " is " + tflite::EnumNameTensorType(v.out(o)->type()) +
                       " but " + "input " + std::to_string(i) + " is " + tflite::EnumNameTensorType(v.in(i)->type()) +
                       "; the op does not convert types");
@@ -735,6 +771,14 @@ class Validator {
                   " units needs " + std::to_string(w[0]) + " elements");
     }
     return Status::Ok();
+  }
+
+  // The paddings are [rank, 2]: the kernel reads both dimensions without checking the rank.
+  Status CheckPad(const OpView& v) const {
+    TFLSTM_RETURN_IF_ERROR(NeedInputs(v, 2, 3));
+    TFLSTM_RETURN_IF_ERROR(Present(v, 0));
+    TFLSTM_RETURN_IF_ERROR(Present(v, 1));
+    return HasShape(v, 1, {static_cast<int>(Shape(*v.in(0)).size()), 2}, "padding each axis of input 0");
   }
 
   Status CheckWindow(const OpView& v, int stride_w, int stride_h, int dilation_w, int dilation_h) const {

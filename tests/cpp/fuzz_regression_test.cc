@@ -76,6 +76,40 @@ TEST(FuzzRegression, QuantizedAddWithUnrepresentableScalesIsAnInvalidModel) {
   ExpectInvalidModel("add_scale_ratio.bin", "operator 1 (ADD): its output scale 0.003922 is too small");
 }
 
+// model_fuzzer (sanitized TFLite): ASan heap-buffer-overflow in an Eigen assignment of ADD's
+// Eval, writing its int64 result of [255, 8, 3] into a variable tensor declared float32
+// [255, 8]: variables are allocated once, at their declared size, before Prepare resizes them.
+TEST(FuzzRegression, OpWritingAVariableIsAnInvalidModel) {
+  ExpectInvalidModel("add_into_a_variable.bin",
+                     "is a variable tensor; only a QUANTIZE or DEQUANTIZE of its own shape may write one");
+}
+
+// model_fuzzer (sanitized TFLite): ASan heap-buffer-overflow in MEAN's copy (ReduceIsCopy) of
+// float32 data into an output declared bool: the reductions compute in their input's type.
+TEST(FuzzRegression, MeanThatChangesTheTypeIsAnInvalidModel) {
+  ExpectInvalidModel("mean_float_to_bool.bin",
+                     "(MEAN): output 0 (tensor 2 'tfl.reshape') is BOOL but input 0 is FLOAT32");
+}
+
+// model_fuzzer (sanitized TFLite): abort in QuantizeMultiplierSmallerThanOneExp from LESS's
+// Eval on int8 inputs without quantization parameters (a scale of 0).
+TEST(FuzzRegression, QuantizedComparisonWithoutScaleIsAnInvalidModel) {
+  ExpectInvalidModel("less_int8_unquantized.bin", "(LESS): input 0 (tensor 1) is INT8 without quantization parameters");
+}
+
+// model_fuzzer (sanitized TFLite): ASan heap-buffer-overflow in MUL's Eval, which computes in
+// its output's type (complex64) over bool inputs of one byte per element.
+TEST(FuzzRegression, MulThatChangesTheTypeIsAnInvalidModel) {
+  ExpectInvalidModel("mul_bool_to_complex64.bin", "(MUL): output 0 (tensor 2) is COMPLEX64 but input 0 is BOOL");
+}
+
+// model_fuzzer (sanitized TFLite): ASan heap-buffer-overflow in SizeOfDimension, from PAD's
+// output resize reading dimension 1 of paddings of rank 1.
+TEST(FuzzRegression, PadWithPaddingsOfTheWrongRankIsAnInvalidModel) {
+  ExpectInvalidModel("pad_paddings_of_rank_one.bin",
+                     "(PAD): input 1 (tensor 1) has shape [1]; padding each axis of input 0 needs [1, 2]");
+}
+
 // api_fuzzer: a resize to [2^30, 4] made TFLite allocate 16 GB before the arena budget was
 // looked at (ASan: allocator out of memory). The budget now refuses it first.
 TEST(FuzzRegression, InputsOverTheBudgetAreRefusedBeforeTfliteAllocates) {
