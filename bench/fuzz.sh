@@ -78,8 +78,7 @@ export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 targets=(model_fuzzer api_fuzzer)
 [ "$smoke" = 1 ] && targets=(api_fuzzer)
 [ -n "$only" ] && targets=("$only")
-# TFLite's own arithmetic UB is left out (tests/fuzz/ubsan_tflite.supp says which and why).
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$root/tests/fuzz/ubsan_tflite.supp
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 pids=()
 rm -rf "$out/artifacts"  # findings of this run only; the corpus carries over
