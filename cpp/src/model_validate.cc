@@ -665,6 +665,19 @@ class Validator {
       return Fail(v.InName(p.weights_in[3]) + " is " + tflite::EnumNameTensorType(weight_type) +
                   "; an int8 LSTM needs INT8 weights");
     }
+    // The integer kernel folds its weights and biases into precomputed rows in Prepare, reading
+    // their data whether or not they have any: they must be constants of the model.
+    if (integer) {
+      std::vector<int> constant(std::begin(p.weights_in), std::end(p.weights_in));
+      constant.insert(constant.end(), std::begin(p.weights_rec), std::end(p.weights_rec));
+      constant.insert(constant.end(), std::begin(p.bias), std::end(p.bias));
+      constant.insert(constant.end(), {p.projection_weights, p.projection_bias});
+      for (int i : constant) {
+        if (v.in(i) != nullptr && ConstantBytes(*v.in(i)) <= 0) {
+          return Fail(v.InName(i) + " has no data in the model; an int8 LSTM needs constant weights and biases");
+        }
+      }
+    }
     for (int g = 0; g < 4; ++g) {
       if (v.in(p.weights_in[g]) == nullptr) continue;
       TFLSTM_RETURN_IF_ERROR(HasShape(v, p.weights_in[g], {n_cell, n_input}, "an input weight matrix"));

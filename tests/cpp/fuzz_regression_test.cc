@@ -110,6 +110,14 @@ TEST(FuzzRegression, PadWithPaddingsOfTheWrongRankIsAnInvalidModel) {
                      "(PAD): input 1 (tensor 1) has shape [1]; padding each axis of input 0 needs [1, 2]");
 }
 
+// model_fuzzer (sanitized TFLite): UBSan, null pointer arithmetic and memcpy from null in the
+// integer LSTM's Prepare (PrecomputeZeroPointTimesWeightWithBias), which reads weights and
+// biases that the mutated int8 model gives no data. They must be constants.
+TEST(FuzzRegression, Int8LstmWeightWithoutDataIsAnInvalidModel) {
+  ExpectInvalidModel("int8_lstm_weight_without_data.bin",
+                     "(UNIDIRECTIONAL_SEQUENCE_LSTM): input 7 (tensor 11 'arith.constant1') has no data in the model");
+}
+
 // api_fuzzer: a resize to [2^30, 4] made TFLite allocate 16 GB before the arena budget was
 // looked at (ASan: allocator out of memory). The budget now refuses it first.
 TEST(FuzzRegression, InputsOverTheBudgetAreRefusedBeforeTfliteAllocates) {
