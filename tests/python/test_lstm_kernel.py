@@ -15,18 +15,24 @@ TOLERANCE = 1e-5
 HYBRID_TOLERANCE = 2e-3  # see the hybrid test
 
 
-@pytest.mark.parametrize("mode", ["float32", "float16"])
-def test_own_kernel_matches_tensorflow_and_the_builtin_kernel(converted, rng, mode):
-    data = converted(mode)
-    ours = tflstm.Runner(tflstm.Model(data))
-    builtin = tflstm.Runner(tflstm.Model(data), lstm_kernel="tflite")
-    ref = reference_interpreter(data)
+def _worst(ours, builtin, ref, rng) -> tuple[float, float]:
+    """The largest differences of `ours` from tf.lite.Interpreter and from the builtin kernel."""
     worst_tf = worst_builtin = 0.0
     for _ in range(8):
         x = rng.normal(scale=2.0, size=(1, TIMESTEPS, FEATURES)).astype(np.float32)
         y = ours(x)
         worst_tf = max(worst_tf, float(np.max(np.abs(y - reference_run(ref, x)))))
         worst_builtin = max(worst_builtin, float(np.max(np.abs(y - builtin(x)))))
+    return worst_tf, worst_builtin
+
+
+@pytest.mark.parametrize("mode", ["float32", "float16"])
+def test_own_kernel_matches_tensorflow_and_the_builtin_kernel(converted, rng, mode):
+    data = converted(mode)
+    ours = tflstm.Runner(tflstm.Model(data))
+    builtin = tflstm.Runner(tflstm.Model(data), lstm_kernel="tflite")
+    ref = reference_interpreter(data)
+    worst_tf, worst_builtin = _worst(ours, builtin, ref, rng)
     assert worst_tf <= TOLERANCE, f"{mode}: {worst_tf:g} from tf.lite.Interpreter"
     assert worst_builtin <= TOLERANCE, f"{mode}: {worst_builtin:g} from TFLite's kernel"
 
@@ -98,12 +104,7 @@ def test_own_hybrid_kernel_matches_tensorflow_and_the_builtin_kernel(converted, 
     builtin = tflstm.Runner(tflstm.Model(data), lstm_kernel="tflite")
     assert builtin.memory.kernel_weights == 0
     ref = reference_interpreter(data)
-    worst_tf = worst_builtin = 0.0
-    for _ in range(8):
-        x = rng.normal(scale=2.0, size=(1, TIMESTEPS, FEATURES)).astype(np.float32)
-        y = ours(x)
-        worst_tf = max(worst_tf, float(np.max(np.abs(y - reference_run(ref, x)))))
-        worst_builtin = max(worst_builtin, float(np.max(np.abs(y - builtin(x)))))
+    worst_tf, worst_builtin = _worst(ours, builtin, ref, rng)
     print(f"hybrid: {worst_tf:g} from tf.lite.Interpreter, {worst_builtin:g} from TFLite's kernel")
     assert worst_tf <= HYBRID_TOLERANCE, f"{worst_tf:g} from tf.lite.Interpreter"
     assert worst_builtin <= HYBRID_TOLERANCE, f"{worst_builtin:g} from TFLite's kernel"
