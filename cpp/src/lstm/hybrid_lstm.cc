@@ -7,6 +7,22 @@
 
 namespace tflstm::lstm {
 
+namespace {
+
+// std::round (half away from zero) for |f| < 2^23 without a library call: f - trunc(f) is exact.
+inline int32_t Round(float f) {
+  int32_t t = static_cast<int32_t>(f);
+  const float d = f - static_cast<float>(t);
+  if (d >= 0.5f) {
+    ++t;
+  } else if (d <= -0.5f) {
+    --t;
+  }
+  return t;
+}
+
+}  // namespace
+
 void QuantizeRow(const float* x, int n, int padded, bool asymmetric, int8_t* q, float* scale, int32_t* offset) {
   std::fill(q + n, q + padded, int8_t{0});
   const auto minmax = std::minmax_element(x, x + n);
@@ -21,7 +37,7 @@ void QuantizeRow(const float* x, int n, int padded, bool asymmetric, int8_t* q, 
     *scale = range / 127;
     const float inv = 127 / range;
     for (int k = 0; k < n; ++k) {
-      const int32_t v = static_cast<int32_t>(std::round(x[k] * inv));
+      const int32_t v = Round(x[k] * inv);
       q[k] = static_cast<int8_t>(std::min(127, std::max(-127, v)));
     }
     return;
@@ -54,7 +70,7 @@ void QuantizeRow(const float* x, int n, int padded, bool asymmetric, int8_t* q, 
   *offset = nudged;
   const float inv = 1.0f / *scale;
   for (int k = 0; k < n; ++k) {
-    const int32_t v = static_cast<int32_t>(std::round(static_cast<float>(nudged) + x[k] * inv));
+    const int32_t v = Round(static_cast<float>(nudged) + x[k] * inv);
     q[k] = static_cast<int8_t>(std::min(127, std::max(-128, v)));
   }
 }

@@ -60,9 +60,9 @@ class HybridLstm {
  private:
   int n_input_ = 0, n_cell_ = 0, in_cols_ = 0, rec_cols_ = 0, rows_ = 0;
   bool asymmetric_ = false;
-  std::vector<int8_t> input_, recurrent_;           // [packed rows][cols]
+  std::vector<int8_t> input_, recurrent_;                    // [packed rows][cols]
   std::vector<float> bias_, input_scale_, recurrent_scale_;  // per packed row
-  std::vector<int32_t> input_sums_, recurrent_sums_;          // row sums, for the zero points
+  std::vector<int32_t> input_sums_, recurrent_sums_;         // row sums, for the zero points
   // Scratch.
   std::vector<int8_t> q_;
   std::vector<float> q_scale_;

@@ -22,6 +22,11 @@ struct Avx2 {
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
     return _mm_cvtsi128_si32(s);
   }
+  static void Sum4(const Acc* acc, int32_t* out) {  // four rows' sums in one reduction
+    const __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]), _mm256_hadd_epi32(acc[2], acc[3]));
+    const __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), t);
+  }
 };
 
 }  // namespace

@@ -1,6 +1,6 @@
 // The int8 dot kernel of hybrid_lstm.h over an instruction set's traits S: Acc (an
 // accumulator), Zero(), Madd(acc, w, x) (kDotCols products added into acc) and Sum(acc).
-// Include it only from the instruction sets' files.
+// Sum4(acc[4], out) stores four sums. Include it only from the instruction sets' files.
 #pragma once
 
 #include "hybrid_lstm.h"
@@ -21,7 +21,7 @@ void Dot(const int8_t* w, int rows, int cols, const int8_t* x, int vectors, int3
       for (int k = 0; k < cols; k += kDotCols) {
         for (int i = 0; i < R; ++i) acc[i] = S::Madd(acc[i], wr + static_cast<size_t>(i) * cols + k, xv + k);
       }
-      for (int i = 0; i < R; ++i) o[r + i] = S::Sum(acc[i]);
+      S::Sum4(acc, o + r);
     }
     for (; r < rows; ++r) {
       typename S::Acc acc = S::Zero();

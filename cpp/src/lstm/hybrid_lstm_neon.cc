@@ -21,6 +21,9 @@ struct Neon {
     const int32x2_t s = vadd_s32(vget_low_s32(acc), vget_high_s32(acc));
     return vget_lane_s32(vpadd_s32(s, s), 0);
   }
+  static void Sum4(const Acc* acc, int32_t* out) {
+    for (int i = 0; i < 4; ++i) out[i] = Sum(acc[i]);
+  }
 };
 
 }  // namespace

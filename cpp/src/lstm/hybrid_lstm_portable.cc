@@ -12,6 +12,9 @@ struct Scalar {
     return acc;
   }
   static int32_t Sum(Acc acc) { return acc; }
+  static void Sum4(const Acc* acc, int32_t* out) {
+    for (int i = 0; i < 4; ++i) out[i] = acc[i];
+  }
 };
 
 }  // namespace
