@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <string>
 
 #include "lstm/float_lstm.h"
+#include "lstm/hybrid_lstm.h"
 #include "lstm/lstm_op.h"
 #include "tensorflow/lite/interpreter.h"
 #include "tensorflow/lite/interpreter_builder.h"
@@ -63,6 +65,11 @@ std::string LstmNodeKernel(tflite::Interpreter& interp) {
 std::string ExpectedFastKernel() {
   const char* isa = std::getenv("TFLSTM_LSTM_ISA");
   return isa != nullptr && std::string(isa) == "portable" ? "portable" : lstm::BestKernels().name;
+}
+
+std::string ExpectedHybridKernel() {
+  const char* isa = std::getenv("TFLSTM_LSTM_ISA");
+  return isa != nullptr && std::string(isa) == "portable" ? "hybrid-portable" : lstm::BestHybridKernels().name;
 }
 
 float* Data(tflite::Interpreter& interp, int tensor) { return interp.tensor(tensor)->data.f; }
@@ -118,6 +125,16 @@ std::unique_ptr<Pair> MakePair(std::vector<char> bytes) {
   p->ours = Build(*p->model, LstmKernel::kTflstm);
   p->ref = Build(*p->model, LstmKernel::kTflite);
   return p;
+}
+
+// Both interpreters to input `shape` ([batch, time, features]) with fresh state.
+void ResizeBoth(Pair& p, const std::vector<int>& shape, int n_cell) {
+  for (tflite::Interpreter* it : {p.ours.interpreter.get(), p.ref.interpreter.get()}) {
+    ASSERT_EQ(it->ResizeInputTensor(it->inputs()[0], shape), kTfLiteOk);
+    for (int v : it->variables()) ASSERT_EQ(it->ResizeInputTensor(v, {shape[0], n_cell}), kTfLiteOk);
+    ASSERT_EQ(it->AllocateTensors(), kTfLiteOk);
+    ASSERT_EQ(it->ResetVariableTensors(), kTfLiteOk);
+  }
 }
 
 TEST(LstmParity, RandomFloatConfigurationsMatchTflite) {
@@ -200,12 +217,7 @@ TEST(LstmParity, ResizeRepreparesAndStillMatches) {
   auto p = MakePair(LstmModel(s));
   std::mt19937 rng(3);
   for (const auto& shape : {std::vector<int>{3, 17, 6}, std::vector<int>{1, 1, 6}, std::vector<int>{2, 40, 6}}) {
-    for (tflite::Interpreter* it : {p->ours.interpreter.get(), p->ref.interpreter.get()}) {
-      ASSERT_EQ(it->ResizeInputTensor(it->inputs()[0], shape), kTfLiteOk);
-      for (int v : it->variables()) ASSERT_EQ(it->ResizeInputTensor(v, {shape[0], s.n_cell}), kTfLiteOk);
-      ASSERT_EQ(it->AllocateTensors(), kTfLiteOk);
-      ASSERT_EQ(it->ResetVariableTensors(), kTfLiteOk);
-    }
+    ResizeBoth(*p, shape, s.n_cell);
     ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), ExpectedFastKernel());
     EXPECT_LE(Compare(*p->ours.interpreter, *p->ref.interpreter, rng, 2), 1e-5) << shape[0] << "x" << shape[1];
   }
@@ -250,6 +262,97 @@ TEST(LstmParity, OtherConfigurationsRunTflitesKernelExactly) {
   ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), ExpectedFastKernel());
   std::mt19937 rng(12);
   EXPECT_LE(Compare(*p->ours.interpreter, *p->ref.interpreter, rng, 2), 1e-5);
+}
+
+// Hybrid (int8 weights, float activations): tflstm's kernel against TFLite's hybrid kernel.
+// The int8 products are exact and the float accumulation follows TFLite's order, so the
+// differences start at the activations (polynomial against libm, about 1e-7) and the fused
+// cell update; a difference of 1e-7 in h can move one element of the next step's quantized h
+// by one step of its scale (max |h| / 127), which changes a gate by up to that times a weight.
+// Over a sequence these flips stay rare and bounded (the recurrence is contracting, Glorot
+// scaled): 2e-3 relative to 1 + |ref| leaves a wide margin over what the cases reach (about
+// 1e-4 typical) while a wrong scale, zero point or layout errs by 1e-1 or more.
+constexpr double kHybridTolerance = 2e-3;
+
+TEST(LstmHybrid, RandomConfigurationsMatchTflite) {
+  std::mt19937 rng(20261203);
+  const int units[] = {1, 3, 5, 8, 9, 13, 16, 17, 31, 33, 64, 100};
+  const tflite::ActivationFunctionType activations[] = {
+      tflite::ActivationFunctionType_TANH, tflite::ActivationFunctionType_RELU, tflite::ActivationFunctionType_RELU6,
+      tflite::ActivationFunctionType_RELU_N1_TO_1};
+  double worst_all = 0;
+  for (int i = 0; i < kRandomCases; ++i) {
+    LstmSpec s;
+    s.hybrid = true;
+    s.asymmetric_inputs = i % 2 == 1;
+    s.n_cell = units[rng() % (sizeof(units) / sizeof(units[0]))];
+    s.n_input = 1 + static_cast<int>(rng() % 40);
+    s.batch = 1 + static_cast<int>(rng() % 3);
+    s.time = 1 + static_cast<int>(rng() % 40);
+    s.time_major = rng() % 3 == 0;
+    s.cell_clip = rng() % 3 == 0 ? 0.5f + static_cast<float>(rng() % 4) : 0.0f;
+    s.activation = i % 4 == 0 ? activations[rng() % 4] : tflite::ActivationFunctionType_TANH;
+    s.seed = static_cast<unsigned>(rng());
+    SCOPED_TRACE(Describe(s) + (s.asymmetric_inputs ? " asymmetric" : " symmetric"));
+    auto p = MakePair(LstmModel(s));
+    ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), ExpectedHybridKernel());
+    ASSERT_EQ(LstmNodeKernel(*p->ref.interpreter), "builtin registration");
+    const double worst = Compare(*p->ours.interpreter, *p->ref.interpreter, rng, 3);  // the state carried over
+    EXPECT_LE(worst, kHybridTolerance);
+    worst_all = std::max(worst_all, worst);
+  }
+  std::printf("hybrid: worst error over %d cases %.3g\n", kRandomCases, worst_all);
+}
+
+// A fixed long stream (100 steps x 6 features, LSTM(64), as the benchmark), resized batch,
+// and states reset between: the state continuity of the variable tensors.
+TEST(LstmHybrid, StreamsAndResizesMatchTflite) {
+  for (bool asymmetric : {false, true}) {
+    LstmSpec s;
+    s.hybrid = true;
+    s.asymmetric_inputs = asymmetric;
+    s.n_cell = 64;
+    s.n_input = 6;
+    s.time = 100;
+    auto p = MakePair(LstmModel(s));
+    std::mt19937 rng(5);
+    ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), ExpectedHybridKernel());
+    EXPECT_LE(Compare(*p->ours.interpreter, *p->ref.interpreter, rng, 4), kHybridTolerance);
+    for (const auto& shape : {std::vector<int>{3, 7, 6}, std::vector<int>{2, 1, 6}}) {
+      ResizeBoth(*p, shape, s.n_cell);
+      ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), ExpectedHybridKernel());
+      EXPECT_LE(Compare(*p->ours.interpreter, *p->ref.interpreter, rng, 3), kHybridTolerance);
+    }
+  }
+}
+
+// Hybrid configurations tflstm does not cover run TFLite's kernel, with its exact results.
+TEST(LstmHybrid, OtherConfigurationsRunTflitesKernelExactly) {
+  auto check = [](const char* what, LstmSpec s, auto change_model) {
+    SCOPED_TRACE(what);
+    s.hybrid = true;
+    s.n_cell = 12;
+    s.n_input = 4;
+    s.time = 9;
+    s.batch = 2;
+    auto m = tflite::UnPackModel(LstmModel(s).data());
+    change_model(*m);
+    auto p = MakePair(testing::Serialize(*m));
+    ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), "tflite");
+    std::mt19937 rng(13);
+    EXPECT_EQ(Compare(*p->ours.interpreter, *p->ref.interpreter, rng, 2), 0.0);
+  };
+  // (Peephole weights would be int8 too for TFLite's hybrid kernel; LstmModel makes them float.)
+  LstmSpec projection;
+  projection.projection = 5;
+  check("projection", projection, [](tflite::ModelT&) {});
+  LstmSpec cifg;
+  cifg.cifg = true;
+  check("CIFG", cifg, [](tflite::ModelT&) {});
+  LstmSpec layer_norm;
+  layer_norm.layer_norm = true;
+  check("layer norm", layer_norm, [](tflite::ModelT&) {});
+  // Per-channel scales leave the tensor's single scale 0, which lstm_check refuses for any kernel.
 }
 
 // A model whose tensors disagree is refused before TFLite prepares it: by Model's validation

@@ -140,6 +140,8 @@ struct LstmSpec {
   int projection = 0;  // n_output with projection weights, 0 for none
   bool layer_norm = false;
   bool float16 = false;                  // weights stored as float16, dequantized by DEQUANTIZE ops
+  bool hybrid = false;                   // int8 weight matrices, one symmetric scale each (float rest)
+  bool asymmetric_inputs = false;        // hybrid: asymmetric_quantize_inputs (version 3)
   bool twenty_inputs = false;            // the older 20-input form
   bool forget_weights_as_input = false;  // input-to-forget weights fed at run time, a model input
   unsigned seed = 1;
@@ -164,7 +166,8 @@ inline std::vector<char> LstmModel(const LstmSpec& s) {
   const int n_output = s.projection > 0 ? s.projection : s.n_cell;
   tflite::ModelT m;
   m.version = 3;
-  m.operator_codes.push_back(OpCode(tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM, 1));
+  m.operator_codes.push_back(
+      OpCode(tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM, s.hybrid ? (s.asymmetric_inputs ? 3 : 2) : 1));
   m.operator_codes.push_back(OpCode(tflite::BuiltinOperator_DEQUANTIZE, 3));
   m.buffers.push_back(std::make_unique<tflite::BufferT>());
   auto sg = std::make_unique<tflite::SubGraphT>();
@@ -181,6 +184,19 @@ inline std::vector<char> LstmModel(const LstmSpec& s) {
     const float scale = matrix ? 1.0f / std::sqrt(static_cast<float>(shape.back())) : 0.5f;
     std::vector<float> v(n);
     for (float& x : v) x = scale * weight(rng);
+    if (s.hybrid && matrix) {  // as TF's converter quantizes weights: scale = max |w| / 127
+      float range = 0;
+      for (float x : v) range = std::max(range, std::fabs(x));
+      const float q_scale = range / 127;
+      std::vector<int8_t> q(n);
+      for (size_t k = 0; k < n; ++k) q[k] = static_cast<int8_t>(std::round(v[k] / q_scale));
+      m.buffers.push_back(Buffer(q));
+      auto t = Tensor(name, shape, tflite::TensorType_INT8, static_cast<uint32_t>(m.buffers.size() - 1));
+      t->quantization = std::make_unique<tflite::QuantizationParametersT>();
+      t->quantization->scale = {q_scale};
+      t->quantization->zero_point = {0};
+      return add_tensor(std::move(t));
+    }
     if (!(s.float16 && matrix)) {
       m.buffers.push_back(Buffer(v));
       return add_tensor(Tensor(name, shape, tflite::TensorType_FLOAT32, static_cast<uint32_t>(m.buffers.size() - 1)));
@@ -239,6 +255,7 @@ inline std::vector<char> LstmModel(const LstmSpec& s) {
   options.fused_activation_function = s.activation;
   options.cell_clip = s.cell_clip;
   options.time_major = s.time_major;
+  options.asymmetric_quantize_inputs = s.asymmetric_inputs;
   op->builtin_options.Set(options);
   sg->operators.push_back(std::move(op));
   sg->inputs = {inputs[0]};

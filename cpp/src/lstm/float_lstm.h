@@ -65,6 +65,9 @@ struct Kernels {
   const char* name;
   void (*project)(const ProjectArgs&);
   void (*step)(const StepArgs&);
+  // The cell update alone: gx holds complete pre-activations (the recurrent part included);
+  // `recurrent` and h_prev are not read (the hybrid kernel's last stage).
+  void (*update)(const StepArgs&);
 };
 
 const Kernels& PortableKernels();

@@ -88,12 +88,29 @@ void Project(const ProjectArgs& a) {
   }
 }
 
+// The cell update of one block of units from its gates' pre-activations (packed layout).
 template <class S, Activation A>
-void StepWith(const StepArgs& a) {
+inline void CellUpdate(const typename S::V* acc, float* cell, float* out, float cell_clip) {
   using V = typename S::V;
   using M = Math<S>;
   constexpr int L = S::kLanes;
   constexpr int kPerGate = kBlockUnits / L;
+  for (int j = 0; j < kPerGate; ++j) {
+    const V i_gate = M::Sigmoid(acc[0 * kPerGate + j]);
+    const V f_gate = M::Sigmoid(acc[1 * kPerGate + j]);
+    const V c_gate = M::template Activate<A>(acc[2 * kPerGate + j]);
+    const V o_gate = M::Sigmoid(acc[3 * kPerGate + j]);
+    V c_new = S::Fma(f_gate, S::Load(cell + j * L), S::Mul(i_gate, c_gate));
+    if (cell_clip > 0.0f) c_new = M::Clamp(c_new, -cell_clip, cell_clip);
+    S::Store(cell + j * L, c_new);
+    S::Store(out + j * L, S::Mul(o_gate, M::template Activate<A>(c_new)));
+  }
+}
+
+template <class S, Activation A>
+void StepWith(const StepArgs& a) {
+  using V = typename S::V;
+  constexpr int L = S::kLanes;
   constexpr int kVecs = kBlockWidth / L;
   constexpr int C = S::kChains;  // independent accumulator sets, to hide the FMA latency
   const int n = a.n_cell;
@@ -124,35 +141,45 @@ void StepWith(const StepArgs& a) {
       for (int c = 1; c < C; ++c) {
         for (int v = 0; v < kVecs; ++v) acc[0][v] = S::Add(acc[0][v], acc[c][v]);
       }
-      float* cell = a.c + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits;
-      float* out = a.h_next + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits;
-      for (int j = 0; j < kPerGate; ++j) {
-        const V i_gate = M::Sigmoid(acc[0][0 * kPerGate + j]);
-        const V f_gate = M::Sigmoid(acc[0][1 * kPerGate + j]);
-        const V c_gate = M::template Activate<A>(acc[0][2 * kPerGate + j]);
-        const V o_gate = M::Sigmoid(acc[0][3 * kPerGate + j]);
-        V c_new = S::Fma(f_gate, S::Load(cell + j * L), S::Mul(i_gate, c_gate));
-        if (a.cell_clip > 0.0f) c_new = M::Clamp(c_new, -a.cell_clip, a.cell_clip);
-        S::Store(cell + j * L, c_new);
-        S::Store(out + j * L, S::Mul(o_gate, M::template Activate<A>(c_new)));
-      }
+      CellUpdate<S, A>(acc[0], a.c + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits,
+                       a.h_next + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits, a.cell_clip);
     }
   }
 }
 
-template <class S>
-void Step(const StepArgs& a) {
+// Every batch row's gate pre-activations (already complete) through the cell update.
+template <class S, Activation A>
+void UpdateWith(const StepArgs& a) {
+  using V = typename S::V;
+  constexpr int L = S::kLanes;
+  constexpr int kVecs = kBlockWidth / L;
+  const int blocks = Blocks(a.n_cell);
+  for (int b = 0; b < a.batch; ++b) {
+    for (int blk = 0; blk < blocks; ++blk) {
+      const float* gx = a.gx + b * a.gx_batch_stride + static_cast<size_t>(blk) * kBlockWidth;
+      V acc[kVecs];
+      for (int v = 0; v < kVecs; ++v) acc[v] = S::Load(gx + v * L);
+      CellUpdate<S, A>(acc, a.c + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits,
+                       a.h_next + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits, a.cell_clip);
+    }
+  }
+}
+
+// The whole step (kFused) or the cell update alone, for the node's activation.
+template <class S, bool kFused>
+void Run(const StepArgs& a) {
   switch (a.activation) {
-    case Activation::kTanh: return StepWith<S, Activation::kTanh>(a);
-    case Activation::kRelu: return StepWith<S, Activation::kRelu>(a);
-    case Activation::kRelu6: return StepWith<S, Activation::kRelu6>(a);
-    case Activation::kReluN1To1: return StepWith<S, Activation::kReluN1To1>(a);
+    case Activation::kTanh: return kFused ? StepWith<S, Activation::kTanh>(a) : UpdateWith<S, Activation::kTanh>(a);
+    case Activation::kRelu: return kFused ? StepWith<S, Activation::kRelu>(a) : UpdateWith<S, Activation::kRelu>(a);
+    case Activation::kRelu6: return kFused ? StepWith<S, Activation::kRelu6>(a) : UpdateWith<S, Activation::kRelu6>(a);
+    case Activation::kReluN1To1:
+      return kFused ? StepWith<S, Activation::kReluN1To1>(a) : UpdateWith<S, Activation::kReluN1To1>(a);
   }
 }
 
 template <class S>
 const Kernels& KernelsFor(const char* name) {
-  static const Kernels kernels{name, &Project<S>, &Step<S>};
+  static const Kernels kernels{name, &Project<S>, &Run<S, true>, &Run<S, false>};
   return kernels;
 }
 

@@ -1,7 +1,8 @@
 // tflstm's UNIDIRECTIONAL_SEQUENCE_LSTM kernel: the fused float path of float_lstm.h for the
 // plain LSTM that Keras models convert to, TFLite's builtin kernel for everything else
 // (peephole, projection, layer norm, CIFG, diagonal recurrent weights, weights computed at
-// run time, hybrid, int8, activation none or sign bit). Every node is checked first.
+// run time, int8, activation none or sign bit); hybrid nodes (int8 weights, float activations)
+// of the same plain form run hybrid_lstm.h. Every node is checked first.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -9,6 +10,7 @@
 #include <optional>
 
 #include "float_lstm.h"
+#include "hybrid_lstm.h"
 #include "lstm_check.h"
 #include "lstm_op.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
@@ -45,6 +47,8 @@ struct OpData {
   size_t state_stride = 0;  // floats per batch row of the padded h and c
   PackedWeights weights;
   const Kernels* kernels = nullptr;
+  bool hybrid = false;  // a fast node with int8 weights: `hybrid_lstm` holds them
+  HybridLstm hybrid_lstm;
 };
 
 // TFLite's kernel finds its data in node->user_data: lend it for one call.
@@ -76,8 +80,16 @@ bool IsConstant(const TfLiteTensor* t) {
   return t != nullptr && (t->allocation_type == kTfLiteMmapRo || t->allocation_type == kTfLiteArenaRwPersistent);
 }
 
-// Whether the fused float path covers this (checked) node.
-bool FastPathCovers(const TfLiteContext* context, const TfLiteNode* node, Activation* activation) {
+// A per-tensor scale with zero point 0 (what TFLite's hybrid LSTM reads), not per channel.
+bool PerTensorSymmetric(const TfLiteTensor* t) {
+  if (t->params.zero_point != 0) return false;
+  if (t->quantization.type != kTfLiteAffineQuantization || t->quantization.params == nullptr) return true;
+  const auto* q = static_cast<const TfLiteAffineQuantization*>(t->quantization.params);
+  return (q->scale == nullptr || q->scale->size <= 1) && (q->zero_point == nullptr || q->zero_point->size <= 1);
+}
+
+// Whether the fused path covers this (checked) node: float weights, or (hybrid) int8 ones.
+bool FastPathCovers(const TfLiteContext* context, const TfLiteNode* node, bool hybrid, Activation* activation) {
   const auto* params = static_cast<const TfLiteUnidirectionalSequenceLSTMParams*>(node->builtin_data);
   const std::optional<Activation> act = FastActivation(params->activation);
   if (!act || params->diagonal_recurrent_tensors) return false;
@@ -85,7 +97,9 @@ bool FastPathCovers(const TfLiteContext* context, const TfLiteNode* node, Activa
   for (int i = full::kInputToInputWeightsTensor; i <= full::kOutputGateBiasTensor; ++i) {
     if (i >= full::kCellToInputWeightsTensor && i <= full::kCellToOutputWeightsTensor) continue;
     const TfLiteTensor* t = OptionalInput(context, node, i);  // absent for CIFG
-    if (!IsConstant(t) || t->type != kTfLiteFloat32) return false;
+    const bool weights = i < full::kInputGateBiasTensor;
+    if (!IsConstant(t) || t->type != (hybrid && weights ? kTfLiteInt8 : kTfLiteFloat32)) return false;
+    if (hybrid && weights && !PerTensorSymmetric(t)) return false;
   }
   if (OptionalInput(context, node, full::kRecurrentToOutputWeightsTensor)->dims->size != 2) return false;
   for (int i : {full::kCellToInputWeightsTensor, full::kCellToForgetWeightsTensor, full::kCellToOutputWeightsTensor,
@@ -98,8 +112,28 @@ bool FastPathCovers(const TfLiteContext* context, const TfLiteNode* node, Activa
   return true;
 }
 
+TfLiteStatus PackHybrid(TfLiteContext* context, const TfLiteNode* node, OpData& data) {
+  HybridLstm::Gates gates[2];  // input and recurrent weights
+  const float* bias[kGates];
+  for (int g = 0; g < kGates; ++g) {
+    for (int k = 0; k < 2; ++k) {
+      const TfLiteTensor* t = OptionalInput(
+          context, node, (k ? full::kRecurrentToInputWeightsTensor : full::kInputToInputWeightsTensor) + g);
+      gates[k].weights[g] = t->data.int8;
+      gates[k].scale[g] = t->params.scale;
+      TF_LITE_ENSURE(context, t->data.int8 != nullptr);
+    }
+    bias[g] = OptionalInput(context, node, full::kInputGateBiasTensor + g)->data.f;
+    TF_LITE_ENSURE(context, bias[g] != nullptr);
+  }
+  data.hybrid_lstm.Pack(gates[0], gates[1], bias);
+  data.packed = true;
+  return kTfLiteOk;
+}
+
 // Packs the weights once their data is there (a persistent tensor's after its producer ran).
 TfLiteStatus Pack(TfLiteContext* context, const TfLiteNode* node, OpData& data) {
+  if (data.hybrid) return PackHybrid(context, node, data);
   const float* gates[3][kGates];  // input weights, recurrent weights, biases
   for (int g = 0; g < kGates; ++g) {
     const int tensors[3] = {full::kInputToInputWeightsTensor + g, full::kRecurrentToInputWeightsTensor + g,
@@ -149,7 +183,8 @@ void Free(TfLiteContext* context, void* buffer) {
 TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   OpData& data = *static_cast<OpData*>(node->user_data);
   TF_LITE_ENSURE_OK(context, CheckLstmNode(context, node, &data.dims));
-  data.fast = data.first_temporary >= 0 && FastPathCovers(context, node, &data.activation);
+  data.hybrid = data.first_temporary >= 0 && FastPathCovers(context, node, true, &data.activation);
+  data.fast = data.hybrid || (data.first_temporary >= 0 && FastPathCovers(context, node, false, &data.activation));
   data.packed = false;
   if (!data.fast) {
     LendUserData lend(node, data.builtin);
@@ -174,7 +209,13 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   TF_LITE_ENSURE_OK(context, ResizeTemporary(context, node, data, kProjection, rows * blocks * kBlockWidth));
   TF_LITE_ENSURE_OK(context, ResizeTemporary(context, node, data, kState, 3 * d.batch * data.state_stride));
 
-  data.weights.Resize(d.n_input, d.n_cell);
+  if (data.hybrid) {
+    data.hybrid_lstm.kernels = &BestHybridKernels();
+    data.hybrid_lstm.Configure(d.n_input, d.n_cell, static_cast<int>(rows), d.batch,
+                               params->asymmetric_quantize_inputs);
+  } else {
+    data.weights.Resize(d.n_input, d.n_cell);
+  }
   bool in_model = true;
   for (int i = full::kInputToInputWeightsTensor; i <= full::kOutputGateBiasTensor; ++i) {
     const TfLiteTensor* t = OptionalInput(context, node, i);
@@ -238,20 +279,20 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
         project.x = input->data.f + static_cast<size_t>(t) * d.batch * n_in;
         project.rows = steps * d.batch;
         project.gx = gx;
-        kernels.project(project);
+        data.hybrid ? data.hybrid_lstm.Project(project.x, project.rows, gx) : kernels.project(project);
       } else {
         for (int b = 0; b < d.batch; ++b) {
           project.x = input->data.f + (static_cast<size_t>(b) * d.time + t) * n_in;
           project.rows = steps;
           project.gx = gx + b * batch_stride;
-          kernels.project(project);
+          data.hybrid ? data.hybrid_lstm.Project(project.x, project.rows, project.gx) : kernels.project(project);
         }
       }
     }
     step.gx = gx + (t % chunk) * time_stride;
     step.h_prev = h_prev;
     step.h_next = h_next;
-    kernels.step(step);
+    data.hybrid ? data.hybrid_lstm.Step(kernels, step) : kernels.step(step);
     for (int b = 0; b < d.batch; ++b) {
       const size_t r = data.time_major ? static_cast<size_t>(t) * d.batch + b : static_cast<size_t>(b) * d.time + t;
       std::memcpy(output->data.f + r * n, h_next + b * stride, n * sizeof(float));
@@ -270,13 +311,16 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
 const char* NodeKernel(const TfLiteRegistration& registration, const TfLiteNode& node) {
   if (registration.invoke != &Invoke || node.user_data == nullptr) return nullptr;
   const OpData& data = *static_cast<const OpData*>(node.user_data);
+  if (data.hybrid) return data.hybrid_lstm.kernels->name;
   return data.fast ? data.kernels->name : "tflite";
 }
 
 size_t NodeKernelBytes(const TfLiteRegistration& registration, const TfLiteNode& node) {
   if (registration.invoke != &Invoke || node.user_data == nullptr) return 0;
-  const PackedWeights& w = static_cast<const OpData*>(node.user_data)->weights;
-  return (w.input.capacity() + w.recurrent.capacity() + w.bias.capacity()) * sizeof(float);
+  const OpData& data = *static_cast<const OpData*>(node.user_data);
+  const PackedWeights& w = data.weights;
+  return (w.input.capacity() + w.recurrent.capacity() + w.bias.capacity()) * sizeof(float) +
+         data.hybrid_lstm.WeightBytes();
 }
 
 }  // namespace lstm

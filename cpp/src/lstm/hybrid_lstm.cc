@@ -1,0 +1,199 @@
+#include "hybrid_lstm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace tflstm::lstm {
+
+namespace {
+
+// std::round (half away from zero) for |f| < 2^23 without a library call: f - trunc(f) is exact.
+inline int32_t Round(float f) {
+  int32_t t = static_cast<int32_t>(f);
+  const float d = f - static_cast<float>(t);
+  if (d >= 0.5f) {
+    ++t;
+  } else if (d <= -0.5f) {
+    --t;
+  }
+  return t;
+}
+
+}  // namespace
+
+void QuantizeRow(const float* x, int n, int padded, bool asymmetric, int8_t* q, float* scale, int32_t* offset) {
+  std::fill(q + n, q + padded, int8_t{0});
+  const auto minmax = std::minmax_element(x, x + n);
+  if (!asymmetric) {  // tensor_utils::SymmetricQuantizeFloats
+    const float range = std::max(std::abs(*minmax.first), std::abs(*minmax.second));
+    *offset = 0;
+    if (range == 0) {
+      std::fill(q, q + n, int8_t{0});
+      *scale = 1;
+      return;
+    }
+    *scale = range / 127;
+    const float inv = 127 / range;
+    for (int k = 0; k < n; ++k) {
+      const int32_t v = Round(x[k] * inv);
+      q[k] = static_cast<int8_t>(std::min(127, std::max(-127, v)));
+    }
+    return;
+  }
+  // tensor_utils::AsymmetricQuantizeFloats, in double where TFLite computes in double.
+  const double qmin = -128, qmax = 127;
+  const double rmin = std::min(0.0f, *minmax.first);
+  const double rmax = std::max(0.0f, *minmax.second);
+  if (rmin == rmax) {
+    std::fill(q, q + n, int8_t{0});
+    *scale = 1;
+    *offset = 0;
+    return;
+  }
+  const double s = (rmax - rmin) / (qmax - qmin);
+  const double from_min = qmin - rmin / s;
+  const double from_max = qmax - rmax / s;
+  const double from_min_error = std::abs(qmin) + std::abs(rmin / s);
+  const double from_max_error = std::abs(qmax) + std::abs(rmax / s);
+  const double zero_point = from_min_error < from_max_error ? from_min : from_max;
+  int8_t nudged = 0;
+  if (zero_point <= qmin) {
+    nudged = -128;
+  } else if (zero_point >= qmax) {
+    nudged = 127;
+  } else {
+    nudged = static_cast<int8_t>(std::round(zero_point));
+  }
+  *scale = static_cast<float>(s);
+  *offset = nudged;
+  const float inv = 1.0f / *scale;
+  for (int k = 0; k < n; ++k) {
+    const int32_t v = Round(static_cast<float>(nudged) + x[k] * inv);
+    q[k] = static_cast<int8_t>(std::min(127, std::max(-128, v)));
+  }
+}
+
+namespace {
+
+// Packed row p = blk * kBlockWidth + g * kBlockUnits + j is unit blk * kBlockUnits + j of gate
+// g (zero past the last unit), its columns padded to `padded` with zeros.
+void PackRows(const HybridLstm::Gates& gates, int units, int cols, int padded, int8_t* out, float* scale,
+              int32_t* sums) {
+  const int rows = Blocks(units) * kBlockWidth;
+  for (int p = 0; p < rows; ++p) {
+    const int g = (p % kBlockWidth) / kBlockUnits;
+    const int unit = p / kBlockWidth * kBlockUnits + p % kBlockUnits;
+    int8_t* row = out + static_cast<size_t>(p) * padded;
+    std::fill(row, row + padded, int8_t{0});
+    scale[p] = gates.scale[g];
+    sums[p] = 0;
+    if (unit >= units) continue;
+    std::memcpy(row, gates.weights[g] + static_cast<size_t>(unit) * cols, cols);
+    for (int k = 0; k < cols; ++k) sums[p] += row[k];
+  }
+}
+
+}  // namespace
+
+void HybridLstm::Configure(int n_input, int n_cell, int max_rows, int batch, bool asymmetric) {
+  n_input_ = n_input;
+  n_cell_ = n_cell;
+  in_cols_ = PadCols(n_input);
+  rec_cols_ = PadCols(n_cell);
+  rows_ = Blocks(n_cell) * kBlockWidth;
+  asymmetric_ = asymmetric;
+  const size_t rows = static_cast<size_t>(rows_);
+  input_.assign(rows * in_cols_, 0);
+  recurrent_.assign(rows * rec_cols_, 0);
+  bias_.assign(rows, 0.0f);
+  input_scale_.assign(rows, 0.0f);
+  recurrent_scale_.assign(rows, 0.0f);
+  input_sums_.assign(rows, 0);
+  recurrent_sums_.assign(rows, 0);
+  const size_t vectors = static_cast<size_t>(std::max(max_rows, batch));
+  q_.assign(vectors * std::max(in_cols_, rec_cols_), 0);
+  q_scale_.assign(vectors, 0.0f);
+  q_offset_.assign(vectors, 0);
+  dots_.assign(vectors * rows, 0);
+  gates_.assign(static_cast<size_t>(batch) * rows, 0.0f);
+}
+
+void HybridLstm::Pack(const Gates& input, const Gates& recurrent, const float* const bias[kGates]) {
+  PackRows(input, n_cell_, n_input_, in_cols_, input_.data(), input_scale_.data(), input_sums_.data());
+  PackRows(recurrent, n_cell_, n_cell_, rec_cols_, recurrent_.data(), recurrent_scale_.data(), recurrent_sums_.data());
+  for (int p = 0; p < rows_; ++p) {
+    const int unit = p / kBlockWidth * kBlockUnits + p % kBlockUnits;
+    bias_[p] = unit < n_cell_ ? bias[(p % kBlockWidth) / kBlockUnits][unit] : 0.0f;
+  }
+}
+
+size_t HybridLstm::WeightBytes() const {
+  return input_.capacity() + recurrent_.capacity() +
+         (bias_.capacity() + input_scale_.capacity() + recurrent_scale_.capacity()) * sizeof(float) +
+         (input_sums_.capacity() + recurrent_sums_.capacity()) * sizeof(int32_t);
+}
+
+namespace {
+
+// out[p] += (dot[p] - sums[p] * offset) * (q_scale * w_scale[p]), as TFLite accumulates a
+// hybrid product (the product of the two scales rounded to float first).
+void Accumulate(const int32_t* dot, const int32_t* sums, int32_t offset, float q_scale, const float* w_scale, int rows,
+                float* out) {
+  for (int p = 0; p < rows; ++p) {
+    out[p] += static_cast<float>(dot[p] - sums[p] * offset) * (q_scale * w_scale[p]);
+  }
+}
+
+}  // namespace
+
+void HybridLstm::Project(const float* x, int rows, float* gx) {
+  for (int r = 0; r < rows; ++r) {
+    QuantizeRow(x + static_cast<size_t>(r) * n_input_, n_input_, in_cols_, asymmetric_,
+                q_.data() + static_cast<size_t>(r) * in_cols_, &q_scale_[r], &q_offset_[r]);
+  }
+  kernels->dot(input_.data(), rows_, in_cols_, q_.data(), rows, dots_.data());
+  for (int r = 0; r < rows; ++r) {
+    float* out = gx + static_cast<size_t>(r) * rows_;
+    std::memcpy(out, bias_.data(), rows_ * sizeof(float));
+    // TFLite skips the product of an all-zero input: the same as adding zeros.
+    Accumulate(dots_.data() + static_cast<size_t>(r) * rows_, input_sums_.data(), q_offset_[r], q_scale_[r],
+               input_scale_.data(), rows_, out);
+  }
+}
+
+void HybridLstm::Step(const Kernels& kernels_float, const StepArgs& s) {
+  for (int b = 0; b < s.batch; ++b) {
+    QuantizeRow(s.h_prev + b * s.state_stride, n_cell_, rec_cols_, asymmetric_,
+                q_.data() + static_cast<size_t>(b) * rec_cols_, &q_scale_[b], &q_offset_[b]);
+  }
+  kernels->dot(recurrent_.data(), rows_, rec_cols_, q_.data(), s.batch, dots_.data());
+  for (int b = 0; b < s.batch; ++b) {
+    float* out = gates_.data() + static_cast<size_t>(b) * rows_;
+    std::memcpy(out, s.gx + b * s.gx_batch_stride, rows_ * sizeof(float));
+    Accumulate(dots_.data() + static_cast<size_t>(b) * rows_, recurrent_sums_.data(), q_offset_[b], q_scale_[b],
+               recurrent_scale_.data(), rows_, out);
+  }
+  StepArgs update = s;
+  update.gx = gates_.data();
+  update.gx_batch_stride = static_cast<size_t>(rows_);
+  kernels_float.update(update);
+}
+
+const HybridKernels& BestHybridKernels() {
+  static const HybridKernels& best = [&]() -> const HybridKernels& {
+    const char* isa = std::getenv("TFLSTM_LSTM_ISA");  // as BestKernels()
+    if (isa != nullptr && std::strcmp(isa, "portable") == 0) return PortableHybridKernels();
+#if defined(__x86_64__) || defined(_M_X64)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) return Avx2HybridKernels();
+#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
+    return NeonHybridKernels();
+#endif
+    return PortableHybridKernels();
+  }();
+  return best;
+}
+
+}  // namespace tflstm::lstm

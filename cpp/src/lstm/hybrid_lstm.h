@@ -1,0 +1,73 @@
+// tflstm's hybrid (dynamic-range) LSTM: float input, state and output, int8 symmetric weights
+// with one scale per weight tensor (what TFLite 2.14's hybrid kernel reads). The weights are
+// packed once, gate rows in the float kernel's interleaved order (four gates of a block of
+// units together), each row padded to a multiple of kDotCols. The input projection of a chunk
+// of steps is one int8 product over rows quantized one by one; each step quantizes h_prev per
+// batch row, takes one int8 product for all four gates and ends in the float kernel's cell
+// update. Quantization, the zero-point correction and the float accumulation order follow
+// TFLite's hybrid kernel: bias, then + dot(x) * scale, then + dot(h) * scale.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "float_lstm.h"
+
+namespace tflstm::lstm {
+
+constexpr int kDotCols = 16;  // int8 columns per step of the dot kernels
+inline int PadCols(int n) { return (n + kDotCols - 1) / kDotCols * kDotCols; }
+
+// out[v * rows + r] = sum_k w[r * cols + k] * x[v * cols + k]; cols is a multiple of kDotCols.
+struct HybridKernels {
+  const char* name;
+  void (*dot)(const int8_t* w, int rows, int cols, const int8_t* x, int vectors, int32_t* out);
+};
+
+const HybridKernels& PortableHybridKernels();
+#if defined(__x86_64__) || defined(_M_X64)
+const HybridKernels& Avx2HybridKernels();  // only for a CPU with AVX2
+#endif
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+const HybridKernels& NeonHybridKernels();
+#endif
+const HybridKernels& BestHybridKernels();  // "hybrid-avx2", "hybrid-neon" or "hybrid-portable"
+
+// TFLite's per-row input quantization (tensor_utils::BatchQuantizeFloats for one row):
+// symmetric to [-127, 127] with offset 0, or asymmetric to [-128, 127] with a zero point.
+// q gets n values then zeros up to `padded`.
+void QuantizeRow(const float* x, int n, int padded, bool asymmetric, int8_t* q, float* scale, int32_t* offset);
+
+// One hybrid LSTM layer's packed weights and its scratch (sized once in Configure).
+class HybridLstm {
+ public:
+  struct Gates {
+    const int8_t* weights[kGates];  // [n_cell, cols] row-major, TFLite's layout
+    float scale[kGates];
+  };
+  // Sizes the weights and the scratch for `max_rows` projected rows and `batch` rows per step.
+  void Configure(int n_input, int n_cell, int max_rows, int batch, bool asymmetric);
+  void Pack(const Gates& input, const Gates& recurrent, const float* const bias[kGates]);
+  // gx[r] = bias + dot(W_x, q(x[r])) * scale for `rows` input rows, in the packed float layout.
+  void Project(const float* x, int rows, float* gx);
+  // One step: s.gx holds the input projection; adds the recurrent product of h_prev and runs
+  // the float kernel's cell update into s.c and s.h_next.
+  void Step(const Kernels& kernels, const StepArgs& s);
+  size_t WeightBytes() const;
+  const HybridKernels* kernels = nullptr;
+
+ private:
+  int n_input_ = 0, n_cell_ = 0, in_cols_ = 0, rec_cols_ = 0, rows_ = 0;
+  bool asymmetric_ = false;
+  std::vector<int8_t> input_, recurrent_;                    // [packed rows][cols]
+  std::vector<float> bias_, input_scale_, recurrent_scale_;  // per packed row
+  std::vector<int32_t> input_sums_, recurrent_sums_;         // row sums, for the zero points
+  // Scratch.
+  std::vector<int8_t> q_;
+  std::vector<float> q_scale_;
+  std::vector<int32_t> q_offset_, dots_;
+  std::vector<float> gates_;
+};
+
+}  // namespace tflstm::lstm
