@@ -1,7 +1,8 @@
 // tflstm's UNIDIRECTIONAL_SEQUENCE_LSTM kernel: the fused float path of float_lstm.h for the
-// plain LSTM that Keras models convert to, TFLite's builtin kernel for everything else
-// (peephole, projection, layer norm, CIFG, diagonal recurrent weights, weights computed at
-// run time, hybrid, int8, activation none or sign bit). Every node is checked first.
+// plain LSTM that Keras models convert to, the integer path of int8_lstm.h for its full-integer
+// (8x8_16) form, TFLite's builtin kernel for everything else (peephole, projection, layer norm,
+// CIFG, diagonal recurrent weights, weights computed at run time, hybrid, activation none or
+// sign bit). Every node is checked first.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -9,6 +10,7 @@
 #include <optional>
 
 #include "float_lstm.h"
+#include "int8_lstm.h"
 #include "lstm_check.h"
 #include "lstm_op.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
@@ -45,6 +47,7 @@ struct OpData {
   size_t state_stride = 0;  // floats per batch row of the padded h and c
   PackedWeights weights;
   const Kernels* kernels = nullptr;
+  std::unique_ptr<Int8Lstm> int8;  // the integer kernel of int8_lstm.h, when it runs the node
 };
 
 // TFLite's kernel finds its data in node->user_data: lend it for one call.
@@ -149,6 +152,12 @@ void Free(TfLiteContext* context, void* buffer) {
 TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   OpData& data = *static_cast<OpData*>(node->user_data);
   TF_LITE_ENSURE_OK(context, CheckLstmNode(context, node, &data.dims));
+  data.int8.reset();
+  if (data.first_temporary >= 0 && Int8Lstm::Covers(context, node)) {
+    data.fast = false;
+    data.int8 = std::make_unique<Int8Lstm>();
+    return data.int8->Prepare(context, node, data.dims, data.first_temporary);
+  }
   data.fast = data.first_temporary >= 0 && FastPathCovers(context, node, &data.activation);
   data.packed = false;
   if (!data.fast) {
@@ -185,6 +194,7 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
 
 TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
   OpData& data = *static_cast<OpData*>(node->user_data);
+  if (data.int8) return data.int8->Invoke(context, node);
   if (!data.fast) {
     LendUserData lend(node, data.builtin);
     return Builtin().invoke(context, node);
@@ -270,13 +280,16 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
 const char* NodeKernel(const TfLiteRegistration& registration, const TfLiteNode& node) {
   if (registration.invoke != &Invoke || node.user_data == nullptr) return nullptr;
   const OpData& data = *static_cast<const OpData*>(node.user_data);
+  if (data.int8) return Int8Lstm::Name();
   return data.fast ? data.kernels->name : "tflite";
 }
 
 size_t NodeKernelBytes(const TfLiteRegistration& registration, const TfLiteNode& node) {
   if (registration.invoke != &Invoke || node.user_data == nullptr) return 0;
-  const PackedWeights& w = static_cast<const OpData*>(node.user_data)->weights;
-  return (w.input.capacity() + w.recurrent.capacity() + w.bias.capacity()) * sizeof(float);
+  const OpData& data = *static_cast<const OpData*>(node.user_data);
+  const PackedWeights& w = data.weights;
+  return (w.input.capacity() + w.recurrent.capacity() + w.bias.capacity()) * sizeof(float) +
+         (data.int8 ? data.int8->Bytes() : 0);
 }
 
 }  // namespace lstm
