@@ -220,10 +220,20 @@ TfLiteStatus Int8Lstm::Invoke(TfLiteContext* context, TfLiteNode* node) const {
   const size_t batch_stride = time_major_ ? row : chunk * row;
   auto project = [&](const int8_t* x, int count, int16_t* out) {
     for (int r = 0; r < count; ++r) std::copy_n(x + r * static_cast<size_t>(d.n_input), d.n_input, x16 + r * x_cols);
-    kernels.project({x16, count, d.n_input, d.n_cell, weights_.input.data(), weights_.input_bias.data(), &params_, out});
+    kernels.project(
+        {x16, count, d.n_input, d.n_cell, weights_.input.data(), weights_.input_bias.data(), &params_, out});
   };
-  Int8StepArgs step{weights_.recurrent.data(), weights_.recurrent_bias.data(), gx, batch_stride, h_prev, h_next, c,
-                    gates, d.batch, d.n_cell, &params_};
+  Int8StepArgs step{weights_.recurrent.data(),
+                    weights_.recurrent_bias.data(),
+                    gx,
+                    batch_stride,
+                    h_prev,
+                    h_next,
+                    c,
+                    gates,
+                    d.batch,
+                    d.n_cell,
+                    &params_};
   for (int t = 0; t < d.time; ++t) {
     if (t % chunk == 0) {
       const int steps = std::min(chunk, d.time - t);

@@ -41,8 +41,8 @@ struct Int8Params {
   QuantizedMultiplier recurrent[kGates];  // recurrent-to-gate effective scales
   QuantizedMultiplier hidden;             // o * tanh(c) -> the int8 hidden state
   int32_t hidden_zp = 0;
-  int cell_scale = -11;     // log2 of the cell state's scale, -15..-9
-  int16_t cell_clip = 0;    // 0: none
+  int cell_scale = -11;   // log2 of the cell state's scale, -15..-9
+  int16_t cell_clip = 0;  // 0: none
 };
 
 // Weights packed for an instruction set that takes `group` columns at a time: for block b,
@@ -55,7 +55,9 @@ struct Int8Weights {
   std::vector<int8_t> recurrent;
   std::vector<int32_t> input_bias;      // gate bias - input zero point * row sums
   std::vector<int32_t> recurrent_bias;  // - output state zero point * row sums
-  size_t Bytes() const { return input.capacity() + recurrent.capacity() + 4 * (input_bias.capacity() + recurrent_bias.capacity()); }
+  size_t Bytes() const {
+    return input.capacity() + recurrent.capacity() + 4 * (input_bias.capacity() + recurrent_bias.capacity());
+  }
 };
 
 // gates[g]: [units, cols] row-major int8 (TFLite's layout) -> the packed layout above.

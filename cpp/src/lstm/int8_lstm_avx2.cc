@@ -23,11 +23,10 @@ struct Avx2Int8 {
   static V16 Sub16(V16 a, V16 b) { return _mm256_sub_epi16(a, b); }
   static V16 SatAdd16(V16 a, V16 b) { return _mm256_adds_epi16(a, b); }
   // vpmulhrsw rounds as gemmlowp does (half up is the same as gemmlowp's nudge and truncation);
-  // it only differs for -1 * -1, which gemmlowp saturates to the maximum.
-  static V16 Mul16(V16 a, V16 b) {
-    const __m256i r = _mm256_mulhrs_epi16(a, b);
-    return _mm256_xor_si256(r, _mm256_cmpeq_epi16(r, _mm256_set1_epi16(-32768)));
-  }
+  // it only differs for -1 * -1, which gemmlowp saturates to the maximum, and which no product
+  // in the activations meets (their operands stay in [-1/2, 1), the constants are not -1:
+  // Int8Activations checks every int16 input against the portable kernel).
+  static V16 Mul16(V16 a, V16 b) { return _mm256_mulhrs_epi16(a, b); }
   static V16 And16(V16 a, V16 b) { return _mm256_and_si256(a, b); }
   static V16 Min16(V16 a, V16 b) { return _mm256_min_epi16(a, b); }
   static V16 Max16(V16 a, V16 b) { return _mm256_max_epi16(a, b); }
@@ -42,6 +41,13 @@ struct Avx2Int8 {
   template <int N>
   static V16 Shl16(V16 a) {
     return _mm256_slli_epi16(a, N);
+  }
+  // gemmlowp's NEON form: a negative x less one (saturating), then (x + 2^(E-1)) >> E, which
+  // vpmulhrsw by 2^(15-E) computes without overflow.
+  template <int E>
+  static V16 DivPot16(V16 x) {
+    const __m256i fixed = _mm256_adds_epi16(x, _mm256_srai_epi16(x, 15));
+    return _mm256_mulhrs_epi16(fixed, _mm256_set1_epi16(static_cast<int16_t>(1 << (15 - E))));
   }
   static V16 HalfSumNonneg16(V16 a, V16 b) { return _mm256_avg_epu16(a, b); }  // (a + b + 1) >> 1
 

@@ -6,7 +6,8 @@
 // packed weight group) and:
 //   int16: Set16 Load16 Store16 Add16 Sub16 SatAdd16 Mul16 (gemmlowp's
 //     SaturatingRoundingDoublingHighMul) And16 Min16 Max16 CmpGt16 CmpLt16 CmpEq16 (all-ones
-//     lanes) Select16(mask, then, else) Sra16<n> Shl16<n> HalfSumNonneg16 (gemmlowp's
+//     lanes) Select16(mask, then, else) Sra16<n> Shl16<n> DivPot16<n> (gemmlowp's
+//     RoundingDivideByPOT) HalfSumNonneg16 (gemmlowp's
 //     RoundingHalfSum for a + b >= 0), MulRound16(a, b, shift) = (int16)
 //     RoundingDivideByPOT(a * b, shift) for a product that fits, HiddenOut(o, t, qm, zp) =
 //     clamp(MBQM(o * t) + zp, -128, 127);
@@ -65,11 +66,7 @@ struct Fixed {
   // RoundingDivideByPOT with a compile-time exponent: to nearest, ties away from zero.
   template <int E>
   static V DivPot(V x) {
-    constexpr int16_t kMask = (1 << E) - 1;
-    const V one = S::Set16(1);
-    const V remainder = S::And16(x, S::Set16(kMask));
-    const V threshold = S::Add16(S::Set16(kMask >> 1), S::And16(S::CmpLt16(x, S::Set16(0)), one));
-    return S::Add16(S::template Sra16<E>(x), S::And16(S::CmpGt16(remainder, threshold), one));
+    return S::template DivPot16<E>(x);
   }
   // SaturatingRoundingMultiplyByPOT<E> for E > 0: a left shift that saturates, which is E
   // saturating doublings.

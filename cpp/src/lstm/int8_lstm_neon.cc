@@ -43,6 +43,10 @@ struct NeonInt8 {
       return vshlq_n_s16(a, N);
     }
   }
+  template <int E>
+  static V16 DivPot16(V16 x) {  // gemmlowp's NEON RoundingDivideByPOT
+    return vrshrq_n_s16(vqaddq_s16(x, vshrq_n_s16(x, 15)), E);
+  }
   static V16 HalfSumNonneg16(V16 a, V16 b) { return vrhaddq_s16(a, b); }  // (a + b + 1) >> 1
 
   static V32 DivPot32(V32 x, int exponent) {

@@ -31,7 +31,9 @@ struct ScalarInt8 {
   static V16 CmpGt16(V16 a, V16 b) { return a > b ? -1 : 0; }
   static V16 CmpLt16(V16 a, V16 b) { return a < b ? -1 : 0; }
   static V16 CmpEq16(V16 a, V16 b) { return a == b ? -1 : 0; }
-  static V16 Select16(V16 mask, V16 then_v, V16 else_v) { return static_cast<int16_t>((mask & then_v) | (~mask & else_v)); }
+  static V16 Select16(V16 mask, V16 then_v, V16 else_v) {
+    return static_cast<int16_t>((mask & then_v) | (~mask & else_v));
+  }
   template <int N>
   static V16 Sra16(V16 a) {
     return static_cast<int16_t>(a >> N);
@@ -39,6 +41,13 @@ struct ScalarInt8 {
   template <int N>
   static V16 Shl16(V16 a) {
     return static_cast<int16_t>(static_cast<uint16_t>(static_cast<uint16_t>(a) << N));
+  }
+  template <int E>
+  static V16 DivPot16(V16 x) {  // gemmlowp's generic RoundingDivideByPOT
+    constexpr int16_t kMask = (1 << E) - 1;
+    const int16_t remainder = static_cast<int16_t>(x & kMask);
+    const int16_t threshold = static_cast<int16_t>((kMask >> 1) + (x < 0 ? 1 : 0));
+    return static_cast<int16_t>((x >> E) + (remainder > threshold ? 1 : 0));
   }
   static V16 HalfSumNonneg16(V16 a, V16 b) {  // gemmlowp's RoundingHalfSum, for any sum
     const int32_t sum = int32_t{a} + b;
