@@ -41,7 +41,7 @@ struct Int8Params {
   QuantizedMultiplier recurrent[kGates];  // recurrent-to-gate effective scales
   QuantizedMultiplier hidden;             // o * tanh(c) -> the int8 hidden state
   int32_t hidden_zp = 0;
-  int cell_scale = -11;   // log2 of the cell state's scale, -15..-9
+  int cell_scale = -11;   // log2 of the cell state's scale, -20..1
   int16_t cell_clip = 0;  // 0: none
 };
 
@@ -127,7 +127,7 @@ class Int8Lstm {
  public:
   // Whether this kernel runs the (checked) node: TFLite's integer 8x8_16 LSTM with every gate,
   // no peephole, projection or layer norm, constant weights in the model (none -128, which
-  // TFLite's NEON product would overflow on), a power-of-two cell scale of 2^-15..2^-9.
+  // TFLite's NEON product would overflow on), a power-of-two cell scale of 2^-20..2^1.
   static bool Covers(const TfLiteContext* context, const TfLiteNode* node);
   // The parameters and packed weights; the output's shape; temporaries first_temporary + 0, 1.
   TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node, const LstmDims& dims, int first_temporary);

@@ -86,7 +86,9 @@ struct Avx2Int8 {
   static V16 MulRound16(V16 a, V16 b, int shift) {
     __m256i lo, hi;
     Products(a, b, &lo, &hi);
-    return _mm256_packs_epi32(DivPot32(lo, shift), DivPot32(hi, shift));  // in range: the same as truncating
+    const __m256i low16 = _mm256_set1_epi32(0xffff);  // the low 16 bits, as TFLite's cast
+    return _mm256_packus_epi32(_mm256_and_si256(DivPot32(lo, shift), low16),
+                               _mm256_and_si256(DivPot32(hi, shift), low16));
   }
   static V16 HiddenOut(V16 o, V16 t, QuantizedMultiplier q, int32_t zp) {
     __m256i lo, hi;

@@ -9,7 +9,7 @@
 //     lanes) Select16(mask, then, else) Sra16<n> Shl16<n> DivPot16<n> (gemmlowp's
 //     RoundingDivideByPOT) HalfSumNonneg16 (gemmlowp's
 //     RoundingHalfSum for a + b >= 0), MulRound16(a, b, shift) = (int16)
-//     RoundingDivideByPOT(a * b, shift) for a product that fits, HiddenOut(o, t, qm, zp) =
+//     RoundingDivideByPOT(a * b, shift) (the low 16 bits, as TFLite's cast), HiddenOut(o, t, qm, zp) =
 //     clamp(MBQM(o * t) + zp, -128, 127);
 //   int32: Load32 Add32 Widen16(p) (kLanes32 int16 -> int32) StoreSat16(p, v) Mbqm(v, qm) (TFLite's
 //     MultiplyByQuantizedMultiplier), Mac(acc, w, x) (acc[v] += the products of one packed weight
@@ -212,7 +212,9 @@ void Int8Gates(const Int8StepArgs& a) {
 }
 
 // The activations, cell update and hidden state, kLanes16 units at a time (kCellBits =
-// 15 + the cell state's scale exponent: tanh's input format).
+// 15 + the cell state's scale exponent: tanh's input format). For kCellBits outside 0..6
+// TFLite's ApplyTanh writes nothing, and its output stage reads the buffer it reuses, which
+// holds the input gate: kCellBits = -1 does the same.
 template <class S, int kCellBits>
 void Int8Cell(const Int8StepArgs& a) {
   using F = Fixed<S>;
@@ -234,7 +236,9 @@ void Int8Cell(const Int8StepArgs& a) {
       V cell = S::SatAdd16(S::MulRound16(f_gate, S::Load16(c + u), 15), S::MulRound16(i_gate, c_gate, ic_shift));
       if (p.cell_clip > 0) cell = S::Max16(S::Min16(cell, clip_hi), clip_lo);
       S::Store16(c + u, cell);
-      S::Store16(h + u, S::HiddenOut(o_gate, F::template Tanh<kCellBits>(cell), p.hidden, p.hidden_zp));
+      V cell_tanh = i_gate;
+      if constexpr (kCellBits >= 0) cell_tanh = F::template Tanh<kCellBits>(cell);
+      S::Store16(h + u, S::HiddenOut(o_gate, cell_tanh, p.hidden, p.hidden_zp));
     }
   }
 }
@@ -249,7 +253,8 @@ void Int8Step(const Int8StepArgs& a) {
     case 3: return Int8Cell<S, 3>(a);
     case 4: return Int8Cell<S, 4>(a);
     case 5: return Int8Cell<S, 5>(a);
-    default: return Int8Cell<S, 6>(a);  // the op takes this kernel for 0..6 only
+    case 6: return Int8Cell<S, 6>(a);
+    default: return Int8Cell<S, -1>(a);
   }
 }
 

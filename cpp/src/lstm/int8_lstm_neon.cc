@@ -66,7 +66,7 @@ struct NeonInt8 {
   static V16 MulRound16(V16 a, V16 b, int shift) {
     const int32x4_t lo = DivPot32(vmull_s16(vget_low_s16(a), vget_low_s16(b)), shift);
     const int32x4_t hi = DivPot32(vmull_s16(vget_high_s16(a), vget_high_s16(b)), shift);
-    return vcombine_s16(vmovn_s32(lo), vmovn_s32(hi));  // in range: truncation as TFLite's
+    return vcombine_s16(vmovn_s32(lo), vmovn_s32(hi));  // the low 16 bits, as TFLite's cast
   }
   static V16 HiddenOut(V16 o, V16 t, QuantizedMultiplier q, int32_t zp) {
     const int32x4_t z = vdupq_n_s32(zp);
