@@ -1,10 +1,12 @@
 """tflstm's LSTM kernel against its peers, in one process, interleaved: tflstm (its own kernel),
 tflstm with TFLite's builtin kernel (lstm_kernel="tflite"), tf.lite.Interpreter, ai-edge-litert
-and ONNX Runtime on an ONNX LSTM built with onnx.helper from the same weights. float32, batch 1,
-1 thread; a full sequence per call (state reset, as tflstm's Runner does) and a streaming step
-(one time step per call, state carried). Not a test: the figures depend on the machine.
+and ONNX Runtime on an ONNX LSTM built with onnx.helper from the same weights. Batch 1, 1 thread;
+a full sequence per call (state reset, as tflstm's Runner does) and a streaming step (one time
+step per call, state carried). --mode int8 converts the TFLite models to full integer (float
+input and output, a representative dataset): ONNX Runtime then still runs float32. Not a test:
+the figures depend on the machine.
 
-    python bench/lstm_peers.py [--rounds 15] [--calls 200] [--epochs 10]
+    python bench/lstm_peers.py [--rounds 15] [--calls 200] [--epochs 10] [--mode float32|int8]
 """
 
 from __future__ import annotations
@@ -116,18 +118,19 @@ def ort_session(data: bytes):
     return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
 
 
-def peers(keras_model, timesteps: int, features: int, x: np.ndarray, step_x: np.ndarray):
+def peers(keras_model, timesteps: int, features: int, x: np.ndarray, step_x: np.ndarray, mode: str, sample):
     """{name: (full-sequence call, streaming-step call)} and the full-sequence outputs."""
     import ai_edge_litert.interpreter as litert
     import tensorflow as tf
 
-    full = convert(keras_model, "float32")
+    int8 = mode == "int8"
+    full = convert(keras_model, mode, sample if int8 else None)
     # The step model: the same layers and weights over one time step. (convert's timesteps=1
     # refuses a tf_keras model whose Input fixes the sequence length.)
     units = [layer.units for layer in keras_model.layers if type(layer).__name__ == "LSTM"]
     step_keras = training.build((1, features), keras_model.output_shape[-1], lstm_units=units)
     step_keras.set_weights(keras_model.get_weights())
-    step = convert(step_keras, "float32")
+    step = convert(step_keras, mode, sample[:, :1] if int8 else None)
     calls = {}
     for name, kernel in (("tflstm", "tflstm"), ("tflstm (TFLite kernel)", "tflite")):
         runner = tflstm.Runner(tflstm.Model(full), lstm_kernel=kernel)
@@ -146,7 +149,7 @@ def peers(keras_model, timesteps: int, features: int, x: np.ndarray, step_x: np.
             state[name.removesuffix("_out")] = value
         return out[0]
 
-    calls["onnxruntime"] = ((lambda: seq.run(None, {"x": x})[0]), ort_step)
+    calls["onnxruntime (float32)" if int8 else "onnxruntime"] = ((lambda: seq.run(None, {"x": x})[0]), ort_step)
     return calls
 
 
@@ -180,13 +183,14 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--calls", type=int, default=200, help="calls per round and peer")
     p.add_argument("--epochs", type=int, default=10, help="training epochs of the BasicMotions model")
+    p.add_argument("--mode", choices=("float32", "int8"), default="float32", help="the TFLite models' conversion")
     args = p.parse_args()
     import onnxruntime
     import tensorflow as tf
 
     print(
         f"tflstm {tflstm.__version__} (TFLite {tflstm.TFLITE_VERSION}, {tflstm.ISA}), TensorFlow {tf.__version__}, "
-        f"onnxruntime {onnxruntime.__version__}; float32, batch 1, 1 thread, median of {args.rounds} rounds x "
+        f"onnxruntime {onnxruntime.__version__}; {args.mode}, batch 1, 1 thread, median of {args.rounds} rounds x "
         f"{args.calls} calls"
     )
     data = datasets.basic_motions()
@@ -194,22 +198,26 @@ def main() -> None:
     wide = training.build((200, 6), 4, lstm_units=(128, 128), seed=1)
     rng = np.random.default_rng(0)
     cases = [
-        ("BasicMotions LSTM(64) x 100 steps x 6 features + Dense(4)", basic, 100, data.x_test[:1]),
+        ("BasicMotions LSTM(64) x 100 steps x 6 features + Dense(4)", basic, 100, data.x_test[:1], data.x_train),
         (
             "2 x LSTM(128) x 200 steps x 6 features + Dense(4)",
             wide,
             200,
             rng.normal(size=(1, 200, 6)).astype(np.float32),
+            rng.normal(size=(64, 200, 6)).astype(np.float32),
         ),
     ]
-    for title, model, timesteps, x in cases:
+    for title, model, timesteps, x, sample in cases:
         x = np.ascontiguousarray(x, np.float32)
-        calls = peers(model, timesteps, 6, x, x[:, :1])
+        calls = peers(model, timesteps, 6, x, x[:, :1], args.mode, np.asarray(sample, np.float32))
         reference = model.predict(x, verbose=0)
+        tolerance = 0.1 if args.mode == "int8" else 1e-4  # int8: the quantization's error
         for name, (full, _) in calls.items():  # every peer computes the same function
             err = float(np.max(np.abs(full() - reference)))
-            if err > 1e-4:
+            if err > tolerance:
                 raise SystemExit(f"{name} differs from Keras by {err:g} on {title}")
+        if args.mode == "int8" and not np.array_equal(calls["tflstm"][0](), calls["tflstm (TFLite kernel)"][0]()):
+            raise SystemExit(f"tflstm's int8 kernel differs from TFLite's on {title}")
         print()
         print(table(f"{title}:", measure(calls, args.rounds, args.calls)))
 

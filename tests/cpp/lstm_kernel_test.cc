@@ -9,11 +9,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 
 #include "lstm/float_lstm.h"
 #include "lstm/hybrid_lstm.h"
+#include "lstm/int8_lstm.h"
 #include "lstm/lstm_op.h"
 #include "tensorflow/lite/interpreter.h"
 #include "tensorflow/lite/interpreter_builder.h"
@@ -396,6 +398,191 @@ TEST(LstmContract, InconsistentTensorsAreRefusedWithAMessage) {
   auto m = tflite::UnPackModel(good.data());
   m->subgraphs[0]->operators[0]->inputs.resize(19);
   ExpectRefused(testing::Serialize(*m), "expects 20 or 24 inputs, got 19");
+}
+
+// ---- The full-integer (8x8_16) kernel: bit-exact with TFLite's.
+
+using testing::Int8LstmModel;
+using testing::Int8LstmSpec;
+
+std::string Describe(const Int8LstmSpec& s) {
+  return "batch " + std::to_string(s.batch) + " time " + std::to_string(s.time) + " features " +
+         std::to_string(s.n_input) + " units " + std::to_string(s.n_cell) + (s.time_major ? " time-major" : "") +
+         " clip " + std::to_string(s.cell_clip) + " cell scale 2^" + std::to_string(s.cell_scale_log2) +
+         " input scale " + std::to_string(s.input_scale) + " zp " + std::to_string(s.input_zp) + " hidden scale " +
+         std::to_string(s.hidden_scale) + " zp " + std::to_string(s.hidden_zp) + " seed " + std::to_string(s.seed);
+}
+
+// Elements of `tensor` that differ between the interpreters.
+size_t Differences(tflite::Interpreter& a, tflite::Interpreter& b, int tensor) {
+  const TfLiteTensor* x = a.tensor(tensor);
+  const TfLiteTensor* y = b.tensor(tensor);
+  EXPECT_EQ(x->bytes, y->bytes);
+  if (x->bytes != y->bytes) return x->bytes;
+  size_t element = 1;
+  EXPECT_EQ(tflite::GetSizeOfType(nullptr, x->type, &element), kTfLiteOk);
+  size_t differ = 0;
+  for (size_t k = 0; k < x->bytes; k += element) differ += std::memcmp(x->data.raw + k, y->data.raw + k, element) != 0;
+  return differ;
+}
+
+// Random int8 inputs `invokes` times, the state carried: differing elements of the output and
+// both state tensors (0 when bit-exact).
+size_t CompareInt8(tflite::Interpreter& ours, tflite::Interpreter& ref, std::mt19937& rng, int invokes) {
+  std::uniform_int_distribution<int> u(-128, 127);
+  size_t differ = 0;
+  for (int run = 0; run < invokes; ++run) {
+    for (int x : ours.inputs()) {
+      TfLiteTensor* a = ours.tensor(x);
+      for (size_t k = 0; k < a->bytes; ++k) a->data.int8[k] = ref.tensor(x)->data.int8[k] = static_cast<int8_t>(u(rng));
+    }
+    EXPECT_EQ(ours.Invoke(), kTfLiteOk);
+    EXPECT_EQ(ref.Invoke(), kTfLiteOk);
+    differ += Differences(ours, ref, ours.outputs()[0]);
+    for (int v : ref.variables()) differ += Differences(ours, ref, v);
+  }
+  return differ;
+}
+
+// gemmlowp's logistic and tanh of every int16 input: this CPU's kernel as the portable one
+// (which is gemmlowp's scalar code, operation for operation).
+TEST(Int8Activations, EveryInputMatchesThePortableKernel) {
+  std::vector<int16_t> in(65536), want(65536), got(65536);
+  for (int i = 0; i < 65536; ++i) in[i] = static_cast<int16_t>(i - 32768);
+  const lstm::Int8Kernels& best = lstm::BestInt8Kernels();
+  const lstm::Int8Kernels& portable = lstm::PortableInt8Kernels();
+  portable.sigmoid(in.data(), want.data(), 65536);
+  best.sigmoid(in.data(), got.data(), 65536);
+  EXPECT_EQ(want, got) << "sigmoid, " << best.name;
+  EXPECT_EQ(want[32768], 16384);  // logistic(0) = 1/2
+  for (int bits = 0; bits <= 6; ++bits) {
+    portable.tanh(bits, in.data(), want.data(), 65536);
+    best.tanh(bits, in.data(), got.data(), 65536);
+    EXPECT_EQ(want, got) << "tanh with " << bits << " integer bits, " << best.name;
+    EXPECT_EQ(want[32768], 0);
+    if (bits >= 3) {
+      EXPECT_EQ(want[0], -32767) << bits;  // saturated: tanh(-8) and below
+    }
+  }
+}
+
+TEST(Int8Parity, RandomConfigurationsMatchTfliteExactly) {
+  std::mt19937 rng(20261203);
+  const int units[] = {1, 2, 3, 5, 7, 8, 9, 13, 16, 17, 20, 24, 31, 33, 64, 100};
+  const float input_scales[] = {1.0f / 128, 1.0f / 64, 1.0f / 16, 1.0f / 2};
+  for (int i = 0; i < kRandomCases; ++i) {
+    Int8LstmSpec s;
+    s.n_cell = units[rng() % (sizeof(units) / sizeof(units[0]))];
+    s.n_input = 1 + static_cast<int>(rng() % 40);
+    s.batch = 1 + static_cast<int>(rng() % 3);
+    s.time = 1 + static_cast<int>(rng() % 40);
+    s.time_major = rng() % 3 == 0;
+    s.cell_clip = rng() % 3 == 0 ? 0.25f + static_cast<float>(rng() % 8) : 0.0f;
+    // Past -15..-9 TFLite's tanh of the cell writes nothing (its output reads the input gate).
+    s.cell_scale_log2 = i % 4 == 3 ? -20 + static_cast<int>(rng() % 22) : -9 - static_cast<int>(rng() % 7);
+    s.input_scale = input_scales[rng() % 4];
+    s.input_zp = static_cast<int>(rng() % 41) - 20;
+    s.hidden_scale = 1.0f / static_cast<float>(64 + rng() % 128);
+    s.hidden_zp = static_cast<int>(rng() % 21) - 10;
+    s.seed = static_cast<unsigned>(rng());
+    SCOPED_TRACE(Describe(s));
+    auto p = MakePair(Int8LstmModel(s));
+    ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), "int8");
+    ASSERT_EQ(LstmNodeKernel(*p->ref.interpreter), "builtin registration");
+    EXPECT_EQ(CompareInt8(*p->ours.interpreter, *p->ref.interpreter, rng, 3), 0u);
+  }
+}
+
+// The state carries across invokes: a sequence fed one step per invoke gives the outputs and
+// state of the whole sequence in one invoke; ResetVariableTensors starts again from zero.
+TEST(Int8Parity, OneStepPerInvokeContinuesTheSequence) {
+  Int8LstmSpec s;
+  s.n_cell = 21;
+  s.n_input = 5;
+  s.time = 12;
+  s.batch = 2;
+  s.cell_clip = 2.0f;
+  const std::vector<char> bytes = Int8LstmModel(s);
+  auto p = MakePair(bytes);
+  auto step = MakePair(bytes);
+  std::mt19937 rng(5);
+  ASSERT_EQ(CompareInt8(*p->ours.interpreter, *p->ref.interpreter, rng, 2), 0u);
+  for (tflite::Interpreter* it : {p->ours.interpreter.get(), step->ours.interpreter.get()}) {
+    ASSERT_EQ(it->ResetVariableTensors(), kTfLiteOk);
+  }
+  tflite::Interpreter& whole = *p->ours.interpreter;
+  tflite::Interpreter& one = *step->ours.interpreter;
+  ASSERT_EQ(one.ResizeInputTensor(one.inputs()[0], {s.batch, 1, s.n_input}), kTfLiteOk);
+  ASSERT_EQ(one.AllocateTensors(), kTfLiteOk);
+  ASSERT_EQ(one.ResetVariableTensors(), kTfLiteOk);
+  ASSERT_EQ(LstmNodeKernel(one), "int8");
+  std::uniform_int_distribution<int> u(-128, 127);
+  int8_t* x = whole.typed_input_tensor<int8_t>(0);
+  for (int k = 0; k < s.batch * s.time * s.n_input; ++k) x[k] = static_cast<int8_t>(u(rng));
+  ASSERT_EQ(whole.Invoke(), kTfLiteOk);
+  for (int t = 0; t < s.time; ++t) {
+    for (int b = 0; b < s.batch; ++b) {
+      std::memcpy(one.typed_input_tensor<int8_t>(0) + b * s.n_input, x + (b * s.time + t) * s.n_input, s.n_input);
+    }
+    ASSERT_EQ(one.Invoke(), kTfLiteOk);
+    for (int b = 0; b < s.batch; ++b) {
+      EXPECT_EQ(std::memcmp(one.typed_output_tensor<int8_t>(0) + b * s.n_cell,
+                            whole.typed_output_tensor<int8_t>(0) + (b * s.time + t) * s.n_cell, s.n_cell),
+                0)
+          << "step " << t << " batch row " << b;
+    }
+  }
+  for (size_t v = 0; v < whole.variables().size(); ++v) {
+    const TfLiteTensor* a = whole.tensor(whole.variables()[v]);
+    const TfLiteTensor* b = one.tensor(one.variables()[v]);
+    ASSERT_EQ(a->bytes, b->bytes);
+    EXPECT_EQ(std::memcmp(a->data.raw, b->data.raw, a->bytes), 0) << "state " << v;
+  }
+}
+
+TEST(Int8Parity, SaturatedGatesMatchTflite) {
+  Int8LstmSpec s;
+  s.n_cell = 19;
+  s.n_input = 7;
+  s.time = 25;
+  s.input_scale = 1.0f;  // every pre-activation past the int16 range
+  s.cell_scale_log2 = -15;
+  auto p = MakePair(Int8LstmModel(s));
+  ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), "int8");
+  std::mt19937 rng(9);
+  EXPECT_EQ(CompareInt8(*p->ours.interpreter, *p->ref.interpreter, rng, 3), 0u);
+}
+
+TEST(Int8Parity, OtherIntegerConfigurationsRunTflitesKernel) {
+  struct Case {
+    const char* what;
+    Int8LstmSpec spec;
+  };
+  std::vector<Case> cases;
+  auto add = [&](const char* what, auto change) {
+    Int8LstmSpec s;
+    s.n_cell = 12;
+    s.n_input = 4;
+    s.time = 9;
+    s.batch = 2;
+    change(s);
+    cases.push_back({what, s});
+  };
+  add("CIFG", [](Int8LstmSpec& s) { s.cifg = true; });
+  add("peephole", [](Int8LstmSpec& s) { s.peephole = true; });
+  add("a weight of -128", [](Int8LstmSpec& s) { s.weight_min = true; });
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto p = MakePair(Int8LstmModel(c.spec));
+    ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), "tflite");
+    std::mt19937 rng(11);
+    EXPECT_EQ(CompareInt8(*p->ours.interpreter, *p->ref.interpreter, rng, 2), 0u);
+  }
+  // Cell scales whose products TFLite cannot shift (30 + log2 past 31): its kernel too.
+  Int8LstmSpec coarse;
+  coarse.cell_scale_log2 = 2;
+  auto p = MakePair(Int8LstmModel(coarse));
+  EXPECT_EQ(LstmNodeKernel(*p->ours.interpreter), "tflite");
 }
 
 }  // namespace

@@ -265,4 +265,118 @@ inline std::vector<char> LstmModel(const LstmSpec& s) {
   return Serialize(m);
 }
 
+// The full-integer (8x8_16) form of an UNIDIRECTIONAL_SEQUENCE_LSTM, as TFLite's converter
+// makes it with int8 input and output: int8 input, weights and hidden state, int32 biases, an
+// int16 cell state of scale 2^cell_scale_log2, five intermediates (the gates' Q3.12 and the
+// hidden state's scale and zero point). Random weights in [-127, 127] (or with -128 too).
+struct Int8LstmSpec {
+  int batch = 1;
+  int time = 4;
+  int n_input = 3;
+  int n_cell = 8;
+  bool time_major = false;
+  float cell_clip = 0.0f;
+  bool cifg = false;
+  bool peephole = false;
+  int cell_scale_log2 = -11;
+  int input_zp = 3;
+  int hidden_zp = -2;
+  float input_scale = 1.0f / 64;
+  float hidden_scale = 1.0f / 128;
+  bool weight_min = false;  // let weights take -128
+  unsigned seed = 1;
+};
+
+inline std::unique_ptr<tflite::QuantizationParametersT> Quantization(float scale, int64_t zero_point) {
+  auto q = std::make_unique<tflite::QuantizationParametersT>();
+  q->scale = {scale};
+  q->zero_point = {zero_point};
+  return q;
+}
+
+inline std::vector<char> Int8LstmModel(const Int8LstmSpec& s) {
+  std::mt19937 rng(s.seed);
+  tflite::ModelT m;
+  m.version = 3;
+  m.operator_codes.push_back(OpCode(tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM, 1));
+  m.buffers.push_back(std::make_unique<tflite::BufferT>());
+  auto sg = std::make_unique<tflite::SubGraphT>();
+  auto add_tensor = [&](std::unique_ptr<tflite::TensorT> t, float scale, int64_t zp) {
+    t->quantization = Quantization(scale, zp);
+    sg->tensors.push_back(std::move(t));
+    return static_cast<int>(sg->tensors.size() - 1);
+  };
+  auto weights = [&](const std::string& name, int rows, int cols, float* scale) {
+    std::uniform_int_distribution<int> w(s.weight_min ? -128 : -127, 127);
+    std::vector<int8_t> v(static_cast<size_t>(rows) * cols);
+    for (int8_t& x : v) x = static_cast<int8_t>(w(rng));
+    if (s.weight_min) v[0] = -128;
+    *scale = 1.0f / (127.0f * std::sqrt(static_cast<float>(cols)));
+    m.buffers.push_back(Buffer(v));
+    return add_tensor(Tensor(name, {rows, cols}, tflite::TensorType_INT8, static_cast<uint32_t>(m.buffers.size() - 1)),
+                      *scale, 0);
+  };
+  const std::vector<int> in_shape =
+      s.time_major ? std::vector<int>{s.time, s.batch, s.n_input} : std::vector<int>{s.batch, s.time, s.n_input};
+  std::vector<int> inputs(24, -1);
+  inputs[0] = add_tensor(Tensor("x", in_shape, tflite::TensorType_INT8), s.input_scale, s.input_zp);
+  const char* gates[4] = {"input", "forget", "cell", "output"};
+  std::uniform_real_distribution<float> bias(-0.5f, 0.5f);
+  for (int g = s.cifg ? 1 : 0; g < 4; ++g) {
+    float w_scale = 0;
+    float r_scale = 0;
+    inputs[1 + g] = weights(std::string("w_") + gates[g], s.n_cell, s.n_input, &w_scale);
+    inputs[5 + g] = weights(std::string("r_") + gates[g], s.n_cell, s.n_cell, &r_scale);
+    const float b_scale = s.input_scale * w_scale;
+    std::vector<int32_t> b(static_cast<size_t>(s.n_cell));
+    for (int32_t& x : b) x = static_cast<int32_t>(std::lround(bias(rng) / b_scale));
+    m.buffers.push_back(Buffer(b));
+    inputs[12 + g] = add_tensor(Tensor(std::string("b_") + gates[g], {s.n_cell}, tflite::TensorType_INT32,
+                                       static_cast<uint32_t>(m.buffers.size() - 1)),
+                                b_scale, 0);
+  }
+  if (s.peephole) {
+    for (int g : {0, 1, 3}) {
+      if (g == 0 && s.cifg) continue;
+      std::vector<int16_t> p(static_cast<size_t>(s.n_cell));
+      for (int16_t& x : p) x = static_cast<int16_t>(static_cast<int>(rng() % 2001) - 1000);
+      m.buffers.push_back(Buffer(p));
+      inputs[9 + (g == 3 ? 2 : g)] =
+          add_tensor(Tensor(std::string("p_") + gates[g], {s.n_cell}, tflite::TensorType_INT16,
+                            static_cast<uint32_t>(m.buffers.size() - 1)),
+                     1.0f / 4096, 0);
+    }
+  }
+  auto h = Tensor("h", {s.batch, s.n_cell}, tflite::TensorType_INT8);
+  h->is_variable = true;
+  inputs[18] = add_tensor(std::move(h), s.hidden_scale, s.hidden_zp);
+  auto c = Tensor("c", {s.batch, s.n_cell}, tflite::TensorType_INT16);
+  c->is_variable = true;
+  inputs[19] = add_tensor(std::move(c), std::ldexp(1.0f, s.cell_scale_log2), 0);
+  const std::vector<int> out_shape =
+      s.time_major ? std::vector<int>{s.time, s.batch, s.n_cell} : std::vector<int>{s.batch, s.time, s.n_cell};
+  const int y = add_tensor(Tensor("y", out_shape, tflite::TensorType_INT8), s.hidden_scale, s.hidden_zp);
+  std::vector<int> intermediates;
+  for (int i = 0; i < 4; ++i) {
+    intermediates.push_back(
+        add_tensor(Tensor(std::string("gate_") + gates[i], {}, tflite::TensorType_INT16), 1.0f / 4096, 0));
+  }
+  intermediates.push_back(add_tensor(Tensor("hidden", {}, tflite::TensorType_INT8), s.hidden_scale, s.hidden_zp));
+  auto op = std::make_unique<tflite::OperatorT>();
+  op->opcode_index = 0;
+  op->inputs = inputs;
+  op->outputs = {y};
+  op->intermediates = intermediates;
+  tflite::UnidirectionalSequenceLSTMOptionsT options;
+  options.fused_activation_function = tflite::ActivationFunctionType_TANH;
+  options.cell_clip = s.cell_clip;
+  options.time_major = s.time_major;
+  op->builtin_options.Set(options);
+  sg->operators.push_back(std::move(op));
+  sg->inputs = {inputs[0]};
+  sg->outputs = {y};
+  m.subgraphs.push_back(std::move(sg));
+  return Serialize(m);
+}
+
 }  // namespace tflstm::testing

@@ -149,6 +149,29 @@ TEST(ZeroAlloc, FusedLstmKernelRunsDoNotAllocate) {
   }
 }
 
+TEST(ZeroAlloc, Int8LstmKernelRunsDoNotAllocate) {
+  testing::Int8LstmSpec spec;  // the full-integer model tflstm's int8 kernel runs
+  spec.n_cell = 64;
+  spec.n_input = 6;
+  spec.time = 100;
+  const auto bytes = testing::Int8LstmModel(spec);
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto created = Runner::Create(model.value());
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Runner& runner = *created.value();
+  auto* x = static_cast<int8_t*>(runner.input(0).data);
+  for (size_t k = 0; k < runner.input(0).bytes; ++k) x[k] = static_cast<int8_t>(k * 7);
+  ASSERT_TRUE(runner.Invoke().ok());
+  const long n = AllocationsDuring([&] {
+    for (int run = 0; run < 40; ++run) {
+      x[run] = static_cast<int8_t>(run);
+      ASSERT_TRUE(runner.Invoke().ok());
+    }
+  });
+  EXPECT_EQ(n, 0) << "heap allocations during 40 steady-state runs";
+}
+
 TEST(ZeroAlloc, DenseRunsDoNotAllocate) {
   std::vector<float> w(64 * 32, 0.01f), b(64, 0.1f);
   const auto bytes = testing::DenseModel(w, b, 32);

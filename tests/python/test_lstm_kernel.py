@@ -108,3 +108,58 @@ def test_own_hybrid_kernel_matches_tensorflow_and_the_builtin_kernel(converted, 
     print(f"hybrid: {worst_tf:g} from tf.lite.Interpreter, {worst_builtin:g} from TFLite's kernel")
     assert worst_tf <= HYBRID_TOLERANCE, f"{worst_tf:g} from tf.lite.Interpreter"
     assert worst_builtin <= HYBRID_TOLERANCE, f"{worst_builtin:g} from TFLite's kernel"
+
+
+# Full-integer models: tflstm's int8 kernel must give TFLite's builtin integer kernel's bits.
+INT8_SHAPES = [  # (units, features, timesteps, stacked LSTMs)
+    (5, 3, 7, 1),
+    (33, 7, 19, 1),
+    (64, 6, 40, 1),
+    (17, 9, 12, 2),
+]
+
+
+def int8_model(units: int, features: int, timesteps: int, layers: int, seed: int):
+    keras = zoo.keras3()
+    keras.utils.set_random_seed(seed)
+    stack = [keras.Input((timesteps, features))]
+    stack += [keras.layers.LSTM(units, return_sequences=True) for _ in range(layers)]
+    model = keras.Sequential(stack)
+    sample = np.random.default_rng(seed).normal(size=(64, timesteps, features)).astype(np.float32)
+    return tflstm.convert(model, "int8", sample, int8_io=True)
+
+
+@pytest.mark.parametrize(("units", "features", "timesteps", "layers"), INT8_SHAPES)
+def test_int8_kernel_is_bit_exact_with_the_builtin_kernel(rng, units, features, timesteps, layers):
+    data = int8_model(units, features, timesteps, layers, seed=units)
+    ours = tflstm.Runner(tflstm.Model(data))
+    builtin = tflstm.Runner(tflstm.Model(data), lstm_kernel="tflite")
+    ref = reference_interpreter(data)
+    worst_tf = 0
+    for _ in range(6):
+        x = rng.integers(-128, 128, size=(1, timesteps, features), dtype=np.int8)
+        y = ours(x)
+        assert y.dtype == np.int8
+        assert np.array_equal(y, builtin(x)), "tflstm's int8 kernel differs from TFLite's"
+        worst_tf = max(worst_tf, int(np.max(np.abs(y.astype(np.int32) - reference_run(ref, x).astype(np.int32)))))
+        assert len(np.unique(y)) > 8  # the outputs really vary
+    # TF 2.21's interpreter runs the same integer kernel: at most a step of the int8 scale.
+    assert worst_tf <= 1, f"{worst_tf} int8 steps from tf.lite.Interpreter"
+
+
+def test_int8_stream_is_bit_exact_with_the_builtin_kernel(rng):
+    data = int8_model(24, 5, 1, 1, seed=3)  # the step model: one time step per call
+    ours = tflstm.Runner(tflstm.Model(data)).stream()
+    builtin = tflstm.Runner(tflstm.Model(data), lstm_kernel="tflite").stream()
+    for _ in range(30):
+        x = rng.integers(-128, 128, size=(1, 1, 5), dtype=np.int8)
+        assert np.array_equal(ours(x), builtin(x))
+
+
+def test_int8_classifier_is_bit_exact_with_the_builtin_kernel(converted, rng):
+    data = converted("int8")
+    ours = tflstm.Runner(tflstm.Model(data))
+    builtin = tflstm.Runner(tflstm.Model(data), lstm_kernel="tflite")
+    for _ in range(4):
+        x = rng.integers(-128, 128, size=(1, TIMESTEPS, FEATURES), dtype=np.int8)
+        assert np.array_equal(ours(x), builtin(x))

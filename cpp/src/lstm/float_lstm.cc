@@ -27,20 +27,32 @@ void PackGates(const float* const gates[kGates], int units, int cols, float* out
   }
 }
 
-const Kernels& BestKernels() {
-  static const Kernels& best = [&]() -> const Kernels& {
-    // TFLSTM_LSTM_ISA=portable runs the portable kernel on any CPU (tests and benchmarks).
+Isa BestIsa() {
+  static const Isa best = [] {
+    // TFLSTM_LSTM_ISA=portable runs the portable kernels on any CPU (tests and benchmarks).
     const char* isa = std::getenv("TFLSTM_LSTM_ISA");
-    if (isa != nullptr && std::strcmp(isa, "portable") == 0) return PortableKernels();
+    if (isa != nullptr && std::strcmp(isa, "portable") == 0) return Isa::kPortable;
 #if defined(__x86_64__) || defined(_M_X64)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Avx2Kernels();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
 #elif defined(__ARM_NEON) || defined(__ARM_NEON__)
-    return NeonKernels();  // the build's baseline has NEON
+    return Isa::kNeon;  // the build's baseline has NEON
 #endif
-    return PortableKernels();
+    return Isa::kPortable;
   }();
   return best;
+}
+
+const Kernels& BestKernels() {
+  switch (BestIsa()) {
+#if defined(__x86_64__) || defined(_M_X64)
+    case Isa::kAvx2: return Avx2Kernels();
+#endif
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+    case Isa::kNeon: return NeonKernels();
+#endif
+    default: return PortableKernels();
+  }
 }
 
 }  // namespace tflstm::lstm

@@ -78,7 +78,12 @@ const Kernels& Avx2Kernels();  // only for a CPU with AVX2 and FMA
 const Kernels& NeonKernels();
 #endif
 
-// The best implementation for this CPU, chosen once.
+// The instruction set the LSTM kernels (float, hybrid, int8) use on this CPU, chosen once:
+// AVX2 with FMA, NEON, or portable (also where TFLSTM_LSTM_ISA=portable).
+enum class Isa { kPortable, kAvx2, kNeon };
+Isa BestIsa();
+
+// The best implementation for this CPU.
 const Kernels& BestKernels();
 
 }  // namespace tflstm::lstm

@@ -182,18 +182,15 @@ void HybridLstm::Step(const Kernels& kernels_float, const StepArgs& s) {
 }
 
 const HybridKernels& BestHybridKernels() {
-  static const HybridKernels& best = [&]() -> const HybridKernels& {
-    const char* isa = std::getenv("TFLSTM_LSTM_ISA");  // as BestKernels()
-    if (isa != nullptr && std::strcmp(isa, "portable") == 0) return PortableHybridKernels();
+  switch (BestIsa()) {
 #if defined(__x86_64__) || defined(_M_X64)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) return Avx2HybridKernels();
-#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
-    return NeonHybridKernels();
+    case Isa::kAvx2: return Avx2HybridKernels();
 #endif
-    return PortableHybridKernels();
-  }();
-  return best;
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+    case Isa::kNeon: return NeonHybridKernels();
+#endif
+    default: return PortableHybridKernels();
+  }
 }
 
 }  // namespace tflstm::lstm

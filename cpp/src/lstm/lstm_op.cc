@@ -1,8 +1,9 @@
 // tflstm's UNIDIRECTIONAL_SEQUENCE_LSTM kernel: the fused float path of float_lstm.h for the
-// plain LSTM that Keras models convert to, TFLite's builtin kernel for everything else
-// (peephole, projection, layer norm, CIFG, diagonal recurrent weights, weights computed at
-// run time, int8, activation none or sign bit); hybrid nodes (int8 weights, float activations)
-// of the same plain form run hybrid_lstm.h. Every node is checked first.
+// plain LSTM that Keras models convert to, the integer path of int8_lstm.h for its full-integer
+// (8x8_16) form, hybrid_lstm.h for its hybrid form (int8 weights, float activations), TFLite's
+// builtin kernel for everything else (peephole, projection, layer norm, CIFG, diagonal
+// recurrent weights, weights computed at run time, activation none or sign bit). Every node is
+// checked first.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -11,6 +12,7 @@
 
 #include "float_lstm.h"
 #include "hybrid_lstm.h"
+#include "int8_lstm.h"
 #include "lstm_check.h"
 #include "lstm_op.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
@@ -49,6 +51,7 @@ struct OpData {
   const Kernels* kernels = nullptr;
   bool hybrid = false;  // a fast node with int8 weights: `hybrid_lstm` holds them
   HybridLstm hybrid_lstm;
+  std::unique_ptr<Int8Lstm> int8;  // the integer kernel of int8_lstm.h, when it runs the node
 };
 
 // TFLite's kernel finds its data in node->user_data: lend it for one call.
@@ -183,6 +186,13 @@ void Free(TfLiteContext* context, void* buffer) {
 TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   OpData& data = *static_cast<OpData*>(node->user_data);
   TF_LITE_ENSURE_OK(context, CheckLstmNode(context, node, &data.dims));
+  data.int8.reset();
+  if (data.first_temporary >= 0 && Int8Lstm::Covers(context, node)) {
+    data.fast = false;
+    data.hybrid = false;
+    data.int8 = std::make_unique<Int8Lstm>();
+    return data.int8->Prepare(context, node, data.dims, data.first_temporary);
+  }
   data.hybrid = data.first_temporary >= 0 && FastPathCovers(context, node, true, &data.activation);
   data.fast = data.hybrid || (data.first_temporary >= 0 && FastPathCovers(context, node, false, &data.activation));
   data.packed = false;
@@ -226,6 +236,7 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
 
 TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
   OpData& data = *static_cast<OpData*>(node->user_data);
+  if (data.int8) return data.int8->Invoke(context, node);
   if (!data.fast) {
     LendUserData lend(node, data.builtin);
     return Builtin().invoke(context, node);
@@ -311,6 +322,7 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
 const char* NodeKernel(const TfLiteRegistration& registration, const TfLiteNode& node) {
   if (registration.invoke != &Invoke || node.user_data == nullptr) return nullptr;
   const OpData& data = *static_cast<const OpData*>(node.user_data);
+  if (data.int8) return Int8Lstm::Name();
   if (data.hybrid) return data.hybrid_lstm.kernels->name;
   return data.fast ? data.kernels->name : "tflite";
 }
@@ -320,7 +332,7 @@ size_t NodeKernelBytes(const TfLiteRegistration& registration, const TfLiteNode&
   const OpData& data = *static_cast<const OpData*>(node.user_data);
   const PackedWeights& w = data.weights;
   return (w.input.capacity() + w.recurrent.capacity() + w.bias.capacity()) * sizeof(float) +
-         data.hybrid_lstm.WeightBytes();
+         data.hybrid_lstm.WeightBytes() + (data.int8 ? data.int8->Bytes() : 0);
 }
 
 }  // namespace lstm

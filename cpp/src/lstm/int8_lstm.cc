@@ -1,0 +1,264 @@
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "int8_lstm.h"
+#include "tensorflow/lite/core/c/builtin_op_data.h"
+#include "tensorflow/lite/kernels/internal/quantization_util.h"
+#include "tensorflow/lite/kernels/lstm_shared.h"
+
+namespace tflstm::lstm {
+
+namespace {
+
+namespace full = tflite::ops::builtin::lstm::full;
+
+// The input projection is computed this many steps at a time (as the float kernel's).
+constexpr int kChunkSteps = 32;
+
+const TfLiteTensor& Input(const TfLiteContext* context, const TfLiteNode* node, int i) {
+  return *OptionalInput(context, node, i);
+}
+
+QuantizedMultiplier Quantize(double scale) {
+  QuantizedMultiplier q;
+  tflite::QuantizeMultiplier(scale, &q.multiplier, &q.shift);
+  return q;
+}
+
+}  // namespace
+
+void PackInt8Gates(const int8_t* const gates[kGates], int units, int cols, int group, int8_t* out) {
+  const int groups = (cols + group - 1) / group;
+  for (int blk = 0; blk < Blocks(units); ++blk) {
+    for (int k = 0; k < groups; ++k) {
+      int8_t* dst = out + (static_cast<size_t>(blk) * groups + k) * kBlockWidth * group;
+      for (int g = 0; g < kGates; ++g) {
+        for (int j = 0; j < kBlockUnits; ++j) {
+          for (int e = 0; e < group; ++e) {
+            const int unit = blk * kBlockUnits + j;
+            const int col = k * group + e;
+            const bool inside = unit < units && col < cols;
+            dst[(g * kBlockUnits + j) * group + e] = inside ? gates[g][static_cast<size_t>(unit) * cols + col] : 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+void Int8EffectiveBias(const int8_t* const gates[kGates], const int32_t* const bias[kGates], int32_t zero_point,
+                       int units, int cols, int32_t* out) {
+  std::fill(out, out + static_cast<size_t>(Blocks(units)) * kBlockWidth, 0);
+  for (int g = 0; g < kGates; ++g) {
+    for (int unit = 0; unit < units; ++unit) {
+      int32_t row_sum = 0;  // as TFLite's MatrixScalarMultiplyAccumulate
+      for (int k = 0; k < cols; ++k) row_sum += gates[g][static_cast<size_t>(unit) * cols + k];
+      const int32_t b = bias[g] != nullptr ? bias[g][unit] : 0;
+      out[(unit / kBlockUnits) * kBlockWidth + g * kBlockUnits + unit % kBlockUnits] = b + row_sum * zero_point;
+    }
+  }
+}
+
+const Int8Kernels& BestInt8Kernels() {
+  switch (BestIsa()) {
+#if defined(__x86_64__) || defined(_M_X64)
+    case Isa::kAvx2: return Avx2Int8Kernels();
+#endif
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+    case Isa::kNeon: return NeonInt8Kernels();
+#endif
+    default: return PortableInt8Kernels();
+  }
+}
+
+bool Int8Lstm::Covers(const TfLiteContext* context, const TfLiteNode* node) {
+  const auto* params = static_cast<const TfLiteUnidirectionalSequenceLSTMParams*>(node->builtin_data);
+  if (params->diagonal_recurrent_tensors) return false;
+  const TfLiteTensor* input = OptionalInput(context, node, full::kInputTensor);
+  if (input->type != kTfLiteInt8 || node->intermediates == nullptr || node->intermediates->size != 5) return false;
+  for (int i = full::kInputToInputWeightsTensor; i <= full::kOutputGateBiasTensor; ++i) {
+    if (i >= full::kCellToInputWeightsTensor && i <= full::kCellToOutputWeightsTensor) continue;
+    const TfLiteTensor* t = OptionalInput(context, node, i);  // absent for CIFG
+    if (t == nullptr || t->allocation_type != kTfLiteMmapRo || t->data.raw == nullptr) return false;
+    if (i < full::kInputGateBiasTensor) {
+      if (t->type != kTfLiteInt8 || t->dims->size != 2) return false;
+      const int8_t* w = t->data.int8;
+      if (std::find(w, w + t->bytes, std::numeric_limits<int8_t>::min()) != w + t->bytes) return false;
+    } else if (t->type != kTfLiteInt32) {
+      return false;
+    }
+  }
+  for (int i : {full::kCellToInputWeightsTensor, full::kCellToForgetWeightsTensor, full::kCellToOutputWeightsTensor,
+                full::kProjectionWeightsTensor, full::kProjectionBiasTensor, full::kInputLayerNormCoefficientsTensor,
+                full::kForgetLayerNormCoefficientsTensor, full::kCellLayerNormCoefficientsTensor,
+                full::kOutputLayerNormCoefficientsTensor}) {
+    if (OptionalInput(context, node, i) != nullptr) return false;
+  }
+  const TfLiteTensor* cell_state = OptionalInput(context, node, full::kCellStateTensor);
+  int cell_scale = 0;
+  if (!tflite::CheckedLog2(cell_state->params.scale, &cell_scale)) return false;
+  // The input gate times the cell gate is shifted right by 30 + cell_scale (at most 31); past
+  // -15..-9, TFLite's tanh of the cell writes nothing (see Int8Cell).
+  return cell_scale >= -20 && cell_scale <= 1;
+}
+
+TfLiteStatus Int8Lstm::Prepare(TfLiteContext* context, TfLiteNode* node, const LstmDims& dims, int first_temporary) {
+  const auto* op = static_cast<const TfLiteUnidirectionalSequenceLSTMParams*>(node->builtin_data);
+  dims_ = dims;
+  time_major_ = op->time_major;
+  kernels_ = &BestInt8Kernels();
+
+  // The effective scales, in TFLite's expressions and types (PopulateQuantizedLstmParams8x8_16).
+  const TfLiteTensor& input = Input(context, node, full::kInputTensor);
+  const TfLiteTensor& output_state = Input(context, node, full::kOutputStateTensor);
+  const TfLiteTensor& cell_state = Input(context, node, full::kCellStateTensor);
+  const TfLiteTensor& hidden = context->tensors[node->intermediates->data[4]];
+  const auto* hidden_q = static_cast<const TfLiteAffineQuantization*>(hidden.quantization.params);
+  const auto* cell_q = static_cast<const TfLiteAffineQuantization*>(cell_state.quantization.params);
+  const float gate_scale = static_cast<float>(std::pow(2, -12));  // Q3.12 without layer norm
+  const float hidden_scale = hidden_q->scale->data[0];
+  const int8_t* w_in[kGates];
+  const int8_t* w_rec[kGates];
+  const int32_t* bias[kGates];
+  for (int g = 0; g < kGates; ++g) {
+    const TfLiteTensor& wi = Input(context, node, full::kInputToInputWeightsTensor + g);
+    const TfLiteTensor& wr = Input(context, node, full::kRecurrentToInputWeightsTensor + g);
+    const float in_scale = wi.params.scale * input.params.scale / gate_scale;
+    const float rec_scale = wr.params.scale * output_state.params.scale / gate_scale;
+    params_.input[g] = Quantize(in_scale);
+    params_.recurrent[g] = Quantize(rec_scale);
+    w_in[g] = wi.data.int8;
+    w_rec[g] = wr.data.int8;
+    bias[g] = Input(context, node, full::kInputGateBiasTensor + g).data.i32;
+  }
+  const float effective_hidden_scale = std::pow(2, -15) / hidden_scale * std::pow(2, -15);
+  params_.hidden = Quantize(effective_hidden_scale);
+  params_.hidden_zp = hidden_q->zero_point->data[0];
+  TF_LITE_ENSURE(context, tflite::CheckedLog2(cell_state.params.scale, &params_.cell_scale));
+  params_.cell_clip = 0;
+  if (op->cell_clip > 0.0) {
+    params_.cell_clip =
+        static_cast<int16_t>(std::min(std::max(op->cell_clip / cell_q->scale->data[0], -32768.0f), 32767.0f));
+  }
+
+  const int n_cell = dims.n_cell;
+  const int group = kernels_->group;
+  weights_.input.assign(PackedInt8Size(n_cell, dims.n_input, group), 0);
+  weights_.recurrent.assign(PackedInt8Size(n_cell, n_cell, group), 0);
+  weights_.input_bias.assign(static_cast<size_t>(Blocks(n_cell)) * kBlockWidth, 0);
+  weights_.recurrent_bias.assign(weights_.input_bias.size(), 0);
+  PackInt8Gates(w_in, n_cell, dims.n_input, group, weights_.input.data());
+  PackInt8Gates(w_rec, n_cell, n_cell, group, weights_.recurrent.data());
+  const int32_t* no_bias[kGates] = {nullptr, nullptr, nullptr, nullptr};
+  Int8EffectiveBias(w_in, bias, -input.params.zero_point, n_cell, dims.n_input, weights_.input_bias.data());
+  Int8EffectiveBias(w_rec, no_bias, -output_state.params.zero_point, n_cell, n_cell, weights_.recurrent_bias.data());
+
+  TfLiteIntArray* output_shape = TfLiteIntArrayCopy(input.dims);
+  output_shape->data[2] = n_cell;
+  TF_LITE_ENSURE_OK(context, context->ResizeTensor(context, &context->tensors[node->outputs->data[0]], output_shape));
+
+  // Scratch: the projection of a chunk and its int16 inputs; h (twice), c and the gates.
+  const size_t rows = static_cast<size_t>(dims.batch) * std::min(dims.time, kChunkSteps);
+  const size_t padded = static_cast<size_t>(Int8Padded(n_cell));
+  const size_t sizes[2] = {rows * (static_cast<size_t>(Blocks(n_cell)) * kBlockWidth + Int8Columns(dims.n_input)),
+                           static_cast<size_t>(dims.batch) * padded * (3 + kGates)};
+  TfLiteIntArrayFree(node->temporaries);
+  node->temporaries = TfLiteIntArrayCreate(2);
+  for (int k = 0; k < 2; ++k) {
+    node->temporaries->data[k] = first_temporary + k;
+    TfLiteTensor* t = &context->tensors[first_temporary + k];
+    TF_LITE_ENSURE(context, sizes[k] <= static_cast<size_t>(std::numeric_limits<int>::max()));
+    t->type = kTfLiteInt16;
+    t->allocation_type = kTfLiteArenaRw;
+    TfLiteIntArray* shape = TfLiteIntArrayCreate(1);
+    shape->data[0] = static_cast<int>(sizes[k]);
+    TF_LITE_ENSURE_OK(context, context->ResizeTensor(context, t, shape));
+  }
+  return kTfLiteOk;
+}
+
+TfLiteStatus Int8Lstm::Invoke(TfLiteContext* context, TfLiteNode* node) const {
+  const LstmDims& d = dims_;
+  const TfLiteTensor& input = Input(context, node, full::kInputTensor);
+  TfLiteTensor& output = context->tensors[node->outputs->data[0]];
+  TfLiteTensor& output_state = context->tensors[node->inputs->data[full::kOutputStateTensor]];
+  TfLiteTensor& cell_state = context->tensors[node->inputs->data[full::kCellStateTensor]];
+  int16_t* projection = context->tensors[node->temporaries->data[0]].data.i16;
+  int16_t* state = context->tensors[node->temporaries->data[1]].data.i16;
+  TF_LITE_ENSURE(context, projection != nullptr && state != nullptr && input.data.int8 != nullptr &&
+                              output.data.int8 != nullptr && output_state.data.int8 != nullptr &&
+                              cell_state.data.i16 != nullptr);
+
+  const size_t n = static_cast<size_t>(d.n_cell);
+  const size_t padded = static_cast<size_t>(Int8Padded(d.n_cell));
+  const size_t row = static_cast<size_t>(Blocks(d.n_cell)) * kBlockWidth;
+  const size_t x_cols = static_cast<size_t>(Int8Columns(d.n_input));
+  const int chunk = std::min(d.time, kChunkSteps);
+  const size_t rows = static_cast<size_t>(d.batch) * chunk;
+  int16_t* gx = projection;
+  int16_t* x16 = projection + rows * row;
+  int16_t* h_prev = state;
+  int16_t* h_next = state + d.batch * padded;
+  int16_t* c = state + 2 * d.batch * padded;
+  int16_t* gates = state + 3 * d.batch * padded;
+  std::fill(state, state + 3 * d.batch * padded, int16_t{0});
+  std::fill(x16, x16 + rows * x_cols, int16_t{0});  // the padding column stays 0
+  for (int b = 0; b < d.batch; ++b) {
+    std::copy_n(output_state.data.int8 + b * n, n, h_prev + b * padded);
+    std::copy_n(cell_state.data.i16 + b * n, n, c + b * padded);
+  }
+
+  const Int8Kernels& kernels = *kernels_;
+  // Input rows are [time][batch] when time-major, else [batch][time]; the projection of a chunk
+  // is laid out the same way.
+  const size_t time_stride = time_major_ ? d.batch * row : row;
+  const size_t batch_stride = time_major_ ? row : chunk * row;
+  auto project = [&](const int8_t* x, int count, int16_t* out) {
+    for (int r = 0; r < count; ++r) std::copy_n(x + r * static_cast<size_t>(d.n_input), d.n_input, x16 + r * x_cols);
+    kernels.project(
+        {x16, count, d.n_input, d.n_cell, weights_.input.data(), weights_.input_bias.data(), &params_, out});
+  };
+  Int8StepArgs step{weights_.recurrent.data(),
+                    weights_.recurrent_bias.data(),
+                    gx,
+                    batch_stride,
+                    h_prev,
+                    h_next,
+                    c,
+                    gates,
+                    d.batch,
+                    d.n_cell,
+                    &params_};
+  for (int t = 0; t < d.time; ++t) {
+    if (t % chunk == 0) {
+      const int steps = std::min(chunk, d.time - t);
+      const size_t n_in = static_cast<size_t>(d.n_input);
+      if (time_major_) {
+        project(input.data.int8 + static_cast<size_t>(t) * d.batch * n_in, steps * d.batch, gx);
+      } else {
+        for (int b = 0; b < d.batch; ++b) {
+          project(input.data.int8 + (static_cast<size_t>(b) * d.time + t) * n_in, steps, gx + b * batch_stride);
+        }
+      }
+    }
+    step.gx = gx + (t % chunk) * time_stride;
+    step.h_prev = h_prev;
+    step.h_next = h_next;
+    kernels.step(step);
+    for (int b = 0; b < d.batch; ++b) {
+      const size_t r = time_major_ ? static_cast<size_t>(t) * d.batch + b : static_cast<size_t>(b) * d.time + t;
+      std::copy_n(h_next + b * padded, n, output.data.int8 + r * n);  // values in [-128, 127]
+    }
+    std::swap(h_prev, h_next);
+  }
+  for (int b = 0; b < d.batch; ++b) {
+    std::copy_n(h_prev + b * padded, n, output_state.data.int8 + b * n);
+    std::copy_n(c + b * padded, n, cell_state.data.i16 + b * n);
+  }
+  return kTfLiteOk;
+}
+
+}  // namespace tflstm::lstm
