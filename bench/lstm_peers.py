@@ -3,10 +3,12 @@ tflstm with TFLite's builtin kernel (lstm_kernel="tflite"), tf.lite.Interpreter,
 and ONNX Runtime on an ONNX LSTM built with onnx.helper from the same weights. Batch 1, 1 thread;
 a full sequence per call (state reset, as tflstm's Runner does) and a streaming step (one time
 step per call, state carried). --mode int8 converts the TFLite models to full integer (float
-input and output, a representative dataset): ONNX Runtime then still runs float32. Not a test:
-the figures depend on the machine.
+input and output, a representative dataset): ONNX Runtime then still runs float32. --mode dynamic
+converts them with dynamic-range quantization (int8 weights, float activations) and runs ONNX
+Runtime's dynamic-quantized LSTM (onnxruntime.quantization.quantize_dynamic) against them. Not a
+test: the figures depend on the machine.
 
-    python bench/lstm_peers.py [--rounds 15] [--calls 200] [--epochs 10] [--mode float32|int8]
+    python bench/lstm_peers.py [--rounds 15] [--calls 200] [--epochs 10] [--mode float32|dynamic|int8]
 """
 
 from __future__ import annotations
@@ -109,6 +111,20 @@ def onnx_model(keras_model, timesteps: int, features: int, stateful: bool) -> by
     return model.SerializeToString()
 
 
+def ort_dynamic(data: bytes) -> bytes:
+    """The ONNX model with ONNX Runtime's dynamic quantization (int8 weights, DynamicQuantizeLSTM)."""
+    import tempfile
+    from pathlib import Path
+
+    from onnxruntime.quantization import quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as d:
+        src, dst = Path(d) / "float.onnx", Path(d) / "dynamic.onnx"
+        src.write_bytes(data)
+        quantize_dynamic(str(src), str(dst))
+        return dst.read_bytes()
+
+
 def ort_session(data: bytes):
     import onnxruntime as ort
 
@@ -138,8 +154,9 @@ def peers(keras_model, timesteps: int, features: int, x: np.ndarray, step_x: np.
         calls[name] = ((lambda r=runner: r(x)), (lambda s=stream: s(step_x)))
     for name, cls in (("tf.lite.Interpreter", tf.lite.Interpreter), ("ai-edge-litert", litert.Interpreter)):
         calls[name] = (tflite_call(cls, full, x, reset=True), tflite_call(cls, step, step_x, reset=False))
-    seq = ort_session(onnx_model(keras_model, timesteps, features, stateful=False))
-    one = ort_session(onnx_model(keras_model, 1, features, stateful=True))
+    ort_model = ort_dynamic if mode == "dynamic" else (lambda data: data)
+    seq = ort_session(ort_model(onnx_model(keras_model, timesteps, features, stateful=False)))
+    one = ort_session(ort_model(onnx_model(keras_model, 1, features, stateful=True)))
     state = {i.name: np.zeros(i.shape, np.float32) for i in one.get_inputs() if i.name != "x"}
     names = [o.name for o in one.get_outputs()]
 
@@ -149,7 +166,8 @@ def peers(keras_model, timesteps: int, features: int, x: np.ndarray, step_x: np.
             state[name.removesuffix("_out")] = value
         return out[0]
 
-    calls["onnxruntime (float32)" if int8 else "onnxruntime"] = ((lambda: seq.run(None, {"x": x})[0]), ort_step)
+    ort_name = {"int8": "onnxruntime (float32)", "dynamic": "onnxruntime (dynamic-quantized)"}.get(mode, "onnxruntime")
+    calls[ort_name] = ((lambda: seq.run(None, {"x": x})[0]), ort_step)
     return calls
 
 
@@ -183,7 +201,8 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--calls", type=int, default=200, help="calls per round and peer")
     p.add_argument("--epochs", type=int, default=10, help="training epochs of the BasicMotions model")
-    p.add_argument("--mode", choices=("float32", "int8"), default="float32", help="the TFLite models' conversion")
+    modes = ("float32", "dynamic", "int8")
+    p.add_argument("--mode", choices=modes, default="float32", help="the TFLite models' conversion")
     args = p.parse_args()
     import onnxruntime
     import tensorflow as tf
@@ -211,7 +230,7 @@ def main() -> None:
         x = np.ascontiguousarray(x, np.float32)
         calls = peers(model, timesteps, 6, x, x[:, :1], args.mode, np.asarray(sample, np.float32))
         reference = model.predict(x, verbose=0)
-        tolerance = 0.1 if args.mode == "int8" else 1e-4  # int8: the quantization's error
+        tolerance = 1e-4 if args.mode == "float32" else 0.1  # quantized: the quantization's error
         for name, (full, _) in calls.items():  # every peer computes the same function
             err = float(np.max(np.abs(full() - reference)))
             if err > tolerance:
