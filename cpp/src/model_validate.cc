@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <vector>
 
@@ -18,6 +19,12 @@ size_t Length(const flatbuffers::Vector<T>* v) {
 }
 
 std::string Str(uint64_t v) { return std::to_string(v); }
+
+std::string Number(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", v);
+  return text;
+}
 
 std::string ShapeText(const std::vector<int>& shape) {
   std::string s = "[";
@@ -606,6 +613,49 @@ class Validator {
         }
       }
       if (!Quantized(*v.out(0))) return Fail(v.name + ": its int8 output needs quantization parameters");
+      return CheckInt8LstmScales(v, p, layer_norm);
+    }
+    return Status::Ok();
+  }
+
+  // The integer kernel turns ratios of scales into fixed-point multipliers (as TFLite's
+  // PopulateQuantizedLstmParams8x8_16 does, in float) and shifts by their exponent: one of
+  // 2^30 or more is a left shift past 30 bits, which overflows. No trained model is near it.
+  Status CheckInt8LstmScales(const OpView& v, const LstmOperands& p, bool layer_norm) const {
+    auto scale = [](const tflite::Tensor* t) { return t ? t->quantization()->scale()->Get(0) : 1.0f; };
+    float gate[4];
+    for (int g = 0; g < 4; ++g) gate[g] = layer_norm ? scale(v.intermediate(g)) : std::ldexp(1.0f, -12);
+    const float hidden = scale(v.intermediate(4));
+    const float input = scale(v.in(p.input));
+    const float state = scale(v.in(p.output_state));
+    const int cell_exponent = static_cast<int>(std::round(std::log2(scale(v.in(p.cell_state)))));
+    const char* gate_name[4] = {"input", "forget", "cell", "output"};
+    std::vector<std::pair<std::string, float>> effective = {
+        {"the hidden state", std::ldexp(1.0f, -15) / hidden * std::ldexp(1.0f, -15)},
+        {"the projection", scale(v.in(p.projection_weights)) * hidden / state}};
+    for (int g = 0; g < 4; ++g) {
+      if (v.in(p.weights_in[g]) == nullptr) continue;  // CIFG
+      effective.emplace_back(std::string("input to ") + gate_name[g], scale(v.in(p.weights_in[g])) * input / gate[g]);
+      effective.emplace_back(std::string("recurrent to ") + gate_name[g],
+                             scale(v.in(p.weights_rec[g])) * state / gate[g]);
+    }
+    for (int k = 0; k < 3; ++k) {
+      const int g = k == 2 ? 3 : k;  // cell-to-{input, forget, output}
+      if (v.in(p.peephole[k]) != nullptr) {
+        effective.emplace_back(std::string("cell to ") + gate_name[g],
+                               std::ldexp(1.0f, cell_exponent) * scale(v.in(p.peephole[k])) / gate[g]);
+      }
+    }
+    for (int g = 0; layer_norm && g < 4; ++g) {
+      if (v.in(p.layer_norm[g]) != nullptr) {
+        effective.emplace_back(std::string("the ") + gate_name[g] + " gate's layer norm", scale(v.in(p.layer_norm[g])));
+      }
+    }
+    for (const auto& [what, value] : effective) {
+      if (!(value < std::ldexp(1.0f, 30))) {
+        return Fail(v.name + ": the effective scale of " + what + " is " + Number(value) +
+                    ", 2^30 or more; the integer kernel's fixed-point multipliers cannot hold it");
+      }
     }
     return Status::Ok();
   }
