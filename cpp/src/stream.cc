@@ -54,7 +54,11 @@ Status Stream::Reset() {
   return Status::Ok();
 }
 
-Status Stream::Feed(const void* x, size_t steps, void* out) {
+Status Stream::Feed(const void* x, size_t steps, void* out) { return Run(x, steps, out, step_output_bytes_); }
+
+Status Stream::FeedLast(const void* x, size_t steps, void* out) { return Run(x, steps, out, 0); }
+
+Status Stream::Run(const void* x, size_t steps, void* out, size_t out_stride) {
   TFLSTM_RETURN_IF_ERROR(SetOneStep());
   if (runner_.state_count() != state_.size()) {
     return Status(ErrorCode::kRuntimeError, "the runner's state tensors changed under the stream");
@@ -75,7 +79,7 @@ Status Stream::Feed(const void* x, size_t steps, void* out) {
   for (size_t t = 0; t < steps; ++t) {
     std::memcpy(in.data, src + t * step_input_bytes_, step_input_bytes_);
     TFLSTM_RETURN_IF_ERROR(runner_.InvokeWithState());  // the stream's own state is untouched
-    std::memcpy(dst + t * step_output_bytes_, result.data, step_output_bytes_);
+    std::memcpy(dst + t * out_stride, result.data, step_output_bytes_);
   }
   for (size_t i = 0; i < state_.size(); ++i) std::memcpy(state_[i].data(), runner_.state(i).data, state_[i].size());
   steps_ += steps;

@@ -38,6 +38,8 @@ class PyStream {
       step_output_ = ShapeOf(r.output(0));
       input_dtype_ = r.input(0).dtype;
       output_dtype_ = r.output(0).dtype;
+      sequence_output_ = step_output_.size() >= 3 && step_output_[0] == 1 && step_output_[1] == 1;
+      last_step_shape_.assign(step_output_.begin(), step_output_.end());
       for (size_t i = 0; i < r.state_count(); ++i) {
         state_shapes_.push_back(ShapeOf(r.state(i)));
         state_dtypes_.push_back(r.state(i).dtype);
@@ -45,6 +47,7 @@ class PyStream {
       }
       return Status::Ok();
     }));
+    output_numpy_ = ToNumpy(output_dtype_);
   }
 
   // stream(x): for a step stream, x is [1, steps, features...] or [steps, features...], and the
@@ -59,15 +62,16 @@ class PyStream {
   }
 
  private:
-  // Runs `steps` steps or chunks from `x` into `all` under the runner's lock.
-  void Run(const py::array& x, size_t steps, py::array& all) {
-    void* out = all.mutable_data();
+  // Runs `steps` steps or chunks from `x` under the runner's lock, into `out`: every step's
+  // output, or only the last one's.
+  void Run(const py::array& x, size_t steps, py::array& out, bool last_only) {
+    void* dst = out.mutable_data();
     const void* in = x.data();
     ThrowIfError(runner_->Locked([&](Runner& r) {
       if (!r.input(0).HasShape(stream_->step_shape().data(), stream_->step_shape().size())) {
         TFLSTM_RETURN_IF_ERROR(runner_->CheckNoViews("streaming"));
       }
-      return stream_->Feed(in, steps, out);
+      return last_only ? stream_->FeedLast(in, steps, dst) : stream_->Feed(in, steps, dst);
     }));
   }
 
@@ -99,38 +103,38 @@ class PyStream {
     for (size_t d = 0; d < step_output_.size(); ++d) {
       all_shape.push_back(d == 0 && stack_on_first ? static_cast<py::ssize_t>(chunks) : step_output_[d]);
     }
-    py::array all(ToNumpy(output_dtype_), all_shape);
-    Run(x, chunks, all);
-    if (chunks == 1 && !stack_on_first) return all[py::int_(0)].attr("copy")();
+    // One chunk of a model whose output does not start with 1 comes back as that output.
+    if (chunks == 1 && !stack_on_first) all_shape.erase(all_shape.begin());
+    py::array all(output_numpy_, all_shape);
+    Run(x, chunks, all, false);
     return all;
   }
 
+  // Per-step calls are the hot path of streaming: no temporary vectors, one numpy array made.
   py::array FeedSteps(const py::array& x) {
-    const std::vector<int> features(step_input_.begin() + 2, step_input_.end());
-    std::vector<int> shape(x.shape(), x.shape() + x.ndim());
-    if (shape.size() == features.size() + 2 && shape[0] == 1) shape.erase(shape.begin());
-    const bool fits = shape.size() == features.size() + 1 && shape[0] >= 1 &&
-                      std::equal(features.begin(), features.end(), shape.begin() + 1);
+    const size_t features = step_input_.size() - 2;  // the step input is [1, 1, features...]
+    const py::ssize_t* shape = x.shape();
+    size_t rank = static_cast<size_t>(x.ndim());
+    if (rank == features + 2 && shape[0] == 1) ++shape, --rank;  // [1, steps, ...] -> [steps, ...]
+    bool fits = rank == features + 1 && shape[0] >= 1;
+    for (size_t d = 0; fits && d < features; ++d) fits = shape[d + 1] == step_input_[d + 2];
     if (!fits || FromNumpy(x.dtype()) != input_dtype_) {
       std::string want = "[1, steps";
-      for (int f : features) want += ", " + std::to_string(f);
+      for (size_t d = 2; d < step_input_.size(); ++d) want += ", " + std::to_string(step_input_[d]);
       RefuseChunk(x, want + "] or [steps, ...]");
     }
     const size_t steps = static_cast<size_t>(shape[0]);
-    // A sequence output ([1, 1, ...] per step) comes back as [1, steps, ...]; a last-step
-    // output ([1, ...]) as the last step's. Both layouts are the steps' outputs back to back.
-    const bool sequence_output = step_output_.size() >= 3 && step_output_[1] == 1;
-    std::vector<py::ssize_t> all_shape = {sequence_output ? 1 : static_cast<py::ssize_t>(steps)};
-    if (sequence_output) all_shape.push_back(static_cast<py::ssize_t>(steps));
-    for (size_t d = sequence_output ? 2 : 0; d < step_output_.size(); ++d) all_shape.push_back(step_output_[d]);
-    if (!sequence_output && !step_output_.empty() && step_output_[0] == 1) {
-      all_shape.erase(all_shape.begin() + 1);  // [steps, 1, ...] -> [steps, ...]
+    if (!sequence_output_) {
+      py::array last(output_numpy_, last_step_shape_);
+      Run(x, steps, last, true);
+      return last;
     }
-    py::array all(ToNumpy(output_dtype_), all_shape);
-    Run(x, steps, all);
-    if (sequence_output) return all;
-    py::array last = all[py::int_(static_cast<int>(steps) - 1)];
-    return last.attr("reshape")(py::cast(step_output_)).attr("copy")();
+    // A sequence output ([1, 1, ...] per step) comes back as [1, steps, ...].
+    std::vector<py::ssize_t> all_shape(step_output_.begin(), step_output_.end());
+    all_shape[1] = static_cast<py::ssize_t>(steps);
+    py::array all(output_numpy_, all_shape);
+    Run(x, steps, all, false);
+    return all;
   }
 
  public:
@@ -183,6 +187,9 @@ class PyStream {
   std::unique_ptr<Stream> stream_;
   std::vector<int> step_input_, step_output_;
   TfLiteType input_dtype_ = kTfLiteNoType, output_dtype_ = kTfLiteNoType;
+  py::dtype output_numpy_;
+  bool sequence_output_ = false;  // of a step stream: output [1, 1, ...] per step
+  std::vector<py::ssize_t> last_step_shape_;
   std::vector<std::vector<int>> state_shapes_;
   std::vector<TfLiteType> state_dtypes_;
   std::vector<std::string> state_names_;

@@ -328,6 +328,62 @@ TEST(LstmHybrid, StreamsAndResizesMatchTflite) {
   }
 }
 
+// A weight of -128 is outside what the narrow products take (AVX2's maddubs of w * sign(x)):
+// such a matrix runs the widening product, whose sums are exact. TFLite 2.14.1's x86 product
+// takes the same maddubs route for every 16 columns without the bound, so with a column of
+// 16 or more its sums are wrong there (outputs off by 0.3 here); under 16 columns per matrix it
+// runs its exact scalar code, the reference these sizes compare with.
+TEST(LstmHybrid, AWeightOfMinus128MatchesTflite) {
+  for (bool asymmetric : {false, true}) {
+    LstmSpec s;
+    s.hybrid = true;
+    s.weight_of_minus_128 = true;
+    s.asymmetric_inputs = asymmetric;
+    s.n_cell = 12;
+    s.n_input = 7;
+    s.time = 12;
+    auto p = MakePair(LstmModel(s));
+    std::mt19937 rng(21);
+    ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), ExpectedHybridKernel());
+    EXPECT_LE(Compare(*p->ours.interpreter, *p->ref.interpreter, rng, 2), kHybridTolerance);
+  }
+}
+
+// Every instruction set's int8 products give the exact sums of the portable one: the narrow
+// product over weights in [-127, 127] with inputs anywhere in [-128, 127] (the extremes drawn
+// often, where pmaddubsw would saturate if the bound were wrong), and the widening one over any.
+TEST(LstmHybrid, DotKernelsAreExact) {
+  std::mt19937 rng(7);
+  const auto draw = [&](int lo, int hi) {
+    const int pick = static_cast<int>(rng() % 4);
+    if (pick == 0) return static_cast<int8_t>(lo);
+    if (pick == 1) return static_cast<int8_t>(hi);
+    return static_cast<int8_t>(lo + static_cast<int>(rng() % static_cast<unsigned>(hi - lo + 1)));
+  };
+  const lstm::HybridKernels& best = lstm::BestHybridKernels();
+  const lstm::HybridKernels& portable = lstm::PortableHybridKernels();
+  for (int cols : {16, 32, 48, 64, 96, 272}) {
+    for (int rows : {1, 3, 4, 7, 32, 33}) {
+      const int vectors = 1 + static_cast<int>(rng() % 3);
+      SCOPED_TRACE("rows " + std::to_string(rows) + " cols " + std::to_string(cols));
+      std::vector<int8_t> narrow(static_cast<size_t>(rows) * cols), any(narrow.size()),
+          x(static_cast<size_t>(vectors) * cols);
+      for (int8_t& w : narrow) w = draw(-127, 127);
+      for (int8_t& w : any) w = draw(-128, 127);
+      for (int8_t& v : x) v = draw(-128, 127);
+      std::vector<int32_t> want(static_cast<size_t>(vectors) * rows), got(want.size());
+      portable.dot(narrow.data(), rows, cols, x.data(), vectors, want.data());
+      best.dot_narrow(narrow.data(), rows, cols, x.data(), vectors, got.data());
+      EXPECT_EQ(got, want) << best.name << " narrow";
+      best.dot(narrow.data(), rows, cols, x.data(), vectors, got.data());
+      EXPECT_EQ(got, want) << best.name;
+      portable.dot(any.data(), rows, cols, x.data(), vectors, want.data());
+      best.dot(any.data(), rows, cols, x.data(), vectors, got.data());
+      EXPECT_EQ(got, want) << best.name << " with -128 weights";
+    }
+  }
+}
+
 // Hybrid configurations tflstm does not cover run TFLite's kernel, with its exact results.
 TEST(LstmHybrid, OtherConfigurationsRunTflitesKernelExactly) {
   auto check = [](const char* what, LstmSpec s, auto change_model) {

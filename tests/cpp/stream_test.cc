@@ -61,6 +61,24 @@ TEST(Stream, StepByStepEqualsTheWholeSequence) {
   ExpectNear(again, f.whole);
 }
 
+TEST(Stream, FeedLastWritesOnlyTheLastStepsOutput) {
+  Fixture f = Load();
+  auto stream = Stream::Create(*f.runner);
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  Stream& s = *stream.value();
+  std::vector<float> last(2);
+  ASSERT_TRUE(s.FeedLast(f.x.data(), 2, last.data()).ok());
+  ExpectNear(last, {f.whole[2], f.whole[3]});
+  EXPECT_EQ(s.steps(), 2u);
+  // The state goes on as with Feed: the same two steps again from here equal Feed's.
+  std::vector<float> by_last(2), by_feed(4);
+  ASSERT_TRUE(s.FeedLast(f.x.data(), 2, by_last.data()).ok());
+  ASSERT_TRUE(s.Reset().ok());
+  ASSERT_TRUE(s.Feed(f.x.data(), 2, by_feed.data()).ok());
+  ASSERT_TRUE(s.Feed(f.x.data(), 2, by_feed.data()).ok());
+  ExpectNear(by_last, {by_feed[2], by_feed[3]});
+}
+
 TEST(Stream, StreamsSharingARunnerKeepTheirOwnState) {
   Fixture a = Load(0.0f);
   Fixture b = Load(1.3f);

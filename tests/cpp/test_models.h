@@ -142,6 +142,8 @@ struct LstmSpec {
   bool float16 = false;                  // weights stored as float16, dequantized by DEQUANTIZE ops
   bool hybrid = false;                   // int8 weight matrices, one symmetric scale each (float rest)
   bool asymmetric_inputs = false;        // hybrid: asymmetric_quantize_inputs (version 3)
+  bool weight_of_minus_128 = false;      // hybrid: the first weight of each matrix is -128 (TF's
+                                         // converter writes only [-127, 127]; TFLite reads any int8)
   bool twenty_inputs = false;            // the older 20-input form
   bool forget_weights_as_input = false;  // input-to-forget weights fed at run time, a model input
   unsigned seed = 1;
@@ -190,6 +192,7 @@ inline std::vector<char> LstmModel(const LstmSpec& s) {
       const float q_scale = range / 127;
       std::vector<int8_t> q(n);
       for (size_t k = 0; k < n; ++k) q[k] = static_cast<int8_t>(std::round(v[k] / q_scale));
+      if (s.weight_of_minus_128) q[0] = -128;
       m.buffers.push_back(Buffer(q));
       auto t = Tensor(name, shape, tflite::TensorType_INT8, static_cast<uint32_t>(m.buffers.size() - 1));
       t->quantization = std::make_unique<tflite::QuantizationParametersT>();

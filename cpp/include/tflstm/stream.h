@@ -29,6 +29,9 @@ class Stream {
   // and writes the output of every one to `out` (steps * step_output_bytes(), output 0). On an
   // error the stream's state is left as it was before the call.
   Status Feed(const void* x, size_t steps, void* out);
+  // The same, but writes only the last step's output to `out` (step_output_bytes()): what a
+  // last-step model's caller wants, without a buffer for every step (nothing for 0 steps).
+  Status FeedLast(const void* x, size_t steps, void* out);
 
   // Back to the zero state of a fresh sequence.
   Status Reset();
@@ -56,6 +59,8 @@ class Stream {
 
  private:
   Status SetOneStep();
+  // Feed, writing step t's output at out + t * out_stride (0: every step to the same place).
+  Status Run(const void* x, size_t steps, void* out, size_t out_stride);
 
   Runner& runner_;
   std::vector<int> step_shape_;

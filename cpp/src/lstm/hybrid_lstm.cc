@@ -4,30 +4,71 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
+#include <arm_neon.h>
+#endif
 
 namespace tflstm::lstm {
 
 namespace {
 
 // std::round (half away from zero) for |f| < 2^23 without a library call: f - trunc(f) is exact.
+// Branch-free, so that the compiler vectorizes the loops that call it.
 inline int32_t Round(float f) {
-  int32_t t = static_cast<int32_t>(f);
+  const auto t = static_cast<int32_t>(f);
   const float d = f - static_cast<float>(t);
-  if (d >= 0.5f) {
-    ++t;
-  } else if (d <= -0.5f) {
-    --t;
+  return t + static_cast<int32_t>(d >= 0.5f) - static_cast<int32_t>(d <= -0.5f);
+}
+
+// The smallest and the largest of x[0..n), n >= 1: one vector of lanes where the target
+// has one (the compiler leaves the scalar reduction unvectorized).
+inline std::pair<float, float> MinMax(const float* x, int n) {
+  int k = 0;
+  float lo = x[0], hi = x[0];
+#if defined(__AVX2__)
+  if (n >= 8) {
+    __m256 vlo = _mm256_loadu_ps(x), vhi = vlo;
+    for (k = 8; k + 8 <= n; k += 8) {
+      const __m256 v = _mm256_loadu_ps(x + k);
+      vlo = _mm256_min_ps(vlo, v);
+      vhi = _mm256_max_ps(vhi, v);
+    }
+    __m128 l = _mm_min_ps(_mm256_castps256_ps128(vlo), _mm256_extractf128_ps(vlo, 1));
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(vhi), _mm256_extractf128_ps(vhi, 1));
+    l = _mm_min_ps(l, _mm_movehl_ps(l, l));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    lo = _mm_cvtss_f32(_mm_min_ss(l, _mm_shuffle_ps(l, l, 1)));
+    hi = _mm_cvtss_f32(_mm_max_ss(h, _mm_shuffle_ps(h, h, 1)));
   }
-  return t;
+#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
+  if (n >= 4) {
+    float32x4_t vlo = vld1q_f32(x), vhi = vlo;
+    for (k = 4; k + 4 <= n; k += 4) {
+      const float32x4_t v = vld1q_f32(x + k);
+      vlo = vminq_f32(vlo, v);
+      vhi = vmaxq_f32(vhi, v);
+    }
+    const float32x2_t l = vpmin_f32(vget_low_f32(vlo), vget_high_f32(vlo));
+    const float32x2_t h = vpmax_f32(vget_low_f32(vhi), vget_high_f32(vhi));
+    lo = vget_lane_f32(vpmin_f32(l, l), 0);
+    hi = vget_lane_f32(vpmax_f32(h, h), 0);
+  }
+#endif
+  for (; k < n; ++k) lo = std::min(lo, x[k]), hi = std::max(hi, x[k]);
+  return {lo, hi};
 }
 
 }  // namespace
 
 void QuantizeRow(const float* x, int n, int padded, bool asymmetric, int8_t* q, float* scale, int32_t* offset) {
   std::fill(q + n, q + padded, int8_t{0});
-  const auto minmax = std::minmax_element(x, x + n);
+  const auto minmax = MinMax(x, n);
   if (!asymmetric) {  // tensor_utils::SymmetricQuantizeFloats
-    const float range = std::max(std::abs(*minmax.first), std::abs(*minmax.second));
+    const float range = std::max(std::abs(minmax.first), std::abs(minmax.second));
     *offset = 0;
     if (range == 0) {
       std::fill(q, q + n, int8_t{0});
@@ -44,8 +85,8 @@ void QuantizeRow(const float* x, int n, int padded, bool asymmetric, int8_t* q, 
   }
   // tensor_utils::AsymmetricQuantizeFloats, in double where TFLite computes in double.
   const double qmin = -128, qmax = 127;
-  const double rmin = std::min(0.0f, *minmax.first);
-  const double rmax = std::max(0.0f, *minmax.second);
+  const double rmin = std::min(0.0f, minmax.first);
+  const double rmax = std::max(0.0f, minmax.second);
   if (rmin == rmax) {
     std::fill(q, q + n, int8_t{0});
     *scale = 1;
@@ -123,6 +164,11 @@ void HybridLstm::Configure(int n_input, int n_cell, int max_rows, int batch, boo
 void HybridLstm::Pack(const Gates& input, const Gates& recurrent, const float* const bias[kGates]) {
   PackRows(input, n_cell_, n_input_, in_cols_, input_.data(), input_scale_.data(), input_sums_.data());
   PackRows(recurrent, n_cell_, n_cell_, rec_cols_, recurrent_.data(), recurrent_scale_.data(), recurrent_sums_.data());
+  const auto dot_for = [&](const std::vector<int8_t>& w) {
+    return std::find(w.begin(), w.end(), int8_t{-128}) == w.end() ? kernels->dot_narrow : kernels->dot;
+  };
+  input_dot_ = dot_for(input_);
+  recurrent_dot_ = dot_for(recurrent_);
   for (int p = 0; p < rows_; ++p) {
     const int unit = p / kBlockWidth * kBlockUnits + p % kBlockUnits;
     bias_[p] = unit < n_cell_ ? bias[(p % kBlockWidth) / kBlockUnits][unit] : 0.0f;
@@ -135,31 +181,18 @@ size_t HybridLstm::WeightBytes() const {
          (input_sums_.capacity() + recurrent_sums_.capacity()) * sizeof(int32_t);
 }
 
-namespace {
-
-// out[p] += (dot[p] - sums[p] * offset) * (q_scale * w_scale[p]), as TFLite accumulates a
-// hybrid product (the product of the two scales rounded to float first).
-void Accumulate(const int32_t* dot, const int32_t* sums, int32_t offset, float q_scale, const float* w_scale, int rows,
-                float* out) {
-  for (int p = 0; p < rows; ++p) {
-    out[p] += static_cast<float>(dot[p] - sums[p] * offset) * (q_scale * w_scale[p]);
-  }
-}
-
-}  // namespace
-
 void HybridLstm::Project(const float* x, int rows, float* gx) {
   for (int r = 0; r < rows; ++r) {
     QuantizeRow(x + static_cast<size_t>(r) * n_input_, n_input_, in_cols_, asymmetric_,
                 q_.data() + static_cast<size_t>(r) * in_cols_, &q_scale_[r], &q_offset_[r]);
   }
-  kernels->dot(input_.data(), rows_, in_cols_, q_.data(), rows, dots_.data());
+  input_dot_(input_.data(), rows_, in_cols_, q_.data(), rows, dots_.data());
   for (int r = 0; r < rows; ++r) {
     float* out = gx + static_cast<size_t>(r) * rows_;
     std::memcpy(out, bias_.data(), rows_ * sizeof(float));
     // TFLite skips the product of an all-zero input: the same as adding zeros.
-    Accumulate(dots_.data() + static_cast<size_t>(r) * rows_, input_sums_.data(), q_offset_[r], q_scale_[r],
-               input_scale_.data(), rows_, out);
+    kernels->accumulate(dots_.data() + static_cast<size_t>(r) * rows_, input_sums_.data(), q_offset_[r], q_scale_[r],
+                        input_scale_.data(), rows_, out);
   }
 }
 
@@ -168,12 +201,12 @@ void HybridLstm::Step(const Kernels& kernels_float, const StepArgs& s) {
     QuantizeRow(s.h_prev + b * s.state_stride, n_cell_, rec_cols_, asymmetric_,
                 q_.data() + static_cast<size_t>(b) * rec_cols_, &q_scale_[b], &q_offset_[b]);
   }
-  kernels->dot(recurrent_.data(), rows_, rec_cols_, q_.data(), s.batch, dots_.data());
+  recurrent_dot_(recurrent_.data(), rows_, rec_cols_, q_.data(), s.batch, dots_.data());
   for (int b = 0; b < s.batch; ++b) {
     float* out = gates_.data() + static_cast<size_t>(b) * rows_;
     std::memcpy(out, s.gx + b * s.gx_batch_stride, rows_ * sizeof(float));
-    Accumulate(dots_.data() + static_cast<size_t>(b) * rows_, recurrent_sums_.data(), q_offset_[b], q_scale_[b],
-               recurrent_scale_.data(), rows_, out);
+    kernels->accumulate(dots_.data() + static_cast<size_t>(b) * rows_, recurrent_sums_.data(), q_offset_[b],
+                        q_scale_[b], recurrent_scale_.data(), rows_, out);
   }
   StepArgs update = s;
   update.gx = gates_.data();

@@ -20,9 +20,17 @@ constexpr int kDotCols = 16;  // int8 columns per step of the dot kernels
 inline int PadCols(int n) { return (n + kDotCols - 1) / kDotCols * kDotCols; }
 
 // out[v * rows + r] = sum_k w[r * cols + k] * x[v * cols + k]; cols is a multiple of kDotCols.
+using DotFn = void (*)(const int8_t* w, int rows, int cols, const int8_t* x, int vectors, int32_t* out);
 struct HybridKernels {
   const char* name;
-  void (*dot)(const int8_t* w, int rows, int cols, const int8_t* x, int vectors, int32_t* out);
+  DotFn dot;         // any int8 values
+  DotFn dot_narrow;  // w in [-127, 127], as TF's converter writes them: faster where the ISA has
+                     // a narrower product (AVX2's maddubs), else `dot`
+  // out[p] += (dot[p] - sums[p] * offset) * (q_scale * w_scale[p]) for p < rows (a multiple of
+  // kBlockWidth), as TFLite accumulates a hybrid product: the two scales' product rounded to
+  // float first, no fused multiply-add.
+  void (*accumulate)(const int32_t* dot, const int32_t* sums, int32_t offset, float q_scale, const float* w_scale,
+                     int rows, float* out);
 };
 
 const HybridKernels& PortableHybridKernels();
@@ -61,6 +69,7 @@ class HybridLstm {
   int n_input_ = 0, n_cell_ = 0, in_cols_ = 0, rec_cols_ = 0, rows_ = 0;
   bool asymmetric_ = false;
   std::vector<int8_t> input_, recurrent_;                    // [packed rows][cols]
+  DotFn input_dot_ = nullptr, recurrent_dot_ = nullptr;      // dot_narrow unless a weight is -128
   std::vector<float> bias_, input_scale_, recurrent_scale_;  // per packed row
   std::vector<int32_t> input_sums_, recurrent_sums_;         // row sums, for the zero points
   // Scratch.
