@@ -5,6 +5,7 @@ shape changes on other threads."""
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -104,9 +105,16 @@ def test_views_and_shape_changes_on_other_threads(add_model):
             if now != shape:
                 errors.append(f"a live view of shape {shape} over an input of shape {now}")
             del view
+            time.sleep(0)  # a moment with no view of this thread's, for the resizer to get in
+
+    viewers = [threading.Thread(target=viewer), threading.Thread(target=viewer)]
 
     def resizer() -> None:
-        for i in range(400):
+        # 400 calls, and on until one has rebuilt: on a loaded machine the two viewers can keep
+        # a view alive through all 400, and a test of shape changes must see one.
+        i = 0
+        while i < 400 or (runner.rebuilds == 0 and i < 100_000):
+            i += 1
             batch = 1 + i % 3
             x = np.ones((batch, 4), np.float32)
             try:
@@ -119,7 +127,7 @@ def test_views_and_shape_changes_on_other_threads(add_model):
             if y.shape != (batch, 4) or not np.all(y == 2.0):
                 errors.append(f"batch {batch}: wrong output")
 
-    threads = [threading.Thread(target=viewer), threading.Thread(target=viewer), threading.Thread(target=resizer)]
+    threads = [*viewers, threading.Thread(target=resizer)]
     for t in threads:
         t.start()
     for t in threads:

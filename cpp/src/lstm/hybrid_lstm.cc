@@ -164,11 +164,16 @@ void HybridLstm::Configure(int n_input, int n_cell, int max_rows, int batch, boo
 void HybridLstm::Pack(const Gates& input, const Gates& recurrent, const float* const bias[kGates]) {
   PackRows(input, n_cell_, n_input_, in_cols_, input_.data(), input_scale_.data(), input_sums_.data());
   PackRows(recurrent, n_cell_, n_cell_, rec_cols_, recurrent_.data(), recurrent_scale_.data(), recurrent_sums_.data());
-  const auto dot_for = [&](const std::vector<int8_t>& w) {
-    return std::find(w.begin(), w.end(), int8_t{-128}) == w.end() ? kernels->dot_narrow : kernels->dot;
+  const auto dot_for = [&](std::vector<int8_t>& w, int cols) {
+    if (std::find(w.begin(), w.end(), int8_t{-128}) != w.end()) return kernels->dot;
+    if (kernels->narrow_layout != nullptr) {
+      const std::vector<int8_t> row_major = w;  // once per prepare
+      kernels->narrow_layout(row_major.data(), rows_, cols, w.data());
+    }
+    return kernels->dot_narrow;
   };
-  input_dot_ = dot_for(input_);
-  recurrent_dot_ = dot_for(recurrent_);
+  input_dot_ = dot_for(input_, in_cols_);
+  recurrent_dot_ = dot_for(recurrent_, rec_cols_);
   for (int p = 0; p < rows_; ++p) {
     const int unit = p / kBlockWidth * kBlockUnits + p % kBlockUnits;
     bias_[p] = unit < n_cell_ ? bias[(p % kBlockWidth) / kBlockUnits][unit] : 0.0f;
@@ -188,11 +193,9 @@ void HybridLstm::Project(const float* x, int rows, float* gx) {
   }
   input_dot_(input_.data(), rows_, in_cols_, q_.data(), rows, dots_.data());
   for (int r = 0; r < rows; ++r) {
-    float* out = gx + static_cast<size_t>(r) * rows_;
-    std::memcpy(out, bias_.data(), rows_ * sizeof(float));
-    // TFLite skips the product of an all-zero input: the same as adding zeros.
+    // bias + the product (TFLite skips the product of an all-zero input: the same as adding zeros).
     kernels->accumulate(dots_.data() + static_cast<size_t>(r) * rows_, input_sums_.data(), q_offset_[r], q_scale_[r],
-                        input_scale_.data(), rows_, out);
+                        input_scale_.data(), rows_, bias_.data(), gx + static_cast<size_t>(r) * rows_);
   }
 }
 
@@ -203,10 +206,9 @@ void HybridLstm::Step(const Kernels& kernels_float, const StepArgs& s) {
   }
   recurrent_dot_(recurrent_.data(), rows_, rec_cols_, q_.data(), s.batch, dots_.data());
   for (int b = 0; b < s.batch; ++b) {
-    float* out = gates_.data() + static_cast<size_t>(b) * rows_;
-    std::memcpy(out, s.gx + b * s.gx_batch_stride, rows_ * sizeof(float));
     kernels->accumulate(dots_.data() + static_cast<size_t>(b) * rows_, recurrent_sums_.data(), q_offset_[b],
-                        q_scale_[b], recurrent_scale_.data(), rows_, out);
+                        q_scale_[b], recurrent_scale_.data(), rows_, s.gx + b * s.gx_batch_stride,
+                        gates_.data() + static_cast<size_t>(b) * rows_);
   }
   StepArgs update = s;
   update.gx = gates_.data();

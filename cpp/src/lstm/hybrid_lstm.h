@@ -23,14 +23,17 @@ inline int PadCols(int n) { return (n + kDotCols - 1) / kDotCols * kDotCols; }
 using DotFn = void (*)(const int8_t* w, int rows, int cols, const int8_t* x, int vectors, int32_t* out);
 struct HybridKernels {
   const char* name;
-  DotFn dot;         // any int8 values
-  DotFn dot_narrow;  // w in [-127, 127], as TF's converter writes them: faster where the ISA has
-                     // a narrower product (AVX2's maddubs), else `dot`
-  // out[p] += (dot[p] - sums[p] * offset) * (q_scale * w_scale[p]) for p < rows (a multiple of
+  DotFn dot;  // any int8 values, w row-major
+  // For w in [-127, 127], as TF's converter writes them: the instruction set's faster product
+  // (AVX2's maddubs) over w as narrow_layout rearranged it once (rows a multiple of 8; null:
+  // kept row-major), else `dot`.
+  void (*narrow_layout)(const int8_t* row_major, int rows, int cols, int8_t* out);
+  DotFn dot_narrow;
+  // out[p] = in[p] + (dot[p] - sums[p] * offset) * (q_scale * w_scale[p]) for p < rows (a multiple of
   // kBlockWidth), as TFLite accumulates a hybrid product: the two scales' product rounded to
   // float first, no fused multiply-add.
   void (*accumulate)(const int32_t* dot, const int32_t* sums, int32_t offset, float q_scale, const float* w_scale,
-                     int rows, float* out);
+                     int rows, const float* in, float* out);
 };
 
 const HybridKernels& PortableHybridKernels();

@@ -1,10 +1,13 @@
 // The hybrid LSTM's int8 products with AVX2 (x86-64). Any weights: int8 widened to int16,
-// pmaddwd into int32. Weights in [-127, 127]: pmaddubsw of |x| (unsigned) with w * sign(x),
-// twice the products per instruction and still exact, since a pair of them is at most
-// 2 * 128 * 127 < 2^15 (pmaddubsw saturates only beyond). Compiled with -mavx2; chosen only on
-// a CPU with AVX2.
+// pmaddwd into int32, row by row. Weights in [-127, 127]: pmaddubsw of |x| (unsigned) with
+// w * sign(x), twice the products per instruction and still exact, since a pair of them is at
+// most 2 * 128 * 127 < 2^15 (pmaddubsw saturates only beyond), over weights rearranged so that
+// eight rows are summed in parallel lanes. Compiled with -mavx2; chosen only on a CPU with AVX2.
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
 
 #include "hybrid_lstm_impl.h"
 
@@ -32,77 +35,72 @@ struct Avx2 {
   }
 };
 
-// acc += the four-byte sums of products of w and x, 32 (or 16 in the 128-bit form) at a time.
-inline __m256i MaddNarrow(__m256i acc, __m256i w, __m256i x, __m256i x_abs) {
-  const __m256i pairs = _mm256_maddubs_epi16(x_abs, _mm256_sign_epi8(w, x));
-  return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
-}
-inline __m256i MaddNarrow(__m256i acc, __m128i w, __m128i x, __m128i x_abs) {
-  const __m128i pairs = _mm_maddubs_epi16(x_abs, _mm_sign_epi8(w, x));
-  return _mm256_add_epi32(acc, _mm256_zextsi128_si256(_mm_madd_epi16(pairs, _mm_set1_epi16(1))));
-}
+// The narrow product's layout: 8 rows x 4 columns per 32 bytes (row i at bytes 4i..4i+3), so
+// that one broadcast of 4 input bytes serves 8 rows and each row's sum ends in its own lane, with
+// no horizontal additions. Rows come in blocks of up to kBlockGroups such groups, one pass of
+// accumulators each; within a block, the groups of columns 0-3 come first, then 4-7, and so on.
+constexpr int kGroupRows = 8;
+constexpr int kBlockGroups = 8;
 
-template <int R>
-inline void DotRows(const int8_t* w, int cols, const int8_t* x, int32_t* out) {
-  __m256i acc[R];
-  for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_si256();
-  int k = 0;
-  for (; k + 32 <= cols; k += 32) {
-    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + k));
-    const __m256i xa = _mm256_abs_epi8(xv);
-    for (int i = 0; i < R; ++i) {
-      const auto* wr = reinterpret_cast<const __m256i*>(w + static_cast<size_t>(i) * cols + k);
-      acc[i] = MaddNarrow(acc[i], _mm256_loadu_si256(wr), xv, xa);
+void NarrowLayout(const int8_t* w, int rows, int cols, int8_t* out) {
+  for (int r0 = 0; r0 < rows; r0 += kBlockGroups * kGroupRows) {
+    const int groups = std::min(kBlockGroups, (rows - r0) / kGroupRows);
+    int8_t* block = out + static_cast<size_t>(r0) * cols;
+    for (int c = 0; c < cols / 4; ++c) {
+      for (int g = 0; g < groups; ++g) {
+        for (int i = 0; i < kGroupRows; ++i) {
+          std::memcpy(block + (static_cast<size_t>(c * groups + g) * kGroupRows + i) * 4,
+                      w + static_cast<size_t>(r0 + g * kGroupRows + i) * cols + c * 4, 4);
+        }
+      }
     }
   }
-  if (k < cols) {  // cols is a multiple of 16
-    const __m128i xv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + k));
-    const __m128i xa = _mm_abs_epi8(xv);
-    for (int i = 0; i < R; ++i) {
-      const auto* wr = reinterpret_cast<const __m128i*>(w + static_cast<size_t>(i) * cols + k);
-      acc[i] = MaddNarrow(acc[i], _mm_loadu_si128(wr), xv, xa);
+}
+
+// G groups of 8 rows: out[0 .. 8G) for one input vector x.
+template <int G>
+void DotBlock(const int8_t* block, int cols, const int8_t* x, int32_t* out) {
+  // Unrolled, so that the accumulators live in registers (else GCC keeps them on the stack).
+  __m256i acc[G];
+#pragma GCC unroll 8
+  for (int g = 0; g < G; ++g) acc[g] = _mm256_setzero_si256();
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int c = 0; c < cols / 4; ++c) {
+    int32_t x4;
+    std::memcpy(&x4, x + 4 * c, 4);
+    const __m256i xb = _mm256_set1_epi32(x4);
+    const __m256i xa = _mm256_abs_epi8(xb);
+    const int8_t* wc = block + static_cast<size_t>(c) * G * 32;
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wc + 32 * g));
+      const __m256i pairs = _mm256_maddubs_epi16(xa, _mm256_sign_epi8(w, xb));
+      acc[g] = _mm256_add_epi32(acc[g], _mm256_madd_epi16(pairs, ones));
     }
   }
-  if constexpr (R == 4) {
-    Avx2::Sum4(acc, out);
-  } else {
-    for (int i = 0; i < R; ++i) out[i] = Avx2::Sum(acc[i]);
-  }
+#pragma GCC unroll 8
+  for (int g = 0; g < G; ++g) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * g), acc[g]);
 }
 
-// Eight rows of 16 columns (a layer of up to 16 inputs), two rows per 256-bit load: the
-// horizontal sums, not the products, are what a 16-column row costs.
-inline void Dot8Rows16(const int8_t* w, __m256i x, __m256i x_abs, int32_t* out) {
-  __m256i acc[4];
-  for (int j = 0; j < 4; ++j) {
-    const __m256i wj = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32 * j));  // rows 2j, 2j+1
-    acc[j] = MaddNarrow(_mm256_setzero_si256(), wj, x, x_abs);
-  }
-  // Lane 0 ends with the sums of rows 0, 2, 4, 6 and lane 1 with those of rows 1, 3, 5, 7.
-  const __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]), _mm256_hadd_epi32(acc[2], acc[3]));
-  const __m128i even = _mm256_castsi256_si128(s), odd = _mm256_extracti128_si256(s, 1);
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_unpacklo_epi32(even, odd));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 4), _mm_unpackhi_epi32(even, odd));
-}
-
+// rows is a multiple of 8 (the packed rows are) and w in NarrowLayout's order.
 void DotNarrow(const int8_t* w, int rows, int cols, const int8_t* x, int vectors, int32_t* out) {
+  using Block = void (*)(const int8_t*, int, const int8_t*, int32_t*);
+  static constexpr Block kBlocks[kBlockGroups + 1] = {nullptr,      &DotBlock<1>, &DotBlock<2>,
+                                                      &DotBlock<3>, &DotBlock<4>, &DotBlock<5>,
+                                                      &DotBlock<6>, &DotBlock<7>, &DotBlock<8>};
   for (int v = 0; v < vectors; ++v) {
     const int8_t* xv = x + static_cast<size_t>(v) * cols;
     int32_t* o = out + static_cast<size_t>(v) * rows;
-    int r = 0;
-    if (cols == 16) {
-      const __m256i x2 = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xv)));
-      const __m256i x2_abs = _mm256_abs_epi8(x2);
-      for (; r + 8 <= rows; r += 8) Dot8Rows16(w + static_cast<size_t>(r) * 16, x2, x2_abs, o + r);
+    for (int r0 = 0; r0 < rows; r0 += kBlockGroups * kGroupRows) {
+      const int groups = std::min(kBlockGroups, (rows - r0) / kGroupRows);
+      kBlocks[groups](w + static_cast<size_t>(r0) * cols, cols, xv, o + r0);
     }
-    for (; r + 4 <= rows; r += 4) DotRows<4>(w + static_cast<size_t>(r) * cols, cols, xv, o + r);
-    for (; r < rows; ++r) DotRows<1>(w + static_cast<size_t>(r) * cols, cols, xv, o + r);
   }
 }
 
 // No -mfma for this file: the multiply and the add stay two roundings, as TFLite's.
 void Accumulate(const int32_t* dot, const int32_t* sums, int32_t offset, float q_scale, const float* w_scale, int rows,
-                float* out) {
+                const float* in, float* out) {
   const __m256i off = _mm256_set1_epi32(offset);
   const __m256 qs = _mm256_set1_ps(q_scale);
   for (int p = 0; p < rows; p += 8) {
@@ -110,13 +108,15 @@ void Accumulate(const int32_t* dot, const int32_t* sums, int32_t offset, float q
         _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dot + p)),
                          _mm256_mullo_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sums + p)), off));
     const __m256 scale = _mm256_mul_ps(qs, _mm256_loadu_ps(w_scale + p));
-    _mm256_storeu_ps(out + p, _mm256_add_ps(_mm256_loadu_ps(out + p), _mm256_mul_ps(_mm256_cvtepi32_ps(d), scale)));
+    _mm256_storeu_ps(out + p, _mm256_add_ps(_mm256_loadu_ps(in + p), _mm256_mul_ps(_mm256_cvtepi32_ps(d), scale)));
   }
 }
 
 }  // namespace
 
-const HybridKernels& Avx2HybridKernels() { return HybridKernelsFor<Avx2>("hybrid-avx2", &DotNarrow, &Accumulate); }
+const HybridKernels& Avx2HybridKernels() {
+  return HybridKernelsFor<Avx2>("hybrid-avx2", &NarrowLayout, &DotNarrow, &Accumulate);
+}
 
 }  // namespace tflstm::lstm
 #endif

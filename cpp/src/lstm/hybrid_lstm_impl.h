@@ -32,16 +32,17 @@ void Dot(const int8_t* w, int rows, int cols, const int8_t* x, int vectors, int3
 }
 
 inline void AccumulateScalar(const int32_t* dot, const int32_t* sums, int32_t offset, float q_scale,
-                             const float* w_scale, int rows, float* out) {
+                             const float* w_scale, int rows, const float* in, float* out) {
   for (int p = 0; p < rows; ++p) {
-    out[p] += static_cast<float>(dot[p] - sums[p] * offset) * (q_scale * w_scale[p]);
+    out[p] = in[p] + static_cast<float>(dot[p] - sums[p] * offset) * (q_scale * w_scale[p]);
   }
 }
 
 template <class S>
-const HybridKernels& HybridKernelsFor(const char* name, DotFn dot_narrow = &Dot<S>,
+const HybridKernels& HybridKernelsFor(const char* name, decltype(HybridKernels::narrow_layout) narrow_layout = nullptr,
+                                      DotFn dot_narrow = &Dot<S>,
                                       decltype(HybridKernels::accumulate) accumulate = &AccumulateScalar) {
-  static const HybridKernels kernels{name, &Dot<S>, dot_narrow, accumulate};
+  static const HybridKernels kernels{name, &Dot<S>, narrow_layout, dot_narrow, accumulate};
   return kernels;
 }
 
