@@ -26,8 +26,9 @@ namespace tflstm::lstm {
 // every instruction set's elementwise pass runs whole vectors (16 int16 lanes with AVX2).
 constexpr int kInt8UnitPad = 16;
 inline int Int8Padded(int units) { return (units + kInt8UnitPad - 1) / kInt8UnitPad * kInt8UnitPad; }
-// Columns (input features or hidden units) of the int16 copies of x and h, padded to pairs.
-inline int Int8Columns(int cols) { return (cols + 1) / 2 * 2; }
+// Columns (input features or hidden units) of the int16 copies of x and h, padded to a
+// multiple of 4 (the widest packed weight group).
+inline int Int8Columns(int cols) { return (cols + 3) / 4 * 4; }
 
 // A TFLite quantized multiplier: MultiplyByQuantizedMultiplier(x, multiplier, shift).
 struct QuantizedMultiplier {
@@ -127,7 +128,8 @@ class Int8Lstm {
  public:
   // Whether this kernel runs the (checked) node: TFLite's integer 8x8_16 LSTM with every gate,
   // no peephole, projection or layer norm, constant weights in the model (none -128, which
-  // TFLite's NEON product would overflow on), a power-of-two cell scale of 2^-20..2^1.
+  // TFLite's NEON product would overflow on, and which tflstm's AVX2 product relies on), a
+  // power-of-two cell scale of 2^-20..2^1.
   static bool Covers(const TfLiteContext* context, const TfLiteNode* node);
   // The parameters and packed weights; the output's shape; temporaries first_temporary + 0, 1.
   TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node, const LstmDims& dims, int first_temporary);
