@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 
@@ -346,6 +347,30 @@ TEST(LstmHybrid, AWeightOfMinus128MatchesTflite) {
     std::mt19937 rng(21);
     ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), ExpectedHybridKernel());
     EXPECT_LE(Compare(*p->ours.interpreter, *p->ref.interpreter, rng, 2), kHybridTolerance);
+  }
+}
+
+// An input that the finite check let through (check_finite=false) reaches the quantization of
+// x and h: every conversion stays defined (the api fuzzer's UBSan run found Inf converted to
+// int). With Inf in a row the symmetric scale is Inf and every value quantizes to 0 (NaN
+// products included, which x86's conversion used to turn into -127).
+TEST(LstmHybrid, NonFiniteRowsQuantizeToDefinedValues) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> x = {1.0f, inf, -2.0f, std::numeric_limits<float>::quiet_NaN(), -inf, 0.5f};
+  for (int n : {2, 6}) {
+    std::vector<int8_t> q(16, 5);
+    float scale = 0;
+    int32_t offset = 1;
+    lstm::QuantizeRow(x.data(), n, 16, false, q.data(), &scale, &offset);
+    EXPECT_EQ(offset, 0);
+    for (int k = 0; k < 16; ++k) EXPECT_EQ(q[k], 0) << "at " << k << " of " << n;
+    lstm::QuantizeRow(x.data(), n, 16, true, q.data(), &scale, &offset);
+    std::vector<int8_t> again(16, 7);
+    float scale2 = 0;
+    int32_t offset2 = 1;
+    lstm::QuantizeRow(x.data(), n, 16, true, again.data(), &scale2, &offset2);
+    EXPECT_EQ(q, again);
+    EXPECT_EQ(offset, offset2);
   }
 }
 

@@ -16,9 +16,14 @@ namespace tflstm::lstm {
 
 namespace {
 
-// std::round (half away from zero) for |f| < 2^23 without a library call: f - trunc(f) is exact.
-// Branch-free, so that the compiler vectorizes the loops that call it.
-inline int32_t Round(float f) {
+// clamp(std::round(f), lo, hi) (half away from zero) without a library call: f - trunc(f) is
+// exact. f is clamped first, so that a non-finite value (an input the finite check let through)
+// converts without undefined behaviour: +-Inf to a bound, NaN to 0. Branch-free, so that the
+// compiler vectorizes the loops that call it.
+inline int32_t RoundInRange(float f, float lo, float hi) {
+  f = f > hi ? hi : f;
+  f = f < lo ? lo : f;
+  f = f == f ? f : 0.0f;
   const auto t = static_cast<int32_t>(f);
   const float d = f - static_cast<float>(t);
   return t + static_cast<int32_t>(d >= 0.5f) - static_cast<int32_t>(d <= -0.5f);
@@ -78,8 +83,7 @@ void QuantizeRow(const float* x, int n, int padded, bool asymmetric, int8_t* q, 
     *scale = range / 127;
     const float inv = 127 / range;
     for (int k = 0; k < n; ++k) {
-      const int32_t v = Round(x[k] * inv);
-      q[k] = static_cast<int8_t>(std::min(127, std::max(-127, v)));
+      q[k] = static_cast<int8_t>(RoundInRange(x[k] * inv, -127, 127));
     }
     return;
   }
@@ -100,7 +104,7 @@ void QuantizeRow(const float* x, int n, int padded, bool asymmetric, int8_t* q, 
   const double from_max_error = std::abs(qmax) + std::abs(rmax / s);
   const double zero_point = from_min_error < from_max_error ? from_min : from_max;
   int8_t nudged = 0;
-  if (zero_point <= qmin) {
+  if (!(zero_point > qmin)) {  // NaN too (non-finite inputs)
     nudged = -128;
   } else if (zero_point >= qmax) {
     nudged = 127;
@@ -111,8 +115,7 @@ void QuantizeRow(const float* x, int n, int padded, bool asymmetric, int8_t* q, 
   *offset = nudged;
   const float inv = 1.0f / *scale;
   for (int k = 0; k < n; ++k) {
-    const int32_t v = Round(static_cast<float>(nudged) + x[k] * inv);
-    q[k] = static_cast<int8_t>(std::min(127, std::max(-128, v)));
+    q[k] = static_cast<int8_t>(RoundInRange(static_cast<float>(nudged) + x[k] * inv, -128, 127));
   }
 }
 
