@@ -256,9 +256,48 @@ Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vec
   }
   TFLSTM_RETURN_IF_ERROR(CheckNoEmptyOperands(*engine->subgraph, model_->description()));
   TFLSTM_RETURN_IF_ERROR(BindToArena(*engine));
+  TFLSTM_RETURN_IF_ERROR(FillStringInputs(*engine));
   TFLSTM_RETURN_IF_ERROR(InitializeResources(*engine));
   state_changed_ = true;
   return engine;
+}
+
+// tflstm has no setter for string inputs, and TFLite leaves one without storage: RESHAPE then
+// copies from null (found by model_fuzzer). Each gets a valid value instead, its shape's worth
+// of empty strings in TFLite's packed layout (a count, then count + 1 offsets, all pointing at
+// the end). The buffer is TFLite's own (freed with the tensor) and counts against the budget.
+Status Runner::FillStringInputs(Engine& engine) const {
+  tflite::Subgraph& sg = *engine.subgraph;
+  uint64_t used = engine.arena_required;
+  for (size_t i = 0; i < engine.inputs.size(); ++i) {
+    TfLiteTensor* t = sg.tensor(engine.inputs[i]);
+    if (t->type != kTfLiteString || t->data.raw != nullptr || t->dims == nullptr) continue;
+    constexpr uint64_t kMaxCount = std::numeric_limits<int32_t>::max() / 4 - 2;  // the offsets are int32
+    uint64_t count = 1;
+    for (int k = 0; k < t->dims->size; ++k) {
+      count = std::min(kMaxCount + 1, count * static_cast<uint64_t>(std::max(t->dims->data[k], 0)));
+    }
+    const uint64_t bytes = sizeof(int32_t) * (count + 2);
+    if (count > kMaxCount) {
+      return Status(ErrorCode::kInvalidArgument, InputLabel(i) + " at " +
+                                                     ShapeString(t->dims->data, static_cast<size_t>(t->dims->size)) +
+                                                     " holds more strings than TFLite's string buffer can index");
+    }
+    used += bytes;
+    if (options_.arena_bytes && used > *options_.arena_bytes) {
+      return Status(ErrorCode::kArenaExhausted, InputLabel(i) + " needs " + std::to_string(bytes) +
+                                                    " bytes for its empty strings; " + model_->description() +
+                                                    " would use " + std::to_string(used) + " of the budget of " +
+                                                    std::to_string(*options_.arena_bytes) + " bytes");
+    }
+    if (t->allocation_type != kTfLiteDynamic || TfLiteTensorRealloc(bytes, t) != kTfLiteOk || t->data.raw == nullptr) {
+      return Fail(ErrorCode::kRuntimeError, "cannot give " + InputLabel(i) + " its empty strings");
+    }
+    auto* words = reinterpret_cast<int32_t*>(t->data.raw);
+    words[0] = static_cast<int32_t>(count);
+    std::fill(words + 1, words + count + 2, static_cast<int32_t>(bytes));
+  }
+  return Status::Ok();
 }
 
 // Runs each CALL_ONCE initialisation now, as the op itself would on the first invoke, and keeps
@@ -406,7 +445,13 @@ TensorView Unprepared(const TensorInfo& info) {
 
 TensorView Runner::input(size_t i) const {
   if (i >= input_count()) return TensorView{};
-  return engine_ ? View(engine_->inputs[i], input_info()[i].name.c_str()) : Unprepared(input_info()[i]);
+  if (!engine_) return Unprepared(input_info()[i]);
+  TensorView v = View(engine_->inputs[i], input_info()[i].name.c_str());
+  if (v.dtype == kTfLiteString) {
+    v.data = nullptr;  // TFLite's packed strings, not elements: tflstm keeps them valid (FillStringInputs)
+    v.bytes = 0;
+  }
+  return v;
 }
 
 TensorView Runner::output(size_t i) const {

@@ -2,6 +2,7 @@
 
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -38,6 +39,10 @@ py::array View(const py::object& self, const py::object& key, bool input) {
   ThrowIfError(r.Locked([&](const Runner& locked) {
     TFLSTM_RETURN_IF_ERROR(locked.CheckPrepared());
     v = input ? locked.input(i) : locked.output(i);
+    if (v.dtype == kTfLiteString) {  // TFLite's packed strings are no numpy elements
+      return Status(ErrorCode::kInvalidArgument, std::string(input ? "input" : "output") + " '" + v.name +
+                                                     "' holds strings: tflstm offers no view of them");
+    }
     r.views().fetch_add(1);
     return Status::Ok();
   }));
@@ -57,6 +62,35 @@ py::array View(const py::object& self, const py::object& key, bool input) {
   py::array arr(ToNumpy(v.dtype), shape, {}, v.data, base);
   if (!input) arr.attr("setflags")(py::arg("write") = false);
   return arr;
+}
+
+// A string tensor as tf.lite.Interpreter gives it: an object array of bytes. TFLite packs it as
+// a count, count + 1 offsets into the buffer, then the characters; each is checked against it.
+py::array StringsToNumpy(const TensorView& v, const std::vector<py::ssize_t>& shape) {
+  size_t elements = 1;
+  for (const py::ssize_t d : shape) elements *= static_cast<size_t>(d);
+  py::array out(py::dtype("O"), shape);
+  auto* cells = static_cast<PyObject**>(out.mutable_data());
+  const auto* raw = static_cast<const char*>(v.data);
+  int32_t count = 0;
+  if (raw != nullptr && v.bytes >= sizeof(int32_t)) std::memcpy(&count, raw, sizeof count);
+  const size_t header = sizeof(int32_t) * (static_cast<size_t>(std::max(count, 0)) + 2);
+  if (raw == nullptr || count < 0 || static_cast<size_t>(count) != elements || header > v.bytes) {
+    ThrowIfError(Status(ErrorCode::kRuntimeError, "output '" + std::string(v.name) + "' holds no valid strings"));
+  }
+  for (size_t k = 0; k < elements; ++k) {
+    int32_t begin = 0, end = 0;
+    std::memcpy(&begin, raw + sizeof(int32_t) * (k + 1), sizeof begin);
+    std::memcpy(&end, raw + sizeof(int32_t) * (k + 2), sizeof end);
+    if (begin < 0 || end < begin || static_cast<size_t>(end) > v.bytes) {
+      ThrowIfError(Status(ErrorCode::kRuntimeError, "output '" + std::string(v.name) + "' string " + std::to_string(k) +
+                                                        " lies outside its buffer"));
+    }
+    py::bytes item(raw + begin, static_cast<size_t>(end - begin));
+    Py_XDECREF(cells[k]);  // numpy filled the array with None
+    cells[k] = item.release().ptr();
+  }
+  return out;
 }
 
 }  // namespace
@@ -240,6 +274,7 @@ py::array PyRunner::CopyOutput(size_t i) const {
     ThrowIfError(runner_->OutputToFloat(i, out.mutable_data(), static_cast<size_t>(out.size())));
     return std::move(out);
   }
+  if (v.dtype == kTfLiteString) return StringsToNumpy(v, shape);
   py::array out(ToNumpy(v.dtype), shape);
   if (v.bytes > 0) std::memcpy(out.mutable_data(), v.data, v.bytes);
   return out;

@@ -21,6 +21,17 @@ std::vector<char> Reproducer(const std::string& name) {
   return std::vector<char>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
+// The reproducer as a model that loads; null (and a failure) when it does not.
+std::shared_ptr<const Model> LoadReproducer(const std::string& name) {
+  const std::vector<char> bytes = Reproducer(name);
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  if (bytes.empty() || !model.ok()) {
+    ADD_FAILURE() << name << ": " << (bytes.empty() ? "missing" : model.status().ToString());
+    return nullptr;
+  }
+  return model.value();
+}
+
 // The reproducer is refused as an invalid model whose message contains `expected`.
 void ExpectInvalidModel(const std::string& reproducer, const std::string& expected) {
   const std::vector<char> bytes = Reproducer(reproducer);
@@ -34,11 +45,9 @@ void ExpectInvalidModel(const std::string& reproducer, const std::string& expect
 // The reproducer is a valid model that no runner is made for: once prepared, its shapes leave
 // an op with data that TFLite cannot run safely, and the refusal says which.
 void ExpectRefusedWhenPrepared(const std::string& reproducer, const std::string& expected) {
-  const std::vector<char> bytes = Reproducer(reproducer);
-  ASSERT_FALSE(bytes.empty()) << reproducer;
-  auto model = Model::FromBytes(bytes.data(), bytes.size());
-  ASSERT_TRUE(model.ok()) << model.status().ToString();
-  auto runner = Runner::Create(model.value());
+  const auto model = LoadReproducer(reproducer);
+  ASSERT_NE(model, nullptr);
+  auto runner = Runner::Create(model);
   ASSERT_FALSE(runner.ok());
   EXPECT_EQ(runner.status().code(), ErrorCode::kInvalidModel);
   EXPECT_NE(runner.status().message().find(expected), std::string::npos) << runner.status().message();
@@ -193,11 +202,9 @@ TEST(FuzzRegression, InputsBeyondTheAddressSpaceAreRefusedByName) {
 // is also RESHAPE's output, and TFLite leaves it without storage; the check skips it, and
 // TFLite's invoke refuses it.
 TEST(FuzzRegression, InputWithoutStorageIsNotReadByTheFiniteCheck) {
-  const std::vector<char> bytes = Reproducer("input_written_by_an_op.bin");
-  ASSERT_FALSE(bytes.empty());
-  auto model = Model::FromBytes(bytes.data(), bytes.size());
-  ASSERT_TRUE(model.ok()) << model.status().ToString();
-  auto runner = Runner::Create(model.value());
+  const auto model = LoadReproducer("input_written_by_an_op.bin");
+  ASSERT_NE(model, nullptr);
+  auto runner = Runner::Create(model);
   ASSERT_TRUE(runner.ok()) << runner.status().ToString();
   ASSERT_EQ(runner.value()->input(0).data, nullptr);
   const Status s = runner.value()->Invoke();                      // before the fix: a read of address 0
@@ -205,14 +212,64 @@ TEST(FuzzRegression, InputWithoutStorageIsNotReadByTheFiniteCheck) {
   EXPECT_NE(s.message().find("Input tensor 0 lacks data"), std::string::npos) << s.message();
 }
 
+// model_fuzzer (sanitized TFLite): UBSan, memcpy from null in RESHAPE's Eval, reshaping a string
+// graph input that nothing had set (TFLite leaves it without storage). tflstm cannot set strings,
+// so each string input holds empty strings of its shape, and its view offers no storage to write.
+TEST(FuzzRegression, UnsetStringInputHoldsEmptyStrings) {
+  const auto model = LoadReproducer("reshape_of_an_unset_string_input.bin");
+  ASSERT_NE(model, nullptr);
+  auto runner = Runner::Create(model);
+  ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+  Runner& r = *runner.value();
+  size_t strings = 0;
+  for (size_t i = 0; i < r.input_count(); ++i) {
+    const TensorView in = r.input(i);
+    if (in.dtype != kTfLiteString) continue;
+    ++strings;
+    EXPECT_EQ(in.data, nullptr) << in.name;
+    EXPECT_EQ(in.bytes, 0u) << in.name;
+  }
+  ASSERT_GT(strings, 0u);
+  const Status s = r.Invoke();  // before the fix: a copy from address 0
+  EXPECT_TRUE(s.ok() || s.code() == ErrorCode::kRuntimeError) << s.ToString();
+}
+
+// A budget counts a string input's empty strings (4 bytes a string, plus 8) beyond what the
+// inputs and outputs need: a budget one byte short of both is refused, one that holds both is not.
+TEST(FuzzRegression, StringInputsCountAgainstTheBudget) {
+  const auto model = LoadReproducer("reshape_of_an_unset_string_input.bin");
+  ASSERT_NE(model, nullptr);
+  auto unbounded = Runner::Create(model);
+  ASSERT_TRUE(unbounded.ok()) << unbounded.status().ToString();
+  size_t strings = 0;
+  for (size_t i = 0; i < unbounded.value()->input_count(); ++i) {
+    const TensorView in = unbounded.value()->input(i);
+    if (in.dtype != kTfLiteString) continue;
+    size_t count = 1;
+    for (int k = 0; k < in.rank; ++k) count *= static_cast<size_t>(in.shape[k]);
+    strings += sizeof(int32_t) * (count + 2);
+  }
+  ASSERT_GT(strings, 0u);
+  const size_t needed = unbounded.value()->memory().arena_required + strings;
+
+  RunnerOptions options;
+  options.arena_bytes = needed - 1;
+  auto refused = Runner::Create(model, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), ErrorCode::kArenaExhausted) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("empty strings"), std::string::npos) << refused.status().message();
+  options.arena_bytes = needed;
+  auto fits = Runner::Create(model, options);
+  EXPECT_TRUE(fits.ok()) << fits.status().ToString();
+}
+
 // model_fuzzer: a mutated WHILE whose condition never turns false ran for ever (a timeout).
 // A model may legitimately loop; Cancel() from another thread stops it.
 TEST(FuzzRegression, ModelThatLoopsForEverIsCancelled) {
   const std::vector<char> bytes = Reproducer("while_forever.bin");
-  ASSERT_FALSE(bytes.empty());
-  auto model = Model::FromBytes(bytes.data(), bytes.size());
-  ASSERT_TRUE(model.ok()) << model.status().ToString();
-  auto runner = Runner::Create(model.value());
+  const auto model = LoadReproducer("while_forever.bin");
+  ASSERT_NE(model, nullptr);
+  auto runner = Runner::Create(model);
   ASSERT_TRUE(runner.ok()) << runner.status().ToString();
   Runner& r = *runner.value();
   // The fuzzer's inputs: the model's own bytes, repeated (they set the loop's bound).

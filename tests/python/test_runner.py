@@ -99,3 +99,46 @@ def test_every_call_starts_from_zero_state(classifier, converted, rng):
     runs = [int8_runner(xq) for _ in range(3)]
     np.testing.assert_array_equal(runs[0], runs[1])
     np.testing.assert_array_equal(runs[0], runs[2])
+
+
+def _string_models() -> tuple[bytes, bytes]:
+    """A label lookup (GATHER of int32 indices into a constant list of names: string output)
+    and a RESHAPE of a string input, converted by TensorFlow."""
+    from tf_models import tf
+
+    lite, tensor = tf().lite, tf().TensorSpec
+    labels = tf().constant([b"walking", b"", b"badminton", b"standing"])
+
+    @tf().function(input_signature=[tensor([2], tf().int32, name="idx")])
+    def lookup(idx):
+        return {"label": tf().gather(labels, idx)}
+
+    @tf().function(input_signature=[tensor([3], tf().string, name="words")])
+    def grid(words):
+        return {"grid": tf().reshape(words, [1, 3])}
+
+    def convert(f) -> bytes:
+        return lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f).convert()
+
+    return convert(lookup), convert(grid)
+
+
+def test_string_outputs_read_as_bytes_and_string_tensors_have_no_view():
+    lookup, grid = _string_models()
+    runner = tflstm.Runner(tflstm.Model(lookup))
+    idx = np.array([2, 1], np.int32)
+    ref = reference_interpreter(lookup)
+    ref.set_tensor(ref.get_input_details()[0]["index"], idx)
+    ref.invoke()
+    expected = ref.get_tensor(ref.get_output_details()[0]["index"])
+    got = runner(idx)
+    assert got.dtype == object and got.tolist() == expected.tolist() == [b"badminton", b""]
+    with pytest.raises(tflstm.InputError, match="holds strings"):
+        runner.output_view(0)
+    # tflstm cannot set a string input: it holds empty strings, and the model runs on them.
+    unset = tflstm.Runner(tflstm.Model(grid))
+    with pytest.raises(tflstm.InputError, match="holds strings"):
+        unset.input_view("words")
+    unset.invoke()
+    with pytest.raises(tflstm.InputError, match="was not given"):
+        unset.run({})

@@ -101,7 +101,9 @@ class Runner {
   Result<size_t> InputIndex(std::string_view name) const;
   Result<size_t> OutputIndex(std::string_view name) const;
 
-  TensorView input(size_t i) const;  // writable in place: zero-copy input
+  // Writable in place: zero-copy input. A string input has no view of its storage (data is null):
+  // tflstm cannot set strings and gives each string input its shape's worth of empty strings.
+  TensorView input(size_t i) const;
   TensorView output(size_t i) const;
 
   // Position `i` itself when it is in range, else kInvalidArgument saying how many there are.
@@ -180,6 +182,7 @@ class Runner {
   struct Engine;
   Result<std::unique_ptr<Engine>> Build(const std::vector<std::vector<int>>* shapes);
   Status BindToArena(Engine& engine) const;
+  Status FillStringInputs(Engine& engine) const;
   Status CheckShape(size_t i, const int* shape, size_t rank) const;
   Status CheckInputBytes(const std::vector<std::vector<int>>& shapes) const;
   Status CheckInput(size_t i, const InputData& in, bool quantize) const;
