@@ -356,21 +356,40 @@ TEST(LstmHybrid, AWeightOfMinus128MatchesTflite) {
 // products included, which x86's conversion used to turn into -127).
 TEST(LstmHybrid, NonFiniteRowsQuantizeToDefinedValues) {
   const float inf = std::numeric_limits<float>::infinity();
-  const std::vector<float> x = {1.0f, inf, -2.0f, std::numeric_limits<float>::quiet_NaN(), -inf, 0.5f};
-  for (int n : {2, 6}) {
-    std::vector<int8_t> q(16, 5);
-    float scale = 0;
-    int32_t offset = 1;
-    lstm::QuantizeRow(x.data(), n, 16, false, q.data(), &scale, &offset);
-    EXPECT_EQ(offset, 0);
-    for (int k = 0; k < 16; ++k) EXPECT_EQ(q[k], 0) << "at " << k << " of " << n;
-    lstm::QuantizeRow(x.data(), n, 16, true, q.data(), &scale, &offset);
-    std::vector<int8_t> again(16, 7);
-    float scale2 = 0;
-    int32_t offset2 = 1;
-    lstm::QuantizeRow(x.data(), n, 16, true, again.data(), &scale2, &offset2);
-    EXPECT_EQ(q, again);
-    EXPECT_EQ(offset, offset2);
+  std::vector<float> x = {1.0f, inf, -2.0f, std::numeric_limits<float>::quiet_NaN(), -inf, 0.5f};
+  x.resize(20, 0.25f);  // past a vector of lanes, so that the instruction sets' min and max run too
+  for (const lstm::HybridKernels* k : {&lstm::PortableHybridKernels(), &lstm::BestHybridKernels()}) {
+    for (int n : {2, 6, 20}) {
+      SCOPED_TRACE(std::string(k->name) + " n " + std::to_string(n));
+      std::vector<int8_t> q(32, 5);
+      float scale = 0;
+      int32_t offset = 1;
+      lstm::QuantizeRow(*k, x.data(), n, 32, false, q.data(), &scale, &offset);
+      EXPECT_EQ(offset, 0);
+      for (int i = 0; i < 32; ++i) EXPECT_EQ(q[i], 0) << "at " << i;
+      lstm::QuantizeRow(*k, x.data(), n, 32, true, q.data(), &scale, &offset);
+      std::vector<int8_t> again(32, 7);
+      float scale2 = 0;
+      int32_t offset2 = 1;
+      lstm::QuantizeRow(*k, x.data(), n, 32, true, again.data(), &scale2, &offset2);
+      EXPECT_EQ(q, again);
+      EXPECT_EQ(offset, offset2);
+    }
+  }
+}
+
+// The instruction sets' min and max of a row, which the quantization of x and h starts from,
+// are the portable ones for every length and position of the extremes.
+TEST(LstmHybrid, MinMaxKernelsAgree) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  const lstm::HybridKernels& best = lstm::BestHybridKernels();
+  for (int n = 1; n <= 70; ++n) {
+    std::vector<float> x(static_cast<size_t>(n));
+    for (float& v : x) v = normal(rng);
+    x[rng() % x.size()] = -40.0f;
+    x[rng() % x.size()] = 40.0f;
+    EXPECT_EQ(best.min_max(x.data(), n), lstm::PortableHybridKernels().min_max(x.data(), n)) << best.name << " n " << n;
   }
 }
 

@@ -6,12 +6,6 @@
 #include <cstring>
 #include <utility>
 
-#if defined(__AVX2__)
-#include <immintrin.h>
-#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
-#include <arm_neon.h>
-#endif
-
 namespace tflstm::lstm {
 
 namespace {
@@ -29,49 +23,12 @@ inline int32_t RoundInRange(float f, float lo, float hi) {
   return t + static_cast<int32_t>(d >= 0.5f) - static_cast<int32_t>(d <= -0.5f);
 }
 
-// The smallest and the largest of x[0..n), n >= 1: one vector of lanes where the target
-// has one (the compiler leaves the scalar reduction unvectorized).
-inline std::pair<float, float> MinMax(const float* x, int n) {
-  int k = 0;
-  float lo = x[0], hi = x[0];
-#if defined(__AVX2__)
-  if (n >= 8) {
-    __m256 vlo = _mm256_loadu_ps(x), vhi = vlo;
-    for (k = 8; k + 8 <= n; k += 8) {
-      const __m256 v = _mm256_loadu_ps(x + k);
-      vlo = _mm256_min_ps(vlo, v);
-      vhi = _mm256_max_ps(vhi, v);
-    }
-    __m128 l = _mm_min_ps(_mm256_castps256_ps128(vlo), _mm256_extractf128_ps(vlo, 1));
-    __m128 h = _mm_max_ps(_mm256_castps256_ps128(vhi), _mm256_extractf128_ps(vhi, 1));
-    l = _mm_min_ps(l, _mm_movehl_ps(l, l));
-    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-    lo = _mm_cvtss_f32(_mm_min_ss(l, _mm_shuffle_ps(l, l, 1)));
-    hi = _mm_cvtss_f32(_mm_max_ss(h, _mm_shuffle_ps(h, h, 1)));
-  }
-#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
-  if (n >= 4) {
-    float32x4_t vlo = vld1q_f32(x), vhi = vlo;
-    for (k = 4; k + 4 <= n; k += 4) {
-      const float32x4_t v = vld1q_f32(x + k);
-      vlo = vminq_f32(vlo, v);
-      vhi = vmaxq_f32(vhi, v);
-    }
-    const float32x2_t l = vpmin_f32(vget_low_f32(vlo), vget_high_f32(vlo));
-    const float32x2_t h = vpmax_f32(vget_low_f32(vhi), vget_high_f32(vhi));
-    lo = vget_lane_f32(vpmin_f32(l, l), 0);
-    hi = vget_lane_f32(vpmax_f32(h, h), 0);
-  }
-#endif
-  for (; k < n; ++k) lo = std::min(lo, x[k]), hi = std::max(hi, x[k]);
-  return {lo, hi};
-}
-
 }  // namespace
 
-void QuantizeRow(const float* x, int n, int padded, bool asymmetric, int8_t* q, float* scale, int32_t* offset) {
+void QuantizeRow(const HybridKernels& kernels, const float* x, int n, int padded, bool asymmetric, int8_t* q,
+                 float* scale, int32_t* offset) {
   std::fill(q + n, q + padded, int8_t{0});
-  const auto minmax = MinMax(x, n);
+  const auto minmax = kernels.min_max(x, n);
   if (!asymmetric) {  // tensor_utils::SymmetricQuantizeFloats
     const float range = std::max(std::abs(minmax.first), std::abs(minmax.second));
     *offset = 0;
@@ -191,7 +148,7 @@ size_t HybridLstm::WeightBytes() const {
 
 void HybridLstm::Project(const float* x, int rows, float* gx) {
   for (int r = 0; r < rows; ++r) {
-    QuantizeRow(x + static_cast<size_t>(r) * n_input_, n_input_, in_cols_, asymmetric_,
+    QuantizeRow(*kernels, x + static_cast<size_t>(r) * n_input_, n_input_, in_cols_, asymmetric_,
                 q_.data() + static_cast<size_t>(r) * in_cols_, &q_scale_[r], &q_offset_[r]);
   }
   input_dot_(input_.data(), rows_, in_cols_, q_.data(), rows, dots_.data());
@@ -204,7 +161,7 @@ void HybridLstm::Project(const float* x, int rows, float* gx) {
 
 void HybridLstm::Step(const Kernels& kernels_float, const StepArgs& s) {
   for (int b = 0; b < s.batch; ++b) {
-    QuantizeRow(s.h_prev + b * s.state_stride, n_cell_, rec_cols_, asymmetric_,
+    QuantizeRow(*kernels, s.h_prev + b * s.state_stride, n_cell_, rec_cols_, asymmetric_,
                 q_.data() + static_cast<size_t>(b) * rec_cols_, &q_scale_[b], &q_offset_[b]);
   }
   recurrent_dot_(recurrent_.data(), rows_, rec_cols_, q_.data(), s.batch, dots_.data());

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "float_lstm.h"
@@ -34,6 +35,9 @@ struct HybridKernels {
   // float first, no fused multiply-add.
   void (*accumulate)(const int32_t* dot, const int32_t* sums, int32_t offset, float q_scale, const float* w_scale,
                      int rows, const float* in, float* out);
+  // The smallest and the largest of x[0..n), n >= 1, for the quantization of x and h: the
+  // same for every instruction set on finite x.
+  std::pair<float, float> (*min_max)(const float* x, int n);
 };
 
 const HybridKernels& PortableHybridKernels();
@@ -47,8 +51,9 @@ const HybridKernels& BestHybridKernels();  // "hybrid-avx2", "hybrid-neon" or "h
 
 // TFLite's per-row input quantization (tensor_utils::BatchQuantizeFloats for one row):
 // symmetric to [-127, 127] with offset 0, or asymmetric to [-128, 127] with a zero point.
-// q gets n values then zeros up to `padded`.
-void QuantizeRow(const float* x, int n, int padded, bool asymmetric, int8_t* q, float* scale, int32_t* offset);
+// q gets n values then zeros up to `padded`; `kernels` gives the min and max.
+void QuantizeRow(const HybridKernels& kernels, const float* x, int n, int padded, bool asymmetric, int8_t* q,
+                 float* scale, int32_t* offset);
 
 // One hybrid LSTM layer's packed weights and its scratch (sized once in Configure).
 class HybridLstm {

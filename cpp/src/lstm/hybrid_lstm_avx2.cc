@@ -33,6 +33,21 @@ struct Avx2 {
     const __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out), t);
   }
+  using Floats = __m256;
+  static constexpr int kFloatLanes = 8;
+  static Floats LoadF(const float* x) { return _mm256_loadu_ps(x); }
+  static Floats MinF(Floats a, Floats b) { return _mm256_min_ps(a, b); }
+  static Floats MaxF(Floats a, Floats b) { return _mm256_max_ps(a, b); }
+  static float ReduceMin(Floats v) {
+    __m128 l = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    l = _mm_min_ps(l, _mm_movehl_ps(l, l));
+    return _mm_cvtss_f32(_mm_min_ss(l, _mm_shuffle_ps(l, l, 1)));
+  }
+  static float ReduceMax(Floats v) {
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_max_ss(h, _mm_shuffle_ps(h, h, 1)));
+  }
 };
 
 // The narrow product's layout: 8 rows x 4 columns per 32 bytes (row i at bytes 4i..4i+3), so
@@ -115,7 +130,7 @@ void Accumulate(const int32_t* dot, const int32_t* sums, int32_t offset, float q
 }  // namespace
 
 const HybridKernels& Avx2HybridKernels() {
-  return HybridKernelsFor<Avx2>("hybrid-avx2", &NarrowLayout, &DotNarrow, &Accumulate);
+  return HybridKernelsFor<Avx2>("hybrid-avx2", &NarrowLayout, &DotNarrow, &Accumulate, &MinMaxLanes<Avx2>);
 }
 
 }  // namespace tflstm::lstm

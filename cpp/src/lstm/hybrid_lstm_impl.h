@@ -1,7 +1,11 @@
 // The int8 dot kernel of hybrid_lstm.h over an instruction set's traits S: Acc (an
 // accumulator), Zero(), Madd(acc, w, x) (kDotCols products added into acc) and Sum(acc).
-// Sum4(acc[4], out) stores four sums. Include it only from the instruction sets' files.
+// Sum4(acc[4], out) stores four sums. MinMaxLanes needs float lanes of S too. Include it only from the instruction
+// sets' files.
 #pragma once
+
+#include <algorithm>
+#include <utility>
 
 #include "hybrid_lstm.h"
 
@@ -38,11 +42,36 @@ inline void AccumulateScalar(const int32_t* dot, const int32_t* sums, int32_t of
   }
 }
 
+// min and max of x[k..n) folded into lo and hi: the scalar loop (and the vector ones' tail).
+inline std::pair<float, float> MinMaxFrom(const float* x, int k, int n, float lo, float hi) {
+  for (; k < n; ++k) lo = std::min(lo, x[k]), hi = std::max(hi, x[k]);
+  return {lo, hi};
+}
+
+inline std::pair<float, float> MinMaxScalar(const float* x, int n) { return MinMaxFrom(x, 1, n, x[0], x[0]); }
+
+// The same in float lanes, for traits with Floats, kFloatLanes, LoadF, MinF, MaxF, ReduceMin
+// and ReduceMax.
+template <class S>
+std::pair<float, float> MinMaxLanes(const float* x, int n) {
+  constexpr int L = S::kFloatLanes;
+  if (n < L) return MinMaxScalar(x, n);
+  typename S::Floats lo = S::LoadF(x), hi = lo;
+  int k = L;
+  for (; k + L <= n; k += L) {
+    const typename S::Floats v = S::LoadF(x + k);
+    lo = S::MinF(lo, v);
+    hi = S::MaxF(hi, v);
+  }
+  return MinMaxFrom(x, k, n, S::ReduceMin(lo), S::ReduceMax(hi));
+}
+
 template <class S>
 const HybridKernels& HybridKernelsFor(const char* name, decltype(HybridKernels::narrow_layout) narrow_layout = nullptr,
                                       DotFn dot_narrow = &Dot<S>,
-                                      decltype(HybridKernels::accumulate) accumulate = &AccumulateScalar) {
-  static const HybridKernels kernels{name, &Dot<S>, narrow_layout, dot_narrow, accumulate};
+                                      decltype(HybridKernels::accumulate) accumulate = &AccumulateScalar,
+                                      decltype(HybridKernels::min_max) min_max = &MinMaxScalar) {
+  static const HybridKernels kernels{name, &Dot<S>, narrow_layout, dot_narrow, accumulate, min_max};
   return kernels;
 }
 

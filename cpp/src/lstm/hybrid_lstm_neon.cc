@@ -24,11 +24,26 @@ struct Neon {
   static void Sum4(const Acc* acc, int32_t* out) {
     for (int i = 0; i < 4; ++i) out[i] = Sum(acc[i]);
   }
+  using Floats = float32x4_t;
+  static constexpr int kFloatLanes = 4;
+  static Floats LoadF(const float* x) { return vld1q_f32(x); }
+  static Floats MinF(Floats a, Floats b) { return vminq_f32(a, b); }
+  static Floats MaxF(Floats a, Floats b) { return vmaxq_f32(a, b); }
+  static float ReduceMin(Floats v) {
+    const float32x2_t l = vpmin_f32(vget_low_f32(v), vget_high_f32(v));
+    return vget_lane_f32(vpmin_f32(l, l), 0);
+  }
+  static float ReduceMax(Floats v) {
+    const float32x2_t h = vpmax_f32(vget_low_f32(v), vget_high_f32(v));
+    return vget_lane_f32(vpmax_f32(h, h), 0);
+  }
 };
 
 }  // namespace
 
-const HybridKernels& NeonHybridKernels() { return HybridKernelsFor<Neon>("hybrid-neon"); }
+const HybridKernels& NeonHybridKernels() {
+  return HybridKernelsFor<Neon>("hybrid-neon", nullptr, &Dot<Neon>, &AccumulateScalar, &MinMaxLanes<Neon>);
+}
 
 }  // namespace tflstm::lstm
 #endif
