@@ -124,6 +124,27 @@ class Validator {
     TFLSTM_RETURN_IF_ERROR(check_indices(sg->inputs(), false, "its inputs list"));
     TFLSTM_RETURN_IF_ERROR(check_indices(sg->outputs(), false, "its outputs list"));
     for (size_t t = 0; t < n_tensors; ++t) TFLSTM_RETURN_IF_ERROR(CheckTensor(*sg, sub, t));
+    // One writer per tensor: a second op's Prepare would re-plan a tensor the first one had
+    // allocated (a DEQUANTIZE of a constant makes its output persistent and drops the buffer an
+    // earlier writer gave it: a leak inside TFLite, found by model_fuzzer).
+    std::vector<int64_t> writer(n_tensors, -1);
+    for (size_t o = 0; o < Length(sg->operators()); ++o) {
+      const tflite::Operator* op = sg->operators()->Get(o);
+      if (op == nullptr) continue;  // refused below
+      TFLSTM_RETURN_IF_ERROR(check_indices(op->outputs(), true, "operator " + Str(o) + "'s outputs"));
+      for (size_t i = 0; i < Length(op->outputs()); ++i) {
+        const int32_t t = op->outputs()->Get(i);
+        if (t == -1) continue;
+        if (writer[t] != -1) {
+          const tflite::Tensor* tensor = sg->tensors()->Get(t);
+          const std::string named = tensor && tensor->name() ? " '" + tensor->name()->str() + "'" : "";
+          return Fail(sub + ": tensor " + Str(static_cast<uint64_t>(t)) + named + " is an output of operator " +
+                      Str(static_cast<uint64_t>(writer[t])) + " and of operator " + Str(o) +
+                      "; a tensor has one writer");
+        }
+        writer[t] = static_cast<int64_t>(o);
+      }
+    }
     for (size_t o = 0; o < Length(sg->operators()); ++o) {
       const tflite::Operator* op = sg->operators()->Get(o);
       const std::string on = sub + ": operator " + Str(o);
@@ -132,10 +153,35 @@ class Validator {
         return Fail(on + " uses operator code " + Str(op->opcode_index()) + " of " + Str(Length(m_.operator_codes())));
       }
       TFLSTM_RETURN_IF_ERROR(check_indices(op->inputs(), true, "operator " + Str(o) + "'s inputs"));
-      TFLSTM_RETURN_IF_ERROR(check_indices(op->outputs(), true, "operator " + Str(o) + "'s outputs"));
       TFLSTM_RETURN_IF_ERROR(check_indices(op->intermediates(), true, "operator " + Str(o) + "'s intermediates"));
       TFLSTM_RETURN_IF_ERROR(
           CheckOperator(*sg, *op, on + " (" + OpCodeName(*m_.operator_codes()->Get(op->opcode_index())) + ")"));
+    }
+    // After each op's own rules, whose messages say more: an op reads only what is there when
+    // it runs, a subgraph input, a constant, a variable or an earlier op's output. TFLite gives
+    // any other tensor the arena's leftovers, or a string one no storage at all (RESHAPE copied
+    // from null, found by model_fuzzer). A tensor of no elements is exempt: nothing of it is
+    // read (RESHAPE's new shape []).
+    std::vector<bool> ready(n_tensors, false);
+    for (size_t i = 0; i < Length(sg->inputs()); ++i) ready[sg->inputs()->Get(i)] = true;
+    for (size_t t = 0; t < n_tensors; ++t) {
+      const tflite::Tensor& tensor = *sg->tensors()->Get(t);
+      if (ConstantBytes(tensor) >= 0 || tensor.is_variable() || Elements(tensor) == 0) ready[t] = true;
+    }
+    for (size_t o = 0; o < Length(sg->operators()); ++o) {
+      const tflite::Operator* op = sg->operators()->Get(o);
+      for (size_t i = 0; i < Length(op->inputs()); ++i) {
+        const int32_t t = op->inputs()->Get(i);
+        if (t == -1 || ready[t]) continue;
+        const tflite::Tensor* tensor = sg->tensors()->Get(t);
+        const std::string named = tensor->name() ? " '" + tensor->name()->str() + "'" : "";
+        return Fail(sub + ": operator " + Str(o) + " reads tensor " + Str(static_cast<uint64_t>(t)) + named +
+                    " as its input " + Str(i) +
+                    ", which is no input, constant or variable, and which no earlier operator writes");
+      }
+      for (size_t i = 0; i < Length(op->outputs()); ++i) {
+        if (op->outputs()->Get(i) != -1) ready[op->outputs()->Get(i)] = true;
+      }
     }
     return Status::Ok();
   }
@@ -418,6 +464,21 @@ class Validator {
         return Fail(v.name + ": its output scale " + std::to_string(out_scale) + " is too small for input scale " +
                     std::to_string(in_scale) + " (the kernel's rescaling needs output > input * 2 / " +
                     std::to_string(static_cast<int>(shift)) + ")");
+      }
+    }
+    const bool comparison = code == tflite::BuiltinOperator_LESS || code == tflite::BuiltinOperator_LESS_EQUAL ||
+                            code == tflite::BuiltinOperator_GREATER || code == tflite::BuiltinOperator_GREATER_EQUAL ||
+                            code == tflite::BuiltinOperator_EQUAL || code == tflite::BuiltinOperator_NOT_EQUAL;
+    if (comparison && v.inputs() > 0 && v.in(0) &&
+        (v.in(0)->type() == tflite::TensorType_INT8 || v.in(0)->type() == tflite::TensorType_UINT8)) {
+      // The quantized comparisons rescale each input by its scale as a multiplier below one
+      // with a right shift of at most 31 (a scale of 1 or more shifts by a negative amount).
+      for (int i = 0; i < v.inputs(); ++i) {
+        const double scale = v.in(i) ? v.in(i)->quantization()->scale()->Get(0) : 0.5;
+        if (!(scale >= std::ldexp(1.0, -32) && scale < 1)) {
+          return Fail(v.InName(i) + " has scale " + Number(scale) +
+                      "; the quantized comparison needs a scale in [2^-32, 1)");
+        }
       }
     }
     return Status::Ok();

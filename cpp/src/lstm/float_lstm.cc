@@ -29,7 +29,8 @@ void PackGates(const float* const gates[kGates], int units, int cols, float* out
 
 Isa BestIsa() {
   static const Isa best = [] {
-    // TFLSTM_LSTM_ISA=portable runs the portable kernels on any CPU (tests and benchmarks).
+    // TFLSTM_LSTM_ISA=portable runs the portable kernels on any CPU (tests and benchmarks);
+    // =avx2 leaves out AVX-512 VNNI (HasAvx512Vnni).
     const char* isa = std::getenv("TFLSTM_LSTM_ISA");
     if (isa != nullptr && std::strcmp(isa, "portable") == 0) return Isa::kPortable;
 #if defined(__x86_64__) || defined(_M_X64)
@@ -41,6 +42,18 @@ Isa BestIsa() {
     return Isa::kPortable;
   }();
   return best;
+}
+
+bool HasAvx512Vnni() {
+#if defined(__x86_64__) || defined(_M_X64)
+  static const bool has = [] {
+    if (BestIsa() != Isa::kAvx2 || std::getenv("TFLSTM_LSTM_ISA") != nullptr) return false;
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
+  }();
+  return has;
+#else
+  return false;
+#endif
 }
 
 const Kernels& BestKernels() {

@@ -82,6 +82,9 @@ const Kernels& NeonKernels();
 // AVX2 with FMA, NEON, or portable (also where TFLSTM_LSTM_ISA=portable).
 enum class Isa { kPortable, kAvx2, kNeon };
 Isa BestIsa();
+// Whether the integer products may use AVX-512 VNNI (with AVX512VL, on 256-bit vectors): the CPU
+// has it and TFLSTM_LSTM_ISA is unset (TFLSTM_LSTM_ISA=avx2 keeps plain AVX2, to compare).
+bool HasAvx512Vnni();
 
 // The best implementation for this CPU.
 const Kernels& BestKernels();

@@ -65,13 +65,26 @@ void Int8EffectiveBias(const int8_t* const gates[kGates], const int32_t* const b
 const Int8Kernels& BestInt8Kernels() {
   switch (BestIsa()) {
 #if defined(__x86_64__) || defined(_M_X64)
-    case Isa::kAvx2: return Avx2Int8Kernels();
+    case Isa::kAvx2: return HasAvx512Vnni() ? VnniInt8Kernels() : Avx2Int8Kernels();
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
     case Isa::kNeon: return NeonInt8Kernels();
 #endif
     default: return PortableInt8Kernels();
   }
+}
+
+std::vector<const Int8Kernels*> Int8KernelsOnThisCpu() {
+  std::vector<const Int8Kernels*> all = {&PortableInt8Kernels()};
+#if defined(__x86_64__) || defined(_M_X64)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) all.push_back(&Avx2Int8Kernels());
+  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl")) all.push_back(&VnniInt8Kernels());
+#endif
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+  all.push_back(&NeonInt8Kernels());
+#endif
+  return all;
 }
 
 bool Int8Lstm::Covers(const TfLiteContext* context, const TfLiteNode* node) {
@@ -247,7 +260,8 @@ TfLiteStatus Int8Lstm::Invoke(TfLiteContext* context, TfLiteNode* node) const {
     step.gx = gx + (t % chunk) * time_stride;
     step.h_prev = h_prev;
     step.h_next = h_next;
-    kernels.step(step);
+    kernels.gates(step);
+    kernels.cell(step);
     for (int b = 0; b < d.batch; ++b) {
       const size_t r = time_major_ ? static_cast<size_t>(t) * d.batch + b : static_cast<size_t>(b) * d.time + t;
       std::copy_n(h_next + b * padded, n, output.data.int8 + r * n);  // values in [-128, 127]

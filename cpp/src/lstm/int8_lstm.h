@@ -106,7 +106,9 @@ struct Int8Kernels {
   const char* name;
   int group;  // columns per packed weight group
   void (*project)(const Int8ProjectArgs&);
-  void (*step)(const Int8StepArgs&);
+  // One step: the gates' pre-activations into a.gates, then the cell update and hidden state.
+  void (*gates)(const Int8StepArgs&);
+  void (*cell)(const Int8StepArgs&);
   // gemmlowp's logistic (3 integer bits in) and tanh (`integer_bits` in), for the tests.
   void (*sigmoid)(const int16_t* in, int16_t* out, int n);
   void (*tanh)(int integer_bits, const int16_t* in, int16_t* out, int n);
@@ -115,6 +117,7 @@ struct Int8Kernels {
 const Int8Kernels& PortableInt8Kernels();
 #if defined(__x86_64__) || defined(_M_X64)
 const Int8Kernels& Avx2Int8Kernels();  // only for a CPU with AVX2
+const Int8Kernels& VnniInt8Kernels();  // only for a CPU with AVX-512 VNNI and VL
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
 const Int8Kernels& NeonInt8Kernels();
@@ -122,6 +125,8 @@ const Int8Kernels& NeonInt8Kernels();
 
 // The best implementation for this CPU (TFLSTM_LSTM_ISA=portable forces the portable one).
 const Int8Kernels& BestInt8Kernels();
+// Every implementation this CPU can run, the portable one first (for the tests).
+std::vector<const Int8Kernels*> Int8KernelsOnThisCpu();
 
 // The op's side (lstm_op.cc): the kernel of one node.
 class Int8Lstm {

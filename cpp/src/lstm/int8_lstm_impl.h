@@ -12,8 +12,10 @@
 //     RoundingDivideByPOT(a * b, shift) (the low 16 bits, as TFLite's cast), HiddenOut(o, t, qm, zp) =
 //     clamp(MBQM(o * t) + zp, -128, 127);
 //   int32: Load32 Add32 Widen16(p) (kLanes32 int16 -> int32) StoreSat16(p, v) Mbqm(v, qm) (TFLite's
-//     MultiplyByQuantizedMultiplier), Mac(acc, w, x) (acc[v] += the products of one packed weight
-//     group with x[0..kGroup)).
+//     MultiplyByQuantizedMultiplier), XV LoadX(x) (x[0..kGroup) in the form Mac takes, prepared
+//     once for every block that uses it), Mac(acc, w, xv) (acc[v] += the products of one packed
+//     weight group with those columns), kBlocksAtOnce (1 or 2: blocks whose products share each
+//     prepared x, where the registers hold both blocks' accumulators).
 // The fixed-point functions below are gemmlowp's (fixedpoint.h) for 16-bit raw values, the
 // same operations in the same order, so every lane gets the scalar code's bits.
 #pragma once
@@ -152,63 +154,91 @@ struct Fixed {
   }
 };
 
-// acc = bias; acc += packed weights x the int16 columns of x (one block's four gates).
-template <class S>
-inline void Accumulate(const int8_t* w, int groups, const int16_t* x, const int32_t* bias,
-                       typename S::V32 acc[kBlockWidth / S::kLanes32]) {
+// For NB consecutive blocks (their packed weights `block_stride` apart, their biases next to
+// each other): acc[n] = block n's bias + its packed weights x the int16 columns of x. Each group
+// of x is prepared once for all NB blocks, and the NB blocks' sums are independent chains.
+template <class S, int NB>
+inline void Accumulate(const int8_t* w, size_t block_stride, int groups, const int16_t* x, const int32_t* bias,
+                       typename S::V32 (&acc)[NB][kBlockWidth / S::kLanes32]) {
   constexpr int kVecs = kBlockWidth / S::kLanes32;
-  for (int v = 0; v < kVecs; ++v) acc[v] = S::Load32(bias + v * S::kLanes32);
-  for (int k = 0; k < groups; ++k) S::Mac(acc, w + static_cast<size_t>(k) * kBlockWidth * S::kGroup, x + k * S::kGroup);
+  for (int n = 0; n < NB; ++n) {
+    for (int v = 0; v < kVecs; ++v) acc[n][v] = S::Load32(bias + n * kBlockWidth + v * S::kLanes32);
+  }
+  for (int k = 0; k < groups; ++k) {
+    const typename S::XV xk = S::LoadX(x + k * S::kGroup);
+    const int8_t* wk = w + static_cast<size_t>(k) * kBlockWidth * S::kGroup;
+    for (int n = 0; n < NB; ++n) S::Mac(acc[n], wk + n * block_stride, xk);
+  }
+}
+
+// Blocks `blk` .. blk + NB of the input projection, for every row.
+template <class S, int NB>
+void ProjectBlocks(const Int8ProjectArgs& a, int blk, int groups) {
+  using V32 = typename S::V32;
+  constexpr int L = S::kLanes32;
+  constexpr int kVecs = kBlockWidth / L;
+  const size_t block_stride = static_cast<size_t>(groups) * kBlockWidth * S::kGroup;
+  const size_t x_stride = static_cast<size_t>(Int8Columns(a.n_input));
+  const size_t row_stride = static_cast<size_t>(Blocks(a.n_cell)) * kBlockWidth;
+  const int8_t* w = a.weights + blk * block_stride;
+  const int32_t* bias = a.bias + static_cast<size_t>(blk) * kBlockWidth;
+  for (int r = 0; r < a.rows; ++r) {
+    V32 acc[NB][kVecs];
+    Accumulate<S, NB>(w, block_stride, groups, a.x + r * x_stride, bias, acc);
+    for (int n = 0; n < NB; ++n) {
+      int16_t* gx = a.gx + r * row_stride + static_cast<size_t>(blk + n) * kBlockWidth;
+      for (int v = 0; v < kVecs; ++v) {
+        S::StoreSat16(gx + v * L, S::Mbqm(acc[n][v], a.params->input[v * L / kBlockUnits]));
+      }
+    }
+  }
 }
 
 template <class S>
 void Int8Project(const Int8ProjectArgs& a) {
+  const int blocks = Blocks(a.n_cell);
+  const int groups = (a.n_input + S::kGroup - 1) / S::kGroup;
+  constexpr int NB = S::kBlocksAtOnce;
+  int blk = 0;
+  for (; blk + NB <= blocks; blk += NB) ProjectBlocks<S, NB>(a, blk, groups);
+  if (blk < blocks) ProjectBlocks<S, 1>(a, blk, groups);
+}
+
+// Blocks `blk` .. blk + NB of one step's gates, for every batch row (the blocks' weights stay in
+// L1 across the batch): input half + rescaled recurrent product, saturated.
+template <class S, int NB>
+void GatesOfBlocks(const Int8StepArgs& a, int blk, int groups) {
   using V32 = typename S::V32;
   constexpr int L = S::kLanes32;
   constexpr int kVecs = kBlockWidth / L;
-  const int blocks = Blocks(a.n_cell);
-  const int groups = (a.n_input + S::kGroup - 1) / S::kGroup;
-  const size_t x_stride = static_cast<size_t>(Int8Columns(a.n_input));
-  const size_t row_stride = static_cast<size_t>(blocks) * kBlockWidth;
-  for (int blk = 0; blk < blocks; ++blk) {
-    const int8_t* w = a.weights + static_cast<size_t>(blk) * groups * kBlockWidth * S::kGroup;
-    const int32_t* bias = a.bias + static_cast<size_t>(blk) * kBlockWidth;
-    for (int r = 0; r < a.rows; ++r) {
-      V32 acc[kVecs];
-      Accumulate<S>(w, groups, a.x + r * x_stride, bias, acc);
-      int16_t* gx = a.gx + r * row_stride + static_cast<size_t>(blk) * kBlockWidth;
+  const size_t padded = static_cast<size_t>(Int8Padded(a.n_cell));
+  const size_t block_stride = static_cast<size_t>(groups) * kBlockWidth * S::kGroup;
+  const int8_t* w = a.recurrent + blk * block_stride;
+  const int32_t* bias = a.bias + static_cast<size_t>(blk) * kBlockWidth;
+  for (int b = 0; b < a.batch; ++b) {
+    V32 acc[NB][kVecs];
+    Accumulate<S, NB>(w, block_stride, groups, a.h_prev + b * padded, bias, acc);
+    for (int n = 0; n < NB; ++n) {
+      const int16_t* gx = a.gx + b * a.gx_batch_stride + static_cast<size_t>(blk + n) * kBlockWidth;
+      int16_t* gates = a.gates + b * kGates * padded + static_cast<size_t>(blk + n) * kBlockUnits;
       for (int v = 0; v < kVecs; ++v) {
-        S::StoreSat16(gx + v * L, S::Mbqm(acc[v], a.params->input[v * L / kBlockUnits]));
+        const int g = v * L / kBlockUnits;
+        const int j = v * L % kBlockUnits;
+        const V32 r = S::Add32(S::Mbqm(acc[n][v], a.params->recurrent[g]), S::Widen16(gx + v * L));
+        S::StoreSat16(gates + g * padded + j, r);
       }
     }
   }
 }
 
-// The gates' pre-activations for one step: input half + rescaled recurrent product, saturated.
 template <class S>
 void Int8Gates(const Int8StepArgs& a) {
-  using V32 = typename S::V32;
-  constexpr int L = S::kLanes32;
-  constexpr int kVecs = kBlockWidth / L;
   const int blocks = Blocks(a.n_cell);
   const int groups = (a.n_cell + S::kGroup - 1) / S::kGroup;
-  const size_t padded = static_cast<size_t>(Int8Padded(a.n_cell));
-  for (int blk = 0; blk < blocks; ++blk) {
-    const int8_t* w = a.recurrent + static_cast<size_t>(blk) * groups * kBlockWidth * S::kGroup;
-    const int32_t* bias = a.bias + static_cast<size_t>(blk) * kBlockWidth;
-    for (int b = 0; b < a.batch; ++b) {  // the block's weights stay in L1 across the batch
-      V32 acc[kVecs];
-      Accumulate<S>(w, groups, a.h_prev + b * padded, bias, acc);
-      const int16_t* gx = a.gx + b * a.gx_batch_stride + static_cast<size_t>(blk) * kBlockWidth;
-      int16_t* gates = a.gates + b * kGates * padded + static_cast<size_t>(blk) * kBlockUnits;
-      for (int v = 0; v < kVecs; ++v) {
-        const int g = v * L / kBlockUnits;
-        const int j = v * L % kBlockUnits;
-        const V32 r = S::Add32(S::Mbqm(acc[v], a.params->recurrent[g]), S::Widen16(gx + v * L));
-        S::StoreSat16(gates + g * padded + j, r);
-      }
-    }
-  }
+  constexpr int NB = S::kBlocksAtOnce;
+  int blk = 0;
+  for (; blk + NB <= blocks; blk += NB) GatesOfBlocks<S, NB>(a, blk, groups);
+  if (blk < blocks) GatesOfBlocks<S, 1>(a, blk, groups);
 }
 
 // The activations, cell update and hidden state, kLanes16 units at a time (kCellBits =
@@ -244,8 +274,7 @@ void Int8Cell(const Int8StepArgs& a) {
 }
 
 template <class S>
-void Int8Step(const Int8StepArgs& a) {
-  Int8Gates<S>(a);
+void Int8CellOf(const Int8StepArgs& a) {
   switch (15 + a.params->cell_scale) {
     case 0: return Int8Cell<S, 0>(a);
     case 1: return Int8Cell<S, 1>(a);
@@ -283,7 +312,8 @@ void Int8Tanh(int integer_bits, const int16_t* in, int16_t* out, int n) {
 template <class S>
 const Int8Kernels& Int8KernelsFor(const char* name) {
   static_assert(kInt8UnitPad % S::kLanes16 == 0 && kBlockUnits % S::kLanes32 == 0, "vector width");
-  static const Int8Kernels kernels{name, S::kGroup, &Int8Project<S>, &Int8Step<S>, &Int8Sigmoid<S>, &Int8Tanh<S>};
+  static const Int8Kernels kernels{name,           S::kGroup,       &Int8Project<S>, &Int8Gates<S>,
+                                   &Int8CellOf<S>, &Int8Sigmoid<S>, &Int8Tanh<S>};
   return kernels;
 }
 

@@ -14,6 +14,7 @@ struct NeonInt8 {
   static constexpr int kLanes16 = 8;
   static constexpr int kLanes32 = 4;
   static constexpr int kGroup = 1;
+  static constexpr int kBlocksAtOnce = 1;  // 8 accumulators a block: armhf has 16 q registers
 
   static V16 Set16(int16_t x) { return vdupq_n_s16(x); }
   static V16 Load16(const int16_t* p) { return vld1q_s16(p); }
@@ -81,8 +82,9 @@ struct NeonInt8 {
   static V32 Widen16(const int16_t* p) { return vmovl_s16(vld1_s16(p)); }
   static void StoreSat16(int16_t* p, V32 v) { vst1_s16(p, vqmovn_s32(v)); }
   // acc[2g], acc[2g + 1] (units 0-3 and 4-7 of gate g) += w[g][unit] * x[0].
-  static void Mac(V32* acc, const int8_t* w, const int16_t* x) {
-    const int16_t xk = x[0];
+  using XV = int16_t;
+  static XV LoadX(const int16_t* x) { return x[0]; }
+  static void Mac(V32* acc, const int8_t* w, XV xk) {
     for (int g = 0; g < kGates; ++g) {
       const int16x8_t wg = vmovl_s8(vld1_s8(w + 8 * g));
       acc[2 * g] = vmlal_n_s16(acc[2 * g], vget_low_s16(wg), xk);

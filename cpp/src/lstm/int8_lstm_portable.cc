@@ -11,6 +11,7 @@ struct ScalarInt8 {
   static constexpr int kLanes16 = 1;
   static constexpr int kLanes32 = 1;
   static constexpr int kGroup = 1;
+  static constexpr int kBlocksAtOnce = 1;
 
   static V16 Clamp16(int32_t x) { return static_cast<int16_t>(std::min(32767, std::max(-32768, x))); }
   static V16 Set16(int16_t x) { return x; }
@@ -64,8 +65,9 @@ struct ScalarInt8 {
   static V32 Widen16(const int16_t* p) { return *p; }
   static void StoreSat16(int16_t* p, V32 v) { *p = Clamp16(v); }
   static V32 Mbqm(V32 v, QuantizedMultiplier q) { return Mbqm32(v, q); }
-  static void Mac(V32* acc, const int8_t* w, const int16_t* x) {
-    const int32_t xk = x[0];
+  using XV = int32_t;
+  static XV LoadX(const int16_t* x) { return x[0]; }
+  static void Mac(V32* acc, const int8_t* w, XV xk) {
     for (int i = 0; i < kBlockWidth; ++i) acc[i] += w[i] * xk;
   }
 };
