@@ -145,6 +145,16 @@ class Validator {
         writer[t] = static_cast<int64_t>(o);
       }
     }
+    // The caller writes a subgraph's inputs: one that is a constant would be written in the
+    // model's own (shared, possibly read-only mapped) bytes. Found by model_fuzzer: a SIGSEGV.
+    for (size_t i = 0; i < Length(sg->inputs()); ++i) {
+      const tflite::Tensor& tensor = *sg->tensors()->Get(sg->inputs()->Get(i));
+      if (ConstantBytes(tensor) > 0) {
+        return Fail(sub + ": input " + Str(i) + " (tensor " + std::to_string(sg->inputs()->Get(i)) +
+                    (tensor.name() ? " '" + tensor.name()->str() + "'" : "") + ") is a constant (buffer " +
+                    Str(tensor.buffer()) + "); an input is written by the caller");
+      }
+    }
     for (size_t o = 0; o < Length(sg->operators()); ++o) {
       const tflite::Operator* op = sg->operators()->Get(o);
       const std::string on = sub + ": operator " + Str(o);
@@ -237,6 +247,16 @@ class Validator {
       if (Length(q->scale()) != Length(q->zero_point()) && Length(q->zero_point()) != 0) {
         return Fail(tn + " has " + Str(Length(q->scale())) + " quantization scales but " +
                     Str(Length(q->zero_point())) + " zero points");
+      }
+      // Per-channel kernels read one scale and zero point per index of the quantized dimension.
+      if (Length(q->scale()) > 1) {
+        const std::vector<int> shape = Shape(*tensor);
+        const int32_t axis = q->quantized_dimension();
+        if (axis < 0 || static_cast<size_t>(axis) >= shape.size() ||
+            static_cast<size_t>(shape[static_cast<size_t>(axis)]) != Length(q->scale())) {
+          return Fail(tn + " of shape " + ShapeText(shape) + " has " + Str(Length(q->scale())) +
+                      " quantization scales along dimension " + std::to_string(axis) + "; it needs one per index");
+        }
       }
       // Kernels turn scales (and their ratios) into fixed-point multipliers, and TFLite aborts
       // when one is not a positive number. A single (per-tensor) scale of a quantized tensor must
@@ -342,6 +362,15 @@ class Validator {
           return Fail(v.Name("output", op.outputs(), i) +
                       " is a variable tensor; only a QUANTIZE or DEQUANTIZE of its own shape may write one");
         }
+      }
+      // QUANTIZE gives its output the input's shape in Prepare; per channel, its scales must fit
+      // that shape (the kernel reads one per index, past them otherwise: found by model_fuzzer).
+      if (code == tflite::BuiltinOperator_QUANTIZE && v.inputs() >= 1 && v.in(0) && v.outputs() >= 1 && v.out(0) &&
+          v.out(0)->quantization() && Length(v.out(0)->quantization()->scale()) > 1 &&
+          Shape(*v.in(0)) != Shape(*v.out(0))) {
+        return Fail(v.Name("output", op.outputs(), 0) + " is quantized per channel at shape " +
+                    ShapeText(Shape(*v.out(0))) + ", but QUANTIZE gives it its input's shape " +
+                    ShapeText(Shape(*v.in(0))));
       }
       // Kernels fetch output 0 late in Prepare, after allocating the output's shape (which then
       // leaks when the fetch fails); only ops that write no tensor may list none.

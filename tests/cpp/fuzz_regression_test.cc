@@ -116,11 +116,46 @@ TEST(FuzzRegression, QuantizedAddWithUnrepresentableScalesIsAnInvalidModel) {
 
 // model_fuzzer (sanitized TFLite): LeakSanitizer, 576 bytes from a resize in Prepare. Two
 // DEQUANTIZEs wrote one tensor: the first gave it a heap buffer, the second (of a constant) made
-// it persistent and dropped the pointer. A tensor has one writer.
+// it persistent and dropped the pointer. A tensor has one writer. The same rule refuses a
+// second report: ASan heap-buffer-overflow in DEQUANTIZE's Eval, reading a float16 input of 16
+// values for a tensor the other DEQUANTIZE had sized larger.
 TEST(FuzzRegression, TensorWithTwoWritersIsAnInvalidModel) {
-  ExpectInvalidModel(
-      "two_writers_of_one_tensor.bin",
-      "tensor 5 'Conv2D_dequantize' is an output of operator 0 and of operator 1; a tensor has one writer");
+  for (const char* file : {"two_writers_of_one_tensor.bin", "dequantize_of_a_tensor_two_ops_write.bin"}) {
+    ExpectInvalidModel(
+        file, "tensor 5 'Conv2D_dequantize' is an output of operator 0 and of operator 1; a tensor has one writer");
+  }
+}
+
+// model_fuzzer (sanitized TFLite): UBSan, memcpy from null in RESHAPE's Eval. Its input was a
+// string tensor that is no graph input and that no op writes, so TFLite gave it no storage.
+// (A RELU of its own output, which ran into libFuzzer's timeout, is refused by the same rule.)
+TEST(FuzzRegression, TensorThatNothingWritesIsAnInvalidModel) {
+  ExpectInvalidModel("reshape_of_a_tensor_nothing_writes.bin",
+                     "operator 0 reads tensor 2 'input_52' as its input 0, which is no input, constant or variable, "
+                     "and which no earlier operator writes");
+}
+
+// model_fuzzer (sanitized TFLite): UBSan, a shift by -100 in gemmlowp's RoundingDivideByPOT under
+// LESS: the quantized comparisons rescale by each input's scale as a multiplier below one.
+TEST(FuzzRegression, QuantizedComparisonWithAScaleAboveOneIsAnInvalidModel) {
+  ExpectInvalidModel("less_with_a_scale_above_one.bin",
+                     "(LESS): input 0 (tensor 0 'a') has scale 1e+30; the quantized comparison needs a scale in "
+                     "[2^-32, 1)");
+}
+
+// model_fuzzer (sanitized TFLite): ASan heap-buffer-overflow in PerChannelQuantize, reading
+// scales past the three of an output declared [3, 2] that QUANTIZE's Prepare resized to [9].
+TEST(FuzzRegression, PerChannelQuantizeAtAnotherShapeIsAnInvalidModel) {
+  ExpectInvalidModel("quantize_per_channel_at_another_shape.bin",
+                     "output 0 (tensor 2) is quantized per channel at shape [3, 2], but QUANTIZE gives it its input's "
+                     "shape [9]");
+}
+
+// model_fuzzer: a graph input that is a constant. Its view pointed into the model's bytes, and
+// tflstm_benchmark, filling it, crashed on the read-only mapped file (SIGSEGV).
+TEST(FuzzRegression, ConstantGraphInputIsAnInvalidModel) {
+  ExpectInvalidModel("constant_graph_input.bin",
+                     "input 0 (tensor 2 'Conv2D1') is a constant (buffer 3); an input is written by the caller");
 }
 
 // model_fuzzer (sanitized TFLite): ASan heap-buffer-overflow in an Eigen assignment of ADD's
