@@ -34,8 +34,7 @@ Isa BestIsa() {
     const char* isa = std::getenv("TFLSTM_LSTM_ISA");
     if (isa != nullptr && std::strcmp(isa, "portable") == 0) return Isa::kPortable;
 #if defined(__x86_64__) || defined(_M_X64)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
+    if (CpuHasAvx2()) return Isa::kAvx2;
 #elif defined(__ARM_NEON) || defined(__ARM_NEON__)
     return Isa::kNeon;  // the build's baseline has NEON
 #endif
@@ -44,16 +43,27 @@ Isa BestIsa() {
   return best;
 }
 
-bool HasAvx512Vnni() {
+bool CpuHasAvx2() {
 #if defined(__x86_64__) || defined(_M_X64)
-  static const bool has = [] {
-    if (BestIsa() != Isa::kAvx2 || std::getenv("TFLSTM_LSTM_ISA") != nullptr) return false;
-    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
-  }();
-  return has;
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
   return false;
 #endif
+}
+
+bool CpuHasAvx512Vnni() {
+#if defined(__x86_64__) || defined(_M_X64)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
+#else
+  return false;
+#endif
+}
+
+bool HasAvx512Vnni() {
+  static const bool has = BestIsa() == Isa::kAvx2 && std::getenv("TFLSTM_LSTM_ISA") == nullptr && CpuHasAvx512Vnni();
+  return has;
 }
 
 const Kernels& BestKernels() {

@@ -85,6 +85,9 @@ Isa BestIsa();
 // Whether the integer products may use AVX-512 VNNI (with AVX512VL, on 256-bit vectors): the CPU
 // has it and TFLSTM_LSTM_ISA is unset (TFLSTM_LSTM_ISA=avx2 keeps plain AVX2, to compare).
 bool HasAvx512Vnni();
+// What this CPU has, whatever TFLSTM_LSTM_ISA says (the tests run every kernel it can).
+bool CpuHasAvx2();
+bool CpuHasAvx512Vnni();
 
 // The best implementation for this CPU.
 const Kernels& BestKernels();

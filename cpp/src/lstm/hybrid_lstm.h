@@ -43,11 +43,15 @@ struct HybridKernels {
 const HybridKernels& PortableHybridKernels();
 #if defined(__x86_64__) || defined(_M_X64)
 const HybridKernels& Avx2HybridKernels();  // only for a CPU with AVX2
+const HybridKernels& VnniHybridKernels();  // only for a CPU with AVX-512 VNNI and VL
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
 const HybridKernels& NeonHybridKernels();
 #endif
-const HybridKernels& BestHybridKernels();  // "hybrid-avx2", "hybrid-neon" or "hybrid-portable"
+// "hybrid-avx512vnni", "hybrid-avx2", "hybrid-neon" or "hybrid-portable"
+const HybridKernels& BestHybridKernels();
+// Every implementation this CPU can run, the portable one first (for the tests).
+std::vector<const HybridKernels*> HybridKernelsOnThisCpu();
 
 // TFLite's per-row input quantization (tensor_utils::BatchQuantizeFloats for one row):
 // symmetric to [-127, 127] with offset 0, or asymmetric to [-128, 127] with a zero point.

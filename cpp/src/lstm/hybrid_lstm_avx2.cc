@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "hybrid_lstm_impl.h"
+#include "hybrid_lstm_narrow.h"
 
 namespace tflstm::lstm {
 namespace {
@@ -50,13 +51,7 @@ struct Avx2 {
   }
 };
 
-// The narrow product's layout: 8 rows x 4 columns per 32 bytes (row i at bytes 4i..4i+3), so
-// that one broadcast of 4 input bytes serves 8 rows and each row's sum ends in its own lane, with
-// no horizontal additions. Rows come in blocks of up to kBlockGroups such groups, one pass of
-// accumulators each; within a block, the groups of columns 0-3 come first, then 4-7, and so on.
-constexpr int kGroupRows = 8;
-constexpr int kBlockGroups = 8;
-
+// NarrowLayout puts the rows in the order of hybrid_lstm_narrow.h.
 void NarrowLayout(const int8_t* w, int rows, int cols, int8_t* out) {
   for (int r0 = 0; r0 < rows; r0 += kBlockGroups * kGroupRows) {
     const int groups = std::min(kBlockGroups, (rows - r0) / kGroupRows);
@@ -68,47 +63,6 @@ void NarrowLayout(const int8_t* w, int rows, int cols, int8_t* out) {
                       w + static_cast<size_t>(r0 + g * kGroupRows + i) * cols + c * 4, 4);
         }
       }
-    }
-  }
-}
-
-// G groups of 8 rows: out[0 .. 8G) for one input vector x.
-template <int G>
-void DotBlock(const int8_t* block, int cols, const int8_t* x, int32_t* out) {
-  // Unrolled, so that the accumulators live in registers (else GCC keeps them on the stack).
-  __m256i acc[G];
-#pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) acc[g] = _mm256_setzero_si256();
-  const __m256i ones = _mm256_set1_epi16(1);
-  for (int c = 0; c < cols / 4; ++c) {
-    int32_t x4;
-    std::memcpy(&x4, x + 4 * c, 4);
-    const __m256i xb = _mm256_set1_epi32(x4);
-    const __m256i xa = _mm256_abs_epi8(xb);
-    const int8_t* wc = block + static_cast<size_t>(c) * G * 32;
-#pragma GCC unroll 8
-    for (int g = 0; g < G; ++g) {
-      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wc + 32 * g));
-      const __m256i pairs = _mm256_maddubs_epi16(xa, _mm256_sign_epi8(w, xb));
-      acc[g] = _mm256_add_epi32(acc[g], _mm256_madd_epi16(pairs, ones));
-    }
-  }
-#pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * g), acc[g]);
-}
-
-// rows is a multiple of 8 (the packed rows are) and w in NarrowLayout's order.
-void DotNarrow(const int8_t* w, int rows, int cols, const int8_t* x, int vectors, int32_t* out) {
-  using Block = void (*)(const int8_t*, int, const int8_t*, int32_t*);
-  static constexpr Block kBlocks[kBlockGroups + 1] = {nullptr,      &DotBlock<1>, &DotBlock<2>,
-                                                      &DotBlock<3>, &DotBlock<4>, &DotBlock<5>,
-                                                      &DotBlock<6>, &DotBlock<7>, &DotBlock<8>};
-  for (int v = 0; v < vectors; ++v) {
-    const int8_t* xv = x + static_cast<size_t>(v) * cols;
-    int32_t* o = out + static_cast<size_t>(v) * rows;
-    for (int r0 = 0; r0 < rows; r0 += kBlockGroups * kGroupRows) {
-      const int groups = std::min(kBlockGroups, (rows - r0) / kGroupRows);
-      kBlocks[groups](w + static_cast<size_t>(r0) * cols, cols, xv, o + r0);
     }
   }
 }
@@ -127,10 +81,18 @@ void Accumulate(const int32_t* dot, const int32_t* sums, int32_t offset, float q
   }
 }
 
+// pmaddubsw of |x| with w * sign(x), then pmaddwd by ones.
+struct MaddubsProduct {
+  static __m256i Add(__m256i acc, __m256i x_abs, __m256i w_signed) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(x_abs, w_signed), _mm256_set1_epi16(1)));
+  }
+};
+
 }  // namespace
 
 const HybridKernels& Avx2HybridKernels() {
-  return HybridKernelsFor<Avx2>("hybrid-avx2", &NarrowLayout, &DotNarrow, &Accumulate, &MinMaxLanes<Avx2>);
+  return HybridKernelsFor<Avx2>("hybrid-avx2", &NarrowLayout, &DotNarrow<MaddubsProduct>, &Accumulate,
+                                &MinMaxLanes<Avx2>);
 }
 
 }  // namespace tflstm::lstm

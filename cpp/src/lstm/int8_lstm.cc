@@ -77,9 +77,8 @@ const Int8Kernels& BestInt8Kernels() {
 std::vector<const Int8Kernels*> Int8KernelsOnThisCpu() {
   std::vector<const Int8Kernels*> all = {&PortableInt8Kernels()};
 #if defined(__x86_64__) || defined(_M_X64)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2")) all.push_back(&Avx2Int8Kernels());
-  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl")) all.push_back(&VnniInt8Kernels());
+  if (CpuHasAvx2()) all.push_back(&Avx2Int8Kernels());
+  if (CpuHasAvx512Vnni()) all.push_back(&VnniInt8Kernels());
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
   all.push_back(&NeonInt8Kernels());
