@@ -479,6 +479,29 @@ class Validator {
     for (int i = 0; i < v.outputs(); ++i) {
       if (v.out(i)) TFLSTM_RETURN_IF_ERROR(check(v.out(i), type_of(v.out(i)), v.Name("output", v.op.outputs(), i)));
     }
+    // Per-tensor kernels read TFLite's legacy scale, which is 0 for a tensor with several (SUB's
+    // Prepare then aborts on an infinite multiplier: found by model_fuzzer). Per channel are only
+    // the weights and biases of the products, QUANTIZE's output and DEQUANTIZE's input.
+    const bool product = code == tflite::BuiltinOperator_FULLY_CONNECTED || code == tflite::BuiltinOperator_CONV_2D ||
+                         code == tflite::BuiltinOperator_DEPTHWISE_CONV_2D;
+    const auto per_tensor = [&](const tflite::Tensor* t, bool output, int i) {
+      if (!t || !t->quantization() || Length(t->quantization()->scale()) <= 1) return true;
+      if (product && !output && i >= 1) return true;
+      if (code == tflite::BuiltinOperator_QUANTIZE && output) return true;
+      return code == tflite::BuiltinOperator_DEQUANTIZE && !output;
+    };
+    for (int i = 0; i < v.inputs(); ++i) {
+      if (!per_tensor(v.in(i), false, i)) {
+        return Fail(v.InName(i) + " has " + Str(Length(v.in(i)->quantization()->scale())) +
+                    " quantization scales; the kernel takes one");
+      }
+    }
+    for (int i = 0; i < v.outputs(); ++i) {
+      if (!per_tensor(v.out(i), true, i)) {
+        return Fail(v.Name("output", v.op.outputs(), i) + " has " + Str(Length(v.out(i)->quantization()->scale())) +
+                    " quantization scales; the kernel takes one");
+      }
+    }
     const bool quantized =
         last && (last->type() == tflite::TensorType_INT8 || last->type() == tflite::TensorType_UINT8 ||
                  last->type() == tflite::TensorType_INT16);
@@ -503,7 +526,8 @@ class Validator {
       // The quantized comparisons rescale each input by its scale as a multiplier below one
       // with a right shift of at most 31 (a scale of 1 or more shifts by a negative amount).
       for (int i = 0; i < v.inputs(); ++i) {
-        const double scale = v.in(i) ? v.in(i)->quantization()->scale()->Get(0) : 0.5;
+        if (!v.in(i) || !Quantized(*v.in(i))) continue;  // another type: TFLite's Prepare refuses it
+        const double scale = v.in(i)->quantization()->scale()->Get(0);
         if (!(scale >= std::ldexp(1.0, -32) && scale < 1)) {
           return Fail(v.InName(i) + " has scale " + Number(scale) +
                       "; the quantized comparison needs a scale in [2^-32, 1)");

@@ -301,6 +301,52 @@ TEST(FuzzRegression, StringInputsCountAgainstTheBudget) {
   EXPECT_TRUE(fits.ok()) << fits.status().ToString();
 }
 
+// model_fuzzer (sanitized TFLite): an abort in SUB's Prepare. Its output had two scales, and
+// per-tensor kernels read TFLite's legacy scale, which is then 0 (an infinite multiplier).
+TEST(FuzzRegression, PerChannelOperandOfAPerTensorKernelIsAnInvalidModel) {
+  ExpectInvalidModel("sub_with_a_per_channel_output.bin",
+                     "(SUB): output 0 (tensor 2) has 2 quantization scales; the kernel takes one");
+}
+
+// model_fuzzer: UBSan in the model check itself, reading the scale of a comparison's int32 input
+// (which has none) next to an int8 one. The check passes it on; TFLite's Prepare refuses it.
+TEST(FuzzRegression, ComparisonOfInt8AndInt32IsRefusedWhenPrepared) {
+  const auto model = LoadReproducer("comparison_of_int8_and_int32.bin");
+  ASSERT_NE(model, nullptr);
+  auto runner = Runner::Create(model);
+  ASSERT_FALSE(runner.ok());
+  EXPECT_NE(runner.status().message().find("input1->type != input2->type (INT8 != INT32)"), std::string::npos)
+      << runner.status().ToString();
+}
+
+// model_fuzzer: UBSan, signed overflow in tflstm's integer LSTM, folding the zero point into a
+// bias of 2^31 - 1 (TFLite's int32 sum wraps). tflstm now wraps the same way, defined: the
+// outputs are TFLite's, bit for bit.
+TEST(FuzzRegression, Int8LstmBiasAtTheInt32LimitWrapsAsTflite) {
+  const std::vector<char> bytes = Reproducer("int8_lstm_bias_at_the_int32_limit.bin");
+  const auto model = LoadReproducer("int8_lstm_bias_at_the_int32_limit.bin");
+  ASSERT_NE(model, nullptr);
+  std::vector<std::vector<int8_t>> outputs[2];
+  for (const LstmKernel kernel : {LstmKernel::kTflstm, LstmKernel::kTflite}) {
+    RunnerOptions options;
+    options.lstm_kernel = kernel;
+    auto runner = Runner::Create(model, options);
+    ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+    Runner& r = *runner.value();
+    for (size_t i = 0; i < r.input_count(); ++i) {
+      const TensorView in = r.input(i);
+      for (size_t k = 0; k < in.bytes; ++k) static_cast<char*>(in.data)[k] = bytes[k % bytes.size()];
+    }
+    ASSERT_TRUE(r.Invoke().ok());
+    for (size_t i = 0; i < r.output_count(); ++i) {
+      const TensorView out = r.output(i);
+      const auto* p = static_cast<const int8_t*>(out.data);
+      outputs[kernel == LstmKernel::kTflite].emplace_back(p, p + out.bytes);
+    }
+  }
+  EXPECT_EQ(outputs[0], outputs[1]);
+}
+
 // model_fuzzer: a mutated WHILE whose condition never turns false ran for ever (a timeout).
 // A model may legitimately loop; Cancel() from another thread stops it.
 TEST(FuzzRegression, ModelThatLoopsForEverIsCancelled) {

@@ -57,7 +57,11 @@ void Int8EffectiveBias(const int8_t* const gates[kGates], const int32_t* const b
       int32_t row_sum = 0;  // as TFLite's MatrixScalarMultiplyAccumulate
       for (int k = 0; k < cols; ++k) row_sum += gates[g][static_cast<size_t>(unit) * cols + k];
       const int32_t b = bias[g] != nullptr ? bias[g][unit] : 0;
-      out[(unit / kBlockUnits) * kBlockWidth + g * kBlockUnits + unit % kBlockUnits] = b + row_sum * zero_point;
+      // TFLite's int32 sum wraps on extreme biases (found by model_fuzzer): the same bits, in
+      // unsigned arithmetic, where the wrap is defined.
+      const uint32_t sum =
+          static_cast<uint32_t>(b) + static_cast<uint32_t>(row_sum) * static_cast<uint32_t>(zero_point);
+      out[(unit / kBlockUnits) * kBlockWidth + g * kBlockUnits + unit % kBlockUnits] = static_cast<int32_t>(sum);
     }
   }
 }
