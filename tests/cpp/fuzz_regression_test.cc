@@ -32,6 +32,14 @@ std::shared_ptr<const Model> LoadReproducer(const std::string& name) {
   return model.value();
 }
 
+// model_fuzzer's inputs: the model's own bytes, repeated.
+void FillInputsAsTheFuzzerDoes(Runner& r, const std::vector<char>& bytes) {
+  for (size_t i = 0; i < r.input_count(); ++i) {
+    const TensorView in = r.input(i);
+    for (size_t k = 0; k < in.bytes; ++k) static_cast<char*>(in.data)[k] = bytes[k % bytes.size()];
+  }
+}
+
 // The reproducer is refused as an invalid model whose message contains `expected`.
 void ExpectInvalidModel(const std::string& reproducer, const std::string& expected) {
   const std::vector<char> bytes = Reproducer(reproducer);
@@ -333,10 +341,7 @@ TEST(FuzzRegression, Int8LstmBiasAtTheInt32LimitWrapsAsTflite) {
     auto runner = Runner::Create(model, options);
     ASSERT_TRUE(runner.ok()) << runner.status().ToString();
     Runner& r = *runner.value();
-    for (size_t i = 0; i < r.input_count(); ++i) {
-      const TensorView in = r.input(i);
-      for (size_t k = 0; k < in.bytes; ++k) static_cast<char*>(in.data)[k] = bytes[k % bytes.size()];
-    }
+    FillInputsAsTheFuzzerDoes(r, bytes);
     ASSERT_TRUE(r.Invoke().ok());
     for (size_t i = 0; i < r.output_count(); ++i) {
       const TensorView out = r.output(i);
@@ -357,10 +362,7 @@ TEST(FuzzRegression, ModelThatLoopsForEverIsCancelled) {
   ASSERT_TRUE(runner.ok()) << runner.status().ToString();
   Runner& r = *runner.value();
   // The fuzzer's inputs: the model's own bytes, repeated (they set the loop's bound).
-  for (size_t i = 0; i < r.input_count(); ++i) {
-    const TensorView in = r.input(i);
-    for (size_t k = 0; k < in.bytes; ++k) static_cast<char*>(in.data)[k] = bytes[k % bytes.size()];
-  }
+  FillInputsAsTheFuzzerDoes(r, bytes);
   std::thread canceller([&r] {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     r.Cancel();
