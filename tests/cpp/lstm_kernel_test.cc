@@ -648,6 +648,18 @@ TEST(Int8Kernels, EveryInstructionSetMatchesThePortableOne) {
   }
 }
 
+#if defined(__aarch64__) && defined(TFLSTM_EMULATED)
+// qemu-aarch64's default CPU ("max") has DotProd, so the ARM test run takes the sdot kernels
+// through the op, and the plain NEON ones through the *OnThisCpu loops above.
+TEST(Int8Kernels, TheEmulatedCpuRunsTheDotProdKernels) {
+  ASSERT_TRUE(lstm::CpuHasDotProd());
+  EXPECT_STREQ(lstm::BestInt8Kernels().name, "neon-dotprod");
+  EXPECT_STREQ(lstm::BestHybridKernels().name, "hybrid-neon-dotprod");
+  EXPECT_EQ(lstm::Int8KernelsOnThisCpu().size(), 3u);
+  EXPECT_EQ(lstm::HybridKernelsOnThisCpu().size(), 3u);
+}
+#endif
+
 TEST(Int8Parity, RandomConfigurationsMatchTfliteExactly) {
   std::mt19937 rng(20261203);
   const int units[] = {1, 2, 3, 5, 7, 8, 9, 13, 16, 17, 20, 24, 31, 33, 64, 100};

@@ -2,6 +2,10 @@
 
 #include <cstdlib>
 #include <cstring>
+#if defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 namespace tflstm::lstm {
 
@@ -30,7 +34,7 @@ void PackGates(const float* const gates[kGates], int units, int cols, float* out
 Isa BestIsa() {
   static const Isa best = [] {
     // TFLSTM_LSTM_ISA=portable runs the portable kernels on any CPU (tests and benchmarks);
-    // =avx2 leaves out AVX-512 VNNI (HasAvx512Vnni).
+    // =avx2 leaves out AVX-512 VNNI (HasAvx512Vnni), =neon aarch64's DotProd (HasDotProd).
     const char* isa = std::getenv("TFLSTM_LSTM_ISA");
     if (isa != nullptr && std::strcmp(isa, "portable") == 0) return Isa::kPortable;
 #if defined(__x86_64__) || defined(_M_X64)
@@ -59,6 +63,19 @@ bool CpuHasAvx512Vnni() {
 #else
   return false;
 #endif
+}
+
+bool CpuHasDotProd() {
+#if defined(__aarch64__) && defined(__linux__)
+  return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#else
+  return false;
+#endif
+}
+
+bool HasDotProd() {
+  static const bool has = BestIsa() == Isa::kNeon && std::getenv("TFLSTM_LSTM_ISA") == nullptr && CpuHasDotProd();
+  return has;
 }
 
 bool HasAvx512Vnni() {

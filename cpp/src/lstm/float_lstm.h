@@ -85,9 +85,13 @@ Isa BestIsa();
 // Whether the integer products may use AVX-512 VNNI (with AVX512VL, on 256-bit vectors): the CPU
 // has it and TFLSTM_LSTM_ISA is unset (TFLSTM_LSTM_ISA=avx2 keeps plain AVX2, to compare).
 bool HasAvx512Vnni();
+// Whether the integer products may use aarch64's dot product instructions (sdot, DotProd): the
+// CPU has them and TFLSTM_LSTM_ISA is unset (TFLSTM_LSTM_ISA=neon keeps plain NEON, to compare).
+bool HasDotProd();
 // What this CPU has, whatever TFLSTM_LSTM_ISA says (the tests run every kernel it can).
 bool CpuHasAvx2();
 bool CpuHasAvx512Vnni();
+bool CpuHasDotProd();
 
 // The best implementation for this CPU.
 const Kernels& BestKernels();

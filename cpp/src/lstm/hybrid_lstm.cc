@@ -185,6 +185,9 @@ std::vector<const HybridKernels*> HybridKernelsOnThisCpu() {
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
   all.push_back(&NeonHybridKernels());
 #endif
+#if defined(__aarch64__)
+  if (CpuHasDotProd()) all.push_back(&DotProdHybridKernels());
+#endif
   return all;
 }
 
@@ -194,7 +197,11 @@ const HybridKernels& BestHybridKernels() {
     case Isa::kAvx2: return HasAvx512Vnni() ? VnniHybridKernels() : Avx2HybridKernels();
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
+#if defined(__aarch64__)
+    case Isa::kNeon: return HasDotProd() ? DotProdHybridKernels() : NeonHybridKernels();
+#else
     case Isa::kNeon: return NeonHybridKernels();
+#endif
 #endif
     default: return PortableHybridKernels();
   }

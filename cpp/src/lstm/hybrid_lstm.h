@@ -48,7 +48,10 @@ const HybridKernels& VnniHybridKernels();  // only for a CPU with AVX-512 VNNI a
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
 const HybridKernels& NeonHybridKernels();
 #endif
-// "hybrid-avx512vnni", "hybrid-avx2", "hybrid-neon" or "hybrid-portable"
+#if defined(__aarch64__)
+const HybridKernels& DotProdHybridKernels();  // only for a CPU with DotProd
+#endif
+// "hybrid-avx512vnni", "hybrid-avx2", "hybrid-neon-dotprod", "hybrid-neon" or "hybrid-portable"
 const HybridKernels& BestHybridKernels();
 // Every implementation this CPU can run, the portable one first (for the tests).
 std::vector<const HybridKernels*> HybridKernelsOnThisCpu();

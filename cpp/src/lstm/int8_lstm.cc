@@ -72,7 +72,11 @@ const Int8Kernels& BestInt8Kernels() {
     case Isa::kAvx2: return HasAvx512Vnni() ? VnniInt8Kernels() : Avx2Int8Kernels();
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
+#if defined(__aarch64__)
+    case Isa::kNeon: return HasDotProd() ? DotProdInt8Kernels() : NeonInt8Kernels();
+#else
     case Isa::kNeon: return NeonInt8Kernels();
+#endif
 #endif
     default: return PortableInt8Kernels();
   }
@@ -86,6 +90,9 @@ std::vector<const Int8Kernels*> Int8KernelsOnThisCpu() {
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
   all.push_back(&NeonInt8Kernels());
+#endif
+#if defined(__aarch64__)
+  if (CpuHasDotProd()) all.push_back(&DotProdInt8Kernels());
 #endif
   return all;
 }

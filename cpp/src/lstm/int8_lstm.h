@@ -122,6 +122,9 @@ const Int8Kernels& VnniInt8Kernels();  // only for a CPU with AVX-512 VNNI and V
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
 const Int8Kernels& NeonInt8Kernels();
 #endif
+#if defined(__aarch64__)
+const Int8Kernels& DotProdInt8Kernels();  // only for a CPU with DotProd
+#endif
 
 // The best implementation for this CPU (TFLSTM_LSTM_ISA=portable forces the portable one).
 const Int8Kernels& BestInt8Kernels();

@@ -1,0 +1,99 @@
+// The NEON traits of the integer LSTM (int8_lstm_impl.h): aarch64, and 32-bit ARM built with
+// NEON. vqrdmulh is gemmlowp's SaturatingRoundingDoublingHighMul, saturation included; 8 int16 or
+// 4 int32 lanes. Shared by int8_lstm_neon.cc and int8_lstm_dotprod.cc, which replaces the product.
+#pragma once
+
+#include <arm_neon.h>
+
+#include "int8_lstm_impl.h"
+
+namespace tflstm::lstm {
+namespace {
+
+struct NeonInt8 {
+  using V16 = int16x8_t;
+  using V32 = int32x4_t;
+  static constexpr int kLanes16 = 8;
+  static constexpr int kLanes32 = 4;
+  static constexpr int kGroup = 1;
+  static constexpr int kBlocksAtOnce = 1;  // 8 accumulators a block: armhf has 16 q registers
+
+  static V16 Set16(int16_t x) { return vdupq_n_s16(x); }
+  static V16 Load16(const int16_t* p) { return vld1q_s16(p); }
+  static void Store16(int16_t* p, V16 v) { vst1q_s16(p, v); }
+  static V16 Add16(V16 a, V16 b) { return vaddq_s16(a, b); }
+  static V16 Sub16(V16 a, V16 b) { return vsubq_s16(a, b); }
+  static V16 SatAdd16(V16 a, V16 b) { return vqaddq_s16(a, b); }
+  static V16 Mul16(V16 a, V16 b) { return vqrdmulhq_s16(a, b); }
+  static V16 And16(V16 a, V16 b) { return vandq_s16(a, b); }
+  static V16 Min16(V16 a, V16 b) { return vminq_s16(a, b); }
+  static V16 Max16(V16 a, V16 b) { return vmaxq_s16(a, b); }
+  static V16 CmpGt16(V16 a, V16 b) { return vreinterpretq_s16_u16(vcgtq_s16(a, b)); }
+  static V16 CmpLt16(V16 a, V16 b) { return vreinterpretq_s16_u16(vcltq_s16(a, b)); }
+  static V16 CmpEq16(V16 a, V16 b) { return vreinterpretq_s16_u16(vceqq_s16(a, b)); }
+  static V16 Select16(V16 mask, V16 then_v, V16 else_v) {
+    return vbslq_s16(vreinterpretq_u16_s16(mask), then_v, else_v);
+  }
+  template <int N>
+  static V16 Sra16(V16 a) {
+    return vshrq_n_s16(a, N);
+  }
+  template <int N>
+  static V16 Shl16(V16 a) {
+    if constexpr (N == 0) {
+      return a;
+    } else {
+      return vshlq_n_s16(a, N);
+    }
+  }
+  template <int E>
+  static V16 DivPot16(V16 x) {  // gemmlowp's NEON RoundingDivideByPOT
+    return vrshrq_n_s16(vqaddq_s16(x, vshrq_n_s16(x, 15)), E);
+  }
+  static V16 HalfSumNonneg16(V16 a, V16 b) { return vrhaddq_s16(a, b); }  // (a + b + 1) >> 1
+
+  static V32 DivPot32(V32 x, int exponent) {
+    const int32x4_t mask = vdupq_n_s32(static_cast<int32_t>((int64_t{1} << exponent) - 1));
+    const int32x4_t one = vdupq_n_s32(1);
+    const int32x4_t remainder = vandq_s32(x, mask);
+    const int32x4_t negative = vreinterpretq_s32_u32(vcltq_s32(x, vdupq_n_s32(0)));
+    const int32x4_t threshold = vaddq_s32(vshrq_n_s32(mask, 1), vandq_s32(negative, one));
+    const int32x4_t above = vreinterpretq_s32_u32(vcgtq_s32(remainder, threshold));
+    return vaddq_s32(vshlq_s32(x, vdupq_n_s32(-exponent)), vandq_s32(above, one));
+  }
+  static V32 Mbqm(V32 v, QuantizedMultiplier q) {
+    const int left = q.shift > 0 ? q.shift : 0;
+    const int right = q.shift > 0 ? 0 : -q.shift;
+    return DivPot32(vqrdmulhq_n_s32(vshlq_s32(v, vdupq_n_s32(left)), q.multiplier), right);
+  }
+  static V16 MulRound16(V16 a, V16 b, int shift) {
+    const int32x4_t lo = DivPot32(vmull_s16(vget_low_s16(a), vget_low_s16(b)), shift);
+    const int32x4_t hi = DivPot32(vmull_s16(vget_high_s16(a), vget_high_s16(b)), shift);
+    return vcombine_s16(vmovn_s32(lo), vmovn_s32(hi));  // the low 16 bits, as TFLite's cast
+  }
+  static V16 HiddenOut(V16 o, V16 t, QuantizedMultiplier q, int32_t zp) {
+    const int32x4_t z = vdupq_n_s32(zp);
+    const int32x4_t lo = vaddq_s32(Mbqm(vmull_s16(vget_low_s16(o), vget_low_s16(t)), q), z);
+    const int32x4_t hi = vaddq_s32(Mbqm(vmull_s16(vget_high_s16(o), vget_high_s16(t)), q), z);
+    const int16x8_t r = vcombine_s16(vqmovn_s32(lo), vqmovn_s32(hi));
+    return vmaxq_s16(vminq_s16(r, vdupq_n_s16(127)), vdupq_n_s16(-128));
+  }
+
+  static V32 Load32(const int32_t* p) { return vld1q_s32(p); }
+  static V32 Add32(V32 a, V32 b) { return vaddq_s32(a, b); }
+  static V32 Widen16(const int16_t* p) { return vmovl_s16(vld1_s16(p)); }
+  static void StoreSat16(int16_t* p, V32 v) { vst1_s16(p, vqmovn_s32(v)); }
+  // acc[2g], acc[2g + 1] (units 0-3 and 4-7 of gate g) += w[g][unit] * x[0].
+  using XV = int16_t;
+  static XV LoadX(const int16_t* x) { return x[0]; }
+  static void Mac(V32* acc, const int8_t* w, XV xk) {
+    for (int g = 0; g < kGates; ++g) {
+      const int16x8_t wg = vmovl_s8(vld1_s8(w + 8 * g));
+      acc[2 * g] = vmlal_n_s16(acc[2 * g], vget_low_s16(wg), xk);
+      acc[2 * g + 1] = vmlal_n_s16(acc[2 * g + 1], vget_high_s16(wg), xk);
+    }
+  }
+};
+
+}  // namespace
+}  // namespace tflstm::lstm
