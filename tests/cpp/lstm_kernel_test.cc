@@ -10,9 +10,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <string>
+#include <tuple>
 
 #include "lstm/float_lstm.h"
 #include "lstm/hybrid_lstm.h"
@@ -393,6 +395,41 @@ TEST(LstmHybrid, MinMaxKernelsAgree) {
   }
 }
 
+// Each instruction set's row quantization gives the portable one's bits: values at and next to
+// the rounding halves, beyond the range, NaN and the infinities, symmetric and asymmetric.
+TEST(LstmHybrid, QuantizeKernelsAgree) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> uniform(-140.0f, 140.0f);
+  const float specials[] = {0.5f,
+                            -0.5f,
+                            1.5f,
+                            -2.5f,
+                            126.5f,
+                            -127.5f,
+                            std::nextafter(0.5f, 0.0f),
+                            std::nextafter(-0.5f, 0.0f),
+                            1e30f,
+                            -1e30f,
+                            std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            -0.0f};
+  const lstm::HybridKernels& portable = lstm::PortableHybridKernels();
+  for (const lstm::HybridKernels* k : lstm::HybridKernelsOnThisCpu()) {
+    for (int n : {1, 7, 8, 9, 16, 33, 70}) {
+      std::vector<float> x(static_cast<size_t>(n));
+      for (float& v : x) v = rng() % 3 == 0 ? specials[rng() % std::size(specials)] : uniform(rng);
+      for (const auto& [inv, zero, lo] : {std::tuple{1.0f, 0.0f, -127.0f}, std::tuple{0.37f, 0.0f, -127.0f},
+                                          std::tuple{1.0f, -3.0f, -128.0f}, std::tuple{0.9f, 17.0f, -128.0f}}) {
+        std::vector<int8_t> want(x.size()), got(x.size());
+        portable.quantize(x.data(), n, inv, zero, lo, 127.0f, want.data());
+        k->quantize(x.data(), n, inv, zero, lo, 127.0f, got.data());
+        EXPECT_EQ(got, want) << k->name << " n " << n << " inv " << inv << " zero " << zero;
+      }
+    }
+  }
+}
+
 // Each instruction set's int8 products (of those this CPU has) give the exact sums of the portable one: the narrow
 // product over weights in [-127, 127] with inputs anywhere in [-128, 127] (the extremes drawn
 // often, where pmaddubsw would saturate if the bound were wrong), and the widening one over any.
@@ -567,6 +604,89 @@ TEST(Int8Activations, EveryInputMatchesThePortableKernel) {
       EXPECT_EQ(want[32768], 0);
       if (bits >= 3) {
         EXPECT_EQ(want[0], -32767) << bits;  // saturated: tanh(-8) and below
+      }
+    }
+  }
+}
+
+// Each of this CPU's float kernels (AVX2 and AVX-512 on x86, NEON on ARM) computes what the
+// portable one does, to float rounding, for a projection (rows past the vector kernels' row
+// blocking), a fused step and the cell update alone, over odd sizes (a last block of 3 units,
+// 11 inputs), two batch rows, a clip and each activation: the parity tests below run only the
+// best of them.
+TEST(FloatKernels, EveryInstructionSetMatchesThePortableOne) {
+  constexpr int kCell = 19, kInput = 11, kRows = 13, kBatch = 2;
+  std::mt19937 rng(13);
+  std::normal_distribution<float> normal(0.0f, 0.5f);
+  std::vector<float> w_in[lstm::kGates], w_rec[lstm::kGates];
+  const float* in_ptrs[lstm::kGates];
+  const float* rec_ptrs[lstm::kGates];
+  for (int g = 0; g < lstm::kGates; ++g) {
+    w_in[g].resize(kCell * kInput);
+    w_rec[g].resize(kCell * kCell);
+    for (float& v : w_in[g]) v = normal(rng);
+    for (float& v : w_rec[g]) v = normal(rng);
+    in_ptrs[g] = w_in[g].data();
+    rec_ptrs[g] = w_rec[g].data();
+  }
+  lstm::PackedWeights packed;
+  packed.Resize(kInput, kCell);
+  lstm::PackGates(in_ptrs, kCell, kInput, packed.input.data());
+  lstm::PackGates(rec_ptrs, kCell, kCell, packed.recurrent.data());
+  for (float& b : packed.bias) b = normal(rng);
+  const size_t row = static_cast<size_t>(lstm::Blocks(kCell)) * lstm::kBlockWidth;
+  const size_t stride = static_cast<size_t>(lstm::Blocks(kCell)) * lstm::kBlockUnits;
+  std::vector<float> x(static_cast<size_t>(kRows) * kInput), h_prev(kBatch * stride, 0.0f), c0(kBatch * stride, 0.0f);
+  for (float& v : x) v = 4 * normal(rng);
+  for (int b = 0; b < kBatch; ++b) {
+    for (int u = 0; u < kCell; ++u) h_prev[b * stride + u] = normal(rng), c0[b * stride + u] = 4 * normal(rng);
+  }
+  struct Result {
+    std::vector<float> gx, h, c, h_update, c_update;
+  };
+  const auto run = [&](const lstm::Kernels& k, lstm::Activation activation, float clip) {
+    Result out{std::vector<float>(kRows * row), std::vector<float>(kBatch * stride), c0,
+               std::vector<float>(kBatch * stride), c0};
+    k.project({x.data(), kRows, kInput, kCell, packed.input.data(), packed.bias.data(), out.gx.data()});
+    lstm::StepArgs step{packed.recurrent.data(),
+                        out.gx.data(),
+                        row,
+                        h_prev.data(),
+                        out.h.data(),
+                        out.c.data(),
+                        stride,
+                        kBatch,
+                        kCell,
+                        clip,
+                        activation};
+    k.step(step);
+    step.h_next = out.h_update.data();
+    step.c = out.c_update.data();
+    k.update(step);
+    return out;
+  };
+  const auto expect_near = [](const std::vector<float>& got, const std::vector<float>& want, size_t n_rows,
+                              size_t row_size, size_t used, const std::string& what) {
+    for (size_t r = 0; r < n_rows; ++r) {
+      for (size_t i = 0; i < used; ++i) {
+        const float w = want[r * row_size + i];
+        ASSERT_NEAR(got[r * row_size + i], w, 2e-6f * std::max(1.0f, std::abs(w))) << what << " row " << r << " " << i;
+      }
+    }
+  };
+  for (const auto activation :
+       {lstm::Activation::kTanh, lstm::Activation::kRelu, lstm::Activation::kRelu6, lstm::Activation::kReluN1To1}) {
+    for (const float clip : {0.0f, 1.5f}) {
+      const Result want = run(lstm::PortableKernels(), activation, clip);
+      for (const lstm::Kernels* k : lstm::KernelsOnThisCpu()) {
+        const Result got = run(*k, activation, clip);
+        const std::string what = std::string(k->name) + " activation " + std::to_string(static_cast<int>(activation)) +
+                                 " clip " + std::to_string(clip);
+        expect_near(got.gx, want.gx, kRows, row, row, what + " projection");
+        expect_near(got.h, want.h, kBatch, stride, kCell, what + " h");
+        expect_near(got.c, want.c, kBatch, stride, kCell, what + " c");
+        expect_near(got.h_update, want.h_update, kBatch, stride, kCell, what + " h (update)");
+        expect_near(got.c_update, want.c_update, kBatch, stride, kCell, what + " c (update)");
       }
     }
   }

@@ -34,7 +34,7 @@ void PackGates(const float* const gates[kGates], int units, int cols, float* out
 Isa BestIsa() {
   static const Isa best = [] {
     // TFLSTM_LSTM_ISA=portable runs the portable kernels on any CPU (tests and benchmarks);
-    // =avx2 leaves out AVX-512 VNNI (HasAvx512Vnni), =neon aarch64's DotProd (HasDotProd).
+    // =avx2 leaves out AVX-512 (HasAvx512, HasAvx512Vnni), =neon aarch64's DotProd (HasDotProd).
     const char* isa = std::getenv("TFLSTM_LSTM_ISA");
     if (isa != nullptr && std::strcmp(isa, "portable") == 0) return Isa::kPortable;
 #if defined(__x86_64__) || defined(_M_X64)
@@ -46,6 +46,15 @@ Isa BestIsa() {
   }();
   return best;
 }
+
+namespace {
+
+// An extension of the base instruction set, where the CPU has it and TFLSTM_LSTM_ISA names none.
+bool UseExtension(Isa base, bool (*cpu_has)()) {
+  return BestIsa() == base && std::getenv("TFLSTM_LSTM_ISA") == nullptr && cpu_has();
+}
+
+}  // namespace
 
 bool CpuHasAvx2() {
 #if defined(__x86_64__) || defined(_M_X64)
@@ -74,25 +83,51 @@ bool CpuHasDotProd() {
 }
 
 bool HasDotProd() {
-  static const bool has = BestIsa() == Isa::kNeon && std::getenv("TFLSTM_LSTM_ISA") == nullptr && CpuHasDotProd();
+  static const bool has = UseExtension(Isa::kNeon, &CpuHasDotProd);
+  return has;
+}
+
+bool CpuHasAvx512() {
+#if defined(__x86_64__) || defined(_M_X64)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+#else
+  return false;
+#endif
+}
+
+bool HasAvx512() {
+  static const bool has = UseExtension(Isa::kAvx2, &CpuHasAvx512);
   return has;
 }
 
 bool HasAvx512Vnni() {
-  static const bool has = BestIsa() == Isa::kAvx2 && std::getenv("TFLSTM_LSTM_ISA") == nullptr && CpuHasAvx512Vnni();
+  static const bool has = UseExtension(Isa::kAvx2, &CpuHasAvx512Vnni);
   return has;
 }
 
 const Kernels& BestKernels() {
   switch (BestIsa()) {
 #if defined(__x86_64__) || defined(_M_X64)
-    case Isa::kAvx2: return Avx2Kernels();
+    case Isa::kAvx2: return HasAvx512() ? Avx512Kernels() : Avx2Kernels();
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
     case Isa::kNeon: return NeonKernels();
 #endif
     default: return PortableKernels();
   }
+}
+
+std::vector<const Kernels*> KernelsOnThisCpu() {
+  std::vector<const Kernels*> all = {&PortableKernels()};
+#if defined(__x86_64__) || defined(_M_X64)
+  if (CpuHasAvx2()) all.push_back(&Avx2Kernels());
+  if (CpuHasAvx2() && CpuHasAvx512()) all.push_back(&Avx512Kernels());
+#endif
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+  all.push_back(&NeonKernels());
+#endif
+  return all;
 }
 
 }  // namespace tflstm::lstm

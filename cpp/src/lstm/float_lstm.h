@@ -72,7 +72,8 @@ struct Kernels {
 
 const Kernels& PortableKernels();
 #if defined(__x86_64__) || defined(_M_X64)
-const Kernels& Avx2Kernels();  // only for a CPU with AVX2 and FMA
+const Kernels& Avx2Kernels();    // only for a CPU with AVX2 and FMA
+const Kernels& Avx512Kernels();  // only for a CPU with AVX-512F too
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
 const Kernels& NeonKernels();
@@ -85,15 +86,20 @@ Isa BestIsa();
 // Whether the integer products may use AVX-512 VNNI (with AVX512VL, on 256-bit vectors): the CPU
 // has it and TFLSTM_LSTM_ISA is unset (TFLSTM_LSTM_ISA=avx2 keeps plain AVX2, to compare).
 bool HasAvx512Vnni();
+// The same for the float products and AVX-512F (512-bit vectors).
+bool HasAvx512();
 // Whether the integer products may use aarch64's dot product instructions (sdot, DotProd): the
 // CPU has them and TFLSTM_LSTM_ISA is unset (TFLSTM_LSTM_ISA=neon keeps plain NEON, to compare).
 bool HasDotProd();
 // What this CPU has, whatever TFLSTM_LSTM_ISA says (the tests run every kernel it can).
 bool CpuHasAvx2();
 bool CpuHasAvx512Vnni();
+bool CpuHasAvx512();
 bool CpuHasDotProd();
 
 // The best implementation for this CPU.
 const Kernels& BestKernels();
+// Every implementation this CPU can run, the portable one first (for the tests).
+std::vector<const Kernels*> KernelsOnThisCpu();
 
 }  // namespace tflstm::lstm

@@ -1,6 +1,8 @@
 // The float LSTM kernels of float_lstm.h, written once over a vector type: each instruction
-// set's file defines a traits struct S (V, kLanes, kChains and a few operations) and
-// instantiates KernelsFor<S>(). Include it only from those files.
+// set's file defines a traits struct S (V, kLanes, kChains, kProjectRows and a few operations)
+// and instantiates KernelsFor<S>(). Include it only from those files. Traits whose vectors are
+// wider than a gate's kBlockUnits (AVX-512: two gates a vector) give only the product's
+// operations, a Half traits struct and Split(acc, halves); the cell update runs on Half.
 #pragma once
 
 #include "float_lstm.h"
@@ -72,7 +74,7 @@ template <class S>
 void Project(const ProjectArgs& a) {
   const int blocks = Blocks(a.n_cell);
   const size_t row_stride = static_cast<size_t>(blocks) * kBlockWidth;
-  constexpr int R = S::kChains;
+  constexpr int R = S::kProjectRows;
   for (int blk = 0; blk < blocks; ++blk) {  // one block's weights stay in L1 across all rows
     const float* w = a.weights + static_cast<size_t>(blk) * a.n_input * kBlockWidth;
     const float* bias = a.bias + static_cast<size_t>(blk) * kBlockWidth;
@@ -104,6 +106,19 @@ inline void CellUpdate(const typename S::V* acc, float* cell, float* out, float 
     if (cell_clip > 0.0f) c_new = M::Clamp(c_new, -cell_clip, cell_clip);
     S::Store(cell + j * L, c_new);
     S::Store(out + j * L, S::Mul(o_gate, M::template Activate<A>(c_new)));
+  }
+}
+
+// The same for any traits: wide vectors split into halves first.
+template <class S, Activation A>
+inline void CellUpdateOf(const typename S::V* acc, float* cell, float* out, float cell_clip) {
+  if constexpr (S::kLanes > kBlockUnits) {
+    using H = typename S::Half;
+    typename H::V halves[kBlockWidth / H::kLanes];
+    S::Split(acc, halves);
+    CellUpdate<H, A>(halves, cell, out, cell_clip);
+  } else {
+    CellUpdate<S, A>(acc, cell, out, cell_clip);
   }
 }
 
@@ -141,8 +156,8 @@ void StepWith(const StepArgs& a) {
       for (int c = 1; c < C; ++c) {
         for (int v = 0; v < kVecs; ++v) acc[0][v] = S::Add(acc[0][v], acc[c][v]);
       }
-      CellUpdate<S, A>(acc[0], a.c + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits,
-                       a.h_next + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits, a.cell_clip);
+      CellUpdateOf<S, A>(acc[0], a.c + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits,
+                         a.h_next + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits, a.cell_clip);
     }
   }
 }
@@ -159,8 +174,8 @@ void UpdateWith(const StepArgs& a) {
       const float* gx = a.gx + b * a.gx_batch_stride + static_cast<size_t>(blk) * kBlockWidth;
       V acc[kVecs];
       for (int v = 0; v < kVecs; ++v) acc[v] = S::Load(gx + v * L);
-      CellUpdate<S, A>(acc, a.c + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits,
-                       a.h_next + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits, a.cell_clip);
+      CellUpdateOf<S, A>(acc, a.c + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits,
+                         a.h_next + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits, a.cell_clip);
     }
   }
 }

@@ -11,6 +11,7 @@ struct Neon {
   using V = float32x4_t;
   static constexpr int kLanes = 4;
   static constexpr int kChains = 1;  // 8 accumulators per block already
+  static constexpr int kProjectRows = 1;
   static V Load(const float* p) { return vld1q_f32(p); }
   static void Store(float* p, V v) { vst1q_f32(p, v); }
   static V Set(float x) { return vdupq_n_f32(x); }

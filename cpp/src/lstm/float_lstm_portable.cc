@@ -11,6 +11,7 @@ struct Scalar {
   using V = float;
   static constexpr int kLanes = 1;
   static constexpr int kChains = 1;
+  static constexpr int kProjectRows = 1;
   static V Load(const float* p) { return *p; }
   static void Store(float* p, V v) { *p = v; }
   static V Set(float x) { return x; }

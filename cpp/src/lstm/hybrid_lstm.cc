@@ -8,23 +8,6 @@
 
 namespace tflstm::lstm {
 
-namespace {
-
-// clamp(std::round(f), lo, hi) (half away from zero) without a library call: f - trunc(f) is
-// exact. f is clamped first, so that a non-finite value (an input the finite check let through)
-// converts without undefined behaviour: +-Inf to a bound, NaN to 0. Branch-free, so that the
-// compiler vectorizes the loops that call it.
-inline int32_t RoundInRange(float f, float lo, float hi) {
-  f = f > hi ? hi : f;
-  f = f < lo ? lo : f;
-  f = f == f ? f : 0.0f;
-  const auto t = static_cast<int32_t>(f);
-  const float d = f - static_cast<float>(t);
-  return t + static_cast<int32_t>(d >= 0.5f) - static_cast<int32_t>(d <= -0.5f);
-}
-
-}  // namespace
-
 void QuantizeRow(const HybridKernels& kernels, const float* x, int n, int padded, bool asymmetric, int8_t* q,
                  float* scale, int32_t* offset) {
   std::fill(q + n, q + padded, int8_t{0});
@@ -38,10 +21,7 @@ void QuantizeRow(const HybridKernels& kernels, const float* x, int n, int padded
       return;
     }
     *scale = range / 127;
-    const float inv = 127 / range;
-    for (int k = 0; k < n; ++k) {
-      q[k] = static_cast<int8_t>(RoundInRange(x[k] * inv, -127, 127));
-    }
+    kernels.quantize(x, n, 127 / range, 0.0f, -127, 127, q);
     return;
   }
   // tensor_utils::AsymmetricQuantizeFloats, in double where TFLite computes in double.
@@ -70,10 +50,7 @@ void QuantizeRow(const HybridKernels& kernels, const float* x, int n, int padded
   }
   *scale = static_cast<float>(s);
   *offset = nudged;
-  const float inv = 1.0f / *scale;
-  for (int k = 0; k < n; ++k) {
-    q[k] = static_cast<int8_t>(RoundInRange(static_cast<float>(nudged) + x[k] * inv, -128, 127));
-  }
+  kernels.quantize(x, n, 1.0f / *scale, static_cast<float>(nudged), -128, 127, q);
 }
 
 namespace {

@@ -38,6 +38,10 @@ struct HybridKernels {
   // The smallest and the largest of x[0..n), n >= 1, for the quantization of x and h: the
   // same for every instruction set on finite x.
   std::pair<float, float> (*min_max)(const float* x, int n);
+  // q[k] = clamp(round(zero + x[k] * inv), lo, hi) for k < n, the rounding half away from zero
+  // and NaN to 0: TFLite's quantization of a row (zero 0: the symmetric one). The same bits for
+  // every instruction set: each multiplies and adds as the build's flags make the scalar code do.
+  void (*quantize)(const float* x, int n, float inv, float zero, float lo, float hi, int8_t* q);
 };
 
 const HybridKernels& PortableHybridKernels();

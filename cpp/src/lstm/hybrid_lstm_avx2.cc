@@ -67,7 +67,8 @@ void NarrowLayout(const int8_t* w, int rows, int cols, int8_t* out) {
   }
 }
 
-// No -mfma for this file: the multiply and the add stay two roundings, as TFLite's.
+// The multiply and the add below are fused only where the build's baseline has FMA (this file
+// adds no -mfma), as the compiler does for TFLite's scalar code under the same flags.
 void Accumulate(const int32_t* dot, const int32_t* sums, int32_t offset, float q_scale, const float* w_scale, int rows,
                 const float* in, float* out) {
   const __m256i off = _mm256_set1_epi32(offset);
@@ -81,6 +82,27 @@ void Accumulate(const int32_t* dot, const int32_t* sums, int32_t offset, float q
   }
 }
 
+// QuantizeScalar 8 at a time, the same operations in the same order.
+void Quantize(const float* x, int n, float inv, float zero, float lo, float hi, int8_t* q) {
+  const __m256 vinv = _mm256_set1_ps(inv), vzero = _mm256_set1_ps(zero);
+  const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+  const __m256 half = _mm256_set1_ps(0.5f), minus_half = _mm256_set1_ps(-0.5f);
+  int k = 0;
+  for (; k + 8 <= n; k += 8) {
+    __m256 f = _mm256_add_ps(vzero, _mm256_mul_ps(_mm256_loadu_ps(x + k), vinv));
+    f = _mm256_and_ps(f, _mm256_cmp_ps(f, f, _CMP_ORD_Q));  // NaN to 0 first: min and max drop it
+    f = _mm256_max_ps(_mm256_min_ps(f, vhi), vlo);
+    const __m256i t = _mm256_cvttps_epi32(f);
+    const __m256 d = _mm256_sub_ps(f, _mm256_cvtepi32_ps(t));
+    // The comparisons' all-ones lanes are -1: t + (d >= 1/2) - (d <= -1/2).
+    const __m256i r = _mm256_add_epi32(_mm256_sub_epi32(t, _mm256_castps_si256(_mm256_cmp_ps(d, half, _CMP_GE_OQ))),
+                                       _mm256_castps_si256(_mm256_cmp_ps(d, minus_half, _CMP_LE_OQ)));
+    const __m128i r16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(q + k), _mm_packs_epi16(r16, r16));
+  }
+  QuantizeScalar(x + k, n - k, inv, zero, lo, hi, q + k);
+}
+
 // pmaddubsw of |x| with w * sign(x), then pmaddwd by ones.
 struct MaddubsProduct {
   static __m256i Add(__m256i acc, __m256i x_abs, __m256i w_signed) {
@@ -92,7 +114,7 @@ struct MaddubsProduct {
 
 const HybridKernels& Avx2HybridKernels() {
   return HybridKernelsFor<Avx2>("hybrid-avx2", &NarrowLayout, &DotNarrow<MaddubsProduct>, &Accumulate,
-                                &MinMaxLanes<Avx2>);
+                                &MinMaxLanes<Avx2>, &Quantize);
 }
 
 }  // namespace tflstm::lstm

@@ -48,6 +48,23 @@ inline std::pair<float, float> MinMaxFrom(const float* x, int k, int n, float lo
   return {lo, hi};
 }
 
+// clamp(std::round(f), lo, hi) (half away from zero) without a library call: f - trunc(f) is
+// exact. f is clamped first, so that a non-finite value (an input the finite check let through)
+// converts without undefined behaviour: +-Inf to a bound, NaN to 0. Branch-free.
+inline int32_t RoundInRange(float f, float lo, float hi) {
+  f = f > hi ? hi : f;
+  f = f < lo ? lo : f;
+  f = f == f ? f : 0.0f;
+  const auto t = static_cast<int32_t>(f);
+  const float d = f - static_cast<float>(t);
+  return t + static_cast<int32_t>(d >= 0.5f) - static_cast<int32_t>(d <= -0.5f);
+}
+
+// HybridKernels::quantize in scalar code (and the vector ones' tail).
+inline void QuantizeScalar(const float* x, int n, float inv, float zero, float lo, float hi, int8_t* q) {
+  for (int k = 0; k < n; ++k) q[k] = static_cast<int8_t>(RoundInRange(zero + x[k] * inv, lo, hi));
+}
+
 inline std::pair<float, float> MinMaxScalar(const float* x, int n) { return MinMaxFrom(x, 1, n, x[0], x[0]); }
 
 // The same in float lanes, for traits with Floats, kFloatLanes, LoadF, MinF, MaxF, ReduceMin
@@ -70,8 +87,9 @@ template <class S>
 const HybridKernels& HybridKernelsFor(const char* name, decltype(HybridKernels::narrow_layout) narrow_layout = nullptr,
                                       DotFn dot_narrow = &Dot<S>,
                                       decltype(HybridKernels::accumulate) accumulate = &AccumulateScalar,
-                                      decltype(HybridKernels::min_max) min_max = &MinMaxScalar) {
-  static const HybridKernels kernels{name, &Dot<S>, narrow_layout, dot_narrow, accumulate, min_max};
+                                      decltype(HybridKernels::min_max) min_max = &MinMaxScalar,
+                                      decltype(HybridKernels::quantize) quantize = &QuantizeScalar) {
+  static const HybridKernels kernels{name, &Dot<S>, narrow_layout, dot_narrow, accumulate, min_max, quantize};
   return kernels;
 }
 

@@ -39,10 +39,33 @@ struct Neon {
   }
 };
 
+// QuantizeScalar 4 at a time, the same operations in the same order.
+void Quantize(const float* x, int n, float inv, float zero, float lo, float hi, int8_t* q) {
+  const float32x4_t vinv = vdupq_n_f32(inv), vzero = vdupq_n_f32(zero);
+  const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
+  int k = 0;
+  for (; k + 8 <= n; k += 8) {
+    int16x4_t halves[2];
+    for (int h = 0; h < 2; ++h) {
+      float32x4_t f = vaddq_f32(vzero, vmulq_f32(vld1q_f32(x + k + 4 * h), vinv));
+      f = vmaxq_f32(vminq_f32(f, vhi), vlo);
+      f = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(f), vceqq_f32(f, f)));  // NaN to 0
+      const int32x4_t t = vcvtq_s32_f32(f);
+      const float32x4_t d = vsubq_f32(f, vcvtq_f32_s32(t));
+      // The comparisons' all-ones lanes are -1: t + (d >= 1/2) - (d <= -1/2).
+      const int32x4_t r = vaddq_s32(vsubq_s32(t, vreinterpretq_s32_u32(vcgeq_f32(d, vdupq_n_f32(0.5f)))),
+                                    vreinterpretq_s32_u32(vcleq_f32(d, vdupq_n_f32(-0.5f))));
+      halves[h] = vmovn_s32(r);
+    }
+    vst1_s8(q + k, vmovn_s16(vcombine_s16(halves[0], halves[1])));
+  }
+  QuantizeScalar(x + k, n - k, inv, zero, lo, hi, q + k);
+}
+
 }  // namespace
 
 const HybridKernels& NeonHybridKernels() {
-  return HybridKernelsFor<Neon>("hybrid-neon", nullptr, &Dot<Neon>, &AccumulateScalar, &MinMaxLanes<Neon>);
+  return HybridKernelsFor<Neon>("hybrid-neon", nullptr, &Dot<Neon>, &AccumulateScalar, &MinMaxLanes<Neon>, &Quantize);
 }
 
 }  // namespace tflstm::lstm
