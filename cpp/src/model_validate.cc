@@ -193,6 +193,16 @@ class Validator {
         if (op->outputs()->Get(i) != -1) ready[op->outputs()->Get(i)] = true;
       }
     }
+    // Last: an input that an op writes has two writers, the caller and the op (whose Prepare re-plans it: a leak in
+    // TFLite's SUB, found by model_fuzzer).
+    for (size_t i = 0; i < Length(sg->inputs()); ++i) {
+      const int32_t t = sg->inputs()->Get(i);
+      if (writer[t] == -1) continue;
+      const tflite::Tensor& tensor = *sg->tensors()->Get(t);
+      return Fail(sub + ": input " + Str(i) + " (tensor " + std::to_string(t) +
+                  (tensor.name() ? " '" + tensor.name()->str() + "'" : "") + ") is an output of operator " +
+                  Str(static_cast<uint64_t>(writer[t])) + "; an input is written by the caller");
+    }
     return Status::Ok();
   }
 

@@ -892,11 +892,14 @@ TEST(Int8Parity, OtherIntegerConfigurationsRunTflitesKernel) {
     std::mt19937 rng(11);
     EXPECT_EQ(CompareInt8(*p->ours.interpreter, *p->ref.interpreter, rng, 2), 0u);
   }
-  // Cell scales whose products TFLite cannot shift (30 + log2 past 31): its kernel too.
-  Int8LstmSpec coarse;
-  coarse.cell_scale_log2 = 2;
-  auto p = MakePair(Int8LstmModel(coarse));
-  EXPECT_EQ(LstmNodeKernel(*p->ours.interpreter), "tflite");
+  // Cell scales whose products TFLite cannot shift (30 + log2 past 31, or below 0: gemmlowp's
+  // RoundingDivideByPOT is undefined there) are refused, not run on TFLite's kernel.
+  for (int log2 : {2, -31}) {
+    Int8LstmSpec coarse;
+    coarse.cell_scale_log2 = log2;
+    ExpectRefused(Int8LstmModel(coarse), "the cell state's scale is 2^" + std::to_string(log2) +
+                                             "; an int8 LSTM needs a power of two from 2^-30 to 2^1");
+  }
 }
 
 }  // namespace

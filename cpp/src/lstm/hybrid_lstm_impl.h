@@ -12,25 +12,33 @@
 namespace tflstm::lstm {
 namespace {
 
+// o[r] for rows r0 .. r_end of w and one vector xv, R rows at once (xv is loaded once for them).
+template <class S, int R>
+void DotRows(const int8_t* w, int r0, int r_end, int cols, const int8_t* xv, int32_t* o) {
+  static_assert(R == 4, "Sum4");
+  int r = r0;
+  for (; r + R <= r_end; r += R) {
+    typename S::Acc acc[R] = {S::Zero(), S::Zero(), S::Zero(), S::Zero()};
+    const int8_t* wr = w + static_cast<size_t>(r) * cols;
+    for (int k = 0; k < cols; k += kDotCols) {
+      for (int i = 0; i < R; ++i) acc[i] = S::Madd(acc[i], wr + static_cast<size_t>(i) * cols + k, xv + k);
+    }
+    S::Sum4(acc, o + r);
+  }
+  for (; r < r_end; ++r) {
+    typename S::Acc acc = S::Zero();
+    for (int k = 0; k < cols; k += kDotCols) acc = S::Madd(acc, w + static_cast<size_t>(r) * cols + k, xv + k);
+    o[r] = S::Sum(acc);
+  }
+}
+
 template <class S>
 void Dot(const int8_t* w, int rows, int cols, const int8_t* x, int vectors, int32_t* out) {
-  constexpr int R = 4;  // rows at once: x is loaded once for four weight rows
-  for (int v = 0; v < vectors; ++v) {
-    const int8_t* xv = x + static_cast<size_t>(v) * cols;
-    int32_t* o = out + static_cast<size_t>(v) * rows;
-    int r = 0;
-    for (; r + R <= rows; r += R) {
-      typename S::Acc acc[R] = {S::Zero(), S::Zero(), S::Zero(), S::Zero()};
-      const int8_t* wr = w + static_cast<size_t>(r) * cols;
-      for (int k = 0; k < cols; k += kDotCols) {
-        for (int i = 0; i < R; ++i) acc[i] = S::Madd(acc[i], wr + static_cast<size_t>(i) * cols + k, xv + k);
-      }
-      S::Sum4(acc, o + r);
-    }
-    for (; r < rows; ++r) {
-      typename S::Acc acc = S::Zero();
-      for (int k = 0; k < cols; k += kDotCols) acc = S::Madd(acc, w + static_cast<size_t>(r) * cols + k, xv + k);
-      o[r] = S::Sum(acc);
+  constexpr int kRows = 64;  // rows that take every vector in turn, so that a projection finds them in L1
+  for (int r0 = 0; r0 < rows; r0 += kRows) {
+    const int r_end = std::min(rows, r0 + kRows);
+    for (int v = 0; v < vectors; ++v) {
+      DotRows<S, 4>(w, r0, r_end, cols, x + static_cast<size_t>(v) * cols, out + static_cast<size_t>(v) * rows);
     }
   }
 }

@@ -43,19 +43,19 @@ void DotBlock(const int8_t* block, int cols, const int8_t* x, int32_t* out) {
   for (int g = 0; g < G; ++g) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * g), acc[g]);
 }
 
-// rows is a multiple of 8 (the packed rows are) and w in NarrowLayout's order.
+// rows is a multiple of 8 (the packed rows are) and w in NarrowLayout's order. Each block of
+// rows takes every vector in turn, so that a projection's many vectors find it in L1.
 template <class P>
 void DotNarrow(const int8_t* w, int rows, int cols, const int8_t* x, int vectors, int32_t* out) {
   using Block = void (*)(const int8_t*, int, const int8_t*, int32_t*);
   static constexpr Block kBlocks[kBlockGroups + 1] = {nullptr,         &DotBlock<P, 1>, &DotBlock<P, 2>,
                                                       &DotBlock<P, 3>, &DotBlock<P, 4>, &DotBlock<P, 5>,
                                                       &DotBlock<P, 6>, &DotBlock<P, 7>, &DotBlock<P, 8>};
-  for (int v = 0; v < vectors; ++v) {
-    const int8_t* xv = x + static_cast<size_t>(v) * cols;
-    int32_t* o = out + static_cast<size_t>(v) * rows;
-    for (int r0 = 0; r0 < rows; r0 += kBlockGroups * kGroupRows) {
-      const int groups = std::min(kBlockGroups, (rows - r0) / kGroupRows);
-      kBlocks[groups](w + static_cast<size_t>(r0) * cols, cols, xv, o + r0);
+  for (int r0 = 0; r0 < rows; r0 += kBlockGroups * kGroupRows) {
+    const int groups = std::min(kBlockGroups, (rows - r0) / kGroupRows);
+    for (int v = 0; v < vectors; ++v) {
+      kBlocks[groups](w + static_cast<size_t>(r0) * cols, cols, x + static_cast<size_t>(v) * cols,
+                      out + static_cast<size_t>(v) * rows + r0);
     }
   }
 }

@@ -5,6 +5,7 @@
 #include <initializer_list>
 
 #include "tensorflow/lite/core/c/builtin_op_data.h"
+#include "tensorflow/lite/kernels/internal/quantization_util.h"
 #include "tensorflow/lite/kernels/kernel_util.h"
 #include "tensorflow/lite/kernels/lstm_shared.h"
 #include "tensorflow/lite/util.h"
@@ -234,6 +235,15 @@ TfLiteStatus CheckLstmNode(TfLiteContext* context, const TfLiteNode* node, LstmD
     c.Quantized("the output", output);
     c.Quantized("the output state", output_state);
     c.Quantized("the cell state", cell_state);
+    // TFLite's integer step divides i * g by 2^(30 + e) for a cell state scale of 2^e with
+    // gemmlowp's RoundingDivideByPOT, which is defined for 0..31 only (TFLite 2.14's bound on e
+    // is commented out; found by model_fuzzer: a shift by -1).
+    int cell_exponent = 0;
+    if (c.ok() && tflite::CheckedLog2(cell_state->params.scale, &cell_exponent)) {
+      if (cell_exponent < -30 || cell_exponent > 1) {
+        c.Fail("the cell state's scale is 2^%d; an int8 LSTM needs a power of two from 2^-30 to 2^1", cell_exponent);
+      }
+    }
     // TFLite reads the hidden intermediate's scale always, the gates' ones with layer norm.
     const bool layer_norm = OptionalInput(context, node, full::kForgetLayerNormCoefficientsTensor) != nullptr;
     for (int i = 0; c.ok() && i < node->intermediates->size; ++i) {
