@@ -61,6 +61,16 @@ void ExpectRefusedWhenPrepared(const std::string& reproducer, const std::string&
   EXPECT_NE(runner.status().message().find(expected), std::string::npos) << runner.status().message();
 }
 
+// The reproducer loads, and an op's Prepare (TFLite's, or tflstm's LSTM check in it) refuses it.
+void ExpectRefusedByTflitePrepare(const std::string& reproducer, const std::string& expected) {
+  const auto model = LoadReproducer(reproducer);
+  ASSERT_NE(model, nullptr);
+  auto runner = Runner::Create(model);
+  ASSERT_FALSE(runner.ok());
+  EXPECT_EQ(runner.status().code(), ErrorCode::kRuntimeError);
+  EXPECT_NE(runner.status().message().find(expected), std::string::npos) << runner.status().message();
+}
+
 // model_fuzzer: UBSan, memcpy to a null pointer from OutputToFloat for an output of no elements
 // (TFLite's test_min_runtime.bin: an ADD of an empty input). TFLite gives empty tensors no
 // memory and some kernels read them anyway (below): data without elements is refused.
@@ -320,12 +330,7 @@ TEST(FuzzRegression, PerChannelOperandOfAPerTensorKernelIsAnInvalidModel) {
 // model_fuzzer: UBSan in the model check itself, reading the scale of a comparison's int32 input
 // (which has none) next to an int8 one. The check passes it on; TFLite's Prepare refuses it.
 TEST(FuzzRegression, ComparisonOfInt8AndInt32IsRefusedWhenPrepared) {
-  const auto model = LoadReproducer("comparison_of_int8_and_int32.bin");
-  ASSERT_NE(model, nullptr);
-  auto runner = Runner::Create(model);
-  ASSERT_FALSE(runner.ok());
-  EXPECT_NE(runner.status().message().find("input1->type != input2->type (INT8 != INT32)"), std::string::npos)
-      << runner.status().ToString();
+  ExpectRefusedByTflitePrepare("comparison_of_int8_and_int32.bin", "input1->type != input2->type (INT8 != INT32)");
 }
 
 // model_fuzzer: UBSan, signed overflow in tflstm's integer LSTM, folding the zero point into a
@@ -386,15 +391,8 @@ TEST(FuzzRegression, GraphInputThatAnOpWritesIsAnInvalidModel) {
 // (here 2^-31: TFLite's kernel ran it, as tflstm's covers 2^-20..2^1 only). The LSTM's check
 // refuses it when the node is prepared, as every broken contract of the op (a TFLite error).
 TEST(FuzzRegression, Int8LstmWithACellScaleBelow2ToTheMinus30IsRefused) {
-  const auto model = LoadReproducer("int8_lstm_cell_scale_2_to_the_minus_31.bin");
-  ASSERT_NE(model, nullptr);
-  auto runner = Runner::Create(model);
-  ASSERT_FALSE(runner.ok());
-  EXPECT_EQ(runner.status().code(), ErrorCode::kRuntimeError);
-  EXPECT_NE(runner.status().message().find(
-                "the cell state's scale is 2^-31; an int8 LSTM needs a power of two from 2^-30 to 2^1"),
-            std::string::npos)
-      << runner.status().message();
+  ExpectRefusedByTflitePrepare("int8_lstm_cell_scale_2_to_the_minus_31.bin",
+                               "the cell state's scale is 2^-31; an int8 LSTM needs a power of two from 2^-30 to 2^1");
 }
 
 }  // namespace
