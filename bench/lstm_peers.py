@@ -171,13 +171,15 @@ def peers(keras_model, timesteps: int, features: int, x: np.ndarray, step_x: np.
     return calls
 
 
-def measure(calls, rounds: int, n: int) -> dict[str, tuple[float, float]]:
-    """Median microseconds per call, full sequence and streaming step, interleaving the peers
-    round by round so that they share the machine's state (frequency, other load)."""
-    samples = {name: ([], []) for name in calls}
-    for fn_full, fn_step in calls.values():
+def measure(calls, rounds: int, n: int) -> dict[str, tuple[float, ...]]:
+    """Median microseconds per call of each of a peer's calls (here: full sequence and streaming
+    step), interleaving the peers round by round so that they share the machine's state
+    (frequency, other load)."""
+    samples: dict[str, list[list[float]]] = {name: [[] for _ in fns] for name, fns in calls.items()}
+    for fns in calls.values():
         for _ in range(20):
-            fn_full(), fn_step()
+            for fn in fns:
+                fn()
     for _ in range(rounds):
         for name, fns in calls.items():
             for k, fn in enumerate(fns):
@@ -185,10 +187,10 @@ def measure(calls, rounds: int, n: int) -> dict[str, tuple[float, float]]:
                 for _ in range(n):
                     fn()
                 samples[name][k].append((time.perf_counter_ns() - t0) / n / 1000)
-    return {name: (statistics.median(a), statistics.median(b)) for name, (a, b) in samples.items()}
+    return {name: tuple(statistics.median(s) for s in per_call) for name, per_call in samples.items()}
 
 
-def table(title: str, results: dict[str, tuple[float, float]]) -> str:
+def table(title: str, results: dict[str, tuple[float, ...]]) -> str:
     best = [min(r[k] for r in results.values()) for k in (0, 1)]
     lines = [title, "| runtime | full sequence (us) | x best | streaming step (us) | x best |", "|---|---|---|---|---|"]
     for name, (full, step) in results.items():
