@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "aligned_vector.h"
+
 namespace tflstm::lstm {
 
 constexpr int kBlockUnits = 8;                     // hidden units per packed block
@@ -22,9 +24,9 @@ inline int Blocks(int units) { return (units + kBlockUnits - 1) / kBlockUnits; }
 // Weights in the packed layout: for block b, row k, gate g, unit j of the block,
 // w[((b * rows + k) * kGates + g) * kBlockUnits + j]; units past the last are zero.
 struct PackedWeights {
-  std::vector<float> input;      // [blocks][n_input][kGates][kBlockUnits]
-  std::vector<float> recurrent;  // [blocks][n_cell][kGates][kBlockUnits]
-  std::vector<float> bias;       // [blocks][kGates][kBlockUnits]
+  AlignedVector<float> input;      // [blocks][n_input][kGates][kBlockUnits]
+  AlignedVector<float> recurrent;  // [blocks][n_cell][kGates][kBlockUnits]
+  AlignedVector<float> bias;       // [blocks][kGates][kBlockUnits]
   void Resize(int n_input, int n_cell);
 };
 

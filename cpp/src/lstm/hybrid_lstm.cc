@@ -101,10 +101,10 @@ void HybridLstm::Configure(int n_input, int n_cell, int max_rows, int batch, boo
 void HybridLstm::Pack(const Gates& input, const Gates& recurrent, const float* const bias[kGates]) {
   PackRows(input, n_cell_, n_input_, in_cols_, input_.data(), input_scale_.data(), input_sums_.data());
   PackRows(recurrent, n_cell_, n_cell_, rec_cols_, recurrent_.data(), recurrent_scale_.data(), recurrent_sums_.data());
-  const auto dot_for = [&](std::vector<int8_t>& w, int cols) {
+  const auto dot_for = [&](AlignedVector<int8_t>& w, int cols) {
     if (std::find(w.begin(), w.end(), int8_t{-128}) != w.end()) return kernels->dot;
     if (kernels->narrow_layout != nullptr) {
-      const std::vector<int8_t> row_major = w;  // once per prepare
+      const std::vector<int8_t> row_major(w.begin(), w.end());  // once per prepare
       kernels->narrow_layout(row_major.data(), rows_, cols, w.data());
     }
     return kernels->dot_narrow;

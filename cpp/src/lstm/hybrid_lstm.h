@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "aligned_vector.h"
 #include "float_lstm.h"
 
 namespace tflstm::lstm {
@@ -87,15 +88,16 @@ class HybridLstm {
  private:
   int n_input_ = 0, n_cell_ = 0, in_cols_ = 0, rec_cols_ = 0, rows_ = 0;
   bool asymmetric_ = false;
-  std::vector<int8_t> input_, recurrent_;                    // [packed rows][cols]
-  DotFn input_dot_ = nullptr, recurrent_dot_ = nullptr;      // dot_narrow unless a weight is -128
-  std::vector<float> bias_, input_scale_, recurrent_scale_;  // per packed row
-  std::vector<int32_t> input_sums_, recurrent_sums_;         // row sums, for the zero points
+  AlignedVector<int8_t> input_, recurrent_;                    // [packed rows][cols]
+  DotFn input_dot_ = nullptr, recurrent_dot_ = nullptr;        // dot_narrow unless a weight is -128
+  AlignedVector<float> bias_, input_scale_, recurrent_scale_;  // per packed row
+  AlignedVector<int32_t> input_sums_, recurrent_sums_;         // row sums, for the zero points
   // Scratch.
-  std::vector<int8_t> q_;
+  AlignedVector<int8_t> q_;
   std::vector<float> q_scale_;
-  std::vector<int32_t> q_offset_, dots_;
-  std::vector<float> gates_;
+  std::vector<int32_t> q_offset_;
+  AlignedVector<int32_t> dots_;
+  AlignedVector<float> gates_;
 };
 
 }  // namespace tflstm::lstm

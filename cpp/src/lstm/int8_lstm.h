@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "aligned_vector.h"
 #include "float_lstm.h"  // kBlockUnits, kGates, kBlockWidth, Blocks()
 #include "lstm_check.h"
 #include "tensorflow/lite/core/c/common.h"
@@ -52,10 +53,10 @@ struct Int8Params {
 // the last are zero. Biases: [blocks][kGates][kBlockUnits] int32, the zero-point corrections
 // folded in as TFLite's PrecomputeZeroPointTimesWeightWithBias does.
 struct Int8Weights {
-  std::vector<int8_t> input;
-  std::vector<int8_t> recurrent;
-  std::vector<int32_t> input_bias;      // gate bias - input zero point * row sums
-  std::vector<int32_t> recurrent_bias;  // - output state zero point * row sums
+  AlignedVector<int8_t> input;
+  AlignedVector<int8_t> recurrent;
+  AlignedVector<int32_t> input_bias;      // gate bias - input zero point * row sums
+  AlignedVector<int32_t> recurrent_bias;  // - output state zero point * row sums
   size_t Bytes() const {
     return input.capacity() + recurrent.capacity() + 4 * (input_bias.capacity() + recurrent_bias.capacity());
   }
