@@ -291,7 +291,8 @@ void bind_runner(py::module_& m) {
                     "TFLite's persistent arena (kernel state, LSTM state variables)")
       .def_readonly("tflite_dynamic", &MemoryStats::tflite_dynamic, "Dynamic tensors on TFLite's heap")
       .def_readonly("kernel_weights", &MemoryStats::kernel_weights,
-                    "Weights tflstm's LSTM kernel packed for this runner (on the heap)")
+                    "Weights tflstm's LSTM kernel packed, on the heap (the runners of one model share them; "
+                    "each counts them)")
       .def_property_readonly("total", &MemoryStats::total, "Arena budget plus everything TFLite holds")
       .def("as_dict",
            [](const MemoryStats& s) {

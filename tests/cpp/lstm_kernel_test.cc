@@ -195,6 +195,94 @@ TEST(LstmMemory, PackedWeightsAreAccountedByTheRunner) {
   }
 }
 
+// The LSTM node's packed weights, to tell whether two interpreters share them.
+const void* LstmNodeWeights(tflite::Interpreter& interp) {
+  for (size_t i = 0; i < interp.nodes_size(); ++i) {
+    const auto* nr = interp.node_and_registration(static_cast<int>(i));
+    if (nr->second.builtin_code == tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM) {
+      return lstm::NodePackedWeights(nr->second, nr->first);
+    }
+  }
+  return nullptr;
+}
+
+// The same random input into every interpreter (float or integer), invoked; false on a failure.
+bool InvokeWithSameInput(const std::vector<tflite::Interpreter*>& interps, std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-1.5f, 1.5f);
+  tflite::Interpreter& first = *interps[0];
+  for (int x : first.inputs()) {
+    TfLiteTensor* t = first.tensor(x);
+    if (t->type == kTfLiteFloat32) {
+      for (size_t k = 0; k < t->bytes / sizeof(float); ++k) t->data.f[k] = u(rng);
+    } else {
+      for (size_t k = 0; k < t->bytes; ++k) t->data.raw[k] = static_cast<char>(rng());
+    }
+    for (tflite::Interpreter* other : interps) std::memcpy(other->tensor(x)->data.raw, t->data.raw, t->bytes);
+  }
+  for (tflite::Interpreter* it : interps) {
+    if (it->Invoke() != kTfLiteOk) return false;
+  }
+  return true;
+}
+
+bool SameOutput(tflite::Interpreter& a, tflite::Interpreter& b) {
+  const TfLiteTensor* x = a.tensor(a.outputs()[0]);
+  const TfLiteTensor* y = b.tensor(b.outputs()[0]);
+  return x->bytes == y->bytes && std::memcmp(x->data.raw, y->data.raw, x->bytes) == 0;
+}
+
+// Interpreters over one model (a runner per thread, say) share the packing of weights that are
+// in the model, float, hybrid and integer alike, and it outlives the interpreter that made it.
+// Another copy of the bytes, and weights that an op computes (float16), are packed apart.
+TEST(LstmMemory, InterpretersOfOneModelShareThePackedWeights) {
+  LstmSpec f32;
+  f32.n_cell = 20;
+  f32.n_input = 3;
+  f32.time = 6;
+  LstmSpec hybrid = f32;
+  hybrid.hybrid = true;
+  LstmSpec f16 = f32;
+  f16.float16 = true;
+  testing::Int8LstmSpec int8;
+  int8.n_cell = 20;
+  const struct {
+    const char* name;
+    std::vector<char> bytes;
+    bool shared;
+  } cases[] = {{"float32", LstmModel(f32), true},
+               {"hybrid", LstmModel(hybrid), true},
+               {"int8", testing::Int8LstmModel(int8), true},
+               {"float16", LstmModel(f16), false}};
+  std::mt19937 rng(11);
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto one = MakePair(c.bytes);
+    Interp two = Build(*one->model, LstmKernel::kTflstm);
+    auto copy = MakePair(c.bytes);  // the same bytes at another address
+    tflite::Interpreter& a = *one->ours.interpreter;
+    tflite::Interpreter& b = *two.interpreter;
+    tflite::Interpreter& elsewhere = *copy->ours.interpreter;
+    ASSERT_NE(LstmNodeKernel(a), "builtin registration");
+    ASSERT_TRUE(InvokeWithSameInput({&a, &b, &elsewhere}, rng));  // a float16 node packs at its first run
+    ASSERT_NE(LstmNodeWeights(a), nullptr);
+    EXPECT_EQ(LstmNodeWeights(a) == LstmNodeWeights(b), c.shared);
+    EXPECT_NE(LstmNodeWeights(a), LstmNodeWeights(elsewhere));
+    EXPECT_TRUE(SameOutput(a, b));
+    EXPECT_TRUE(SameOutput(a, elsewhere));
+    // The first interpreter goes; the second still runs on the packing, as TFLite's kernel does.
+    one->ours.interpreter.reset();
+    tflite::Interpreter& ref = *one->ref.interpreter;
+    for (tflite::Interpreter* it : {&b, &ref, &elsewhere}) ASSERT_EQ(it->ResetVariableTensors(), kTfLiteOk);
+    ASSERT_TRUE(InvokeWithSameInput({&b, &ref, &elsewhere}, rng));
+    EXPECT_TRUE(SameOutput(b, elsewhere));
+    if (std::string(c.name) == "int8") {
+      EXPECT_TRUE(SameOutput(b, ref));  // bit-exact with TFLite's integer kernel
+    } else {
+      EXPECT_LE(MaxError(b, ref, ref.outputs()[0]), 2e-3);
+    }
+  }
+}
+
 TEST(LstmParity, SaturatedGatesMatchTflite) {
   LstmSpec s;
   s.n_cell = 13;

@@ -50,7 +50,8 @@ struct MemoryStats {
   size_t tflite_arena = 0;       // TFLite's arena for intermediate tensors
   size_t tflite_persistent = 0;  // TFLite's persistent arena (kernel state, LSTM variables)
   size_t tflite_dynamic = 0;     // dynamic tensors allocated on the heap by TFLite
-  size_t kernel_weights = 0;     // weights tflstm's LSTM kernel packed for this runner (its heap)
+  size_t kernel_weights = 0;     // weights tflstm's LSTM kernel packed, on the heap; the runners of
+                                 // one model share them (each runner counts them)
   size_t total() const { return arena.budget + tflite_arena + tflite_persistent + tflite_dynamic + kernel_weights; }
 };
 

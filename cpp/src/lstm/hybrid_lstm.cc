@@ -82,14 +82,8 @@ void HybridLstm::Configure(int n_input, int n_cell, int max_rows, int batch, boo
   rec_cols_ = PadCols(n_cell);
   rows_ = Blocks(n_cell) * kBlockWidth;
   asymmetric_ = asymmetric;
+  weights_.reset();
   const size_t rows = static_cast<size_t>(rows_);
-  input_.assign(rows * in_cols_, 0);
-  recurrent_.assign(rows * rec_cols_, 0);
-  bias_.assign(rows, 0.0f);
-  input_scale_.assign(rows, 0.0f);
-  recurrent_scale_.assign(rows, 0.0f);
-  input_sums_.assign(rows, 0);
-  recurrent_sums_.assign(rows, 0);
   const size_t vectors = static_cast<size_t>(std::max(max_rows, batch));
   q_.assign(vectors * std::max(in_cols_, rec_cols_), 0);
   q_scale_.assign(vectors, 0.0f);
@@ -98,9 +92,21 @@ void HybridLstm::Configure(int n_input, int n_cell, int max_rows, int batch, boo
   gates_.assign(static_cast<size_t>(batch) * rows, 0.0f);
 }
 
-void HybridLstm::Pack(const Gates& input, const Gates& recurrent, const float* const bias[kGates]) {
-  PackRows(input, n_cell_, n_input_, in_cols_, input_.data(), input_scale_.data(), input_sums_.data());
-  PackRows(recurrent, n_cell_, n_cell_, rec_cols_, recurrent_.data(), recurrent_scale_.data(), recurrent_sums_.data());
+std::unique_ptr<HybridWeights> HybridLstm::Pack(const Gates& input, const Gates& recurrent,
+                                                const float* const bias[kGates]) const {
+  auto packed = std::make_unique<HybridWeights>();
+  HybridWeights& p = *packed;
+  const size_t rows = static_cast<size_t>(rows_);
+  p.input.assign(rows * in_cols_, 0);
+  p.recurrent.assign(rows * rec_cols_, 0);
+  p.bias.assign(rows, 0.0f);
+  p.input_scale.assign(rows, 0.0f);
+  p.recurrent_scale.assign(rows, 0.0f);
+  p.input_sums.assign(rows, 0);
+  p.recurrent_sums.assign(rows, 0);
+  PackRows(input, n_cell_, n_input_, in_cols_, p.input.data(), p.input_scale.data(), p.input_sums.data());
+  PackRows(recurrent, n_cell_, n_cell_, rec_cols_, p.recurrent.data(), p.recurrent_scale.data(),
+           p.recurrent_sums.data());
   const auto dot_for = [&](AlignedVector<int8_t>& w, int cols) {
     if (std::find(w.begin(), w.end(), int8_t{-128}) != w.end()) return kernels->dot;
     if (kernels->narrow_layout != nullptr) {
@@ -109,18 +115,19 @@ void HybridLstm::Pack(const Gates& input, const Gates& recurrent, const float* c
     }
     return kernels->dot_narrow;
   };
-  input_dot_ = dot_for(input_, in_cols_);
-  recurrent_dot_ = dot_for(recurrent_, rec_cols_);
-  for (int p = 0; p < rows_; ++p) {
-    const int unit = p / kBlockWidth * kBlockUnits + p % kBlockUnits;
-    bias_[p] = unit < n_cell_ ? bias[(p % kBlockWidth) / kBlockUnits][unit] : 0.0f;
+  p.input_dot = dot_for(p.input, in_cols_);
+  p.recurrent_dot = dot_for(p.recurrent, rec_cols_);
+  for (int r = 0; r < rows_; ++r) {
+    const int unit = r / kBlockWidth * kBlockUnits + r % kBlockUnits;
+    p.bias[r] = unit < n_cell_ ? bias[(r % kBlockWidth) / kBlockUnits][unit] : 0.0f;
   }
+  return packed;
 }
 
-size_t HybridLstm::WeightBytes() const {
-  return input_.capacity() + recurrent_.capacity() +
-         (bias_.capacity() + input_scale_.capacity() + recurrent_scale_.capacity()) * sizeof(float) +
-         (input_sums_.capacity() + recurrent_sums_.capacity()) * sizeof(int32_t);
+size_t HybridWeights::Bytes() const {
+  return input.capacity() + recurrent.capacity() +
+         (bias.capacity() + input_scale.capacity() + recurrent_scale.capacity()) * sizeof(float) +
+         (input_sums.capacity() + recurrent_sums.capacity()) * sizeof(int32_t);
 }
 
 void HybridLstm::Project(const float* x, int rows, float* gx) {
@@ -128,11 +135,12 @@ void HybridLstm::Project(const float* x, int rows, float* gx) {
     QuantizeRow(*kernels, x + static_cast<size_t>(r) * n_input_, n_input_, in_cols_, asymmetric_,
                 q_.data() + static_cast<size_t>(r) * in_cols_, &q_scale_[r], &q_offset_[r]);
   }
-  input_dot_(input_.data(), rows_, in_cols_, q_.data(), rows, dots_.data());
+  const HybridWeights& w = *weights_;
+  w.input_dot(w.input.data(), rows_, in_cols_, q_.data(), rows, dots_.data());
   for (int r = 0; r < rows; ++r) {
     // bias + the product (TFLite skips the product of an all-zero input: the same as adding zeros).
-    kernels->accumulate(dots_.data() + static_cast<size_t>(r) * rows_, input_sums_.data(), q_offset_[r], q_scale_[r],
-                        input_scale_.data(), rows_, bias_.data(), gx + static_cast<size_t>(r) * rows_);
+    kernels->accumulate(dots_.data() + static_cast<size_t>(r) * rows_, w.input_sums.data(), q_offset_[r], q_scale_[r],
+                        w.input_scale.data(), rows_, w.bias.data(), gx + static_cast<size_t>(r) * rows_);
   }
 }
 
@@ -141,10 +149,11 @@ void HybridLstm::Step(const Kernels& kernels_float, const StepArgs& s) {
     QuantizeRow(*kernels, s.h_prev + b * s.state_stride, n_cell_, rec_cols_, asymmetric_,
                 q_.data() + static_cast<size_t>(b) * rec_cols_, &q_scale_[b], &q_offset_[b]);
   }
-  recurrent_dot_(recurrent_.data(), rows_, rec_cols_, q_.data(), s.batch, dots_.data());
+  const HybridWeights& w = *weights_;
+  w.recurrent_dot(w.recurrent.data(), rows_, rec_cols_, q_.data(), s.batch, dots_.data());
   for (int b = 0; b < s.batch; ++b) {
-    kernels->accumulate(dots_.data() + static_cast<size_t>(b) * rows_, recurrent_sums_.data(), q_offset_[b],
-                        q_scale_[b], recurrent_scale_.data(), rows_, s.gx + b * s.gx_batch_stride,
+    kernels->accumulate(dots_.data() + static_cast<size_t>(b) * rows_, w.recurrent_sums.data(), q_offset_[b],
+                        q_scale_[b], w.recurrent_scale.data(), rows_, s.gx + b * s.gx_batch_stride,
                         gates_.data() + static_cast<size_t>(b) * rows_);
   }
   StepArgs update = s;

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -67,31 +68,42 @@ std::vector<const HybridKernels*> HybridKernelsOnThisCpu();
 void QuantizeRow(const HybridKernels& kernels, const float* x, int n, int padded, bool asymmetric, int8_t* q,
                  float* scale, int32_t* offset);
 
-// One hybrid LSTM layer's packed weights and its scratch (sized once in Configure).
+// One hybrid LSTM layer's weights in the packed layout of one HybridKernels: immutable once
+// packed, so that the runners of a model can share them (pack_cache.h).
+struct HybridWeights {
+  AlignedVector<int8_t> input, recurrent;                   // [packed rows][cols]
+  DotFn input_dot = nullptr, recurrent_dot = nullptr;       // dot_narrow unless a weight is -128
+  AlignedVector<float> bias, input_scale, recurrent_scale;  // per packed row
+  AlignedVector<int32_t> input_sums, recurrent_sums;        // row sums, for the zero points
+  size_t Bytes() const;
+};
+
+// One hybrid LSTM layer: its packed weights and its own scratch (sized once in Configure).
 class HybridLstm {
  public:
   struct Gates {
     const int8_t* weights[kGates];  // [n_cell, cols] row-major, TFLite's layout
     float scale[kGates];
   };
-  // Sizes the weights and the scratch for `max_rows` projected rows and `batch` rows per step.
+  // Sizes the scratch for `max_rows` projected rows and `batch` rows per step.
   void Configure(int n_input, int n_cell, int max_rows, int batch, bool asymmetric);
-  void Pack(const Gates& input, const Gates& recurrent, const float* const bias[kGates]);
+  // The weights of a layer of Configure's sizes, packed for `kernels`; Use() runs with them.
+  std::unique_ptr<HybridWeights> Pack(const Gates& input, const Gates& recurrent,
+                                      const float* const bias[kGates]) const;
+  void Use(std::shared_ptr<const HybridWeights> weights) { weights_ = std::move(weights); }
+  const HybridWeights* weights() const { return weights_.get(); }
   // gx[r] = bias + dot(W_x, q(x[r])) * scale for `rows` input rows, in the packed float layout.
   void Project(const float* x, int rows, float* gx);
   // One step: s.gx holds the input projection; adds the recurrent product of h_prev and runs
   // the float kernel's cell update into s.c and s.h_next.
   void Step(const Kernels& kernels, const StepArgs& s);
-  size_t WeightBytes() const;
+  size_t WeightBytes() const { return weights_ ? weights_->Bytes() : 0; }
   const HybridKernels* kernels = nullptr;
 
  private:
   int n_input_ = 0, n_cell_ = 0, in_cols_ = 0, rec_cols_ = 0, rows_ = 0;
   bool asymmetric_ = false;
-  AlignedVector<int8_t> input_, recurrent_;                    // [packed rows][cols]
-  DotFn input_dot_ = nullptr, recurrent_dot_ = nullptr;        // dot_narrow unless a weight is -128
-  AlignedVector<float> bias_, input_scale_, recurrent_scale_;  // per packed row
-  AlignedVector<int32_t> input_sums_, recurrent_sums_;         // row sums, for the zero points
+  std::shared_ptr<const HybridWeights> weights_;
   // Scratch.
   AlignedVector<int8_t> q_;
   std::vector<float> q_scale_;

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "int8_lstm.h"
+#include "pack_cache.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
 #include "tensorflow/lite/kernels/internal/quantization_util.h"
 #include "tensorflow/lite/kernels/lstm_shared.h"
@@ -169,15 +170,22 @@ TfLiteStatus Int8Lstm::Prepare(TfLiteContext* context, TfLiteNode* node, const L
 
   const int n_cell = dims.n_cell;
   const int group = kernels_->group;
-  weights_.input.assign(PackedInt8Size(n_cell, dims.n_input, group), 0);
-  weights_.recurrent.assign(PackedInt8Size(n_cell, n_cell, group), 0);
-  weights_.input_bias.assign(static_cast<size_t>(Blocks(n_cell)) * kBlockWidth, 0);
-  weights_.recurrent_bias.assign(weights_.input_bias.size(), 0);
-  PackInt8Gates(w_in, n_cell, dims.n_input, group, weights_.input.data());
-  PackInt8Gates(w_rec, n_cell, n_cell, group, weights_.recurrent.data());
-  const int32_t* no_bias[kGates] = {nullptr, nullptr, nullptr, nullptr};
-  Int8EffectiveBias(w_in, bias, -input.params.zero_point, n_cell, dims.n_input, weights_.input_bias.data());
-  Int8EffectiveBias(w_rec, no_bias, -output_state.params.zero_point, n_cell, n_cell, weights_.recurrent_bias.data());
+  PackKey key;  // Covers() took weights in the model only
+  key.Add(group).Add(dims.n_input).Add(n_cell).Add(input.params.zero_point).Add(output_state.params.zero_point);
+  for (int g = 0; g < kGates; ++g) key.Add(w_in[g]).Add(w_rec[g]).Add(bias[g]);
+  weights_ = SharedPack<Int8Weights>(std::move(key), [&] {
+    auto w = std::make_unique<Int8Weights>();
+    w->input.assign(PackedInt8Size(n_cell, dims.n_input, group), 0);
+    w->recurrent.assign(PackedInt8Size(n_cell, n_cell, group), 0);
+    w->input_bias.assign(static_cast<size_t>(Blocks(n_cell)) * kBlockWidth, 0);
+    w->recurrent_bias.assign(w->input_bias.size(), 0);
+    PackInt8Gates(w_in, n_cell, dims.n_input, group, w->input.data());
+    PackInt8Gates(w_rec, n_cell, n_cell, group, w->recurrent.data());
+    const int32_t* no_bias[kGates] = {nullptr, nullptr, nullptr, nullptr};
+    Int8EffectiveBias(w_in, bias, -input.params.zero_point, n_cell, dims.n_input, w->input_bias.data());
+    Int8EffectiveBias(w_rec, no_bias, -output_state.params.zero_point, n_cell, n_cell, w->recurrent_bias.data());
+    return w;
+  });
 
   TfLiteIntArray* output_shape = TfLiteIntArrayCopy(input.dims);
   output_shape->data[2] = n_cell;
@@ -242,10 +250,10 @@ TfLiteStatus Int8Lstm::Invoke(TfLiteContext* context, TfLiteNode* node) const {
   auto project = [&](const int8_t* x, int count, int16_t* out) {
     for (int r = 0; r < count; ++r) std::copy_n(x + r * static_cast<size_t>(d.n_input), d.n_input, x16 + r * x_cols);
     kernels.project(
-        {x16, count, d.n_input, d.n_cell, weights_.input.data(), weights_.input_bias.data(), &params_, out});
+        {x16, count, d.n_input, d.n_cell, weights_->input.data(), weights_->input_bias.data(), &params_, out});
   };
-  Int8StepArgs step{weights_.recurrent.data(),
-                    weights_.recurrent_bias.data(),
+  Int8StepArgs step{weights_->recurrent.data(),
+                    weights_->recurrent_bias.data(),
                     gx,
                     batch_stride,
                     h_prev,

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "aligned_vector.h"
@@ -144,13 +145,14 @@ class Int8Lstm {
   TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node, const LstmDims& dims, int first_temporary);
   TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) const;
   static const char* Name() { return "int8"; }
-  size_t Bytes() const { return weights_.Bytes(); }
+  size_t Bytes() const { return weights_ ? weights_->Bytes() : 0; }
+  const Int8Weights* weights() const { return weights_.get(); }
 
  private:
   LstmDims dims_;
   bool time_major_ = false;
   Int8Params params_;
-  Int8Weights weights_;
+  std::shared_ptr<const Int8Weights> weights_;  // shared by the runners of a model (pack_cache.h)
   const Int8Kernels* kernels_ = nullptr;
 };
 

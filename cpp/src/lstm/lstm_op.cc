@@ -15,6 +15,7 @@
 #include "int8_lstm.h"
 #include "lstm_check.h"
 #include "lstm_op.h"
+#include "pack_cache.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
 #include "tensorflow/lite/kernels/builtin_op_kernels.h"
 #include "tensorflow/lite/kernels/lstm_shared.h"
@@ -47,7 +48,7 @@ struct OpData {
   float cell_clip = 0.0f;
   Activation activation = Activation::kTanh;
   size_t state_stride = 0;  // floats per batch row of the padded h and c
-  PackedWeights weights;
+  std::shared_ptr<const PackedWeights> weights;
   const Kernels* kernels = nullptr;
   bool hybrid = false;  // a fast node with int8 weights: `hybrid_lstm` holds them
   HybridLstm hybrid_lstm;
@@ -83,6 +84,15 @@ bool IsConstant(const TfLiteTensor* t) {
   return t != nullptr && (t->allocation_type == kTfLiteMmapRo || t->allocation_type == kTfLiteArenaRwPersistent);
 }
 
+// Whether every weight and bias is in the model's bytes (not computed by an op).
+bool WeightsInModel(const TfLiteContext* context, const TfLiteNode* node) {
+  for (int i = full::kInputToInputWeightsTensor; i <= full::kOutputGateBiasTensor; ++i) {
+    const TfLiteTensor* t = OptionalInput(context, node, i);
+    if (t != nullptr && t->allocation_type != kTfLiteMmapRo) return false;
+  }
+  return true;
+}
+
 // A per-tensor scale with zero point 0 (what TFLite's hybrid LSTM reads), not per channel.
 bool PerTensorSymmetric(const TfLiteTensor* t) {
   if (t->params.zero_point != 0) return false;
@@ -115,9 +125,19 @@ bool FastPathCovers(const TfLiteContext* context, const TfLiteNode* node, bool h
   return true;
 }
 
-TfLiteStatus PackHybrid(TfLiteContext* context, const TfLiteNode* node, OpData& data) {
+// The packing of weights in the model is shared with every node that packs the same (the
+// runners of one model); weights an op computed are the interpreter's own, and so is their packing.
+template <class T, class Pack>
+std::shared_ptr<const T> PackedFor(bool in_model, PackKey key, Pack&& pack) {
+  if (in_model) return SharedPack<T>(std::move(key), pack);
+  return pack();
+}
+
+TfLiteStatus PackHybrid(TfLiteContext* context, const TfLiteNode* node, OpData& data, bool in_model) {
   HybridLstm::Gates gates[2];  // input and recurrent weights
   const float* bias[kGates];
+  PackKey key;
+  key.Add(data.hybrid_lstm.kernels).Add(data.dims.n_input).Add(data.dims.n_cell);
   for (int g = 0; g < kGates; ++g) {
     for (int k = 0; k < 2; ++k) {
       const TfLiteTensor* t = OptionalInput(
@@ -125,18 +145,21 @@ TfLiteStatus PackHybrid(TfLiteContext* context, const TfLiteNode* node, OpData& 
       gates[k].weights[g] = t->data.int8;
       gates[k].scale[g] = t->params.scale;
       TF_LITE_ENSURE(context, t->data.int8 != nullptr);
+      key.Add(t->data.int8).Add(t->params.scale);
     }
     bias[g] = OptionalInput(context, node, full::kInputGateBiasTensor + g)->data.f;
     TF_LITE_ENSURE(context, bias[g] != nullptr);
+    key.Add(bias[g]);
   }
-  data.hybrid_lstm.Pack(gates[0], gates[1], bias);
+  data.hybrid_lstm.Use(PackedFor<HybridWeights>(in_model, std::move(key),
+                                                [&] { return data.hybrid_lstm.Pack(gates[0], gates[1], bias); }));
   data.packed = true;
   return kTfLiteOk;
 }
 
 // Packs the weights once their data is there (a persistent tensor's after its producer ran).
-TfLiteStatus Pack(TfLiteContext* context, const TfLiteNode* node, OpData& data) {
-  if (data.hybrid) return PackHybrid(context, node, data);
+TfLiteStatus Pack(TfLiteContext* context, const TfLiteNode* node, OpData& data, bool in_model) {
+  if (data.hybrid) return PackHybrid(context, node, data, in_model);
   const float* gates[3][kGates];  // input weights, recurrent weights, biases
   for (int g = 0; g < kGates; ++g) {
     const int tensors[3] = {full::kInputToInputWeightsTensor + g, full::kRecurrentToInputWeightsTensor + g,
@@ -150,9 +173,19 @@ TfLiteStatus Pack(TfLiteContext* context, const TfLiteNode* node, OpData& data) 
     }
   }
   const LstmDims& d = data.dims;
-  PackGates(gates[0], d.n_cell, d.n_input, data.weights.input.data());
-  PackGates(gates[1], d.n_cell, d.n_output, data.weights.recurrent.data());
-  PackGates(gates[2], d.n_cell, 1, data.weights.bias.data());
+  PackKey key;
+  key.Add(d.n_input).Add(d.n_cell);
+  for (const auto& tensor : gates) {
+    for (const float* p : tensor) key.Add(p);
+  }
+  data.weights = PackedFor<PackedWeights>(in_model, std::move(key), [&] {
+    auto w = std::make_unique<PackedWeights>();
+    w->Resize(d.n_input, d.n_cell);
+    PackGates(gates[0], d.n_cell, d.n_input, w->input.data());
+    PackGates(gates[1], d.n_cell, d.n_output, w->recurrent.data());
+    PackGates(gates[2], d.n_cell, 1, w->bias.data());
+    return w;
+  });
   data.packed = true;
   return kTfLiteOk;
 }
@@ -223,15 +256,9 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
     data.hybrid_lstm.kernels = &BestHybridKernels();
     data.hybrid_lstm.Configure(d.n_input, d.n_cell, static_cast<int>(rows), d.batch,
                                params->asymmetric_quantize_inputs);
-  } else {
-    data.weights.Resize(d.n_input, d.n_cell);
   }
-  bool in_model = true;
-  for (int i = full::kInputToInputWeightsTensor; i <= full::kOutputGateBiasTensor; ++i) {
-    const TfLiteTensor* t = OptionalInput(context, node, i);
-    if (t != nullptr && t->allocation_type != kTfLiteMmapRo) in_model = false;
-  }
-  return in_model ? Pack(context, node, data) : kTfLiteOk;
+  data.weights.reset();
+  return WeightsInModel(context, node) ? Pack(context, node, data, true) : kTfLiteOk;
 }
 
 TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
@@ -241,7 +268,7 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
     LendUserData lend(node, data.builtin);
     return Builtin().invoke(context, node);
   }
-  if (!data.packed) TF_LITE_ENSURE_OK(context, Pack(context, node, data));
+  if (!data.packed) TF_LITE_ENSURE_OK(context, Pack(context, node, data, false));
   const LstmDims& d = data.dims;
   const TfLiteTensor* input = OptionalInput(context, node, full::kInputTensor);
   TfLiteTensor* output = &context->tensors[node->outputs->data[0]];
@@ -270,7 +297,7 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
   // chunk is laid out the same way, [step][batch] or [batch][step].
   const size_t time_stride = data.time_major ? d.batch * row : row;
   const size_t batch_stride = data.time_major ? row : chunk * row;
-  StepArgs step{data.weights.recurrent.data(),
+  StepArgs step{data.hybrid ? nullptr : data.weights->recurrent.data(),
                 gx,
                 batch_stride,
                 h_prev,
@@ -281,7 +308,11 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
                 d.n_cell,
                 data.cell_clip,
                 data.activation};
-  ProjectArgs project{nullptr, 0, d.n_input, d.n_cell, data.weights.input.data(), data.weights.bias.data(), gx};
+  ProjectArgs project{nullptr, 0, d.n_input, d.n_cell, nullptr, nullptr, gx};
+  if (!data.hybrid) {
+    project.weights = data.weights->input.data();
+    project.bias = data.weights->bias.data();
+  }
   for (int t = 0; t < d.time; ++t) {
     if (t % chunk == 0) {
       const int steps = std::min(chunk, d.time - t);
@@ -330,9 +361,17 @@ const char* NodeKernel(const TfLiteRegistration& registration, const TfLiteNode&
 size_t NodeKernelBytes(const TfLiteRegistration& registration, const TfLiteNode& node) {
   if (registration.invoke != &Invoke || node.user_data == nullptr) return 0;
   const OpData& data = *static_cast<const OpData*>(node.user_data);
-  const PackedWeights& w = data.weights;
-  return (w.input.capacity() + w.recurrent.capacity() + w.bias.capacity()) * sizeof(float) +
+  const PackedWeights* w = data.weights.get();
+  return (w ? (w->input.capacity() + w->recurrent.capacity() + w->bias.capacity()) * sizeof(float) : 0) +
          data.hybrid_lstm.WeightBytes() + (data.int8 ? data.int8->Bytes() : 0);
+}
+
+const void* NodePackedWeights(const TfLiteRegistration& registration, const TfLiteNode& node) {
+  if (registration.invoke != &Invoke || node.user_data == nullptr) return nullptr;
+  const OpData& data = *static_cast<const OpData*>(node.user_data);
+  if (data.int8) return data.int8->weights();
+  if (data.hybrid) return data.hybrid_lstm.weights();
+  return data.fast ? data.weights.get() : nullptr;
 }
 
 }  // namespace lstm

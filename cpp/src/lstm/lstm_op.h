@@ -11,7 +11,12 @@ namespace tflstm::lstm {
 // registration hands the node to TFLite's kernel, nullptr when the node is not registered by tflstm.
 const char* NodeKernel(const TfLiteRegistration& registration, const TfLiteNode& node);
 
-// Bytes of weights the node's kernel packed for itself (on the heap, per runner); 0 for others.
+// Bytes of the weights the node's kernel packed (on the heap; the nodes of the runners of one
+// model share them when the weights are in the model); 0 for others.
 size_t NodeKernelBytes(const TfLiteRegistration& registration, const TfLiteNode& node);
+
+// The packed weights the node runs with, to tell whether two nodes share them; nullptr when
+// it packed none.
+const void* NodePackedWeights(const TfLiteRegistration& registration, const TfLiteNode& node);
 
 }  // namespace tflstm::lstm
