@@ -68,7 +68,9 @@ bool CpuHasAvx2() {
 bool CpuHasAvx512Vnni() {
 #if defined(__x86_64__) || defined(_M_X64)
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
+  // The integer kernel's cell runs on AVX512BW too: every CPU with VNNI has it (and F).
+  return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f");
 #else
   return false;
 #endif

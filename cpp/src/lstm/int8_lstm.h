@@ -25,8 +25,8 @@
 namespace tflstm::lstm {
 
 // Hidden units padded to a multiple of kInt8UnitPad in the int16 state and gate buffers, so that
-// every instruction set's elementwise pass runs whole vectors (16 int16 lanes with AVX2).
-constexpr int kInt8UnitPad = 16;
+// every instruction set's elementwise pass runs whole vectors (32 int16 lanes with AVX-512).
+constexpr int kInt8UnitPad = 32;
 inline int Int8Padded(int units) { return (units + kInt8UnitPad - 1) / kInt8UnitPad * kInt8UnitPad; }
 // Columns (input features or hidden units) of the int16 copies of x and h, padded to a
 // multiple of 4 (the widest packed weight group).

@@ -5,8 +5,8 @@
 // S provides V16 (kLanes16 int16 lanes) and V32 (kLanes32 int32 lanes), kGroup (columns per
 // packed weight group) and:
 //   int16: Set16 Load16 Store16 Add16 Sub16 SatAdd16 Mul16 (gemmlowp's
-//     SaturatingRoundingDoublingHighMul) And16 Min16 Max16 CmpGt16 CmpLt16 CmpEq16 (all-ones
-//     lanes) Select16(mask, then, else) Sra16<n> Shl16<n> DivPot16<n> (gemmlowp's
+//     SaturatingRoundingDoublingHighMul) And16 Min16 Max16 CmpGt16 CmpLt16 CmpEq16 (a mask:
+//     all-ones lanes, or a mask register) Select16(mask, then, else) Sra16<n> Shl16<n> DivPot16<n> (gemmlowp's
 //     RoundingDivideByPOT) HalfSumNonneg16 (gemmlowp's
 //     RoundingHalfSum for a + b >= 0), MulRound16(a, b, shift) = (int16)
 //     RoundingDivideByPOT(a * b, shift) (the low 16 bits, as TFLite's cast), HiddenOut(o, t, qm, zp) =
@@ -137,7 +137,7 @@ struct Fixed {
   template <int N>
   static V Logistic(V a) {
     const V zero = S::Set16(0);
-    const V positive = S::CmpGt16(a, zero);
+    const auto positive = S::CmpGt16(a, zero);
     const V abs_input = S::Select16(positive, a, Neg(a));
     const V if_positive = SatShl<1>(Reciprocal(ExpOnNegative<N>(Neg(abs_input))));
     const V if_negative = S::Sub16(S::Set16(32767), if_positive);
@@ -147,7 +147,7 @@ struct Fixed {
   template <int N>
   static V Tanh(V a) {
     const V zero = S::Set16(0);
-    const V negative = S::CmpLt16(a, zero);
+    const auto negative = S::CmpLt16(a, zero);
     const V n = S::Select16(negative, a, Neg(a));
     const V t = SatShl<2>(S::Sub16(Reciprocal(ExpOnNegative<N + 1>(n)), S::Set16(1 << 13)));
     return S::Select16(S::CmpEq16(a, zero), zero, S::Select16(negative, Neg(t), t));
