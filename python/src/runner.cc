@@ -211,6 +211,15 @@ MemoryStats PyRunner::Memory() {
   return m;
 }
 
+std::vector<std::string> PyRunner::LstmKernels() {
+  std::vector<std::string> kernels;
+  ThrowIfError(Locked([&](const Runner& r) {
+    kernels = r.lstm_kernels();
+    return Status::Ok();
+  }));
+  return kernels;
+}
+
 bool PyRunner::Prepared() {
   bool prepared = false;
   ThrowIfError(Locked([&](const Runner& r) {
@@ -344,6 +353,10 @@ void bind_runner(py::module_& m) {
                              "False while a model that cannot be prepared at its stored shapes waits for inputs")
       .def_property_readonly("rebuilds", &PyRunner::Rebuilds, "How many times a shape change rebuilt the interpreter")
       .def_property_readonly("memory", &PyRunner::Memory, "MemoryStats: the arena and TFLite's own memory")
+      .def_property_readonly("lstm_kernels", &PyRunner::LstmKernels,
+                             "The kernel each fused LSTM node runs, in execution order: tflstm's, named by its "
+                             "instruction set ('avx2', 'hybrid-avx2', 'int8-avx2', ...), or 'tflite' where TFLite's "
+                             "own kernel runs it")
       .def_property_readonly(
           "arena_stats",
           [](PyRunner& self) {

@@ -50,6 +50,7 @@ class PyRunner {
 
   std::vector<TensorInfo> Describe(bool inputs);
   MemoryStats Memory();
+  std::vector<std::string> LstmKernels();
   size_t Rebuilds();
   bool Prepared();
 

@@ -135,6 +135,8 @@ class Runner:
     @property
     def memory(self) -> MemoryStats: ...
     @property
+    def lstm_kernels(self) -> list[str]: ...
+    @property
     def arena_stats(self) -> MemoryStats: ...  # deprecated name of `memory`
 
 class Stream:

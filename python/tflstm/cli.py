@@ -70,7 +70,9 @@ def describe(model: Model, data: bytes) -> dict[str, Any]:
         "unfused_recurrent_layers": unfused_layers(data),
     }
     if not info["unsupported_ops"]:
-        stats = Runner(model).memory
+        runner = Runner(model)
+        stats = runner.memory
+        info["lstm_kernels"] = runner.lstm_kernels
         info["memory"] = {
             "arena_bytes": stats.arena.budget,
             "tflite_arena_bytes": stats.tflite_arena,
@@ -116,6 +118,9 @@ def _print_inspect(path: str, info: dict[str, Any]) -> None:
     else:
         m = info["memory"]
         print(f"compatibility: {info['runtime']} runs every op")
+        for n, kernel in enumerate(info["lstm_kernels"]):
+            where = "TFLite's own kernel" if kernel == "tflite" else f"tflstm's {kernel} kernel"
+            print(f"LSTM {n}: {where}")
         print(
             f"memory: tflstm arena {m['arena_bytes']:,} B, TFLite arena {m['tflite_arena_bytes']:,} B, "
             f"persistent {m['tflite_persistent_bytes']:,} B, total {m['total_bytes']:,} B"

@@ -77,6 +77,11 @@ std::string ExpectedHybridKernel() {
   return isa != nullptr && std::string(isa) == "portable" ? "hybrid-portable" : lstm::BestHybridKernels().name;
 }
 
+std::string ExpectedInt8Kernel() {
+  const char* isa = std::getenv("TFLSTM_LSTM_ISA");
+  return isa != nullptr && std::string(isa) == "portable" ? "int8-portable" : lstm::BestInt8Kernels().name;
+}
+
 float* Data(tflite::Interpreter& interp, int tensor) { return interp.tensor(tensor)->data.f; }
 size_t Count(tflite::Interpreter& interp, int tensor) { return interp.tensor(tensor)->bytes / sizeof(float); }
 
@@ -192,6 +197,34 @@ TEST(LstmMemory, PackedWeightsAreAccountedByTheRunner) {
       EXPECT_EQ(m.kernel_weights, 0u);
     }
     EXPECT_EQ(m.total(), m.arena.budget + m.tflite_arena + m.tflite_persistent + m.tflite_dynamic + m.kernel_weights);
+  }
+}
+
+// The runner names the kernel each LSTM node runs: tflstm's by its instruction set, "tflite"
+// where the configuration falls back to TFLite's kernel or the runner asks for TFLite's.
+TEST(LstmKernels, TheRunnerNamesEachNodesKernel) {
+  LstmSpec plain, hybrid, peephole;
+  hybrid.hybrid = true;
+  peephole.peephole = true;
+  testing::Int8LstmSpec int8;
+  const struct {
+    std::vector<char> bytes;
+    std::string kernel;
+  } cases[] = {{LstmModel(plain), ExpectedFastKernel()},
+               {LstmModel(hybrid), ExpectedHybridKernel()},
+               {testing::Int8LstmModel(int8), ExpectedInt8Kernel()},
+               {LstmModel(peephole), "tflite"}};
+  for (const auto& c : cases) {
+    auto model = Model::FromBytes(c.bytes.data(), c.bytes.size());
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    for (LstmKernel kernel : {LstmKernel::kTflstm, LstmKernel::kTflite}) {
+      RunnerOptions options;
+      options.lstm_kernel = kernel;
+      auto runner = Runner::Create(model.value(), options);
+      ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+      const std::vector<std::string> want = {kernel == LstmKernel::kTflstm ? c.kernel : "tflite"};
+      EXPECT_EQ(runner.value()->lstm_kernels(), want);
+    }
   }
 }
 
@@ -861,7 +894,7 @@ TEST(Int8Kernels, EveryInstructionSetMatchesThePortableOne) {
 // through the op, and the plain NEON ones through the *OnThisCpu loops above.
 TEST(Int8Kernels, TheEmulatedCpuRunsTheDotProdKernels) {
   ASSERT_TRUE(lstm::CpuHasDotProd());
-  EXPECT_STREQ(lstm::BestInt8Kernels().name, "neon-dotprod");
+  EXPECT_STREQ(lstm::BestInt8Kernels().name, "int8-neon-dotprod");
   EXPECT_STREQ(lstm::BestHybridKernels().name, "hybrid-neon-dotprod");
   EXPECT_EQ(lstm::Int8KernelsOnThisCpu().size(), 3u);
   EXPECT_EQ(lstm::HybridKernelsOnThisCpu().size(), 3u);
@@ -889,7 +922,7 @@ TEST(Int8Parity, RandomConfigurationsMatchTfliteExactly) {
     s.seed = static_cast<unsigned>(rng());
     SCOPED_TRACE(Describe(s));
     auto p = MakePair(Int8LstmModel(s));
-    ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), "int8");
+    ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), ExpectedInt8Kernel());
     ASSERT_EQ(LstmNodeKernel(*p->ref.interpreter), "builtin registration");
     EXPECT_EQ(CompareInt8(*p->ours.interpreter, *p->ref.interpreter, rng, 3), 0u);
   }
@@ -917,7 +950,7 @@ TEST(Int8Parity, OneStepPerInvokeContinuesTheSequence) {
   ASSERT_EQ(one.ResizeInputTensor(one.inputs()[0], {s.batch, 1, s.n_input}), kTfLiteOk);
   ASSERT_EQ(one.AllocateTensors(), kTfLiteOk);
   ASSERT_EQ(one.ResetVariableTensors(), kTfLiteOk);
-  ASSERT_EQ(LstmNodeKernel(one), "int8");
+  ASSERT_EQ(LstmNodeKernel(one), ExpectedInt8Kernel());
   std::uniform_int_distribution<int> u(-128, 127);
   int8_t* x = whole.typed_input_tensor<int8_t>(0);
   for (int k = 0; k < s.batch * s.time * s.n_input; ++k) x[k] = static_cast<int8_t>(u(rng));
@@ -950,7 +983,7 @@ TEST(Int8Parity, SaturatedGatesMatchTflite) {
   s.input_scale = 1.0f;  // every pre-activation past the int16 range
   s.cell_scale_log2 = -15;
   auto p = MakePair(Int8LstmModel(s));
-  ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), "int8");
+  ASSERT_EQ(LstmNodeKernel(*p->ours.interpreter), ExpectedInt8Kernel());
   std::mt19937 rng(9);
   EXPECT_EQ(CompareInt8(*p->ours.interpreter, *p->ref.interpreter, rng, 3), 0u);
 }

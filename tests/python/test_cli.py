@@ -30,6 +30,7 @@ def test_inspect_shows_io_ops_compatibility_and_memory(converted, tmp_path):
     assert "series" in out and "int8" in out and "scale" in out
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM v1" in out
     assert "runs every op" in out and "memory: tflstm arena" in out
+    assert "LSTM 0: tflstm's int8-" in out and "LSTM 1: tflstm's int8-" in out
     assert done.stderr == ""
 
     info = json.loads(tflstm_cmd("inspect", path, "--json").stdout)

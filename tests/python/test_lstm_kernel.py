@@ -61,6 +61,22 @@ def test_stream_carries_state_like_tensorflow(rng):
     assert worst <= TOLERANCE, f"{worst:g} from tf.lite.Interpreter after {x.shape[1]} steps"
 
 
+FLOAT_KERNELS = ("avx512", "avx2", "neon", "portable")
+INTEGER_KERNELS = ("avx512vnni", "avx2", "neon-dotprod", "neon", "portable")  # after "hybrid-" or "int8-"
+
+
+@pytest.mark.parametrize(
+    ("mode", "family"), [("float32", ""), ("float16", ""), ("dynamic", "hybrid-"), ("int8", "int8-")]
+)
+def test_runner_names_the_kernel_of_each_lstm(converted, mode, family):
+    data = converted(mode)
+    kernels = tflstm.Runner(tflstm.Model(data)).lstm_kernels
+    assert len(kernels) == 2, kernels  # the classifier's two stacked LSTMs
+    isas = INTEGER_KERNELS if family else FLOAT_KERNELS
+    assert all(k in [family + isa for isa in isas] for k in kernels), kernels
+    assert tflstm.Runner(tflstm.Model(data), lstm_kernel="tflite").lstm_kernels == ["tflite", "tflite"]
+
+
 def test_unknown_lstm_kernel_is_refused(converted):
     with pytest.raises(tflstm.InputError, match="lstm_kernel must be 'tflstm' or 'tflite'"):
         tflstm.Runner(tflstm.Model(converted("float32")), lstm_kernel="fast")

@@ -166,6 +166,12 @@ class Runner {
 
   MemoryStats memory() const;
 
+  // The kernel that each UNIDIRECTIONAL_SEQUENCE_LSTM node runs, in execution order (every
+  // subgraph): tflstm's, named by its instruction set ("avx512", "avx2", "neon", "portable";
+  // "hybrid-avx2", ...; "int8-avx512vnni", ...), or "tflite" where TFLite's own kernel runs the
+  // node (a configuration tflstm's kernels do not cover, or RunnerOptions::lstm_kernel).
+  std::vector<std::string> lstm_kernels() const;
+
   // Receives TFLite's per-op events (e.g. a benchmark's op profile); nullptr stops them. The
   // profiler must outlive the runner or be unset first; it stays set across shape changes.
   void SetProfiler(tflite::Profiler* profiler);

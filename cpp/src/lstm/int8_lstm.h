@@ -105,8 +105,8 @@ struct Int8StepArgs {
 
 // One implementation per instruction set.
 struct Int8Kernels {
-  const char* name;
-  int group;  // columns per packed weight group
+  const char* name;  // "int8-avx2", ...
+  int group;         // columns per packed weight group
   void (*project)(const Int8ProjectArgs&);
   // One step: the gates' pre-activations into a.gates, then the cell update and hidden state.
   void (*gates)(const Int8StepArgs&);
@@ -144,7 +144,8 @@ class Int8Lstm {
   // The parameters and packed weights; the output's shape; temporaries first_temporary + 0, 1.
   TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node, const LstmDims& dims, int first_temporary);
   TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) const;
-  static const char* Name() { return "int8"; }
+  // "int8-avx512vnni", "int8-avx2", "int8-neon-dotprod", "int8-neon" or "int8-portable".
+  const char* Name() const { return kernels_->name; }
   size_t Bytes() const { return weights_ ? weights_->Bytes() : 0; }
   const Int8Weights* weights() const { return weights_.get(); }
 

@@ -32,7 +32,7 @@ struct DotProdInt8 : NeonInt8 {
 const Int8Kernels& DotProdInt8Kernels() {
   static const Int8Kernels kernels = [] {
     Int8Kernels k = NeonInt8Kernels();
-    k.name = "neon-dotprod";
+    k.name = "int8-neon-dotprod";
     k.group = DotProdInt8::kGroup;
     k.project = &Int8Project<DotProdInt8>;
     k.gates = &Int8Gates<DotProdInt8>;

@@ -106,7 +106,7 @@ const Int8Kernels& VnniInt8Kernels() {
   static_assert(kInt8UnitPad % Avx512Int8::kLanes16 == 0, "vector width");
   static const Int8Kernels kernels = [] {
     Int8Kernels k = Avx2Int8Kernels();
-    k.name = "avx512vnni";
+    k.name = "int8-avx512vnni";
     k.project = &Int8Project<VnniInt8>;
     k.gates = &Int8Gates<VnniInt8>;
     k.cell = &Int8CellOf<Avx512Int8>;

@@ -353,7 +353,7 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
 const char* NodeKernel(const TfLiteRegistration& registration, const TfLiteNode& node) {
   if (registration.invoke != &Invoke || node.user_data == nullptr) return nullptr;
   const OpData& data = *static_cast<const OpData*>(node.user_data);
-  if (data.int8) return Int8Lstm::Name();
+  if (data.int8) return data.int8->Name();
   if (data.hybrid) return data.hybrid_lstm.kernels->name;
   return data.fast ? data.kernels->name : "tflite";
 }

@@ -7,8 +7,9 @@
 
 namespace tflstm::lstm {
 
-// "avx2", "neon" or "portable" for tflstm's fused float kernel, "int8" for its integer one, "tflite" when tflstm's
-// registration hands the node to TFLite's kernel, nullptr when the node is not registered by tflstm.
+// The kernel's name: "avx512", "avx2", "neon" or "portable" for tflstm's float kernel,
+// "hybrid-..." for its hybrid one, "int8-..." for its integer one; "tflite" when tflstm's
+// registration hands the node to TFLite's kernel; nullptr when tflstm did not register the node.
 const char* NodeKernel(const TfLiteRegistration& registration, const TfLiteNode& node);
 
 // Bytes of the weights the node's kernel packed (on the heap; the nodes of the runners of one
