@@ -196,6 +196,9 @@ int main(int argc, char** argv) {
   std::printf("model_bytes %zu\n", model.value()->size_bytes());
   std::printf("threads %d\n", o.threads);
   std::printf("lstm_kernel %s\n", o.lstm_kernel.c_str());
+  std::string nodes;  // what each LSTM node ran
+  for (const std::string& k : r.lstm_kernels()) nodes += (nodes.empty() ? "" : ",") + k;
+  std::printf("lstm_node_kernels %s\n", nodes.empty() ? "-" : nodes.c_str());
   std::printf("init_us %.1f\n", Micros(t0, t1));
   std::printf("first_inference_us %.1f\n", Micros(t2, t3));
   std::printf("warmup_runs %d\n", o.warmup);
