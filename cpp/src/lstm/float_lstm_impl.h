@@ -90,7 +90,29 @@ void Project(const ProjectArgs& a) {
   }
 }
 
-// The cell update of one block of units from its gates' pre-activations (packed layout).
+// The cell update of N vectors of consecutive units from their gates' pre-activations:
+// pre[g][n] is gate g's of vector n. Stage by stage, so that the N vectors' activations, which
+// are independent, overlap: a step is a chain of sigmoid, cell and tanh per unit, and one block
+// of one or two vectors a gate at a time left the core waiting on it.
+template <class S, Activation A, int N>
+inline void CellUpdateN(const typename S::V (&pre)[kGates][N], float* cell, float* out, float cell_clip) {
+  using V = typename S::V;
+  using M = Math<S>;
+  constexpr int L = S::kLanes;
+  V i_gate[N], f_gate[N], c_gate[N], o_gate[N], c_new[N];
+  for (int n = 0; n < N; ++n) i_gate[n] = M::Sigmoid(pre[0][n]);
+  for (int n = 0; n < N; ++n) f_gate[n] = M::Sigmoid(pre[1][n]);
+  for (int n = 0; n < N; ++n) c_gate[n] = M::template Activate<A>(pre[2][n]);
+  for (int n = 0; n < N; ++n) o_gate[n] = M::Sigmoid(pre[3][n]);
+  for (int n = 0; n < N; ++n) {
+    c_new[n] = S::Fma(f_gate[n], S::Load(cell + n * L), S::Mul(i_gate[n], c_gate[n]));
+    if (cell_clip > 0.0f) c_new[n] = M::Clamp(c_new[n], -cell_clip, cell_clip);
+    S::Store(cell + n * L, c_new[n]);
+  }
+  for (int n = 0; n < N; ++n) S::Store(out + n * L, S::Mul(o_gate[n], M::template Activate<A>(c_new[n])));
+}
+
+// One block's cell update from its packed pre-activations (kBlockWidth / kLanes vectors).
 template <class S, Activation A>
 inline void CellUpdate(const typename S::V* acc, float* cell, float* out, float cell_clip) {
   using V = typename S::V;
@@ -122,42 +144,94 @@ inline void CellUpdateOf(const typename S::V* acc, float* cell, float* out, floa
   }
 }
 
+// Two consecutive blocks' cell updates at once (`cell` and `out` hold both blocks' units), for
+// twice the independent work where one block is one or two vectors a gate. Vectors as wide as two blocks' units of a
+// gate (AVX-512: a packed vector holds two gates of one block) are regrouped as [block 0 | block 1] first, so that
+// every activation runs once for 16 units; the same operations lane by lane either way.
 template <class S, Activation A>
-void StepWith(const StepArgs& a) {
+inline void CellUpdatePair(const typename S::V* acc0, const typename S::V* acc1, float* cell, float* out,
+                           float cell_clip) {
+  using V = typename S::V;
+  if constexpr (S::kLanes == 2 * kBlockUnits) {
+    static_assert(kBlockWidth == 2 * S::kLanes, "two gates a vector");
+    const V pre[kGates][1] = {{S::Lows(acc0[0], acc1[0])},
+                              {S::Highs(acc0[0], acc1[0])},
+                              {S::Lows(acc0[1], acc1[1])},
+                              {S::Highs(acc0[1], acc1[1])}};
+    CellUpdateN<S, A, 1>(pre, cell, out, cell_clip);
+  } else if constexpr (kBlockUnits / S::kLanes >= 4) {  // one block has enough (scalar code)
+    CellUpdate<S, A>(acc0, cell, out, cell_clip);
+    CellUpdate<S, A>(acc1, cell + kBlockUnits, out + kBlockUnits, cell_clip);
+  } else {
+    constexpr int kPerGate = kBlockUnits / S::kLanes;
+    V pre[kGates][2 * kPerGate];
+    for (int g = 0; g < kGates; ++g) {
+      for (int j = 0; j < kPerGate; ++j) {
+        pre[g][j] = acc0[g * kPerGate + j];
+        pre[g][kPerGate + j] = acc1[g * kPerGate + j];
+      }
+    }
+    CellUpdateN<S, A, 2 * kPerGate>(pre, cell, out, cell_clip);
+  }
+}
+
+// Block `blk`'s gate pre-activations for batch row b: its input projection plus the recurrent
+// product, into out[kBlockWidth / kLanes].
+template <class S>
+inline void BlockGates(const StepArgs& a, int blk, int b, typename S::V* out) {
   using V = typename S::V;
   constexpr int L = S::kLanes;
   constexpr int kVecs = kBlockWidth / L;
   constexpr int C = S::kChains;  // independent accumulator sets, to hide the FMA latency
   const int n = a.n_cell;
-  const int blocks = Blocks(n);
-  for (int blk = 0; blk < blocks; ++blk) {
-    const float* w = a.recurrent + static_cast<size_t>(blk) * n * kBlockWidth;
-    for (int b = 0; b < a.batch; ++b) {  // the block's weights stay in L1 across the batch
-      const float* gx = a.gx + b * a.gx_batch_stride + static_cast<size_t>(blk) * kBlockWidth;
-      const float* h = a.h_prev + b * a.state_stride;
-      V acc[C][kVecs];
-      for (int v = 0; v < kVecs; ++v) {
-        acc[0][v] = S::Load(gx + v * L);
-        for (int c = 1; c < C; ++c) acc[c][v] = S::Set(0.0f);
-      }
-      int k = 0;
-      for (; k + C <= n; k += C) {
-        for (int c = 0; c < C; ++c) {
-          const V hk = S::Set(h[k + c]);
-          const float* wk = w + static_cast<size_t>(k + c) * kBlockWidth;
-          for (int v = 0; v < kVecs; ++v) acc[c][v] = S::Fma(hk, S::Load(wk + v * L), acc[c][v]);
-        }
-      }
-      for (; k < n; ++k) {
-        const V hk = S::Set(h[k]);
-        const float* wk = w + static_cast<size_t>(k) * kBlockWidth;
-        for (int v = 0; v < kVecs; ++v) acc[0][v] = S::Fma(hk, S::Load(wk + v * L), acc[0][v]);
-      }
-      for (int c = 1; c < C; ++c) {
-        for (int v = 0; v < kVecs; ++v) acc[0][v] = S::Add(acc[0][v], acc[c][v]);
-      }
-      CellUpdateOf<S, A>(acc[0], a.c + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits,
-                         a.h_next + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits, a.cell_clip);
+  const float* w = a.recurrent + static_cast<size_t>(blk) * n * kBlockWidth;
+  const float* gx = a.gx + b * a.gx_batch_stride + static_cast<size_t>(blk) * kBlockWidth;
+  const float* h = a.h_prev + b * a.state_stride;
+  V acc[C][kVecs];
+  for (int v = 0; v < kVecs; ++v) {
+    acc[0][v] = S::Load(gx + v * L);
+    for (int c = 1; c < C; ++c) acc[c][v] = S::Set(0.0f);
+  }
+  int k = 0;
+  for (; k + C <= n; k += C) {
+    for (int c = 0; c < C; ++c) {
+      const V hk = S::Set(h[k + c]);
+      const float* wk = w + static_cast<size_t>(k + c) * kBlockWidth;
+      for (int v = 0; v < kVecs; ++v) acc[c][v] = S::Fma(hk, S::Load(wk + v * L), acc[c][v]);
+    }
+  }
+  for (; k < n; ++k) {
+    const V hk = S::Set(h[k]);
+    const float* wk = w + static_cast<size_t>(k) * kBlockWidth;
+    for (int v = 0; v < kVecs; ++v) acc[0][v] = S::Fma(hk, S::Load(wk + v * L), acc[0][v]);
+  }
+  for (int c = 1; c < C; ++c) {
+    for (int v = 0; v < kVecs; ++v) acc[0][v] = S::Add(acc[0][v], acc[c][v]);
+  }
+  for (int v = 0; v < kVecs; ++v) out[v] = acc[0][v];
+}
+
+template <class S, Activation A>
+void StepWith(const StepArgs& a) {
+  using V = typename S::V;
+  constexpr int kVecs = kBlockWidth / S::kLanes;
+  const int blocks = Blocks(a.n_cell);
+  int blk = 0;
+  for (; blk + 2 <= blocks; blk += 2) {
+    for (int b = 0; b < a.batch; ++b) {  // the blocks' weights stay in cache across the batch
+      V acc0[kVecs], acc1[kVecs];
+      BlockGates<S>(a, blk, b, acc0);
+      BlockGates<S>(a, blk + 1, b, acc1);
+      const size_t at = b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits;
+      CellUpdatePair<S, A>(acc0, acc1, a.c + at, a.h_next + at, a.cell_clip);
+    }
+  }
+  if (blk < blocks) {  // an odd last block
+    for (int b = 0; b < a.batch; ++b) {
+      V acc[kVecs];
+      BlockGates<S>(a, blk, b, acc);
+      const size_t at = b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits;
+      CellUpdateOf<S, A>(acc, a.c + at, a.h_next + at, a.cell_clip);
     }
   }
 }
@@ -170,12 +244,22 @@ void UpdateWith(const StepArgs& a) {
   constexpr int kVecs = kBlockWidth / L;
   const int blocks = Blocks(a.n_cell);
   for (int b = 0; b < a.batch; ++b) {
-    for (int blk = 0; blk < blocks; ++blk) {
-      const float* gx = a.gx + b * a.gx_batch_stride + static_cast<size_t>(blk) * kBlockWidth;
+    const float* gx = a.gx + b * a.gx_batch_stride;
+    int blk = 0;
+    for (; blk + 2 <= blocks; blk += 2) {
+      V acc0[kVecs], acc1[kVecs];
+      for (int v = 0; v < kVecs; ++v) {
+        acc0[v] = S::Load(gx + static_cast<size_t>(blk) * kBlockWidth + v * L);
+        acc1[v] = S::Load(gx + static_cast<size_t>(blk + 1) * kBlockWidth + v * L);
+      }
+      const size_t at = b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits;
+      CellUpdatePair<S, A>(acc0, acc1, a.c + at, a.h_next + at, a.cell_clip);
+    }
+    if (blk < blocks) {
       V acc[kVecs];
-      for (int v = 0; v < kVecs; ++v) acc[v] = S::Load(gx + v * L);
-      CellUpdateOf<S, A>(acc, a.c + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits,
-                         a.h_next + b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits, a.cell_clip);
+      for (int v = 0; v < kVecs; ++v) acc[v] = S::Load(gx + static_cast<size_t>(blk) * kBlockWidth + v * L);
+      const size_t at = b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits;
+      CellUpdateOf<S, A>(acc, a.c + at, a.h_next + at, a.cell_clip);
     }
   }
 }
