@@ -93,7 +93,7 @@ void Project(const ProjectArgs& a) {
 // The cell update of N vectors of consecutive units from their gates' pre-activations:
 // pre[g][n] is gate g's of vector n. Stage by stage, so that the N vectors' activations, which
 // are independent, overlap: a step is a chain of sigmoid, cell and tanh per unit, and one block
-// of one or two vectors a gate at a time left the core waiting on it.
+// of one vector a gate at a time left the core waiting on it.
 template <class S, Activation A, int N>
 inline void CellUpdateN(const typename S::V (&pre)[kGates][N], float* cell, float* out, float cell_clip) {
   using V = typename S::V;
@@ -144,14 +144,22 @@ inline void CellUpdateOf(const typename S::V* acc, float* cell, float* out, floa
   }
 }
 
+// Whether the cell update runs two blocks at once (CellUpdatePair): where one block is one
+// vector a gate (AVX2) or less (AVX-512). NEON and scalar code, two or more vectors a gate
+// already, keep one block at a time: four would spill ARMv7's 16 registers (an ARM core was
+// not measured: qemu's timings say nothing).
+template <class S>
+constexpr bool kPairs = S::kLanes >= kBlockUnits;
+
 // Two consecutive blocks' cell updates at once (`cell` and `out` hold both blocks' units), for
-// twice the independent work where one block is one or two vectors a gate. Vectors as wide as two blocks' units of a
-// gate (AVX-512: a packed vector holds two gates of one block) are regrouped as [block 0 | block 1] first, so that
-// every activation runs once for 16 units; the same operations lane by lane either way.
+// twice the independent work. Vectors as wide as two blocks' units of a gate (AVX-512: a packed
+// vector holds two gates of one block) are regrouped as [block 0 | block 1] first, so that every
+// activation runs once for 16 units; the same operations lane by lane either way.
 template <class S, Activation A>
 inline void CellUpdatePair(const typename S::V* acc0, const typename S::V* acc1, float* cell, float* out,
                            float cell_clip) {
   using V = typename S::V;
+  static_assert(kPairs<S>, "one vector a gate or wider");
   if constexpr (S::kLanes == 2 * kBlockUnits) {
     static_assert(kBlockWidth == 2 * S::kLanes, "two gates a vector");
     const V pre[kGates][1] = {{S::Lows(acc0[0], acc1[0])},
@@ -159,35 +167,25 @@ inline void CellUpdatePair(const typename S::V* acc0, const typename S::V* acc1,
                               {S::Lows(acc0[1], acc1[1])},
                               {S::Highs(acc0[1], acc1[1])}};
     CellUpdateN<S, A, 1>(pre, cell, out, cell_clip);
-  } else if constexpr (kBlockUnits / S::kLanes >= 4) {  // one block has enough (scalar code)
-    CellUpdate<S, A>(acc0, cell, out, cell_clip);
-    CellUpdate<S, A>(acc1, cell + kBlockUnits, out + kBlockUnits, cell_clip);
   } else {
-    constexpr int kPerGate = kBlockUnits / S::kLanes;
-    V pre[kGates][2 * kPerGate];
-    for (int g = 0; g < kGates; ++g) {
-      for (int j = 0; j < kPerGate; ++j) {
-        pre[g][j] = acc0[g * kPerGate + j];
-        pre[g][kPerGate + j] = acc1[g * kPerGate + j];
-      }
-    }
-    CellUpdateN<S, A, 2 * kPerGate>(pre, cell, out, cell_clip);
+    static_assert(S::kLanes == kBlockUnits, "one gate a vector");
+    const V pre[kGates][2] = {{acc0[0], acc1[0]}, {acc0[1], acc1[1]}, {acc0[2], acc1[2]}, {acc0[3], acc1[3]}};
+    CellUpdateN<S, A, 2>(pre, cell, out, cell_clip);
   }
 }
 
-// Block `blk`'s gate pre-activations for batch row b: its input projection plus the recurrent
-// product, into out[kBlockWidth / kLanes].
+// Block `blk`'s gate pre-activations for batch row b, its input projection plus the recurrent
+// product, summed into acc[0] (acc[1..kChains) are independent chains, to hide the FMA latency).
 template <class S>
-inline void BlockGates(const StepArgs& a, int blk, int b, typename S::V* out) {
+inline void BlockGates(const StepArgs& a, int blk, int b, typename S::V (&acc)[S::kChains][kBlockWidth / S::kLanes]) {
   using V = typename S::V;
   constexpr int L = S::kLanes;
   constexpr int kVecs = kBlockWidth / L;
-  constexpr int C = S::kChains;  // independent accumulator sets, to hide the FMA latency
+  constexpr int C = S::kChains;
   const int n = a.n_cell;
   const float* w = a.recurrent + static_cast<size_t>(blk) * n * kBlockWidth;
   const float* gx = a.gx + b * a.gx_batch_stride + static_cast<size_t>(blk) * kBlockWidth;
   const float* h = a.h_prev + b * a.state_stride;
-  V acc[C][kVecs];
   for (int v = 0; v < kVecs; ++v) {
     acc[0][v] = S::Load(gx + v * L);
     for (int c = 1; c < C; ++c) acc[c][v] = S::Set(0.0f);
@@ -208,7 +206,6 @@ inline void BlockGates(const StepArgs& a, int blk, int b, typename S::V* out) {
   for (int c = 1; c < C; ++c) {
     for (int v = 0; v < kVecs; ++v) acc[0][v] = S::Add(acc[0][v], acc[c][v]);
   }
-  for (int v = 0; v < kVecs; ++v) out[v] = acc[0][v];
 }
 
 template <class S, Activation A>
@@ -217,21 +214,23 @@ void StepWith(const StepArgs& a) {
   constexpr int kVecs = kBlockWidth / S::kLanes;
   const int blocks = Blocks(a.n_cell);
   int blk = 0;
-  for (; blk + 2 <= blocks; blk += 2) {
-    for (int b = 0; b < a.batch; ++b) {  // the blocks' weights stay in cache across the batch
-      V acc0[kVecs], acc1[kVecs];
-      BlockGates<S>(a, blk, b, acc0);
-      BlockGates<S>(a, blk + 1, b, acc1);
-      const size_t at = b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits;
-      CellUpdatePair<S, A>(acc0, acc1, a.c + at, a.h_next + at, a.cell_clip);
+  if constexpr (kPairs<S>) {
+    for (; blk + 2 <= blocks; blk += 2) {
+      for (int b = 0; b < a.batch; ++b) {  // the blocks' weights stay in cache across the batch
+        V acc0[S::kChains][kVecs], acc1[S::kChains][kVecs];
+        BlockGates<S>(a, blk, b, acc0);
+        BlockGates<S>(a, blk + 1, b, acc1);
+        const size_t at = b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits;
+        CellUpdatePair<S, A>(acc0[0], acc1[0], a.c + at, a.h_next + at, a.cell_clip);
+      }
     }
   }
-  if (blk < blocks) {  // an odd last block
-    for (int b = 0; b < a.batch; ++b) {
-      V acc[kVecs];
+  for (; blk < blocks; ++blk) {          // every block, or an odd last one
+    for (int b = 0; b < a.batch; ++b) {  // the block's weights stay in L1 across the batch
+      V acc[S::kChains][kVecs];
       BlockGates<S>(a, blk, b, acc);
       const size_t at = b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits;
-      CellUpdateOf<S, A>(acc, a.c + at, a.h_next + at, a.cell_clip);
+      CellUpdateOf<S, A>(acc[0], a.c + at, a.h_next + at, a.cell_clip);
     }
   }
 }
@@ -246,16 +245,18 @@ void UpdateWith(const StepArgs& a) {
   for (int b = 0; b < a.batch; ++b) {
     const float* gx = a.gx + b * a.gx_batch_stride;
     int blk = 0;
-    for (; blk + 2 <= blocks; blk += 2) {
-      V acc0[kVecs], acc1[kVecs];
-      for (int v = 0; v < kVecs; ++v) {
-        acc0[v] = S::Load(gx + static_cast<size_t>(blk) * kBlockWidth + v * L);
-        acc1[v] = S::Load(gx + static_cast<size_t>(blk + 1) * kBlockWidth + v * L);
+    if constexpr (kPairs<S>) {
+      for (; blk + 2 <= blocks; blk += 2) {
+        V acc0[kVecs], acc1[kVecs];
+        for (int v = 0; v < kVecs; ++v) {
+          acc0[v] = S::Load(gx + static_cast<size_t>(blk) * kBlockWidth + v * L);
+          acc1[v] = S::Load(gx + static_cast<size_t>(blk + 1) * kBlockWidth + v * L);
+        }
+        const size_t at = b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits;
+        CellUpdatePair<S, A>(acc0, acc1, a.c + at, a.h_next + at, a.cell_clip);
       }
-      const size_t at = b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits;
-      CellUpdatePair<S, A>(acc0, acc1, a.c + at, a.h_next + at, a.cell_clip);
     }
-    if (blk < blocks) {
+    for (; blk < blocks; ++blk) {
       V acc[kVecs];
       for (int v = 0; v < kVecs; ++v) acc[v] = S::Load(gx + static_cast<size_t>(blk) * kBlockWidth + v * L);
       const size_t at = b * a.state_stride + static_cast<size_t>(blk) * kBlockUnits;
