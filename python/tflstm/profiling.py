@@ -139,7 +139,7 @@ class ProfileReport:
         bars(
             axes[3],
             [(r.arena_bytes + r.tflite_bytes + r.kernel_bytes) / 1024 for r in self.rows],
-            "runtime memory (KB): arena + TFLite + packed weights",
+            "memory (KB): arena, TFLite, packed weights",
         )
         fig.suptitle(
             f"tflstm profile: {self.samples} samples, {self.runs} timed runs per variant; hatched: pruned", fontsize=11
