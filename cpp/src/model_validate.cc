@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "tensorflow/lite/kernels/internal/quantization_util.h"
 #include "tensorflow/lite/schema/schema_utils.h"
 #include "tflstm/model.h"
 
@@ -465,6 +466,16 @@ class Validator {
       if (t && quantized_type && !Quantized(*t)) {
         return Fail(what + " is " + tflite::EnumNameTensorType(type) + " without quantization parameters");
       }
+      // The tensor's own check saw its declared type; here it is quantized data (an element-wise
+      // kernel gives its output the input's type), so its one scale must be a positive number
+      // (ADD's Prepare aborted on an output declared COMPLEX64 with scale -0: model_fuzzer).
+      if (t && quantized_type && Length(t->quantization()->scale()) == 1) {
+        const float scale = t->quantization()->scale()->Get(0);
+        if (!(std::isnormal(scale) && scale > 0)) {
+          return Fail(what + " is " + tflite::EnumNameTensorType(type) + " data here with quantization scale " +
+                      Number(scale) + "; it must be a positive number");
+        }
+      }
       // The int16 kernels are symmetric; some refuse another zero point only after allocating.
       if (t && type == tflite::TensorType_INT16 && code != tflite::BuiltinOperator_MEAN) {
         for (size_t i = 0; i < Length(t->quantization()->zero_point()); ++i) {
@@ -518,14 +529,23 @@ class Validator {
     if ((code == tflite::BuiltinOperator_ADD || code == tflite::BuiltinOperator_SUB) && quantized && v.inputs() == 2 &&
         v.in(0) && v.out(0)) {
       // The quantized kernels rescale inputs to 2^20 (int16: 2^15) times the larger input scale
-      // and need the output multiplier below 1 (TFLite aborts otherwise).
+      // and need the output multiplier in (0, 1) once quantized (TFLite aborts otherwise). It is
+      // computed as TFLite computes it: 2^shift * output scale in float, which can overflow.
       const double in_scale = std::max(v.in(0)->quantization()->scale()->Get(0), last->quantization()->scale()->Get(0));
-      const double out_scale = v.out(0)->quantization()->scale()->Get(0);
-      const double shift = last->type() == tflite::TensorType_INT16 ? 32768.0 : 1048576.0;
-      if (2 * in_scale / (shift * out_scale) >= 1) {
+      const float out_scale = v.out(0)->quantization()->scale()->Get(0);
+      const int left_shift = last->type() == tflite::TensorType_INT16 ? 15 : 20;
+      const double multiplier = 2 * in_scale / static_cast<double>(static_cast<float>(1 << left_shift) * out_scale);
+      if (!(multiplier > 0)) {
+        return Fail(v.name + ": its output scale " + Number(out_scale) + " is too large: 2^" +
+                    std::to_string(left_shift) + " times it overflows the float of the kernel's rescaling");
+      }
+      int32_t fixed = 0;
+      int exponent = 0;
+      if (multiplier < 1) tflite::QuantizeMultiplier(multiplier, &fixed, &exponent);
+      if (!(multiplier < 1) || exponent > 0) {  // a multiplier that rounds to 1 shifts left
         return Fail(v.name + ": its output scale " + std::to_string(out_scale) + " is too small for input scale " +
                     std::to_string(in_scale) + " (the kernel's rescaling needs output > input * 2 / " +
-                    std::to_string(static_cast<int>(shift)) + ")");
+                    std::to_string(1 << left_shift) + ")");
       }
     }
     const bool comparison = code == tflite::BuiltinOperator_LESS || code == tflite::BuiltinOperator_LESS_EQUAL ||

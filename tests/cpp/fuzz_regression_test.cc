@@ -133,6 +133,18 @@ TEST(FuzzRegression, QuantizedAddWithUnrepresentableScalesIsAnInvalidModel) {
   ExpectInvalidModel("add_scale_ratio.bin", "operator 1 (ADD): its output scale 0.003922 is too small");
 }
 
+// model_fuzzer (sanitized TFLite, 2026-12-06): abort in TFLite's ADD Prepare. The output is
+// declared COMPLEX64 with scale -0: ADD makes it its inputs' INT16 and divides by that scale (an
+// INT8 one was found too). From that file, an output scale of 1e35 aborts the same way: TFLite
+// multiplies it by 2^15 in float, which overflows, and the rescaling multiplier is 0.
+TEST(FuzzRegression, QuantizedAddOutputWithANonPositiveOrOverflowingScaleIsAnInvalidModel) {
+  ExpectInvalidModel("add_output_of_scale_minus_zero.bin",
+                     "operator 0 (ADD): output 0 (tensor 0) is INT16 data here with quantization scale -0; it must be "
+                     "a positive number");
+  ExpectInvalidModel("add_output_scale_overflowing_float.bin",
+                     "operator 0 (ADD): its output scale 1e+35 is too large: 2^15 times it overflows");
+}
+
 // model_fuzzer (sanitized TFLite): LeakSanitizer, 576 bytes from a resize in Prepare. Two
 // DEQUANTIZEs wrote one tensor: the first gave it a heap buffer, the second (of a constant) made
 // it persistent and dropped the pointer. A tensor has one writer. The same rule refuses a
