@@ -413,6 +413,7 @@ class Validator {
       case tflite::BuiltinOperator_PAD:
       case tflite::BuiltinOperator_PADV2:
       case tflite::BuiltinOperator_MIRROR_PAD: return CheckPad(v);
+      case tflite::BuiltinOperator_REVERSE_V2: return CheckReverse(v);
       case tflite::BuiltinOperator_WHILE:
         if (const auto* o = op.builtin_options_as_WhileOptions()) {
           TFLSTM_RETURN_IF_ERROR(CheckSubgraphIndex(v, o->cond_subgraph_index(), "condition"));
@@ -986,6 +987,18 @@ class Validator {
     TFLSTM_RETURN_IF_ERROR(Present(v, 0));
     TFLSTM_RETURN_IF_ERROR(Present(v, 1));
     return HasShape(v, 1, {static_cast<int>(Shape(*v.in(0)).size()), 2}, "padding each axis of input 0");
+  }
+
+  // REVERSE_V2's Eval reads the first axis whatever its axis tensor holds: an empty one (no
+  // storage) was a null read (model_fuzzer). A graph input resized to empty is refused when the
+  // runner is prepared (runner.cc, CheckNoEmptyOperands).
+  Status CheckReverse(const OpView& v) const {
+    TFLSTM_RETURN_IF_ERROR(NeedInputs(v, 2, 2));
+    TFLSTM_RETURN_IF_ERROR(Present(v, 1));
+    if (Elements(*v.in(1)) == 0) {
+      return Fail(v.InName(1) + " has shape " + ShapeText(Shape(*v.in(1))) + "; the kernel reads an axis from it");
+    }
+    return Status::Ok();
   }
 
   Status CheckWindow(const OpView& v, int stride_w, int stride_h, int dilation_w, int dilation_h) const {

@@ -145,6 +145,15 @@ TEST(FuzzRegression, QuantizedAddOutputWithANonPositiveOrOverflowingScaleIsAnInv
                      "operator 0 (ADD): its output scale 1e+35 is too large: 2^15 times it overflows");
 }
 
+// model_fuzzer (sanitized TFLite, 2026-12-06, after the ADD fix): UBSan null load in
+// REVERSE_V2's Eval, which reads its first axis from an axis tensor of shape [0] (no storage;
+// SIGSEGV outside the sanitizers).
+TEST(FuzzRegression, ReverseWithNoAxisIsAnInvalidModel) {
+  ExpectInvalidModel("reverse_with_no_axis.bin",
+                     "operator 0 (REVERSE_V2): input 1 (tensor 1 'tfl.pseudo_const') has shape [0]; the kernel reads "
+                     "an axis from it");
+}
+
 // model_fuzzer (sanitized TFLite): LeakSanitizer, 576 bytes from a resize in Prepare. Two
 // DEQUANTIZEs wrote one tensor: the first gave it a heap buffer, the second (of a constant) made
 // it persistent and dropped the pointer. A tensor has one writer. The same rule refuses a
