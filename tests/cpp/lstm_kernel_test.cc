@@ -22,6 +22,7 @@
 #include "lstm/lstm_op.h"
 #include "tensorflow/lite/interpreter.h"
 #include "tensorflow/lite/interpreter_builder.h"
+#include "tensorflow/lite/kernels/internal/portable_tensor_utils.h"
 #include "tensorflow/lite/model_builder.h"
 #include "test_models.h"
 #include "tflstm/op_set.h"
@@ -707,6 +708,26 @@ size_t CompareInt8(tflite::Interpreter& ours, tflite::Interpreter& ref, std::mt1
   return differ;
 }
 
+// The forget gate times the cell state (what TFLite's CwiseMul with shift 15 computes), by each
+// of this CPU's kernels for every gate value: against cell values at a stride and odd negative
+// ones, of which each has one gate value whose product lies exactly halfway (rounded away from
+// zero by TFLite, half up by vpmulhrsw and vqrdmulh).
+TEST(Int8Activations, ForgetGateTimesCellMatchesTflite) {
+  std::vector<int16_t> f(32768), c(32768), want(32768), got(32768);
+  for (int i = 0; i < 32768; ++i) f[i] = static_cast<int16_t>(i);
+  std::vector<int> cells = {-32768, -32767, -16385, -1, 0, 1, 16383, 32767};
+  for (int v = -32767; v < 32768; v += 211) cells.push_back(v);  // odd and even, both signs
+  for (int v = -32767; v < 0; v += 442) cells.push_back(v);      // odd, negative
+  for (int cell : cells) {
+    std::fill(c.begin(), c.end(), static_cast<int16_t>(cell));
+    tflite::tensor_utils::CwiseMul(f.data(), c.data(), 1, 32768, 15, want.data());
+    for (const lstm::Int8Kernels* k : lstm::Int8KernelsOnThisCpu()) {
+      k->mul_q15(f.data(), c.data(), got.data(), 32768);
+      ASSERT_EQ(want, got) << "cell " << cell << ", " << k->name;
+    }
+  }
+}
+
 // gemmlowp's logistic and tanh of every int16 input: each of this CPU's kernels as the
 // portable one (which is gemmlowp's scalar code, operation for operation).
 TEST(Int8Activations, EveryInputMatchesThePortableKernel) {
@@ -818,7 +839,7 @@ TEST(FloatKernels, EveryInstructionSetMatchesThePortableOne) {
 // Odd sizes (a last block of 5 units, column groups with a tail), two batch rows, weights and
 // inputs at the ends of their ranges.
 TEST(Int8Kernels, EveryInstructionSetMatchesThePortableOne) {
-  constexpr int kCell = 37, kInput = 11, kRows = 3, kBatch = 2;
+  constexpr int kCell = 51, kInput = 11, kRows = 3, kBatch = 2;  // 7 blocks: 3 past a multiple of 4
   std::mt19937 rng(11);
   const auto draw = [&](int lo, int hi) {
     const int pick = static_cast<int>(rng() % 4);
@@ -836,8 +857,13 @@ TEST(Int8Kernels, EveryInstructionSetMatchesThePortableOne) {
     rec_ptrs[g] = w_rec[g].data();
   }
   const size_t row = static_cast<size_t>(lstm::Blocks(kCell)) * lstm::kBlockWidth;
-  std::vector<int32_t> bias(row);
-  for (int32_t& b : bias) b = draw(-20000, 20000);
+  std::vector<int32_t> gate_bias[lstm::kGates];
+  const int32_t* bias_ptrs[lstm::kGates];
+  for (int g = 0; g < lstm::kGates; ++g) {
+    gate_bias[g].resize(kCell);
+    for (int32_t& b : gate_bias[g]) b = draw(-20000, 20000);
+    bias_ptrs[g] = gate_bias[g].data();
+  }
   lstm::Int8Params params;
   for (int g = 0; g < lstm::kGates; ++g) {
     params.input[g] = {1518500250 + g, -7 - g % 2};
@@ -867,11 +893,15 @@ TEST(Int8Kernels, EveryInstructionSetMatchesThePortableOne) {
     std::vector<int8_t> packed_rec(lstm::PackedInt8Size(kCell, kCell, k.group));
     lstm::PackInt8Gates(in_ptrs, kCell, kInput, k.group, packed_in.data());
     lstm::PackInt8Gates(rec_ptrs, kCell, kCell, k.group, packed_rec.data());
+    // As Int8Lstm::Prepare: zero points (-5 and 3 here) and the kernel's x offset in the biases.
+    std::vector<int32_t> in_bias(row), rec_bias(row);
+    lstm::Int8EffectiveBias(in_ptrs, bias_ptrs, -5 - k.x_offset, kCell, kInput, in_bias.data());
+    lstm::Int8EffectiveBias(rec_ptrs, bias_ptrs, 3 - k.x_offset, kCell, kCell, rec_bias.data());
     Result out{std::vector<int16_t>(kRows * row), std::vector<int16_t>(kBatch * padded), c0};
-    k.project({x.data(), kRows, kInput, kCell, packed_in.data(), bias.data(), &params, out.gx.data()});
+    k.project({x.data(), kRows, kInput, kCell, packed_in.data(), in_bias.data(), &params, out.gx.data()});
     std::vector<int16_t> gates(kBatch * lstm::kGates * padded);
-    const lstm::Int8StepArgs step{packed_rec.data(), bias.data(),  out.gx.data(), row,   h_prev.data(), out.h.data(),
-                                  out.c.data(),      gates.data(), kBatch,        kCell, &params};
+    const lstm::Int8StepArgs step{packed_rec.data(), rec_bias.data(), out.gx.data(), row,   h_prev.data(), out.h.data(),
+                                  out.c.data(),      gates.data(),    kBatch,        kCell, &params};
     k.gates(step);
     k.cell(step);
     return out;

@@ -171,7 +171,13 @@ TfLiteStatus Int8Lstm::Prepare(TfLiteContext* context, TfLiteNode* node, const L
   const int n_cell = dims.n_cell;
   const int group = kernels_->group;
   PackKey key;  // Covers() took weights in the model only
-  key.Add(group).Add(dims.n_input).Add(n_cell).Add(input.params.zero_point).Add(output_state.params.zero_point);
+  const int x_offset = kernels_->x_offset;
+  key.Add(group)
+      .Add(x_offset)
+      .Add(dims.n_input)
+      .Add(n_cell)
+      .Add(input.params.zero_point)
+      .Add(output_state.params.zero_point);
   for (int g = 0; g < kGates; ++g) key.Add(w_in[g]).Add(w_rec[g]).Add(bias[g]);
   weights_ = SharedPack<Int8Weights>(std::move(key), [&] {
     auto w = std::make_unique<Int8Weights>();
@@ -182,8 +188,9 @@ TfLiteStatus Int8Lstm::Prepare(TfLiteContext* context, TfLiteNode* node, const L
     PackInt8Gates(w_in, n_cell, dims.n_input, group, w->input.data());
     PackInt8Gates(w_rec, n_cell, n_cell, group, w->recurrent.data());
     const int32_t* no_bias[kGates] = {nullptr, nullptr, nullptr, nullptr};
-    Int8EffectiveBias(w_in, bias, -input.params.zero_point, n_cell, dims.n_input, w->input_bias.data());
-    Int8EffectiveBias(w_rec, no_bias, -output_state.params.zero_point, n_cell, n_cell, w->recurrent_bias.data());
+    Int8EffectiveBias(w_in, bias, -input.params.zero_point - x_offset, n_cell, dims.n_input, w->input_bias.data());
+    Int8EffectiveBias(w_rec, no_bias, -output_state.params.zero_point - x_offset, n_cell, n_cell,
+                      w->recurrent_bias.data());
     return w;
   });
 

@@ -52,7 +52,7 @@ struct Int8Params {
 // column group k, gate g, unit j of the block and column e of the group,
 // w[(((b * groups + k) * kGates + g) * kBlockUnits + j) * group + e]; units and columns past
 // the last are zero. Biases: [blocks][kGates][kBlockUnits] int32, the zero-point corrections
-// folded in as TFLite's PrecomputeZeroPointTimesWeightWithBias does.
+// folded in as TFLite's PrecomputeZeroPointTimesWeightWithBias does (and the kernel's x_offset).
 struct Int8Weights {
   AlignedVector<int8_t> input;
   AlignedVector<int8_t> recurrent;
@@ -107,6 +107,9 @@ struct Int8StepArgs {
 struct Int8Kernels {
   const char* name;  // "int8-avx2", ...
   int group;         // columns per packed weight group
+  // Added to every int8 column of x and h in the products (VNNI multiplies unsigned by signed
+  // bytes); the biases hold -x_offset * each row's sum (Int8EffectiveBias) to take it out.
+  int x_offset;
   void (*project)(const Int8ProjectArgs&);
   // One step: the gates' pre-activations into a.gates, then the cell update and hidden state.
   void (*gates)(const Int8StepArgs&);
@@ -114,6 +117,8 @@ struct Int8Kernels {
   // gemmlowp's logistic (3 integer bits in) and tanh (`integer_bits` in), for the tests.
   void (*sigmoid)(const int16_t* in, int16_t* out, int n);
   void (*tanh)(int integer_bits, const int16_t* in, int16_t* out, int n);
+  // (int16) RoundingDivideByPOT(a * b, 15) for a >= 0: the forget gate times the cell, for the tests.
+  void (*mul_q15)(const int16_t* a, const int16_t* b, int16_t* out, int n);
 };
 
 const Int8Kernels& PortableInt8Kernels();

@@ -30,6 +30,7 @@ struct Avx2Int8 {
   // in the activations meets (their operands stay in [-1/2, 1), the constants are not -1:
   // Int8Activations checks every int16 input against the portable kernel).
   static V16 Mul16(V16 a, V16 b) { return _mm256_mulhrs_epi16(a, b); }
+  static V16 Mullo16(V16 a, V16 b) { return _mm256_mullo_epi16(a, b); }
   static V16 And16(V16 a, V16 b) { return _mm256_and_si256(a, b); }
   static V16 Min16(V16 a, V16 b) { return _mm256_min_epi16(a, b); }
   static V16 Max16(V16 a, V16 b) { return _mm256_max_epi16(a, b); }

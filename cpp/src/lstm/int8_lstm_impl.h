@@ -5,17 +5,19 @@
 // S provides V16 (kLanes16 int16 lanes) and V32 (kLanes32 int32 lanes), kGroup (columns per
 // packed weight group) and:
 //   int16: Set16 Load16 Store16 Add16 Sub16 SatAdd16 Mul16 (gemmlowp's
-//     SaturatingRoundingDoublingHighMul) And16 Min16 Max16 CmpGt16 CmpLt16 CmpEq16 (a mask:
-//     all-ones lanes, or a mask register) Select16(mask, then, else) Sra16<n> Shl16<n> DivPot16<n> (gemmlowp's
-//     RoundingDivideByPOT) HalfSumNonneg16 (gemmlowp's
-//     RoundingHalfSum for a + b >= 0), MulRound16(a, b, shift) = (int16)
-//     RoundingDivideByPOT(a * b, shift) (the low 16 bits, as TFLite's cast), HiddenOut(o, t, qm, zp) =
-//     clamp(MBQM(o * t) + zp, -128, 127);
+//     SaturatingRoundingDoublingHighMul) Mullo16 (the low 16 bits of the product) And16 Min16
+//     Max16 CmpGt16 CmpLt16 CmpEq16 (a mask: all-ones lanes, or a mask register)
+//     Select16(mask, then, else) Sra16<n> Shl16<n> DivPot16<n> (gemmlowp's RoundingDivideByPOT)
+//     HalfSumNonneg16 (gemmlowp's RoundingHalfSum for a + b >= 0), MulRound16(a, b, shift) =
+//     (int16) RoundingDivideByPOT(a * b, shift) (the low 16 bits, as TFLite's cast),
+//     HiddenOut(o, t, qm, zp) = clamp(MBQM(o * t) + zp, -128, 127);
 //   int32: Load32 Add32 Widen16(p) (kLanes32 int16 -> int32) StoreSat16(p, v) Mbqm(v, qm) (TFLite's
 //     MultiplyByQuantizedMultiplier), XV LoadX(x) (x[0..kGroup) in the form Mac takes, prepared
 //     once for every block that uses it), Mac(acc, w, xv) (acc[v] += the products of one packed
-//     weight group with those columns), kBlocksAtOnce (1 or 2: blocks whose products share each
-//     prepared x, where the registers hold both blocks' accumulators).
+//     weight group with those columns), kBlocksAtOnce (1, 2 or 4: blocks whose products share each
+//     prepared x, where the registers hold all their accumulators).
+// Optionally (kMulIfBit = true) MulIfBit16(x, bits, bit, m) = lanes where bits & bit != 0:
+// Mul16(x, m), others x (AVX-512: one test into a mask register and a masked multiply).
 // The fixed-point functions below are gemmlowp's (fixedpoint.h) for 16-bit raw values, the
 // same operations in the same order, so every lane gets the scalar code's bits.
 #pragma once
@@ -24,6 +26,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "int8_lstm.h"
 
@@ -60,6 +63,11 @@ inline int32_t Mbqm32(int32_t x, QuantizedMultiplier q) {
   return Rdbpot32(Srdhm32(shifted, q.multiplier), right);
 }
 
+template <class S, class = void>
+struct HasMulIfBit : std::false_type {};
+template <class S>
+struct HasMulIfBit<S, std::enable_if_t<S::kMulIfBit>> : std::true_type {};
+
 template <class S>
 struct Fixed {
   using V = typename S::V16;
@@ -95,8 +103,13 @@ struct Fixed {
   static V Barrel(V result, V remainder, int32_t multiplier) {
     if constexpr (N > E) {
       constexpr int kShift = 15 - N + E;
-      const V bit = S::And16(remainder, S::Set16(static_cast<int16_t>(1 << kShift)));
-      return S::Select16(S::CmpEq16(bit, S::Set16(0)), result, S::Mul16(result, S::Set16(Q16(multiplier))));
+      const V bit = S::Set16(static_cast<int16_t>(1 << kShift));
+      if constexpr (HasMulIfBit<S>::value) {
+        return S::MulIfBit16(result, remainder, bit, S::Set16(Q16(multiplier)));
+      } else {
+        return S::Select16(S::CmpEq16(S::And16(remainder, bit), S::Set16(0)), result,
+                           S::Mul16(result, S::Set16(Q16(multiplier))));
+      }
     }
     return result;
   }
@@ -132,6 +145,15 @@ struct Fixed {
       x = S::Add16(x, SatShl<2>(S::Mul16(x, one_minus)));
     }
     return x;
+  }
+
+  // (int16) RoundingDivideByPOT(a * b, 15) for a >= 0 (the forget gate times the cell state, as
+  // TFLite's CwiseMul): Mul16 rounds halves up, which differs only where a * b < 0 lies exactly
+  // halfway, its low 15 bits 0x4000; there the result is one less (every pair was checked).
+  static V MulRoundQ15(V a, V b) {
+    const V low = S::Select16(S::CmpLt16(b, S::Set16(0)), S::And16(S::Mullo16(a, b), S::Set16(0x7fff)), S::Set16(0));
+    const V r = S::Mul16(a, b);
+    return S::Select16(S::CmpEq16(low, S::Set16(0x4000)), S::Sub16(r, S::Set16(1)), r);
   }
 
   template <int N>
@@ -201,7 +223,7 @@ void Int8Project(const Int8ProjectArgs& a) {
   constexpr int NB = S::kBlocksAtOnce;
   int blk = 0;
   for (; blk + NB <= blocks; blk += NB) ProjectBlocks<S, NB>(a, blk, groups);
-  if (blk < blocks) ProjectBlocks<S, 1>(a, blk, groups);
+  for (; blk < blocks; ++blk) ProjectBlocks<S, 1>(a, blk, groups);
 }
 
 // Blocks `blk` .. blk + NB of one step's gates, for every batch row (the blocks' weights stay in
@@ -238,7 +260,7 @@ void Int8Gates(const Int8StepArgs& a) {
   constexpr int NB = S::kBlocksAtOnce;
   int blk = 0;
   for (; blk + NB <= blocks; blk += NB) GatesOfBlocks<S, NB>(a, blk, groups);
-  if (blk < blocks) GatesOfBlocks<S, 1>(a, blk, groups);
+  for (; blk < blocks; ++blk) GatesOfBlocks<S, 1>(a, blk, groups);
 }
 
 // The activations, cell update and hidden state, kLanes16 units at a time (kCellBits =
@@ -263,7 +285,7 @@ void Int8Cell(const Int8StepArgs& a) {
       const V f_gate = F::template Logistic<3>(S::Load16(gates + padded + u));
       const V c_gate = F::template Tanh<3>(S::Load16(gates + 2 * padded + u));
       const V o_gate = F::template Logistic<3>(S::Load16(gates + 3 * padded + u));
-      V cell = S::SatAdd16(S::MulRound16(f_gate, S::Load16(c + u), 15), S::MulRound16(i_gate, c_gate, ic_shift));
+      V cell = S::SatAdd16(F::MulRoundQ15(f_gate, S::Load16(c + u)), S::MulRound16(i_gate, c_gate, ic_shift));
       if (p.cell_clip > 0) cell = S::Max16(S::Min16(cell, clip_hi), clip_lo);
       S::Store16(c + u, cell);
       V cell_tanh = i_gate;
@@ -310,10 +332,18 @@ void Int8Tanh(int integer_bits, const int16_t* in, int16_t* out, int n) {
 }
 
 template <class S>
+void Int8MulQ15(const int16_t* a, const int16_t* b, int16_t* out, int n) {
+  for (int i = 0; i < n; i += S::kLanes16) {
+    S::Store16(out + i, Fixed<S>::MulRoundQ15(S::Load16(a + i), S::Load16(b + i)));
+  }
+}
+
+template <class S>
 const Int8Kernels& Int8KernelsFor(const char* name) {
   static_assert(kInt8UnitPad % S::kLanes16 == 0 && kBlockUnits % S::kLanes32 == 0, "vector width");
-  static const Int8Kernels kernels{name,           S::kGroup,       &Int8Project<S>, &Int8Gates<S>,
-                                   &Int8CellOf<S>, &Int8Sigmoid<S>, &Int8Tanh<S>};
+  static const Int8Kernels kernels{
+      name,         S::kGroup,     0, &Int8Project<S>, &Int8Gates<S>, &Int8CellOf<S>, &Int8Sigmoid<S>,
+      &Int8Tanh<S>, &Int8MulQ15<S>};
   return kernels;
 }
 

@@ -25,6 +25,7 @@ struct NeonInt8 {
   static V16 Sub16(V16 a, V16 b) { return vsubq_s16(a, b); }
   static V16 SatAdd16(V16 a, V16 b) { return vqaddq_s16(a, b); }
   static V16 Mul16(V16 a, V16 b) { return vqrdmulhq_s16(a, b); }
+  static V16 Mullo16(V16 a, V16 b) { return vmulq_s16(a, b); }
   static V16 And16(V16 a, V16 b) { return vandq_s16(a, b); }
   static V16 Min16(V16 a, V16 b) { return vminq_s16(a, b); }
   static V16 Max16(V16 a, V16 b) { return vmaxq_s16(a, b); }

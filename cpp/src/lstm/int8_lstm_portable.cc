@@ -26,6 +26,7 @@ struct ScalarInt8 {
     const int32_t nudge = ab >= 0 ? (1 << 14) : (1 - (1 << 14));
     return static_cast<int16_t>((ab + nudge) / (1 << 15));
   }
+  static V16 Mullo16(V16 a, V16 b) { return static_cast<int16_t>(static_cast<uint16_t>(int32_t{a} * b)); }
   static V16 And16(V16 a, V16 b) { return static_cast<int16_t>(a & b); }
   static V16 Min16(V16 a, V16 b) { return std::min(a, b); }
   static V16 Max16(V16 a, V16 b) { return std::max(a, b); }
