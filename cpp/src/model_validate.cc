@@ -144,6 +144,15 @@ class Validator {
                       "; a tensor has one writer");
         }
         writer[t] = static_cast<int64_t>(o);
+        // TFLite maps a tensor with data to the model's bytes (shared, possibly read-only): an
+        // op writing one writes there (RESHAPE of a string input overflowed a constant output
+        // of 47 bytes: model_fuzzer).
+        const tflite::Tensor* tensor = sg->tensors()->Get(t);
+        if (tensor && ConstantBytes(*tensor) > 0) {
+          return Fail(sub + ": operator " + Str(o) + " writes tensor " + Str(static_cast<uint64_t>(t)) +
+                      (tensor->name() ? " '" + tensor->name()->str() + "'" : "") + ", a constant (buffer " +
+                      Str(tensor->buffer()) + "); an operator writes no constant");
+        }
       }
     }
     // The caller writes a subgraph's inputs: one that is a constant would be written in the
@@ -529,24 +538,45 @@ class Validator {
                  last->type() == tflite::TensorType_INT16);
     if ((code == tflite::BuiltinOperator_ADD || code == tflite::BuiltinOperator_SUB) && quantized && v.inputs() == 2 &&
         v.in(0) && v.out(0)) {
-      // The quantized kernels rescale inputs to 2^20 (int16: 2^15) times the larger input scale
-      // and need the output multiplier in (0, 1) once quantized (TFLite aborts otherwise). It is
-      // computed as TFLite computes it: 2^shift * output scale in float, which can overflow.
-      const double in_scale = std::max(v.in(0)->quantization()->scale()->Get(0), last->quantization()->scale()->Get(0));
+      const float in_scales[2] = {v.in(0)->quantization()->scale()->Get(0), last->quantization()->scale()->Get(0)};
       const float out_scale = v.out(0)->quantization()->scale()->Get(0);
-      const int left_shift = last->type() == tflite::TensorType_INT16 ? 15 : 20;
-      const double multiplier = 2 * in_scale / static_cast<double>(static_cast<float>(1 << left_shift) * out_scale);
-      if (!(multiplier > 0)) {
-        return Fail(v.name + ": its output scale " + Number(out_scale) + " is too large: 2^" +
-                    std::to_string(left_shift) + " times it overflows the float of the kernel's rescaling");
-      }
-      int32_t fixed = 0;
-      int exponent = 0;
-      if (multiplier < 1) tflite::QuantizeMultiplier(multiplier, &fixed, &exponent);
-      if (!(multiplier < 1) || exponent > 0) {  // a multiplier that rounds to 1 shifts left
-        return Fail(v.name + ": its output scale " + std::to_string(out_scale) + " is too small for input scale " +
-                    std::to_string(in_scale) + " (the kernel's rescaling needs output > input * 2 / " +
-                    std::to_string(1 << left_shift) + ")");
+      // int16 with pot_scale_int16 (the options' default; off without options) and three scales
+      // that TFLite takes for powers of two: its power-of-two path shifts one input right to the
+      // output's scale and refuses anything else, after allocating the output's shape (a leak in
+      // TFLite's ADD: model_fuzzer).
+      const bool pot_option =
+          code == tflite::BuiltinOperator_ADD
+              ? v.op.builtin_options_as_AddOptions() && v.op.builtin_options_as_AddOptions()->pot_scale_int16()
+              : v.op.builtin_options_as_SubOptions() && v.op.builtin_options_as_SubOptions()->pot_scale_int16();
+      int log2[3] = {0, 0, 0};
+      if (last->type() == tflite::TensorType_INT16 && pot_option && tflite::CheckedLog2(in_scales[0], &log2[0]) &&
+          tflite::CheckedLog2(in_scales[1], &log2[1]) && tflite::CheckedLog2(out_scale, &log2[2])) {
+        const int shift0 = log2[0] - log2[2];
+        const int shift1 = log2[1] - log2[2];
+        if (shift0 > 0 || shift1 > 0 || (shift0 != 0 && shift1 != 0)) {
+          return Fail(v.name + ": int16 with power-of-two scales 2^" + std::to_string(log2[0]) + ", 2^" +
+                      std::to_string(log2[1]) + " -> 2^" + std::to_string(log2[2]) +
+                      "; the kernel needs one input at the output's scale and the other at or below it");
+        }
+      } else {
+        // The general kernels rescale inputs to 2^20 (int16: 2^15) times the larger input scale
+        // and need the output multiplier in (0, 1) once quantized (TFLite aborts otherwise). It is
+        // computed as TFLite computes it: 2^shift * output scale in float, which can overflow.
+        const double in_scale = std::max(in_scales[0], in_scales[1]);
+        const int left_shift = last->type() == tflite::TensorType_INT16 ? 15 : 20;
+        const double multiplier = 2 * in_scale / static_cast<double>(static_cast<float>(1 << left_shift) * out_scale);
+        if (!(multiplier > 0)) {
+          return Fail(v.name + ": its output scale " + Number(out_scale) + " is too large: 2^" +
+                      std::to_string(left_shift) + " times it overflows the float of the kernel's rescaling");
+        }
+        int32_t fixed = 0;
+        int exponent = 0;
+        if (multiplier < 1) tflite::QuantizeMultiplier(multiplier, &fixed, &exponent);
+        if (!(multiplier < 1) || exponent > 0) {  // a multiplier that rounds to 1 shifts left
+          return Fail(v.name + ": its output scale " + std::to_string(out_scale) + " is too small for input scale " +
+                      std::to_string(in_scale) + " (the kernel's rescaling needs output > input * 2 / " +
+                      std::to_string(1 << left_shift) + ")");
+        }
       }
     }
     const bool comparison = code == tflite::BuiltinOperator_LESS || code == tflite::BuiltinOperator_LESS_EQUAL ||

@@ -154,6 +154,24 @@ TEST(FuzzRegression, ReverseWithNoAxisIsAnInvalidModel) {
                      "an axis from it");
 }
 
+// model_fuzzer (sanitized TFLite, 2026-12-06, after the integer kernel's AVX-512 changes): ASan
+// heap-buffer-overflow in RESHAPE's Eval, copying a string graph input of 765 empty strings into
+// an output that the model gives 47 bytes of data: TFLite maps such a tensor to the model's
+// bytes, so the copy wrote past them. An operator writes no constant.
+TEST(FuzzRegression, OperatorWritingAConstantIsAnInvalidModel) {
+  ExpectInvalidModel("reshape_writing_a_constant.bin",
+                     "operator 0 writes tensor 0 'Identity', a constant (buffer 3); an operator writes no constant");
+}
+
+// The same run: LeakSanitizer, 16 bytes of ADD's output shape. An int16 ADD whose options keep
+// pot_scale_int16 and whose scales TFLite takes for powers of two (1.999939 counts as 2^1) runs
+// the power-of-two path, which refuses an input scale above the output's after allocating.
+TEST(FuzzRegression, Int16AddWithAPowerOfTwoInputScaleAboveTheOutputsIsAnInvalidModel) {
+  ExpectInvalidModel("add_int16_pot_input_above_the_output_scale.bin",
+                     "operator 1 (ADD): int16 with power-of-two scales 2^1, 2^-1 -> 2^-1; the kernel needs one input "
+                     "at the output's scale and the other at or below it");
+}
+
 // model_fuzzer (sanitized TFLite): LeakSanitizer, 576 bytes from a resize in Prepare. Two
 // DEQUANTIZEs wrote one tensor: the first gave it a heap buffer, the second (of a constant) made
 // it persistent and dropped the pointer. A tensor has one writer. The same rule refuses a
