@@ -17,7 +17,9 @@
 //     weight group with those columns), kBlocksAtOnce (1, 2 or 4: blocks whose products share each
 //     prepared x, where the registers hold all their accumulators).
 // Optionally (kMulIfBit = true) MulIfBit16(x, bits, bit, m) = lanes where bits & bit != 0:
-// Mul16(x, m), others x (AVX-512: one test into a mask register and a masked multiply).
+// Mul16(x, m), others x (AVX-512: one test into a mask register and a masked multiply); and
+// (kStoreSat16x4 = true, with 8 int32 lanes) StoreSat16x4(p, a, b, c, d): four vectors
+// saturated to 32 int16 in one store.
 // The fixed-point functions below are gemmlowp's (fixedpoint.h) for 16-bit raw values, the
 // same operations in the same order, so every lane gets the scalar code's bits.
 #pragma once
@@ -67,6 +69,10 @@ template <class S, class = void>
 struct HasMulIfBit : std::false_type {};
 template <class S>
 struct HasMulIfBit<S, std::enable_if_t<S::kMulIfBit>> : std::true_type {};
+template <class S, class = void>
+struct HasStoreSat16x4 : std::false_type {};
+template <class S>
+struct HasStoreSat16x4<S, std::enable_if_t<S::kStoreSat16x4>> : std::true_type {};
 
 template <class S>
 struct Fixed {
@@ -160,8 +166,8 @@ struct Fixed {
   static V Logistic(V a) {
     const V zero = S::Set16(0);
     const auto positive = S::CmpGt16(a, zero);
-    const V abs_input = S::Select16(positive, a, Neg(a));
-    const V if_positive = SatShl<1>(Reciprocal(ExpOnNegative<N>(Neg(abs_input))));
+    const V minus_abs = S::Select16(positive, Neg(a), a);  // -|a|, -32768 staying -32768 as in gemmlowp
+    const V if_positive = SatShl<1>(Reciprocal(ExpOnNegative<N>(minus_abs)));
     const V if_negative = S::Sub16(S::Set16(32767), if_positive);
     return S::Select16(S::CmpEq16(a, zero), S::Set16(1 << 14), S::Select16(positive, if_positive, if_negative));
   }
@@ -242,12 +248,20 @@ void GatesOfBlocks(const Int8StepArgs& a, int blk, int groups) {
     Accumulate<S, NB>(w, block_stride, groups, a.h_prev + b * padded, bias, acc);
     for (int n = 0; n < NB; ++n) {
       const int16_t* gx = a.gx + b * a.gx_batch_stride + static_cast<size_t>(blk + n) * kBlockWidth;
-      int16_t* gates = a.gates + b * kGates * padded + static_cast<size_t>(blk + n) * kBlockUnits;
       for (int v = 0; v < kVecs; ++v) {
-        const int g = v * L / kBlockUnits;
-        const int j = v * L % kBlockUnits;
-        const V32 r = S::Add32(S::Mbqm(acc[n][v], a.params->recurrent[g]), S::Widen16(gx + v * L));
-        S::StoreSat16(gates + g * padded + j, r);
+        acc[n][v] = S::Add32(S::Mbqm(acc[n][v], a.params->recurrent[v * L / kBlockUnits]), S::Widen16(gx + v * L));
+      }
+    }
+    int16_t* gates = a.gates + b * kGates * padded + static_cast<size_t>(blk) * kBlockUnits;
+    if constexpr (NB == 4 && kVecs == kGates && HasStoreSat16x4<S>::value) {
+      // Each gate's 32 units in one store, which the cell's 32-lane load of them can forward from
+      // (a wide load over several narrow stores waits until they reach the cache).
+      for (int g = 0; g < kGates; ++g) S::StoreSat16x4(gates + g * padded, acc[0][g], acc[1][g], acc[2][g], acc[3][g]);
+    } else {
+      for (int n = 0; n < NB; ++n) {
+        for (int v = 0; v < kVecs; ++v) {
+          S::StoreSat16(gates + n * kBlockUnits + v * L / kBlockUnits * padded + v * L % kBlockUnits, acc[n][v]);
+        }
       }
     }
   }

@@ -39,6 +39,14 @@ struct VnniInt8 : Avx2Int8 {
     const int right = q.shift > 0 ? 0 : -q.shift;
     return DivPot32(Srdhm32(_mm256_sll_epi32(v, _mm_cvtsi32_si128(left)), q.multiplier), right);
   }
+  static constexpr bool kStoreSat16x4 = true;
+  static void StoreSat16x4(int16_t* p, V32 a, V32 b, V32 c, V32 d) {
+    const __m512i ab = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+    const __m512i cd = _mm512_inserti64x4(_mm512_castsi256_si512(c), d, 1);
+    // packs works per 128 bits: 4 int16 of a, c, a, c, b, d, b, d; the permutation restores the order
+    const __m512i order = _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
+    _mm512_storeu_si512(p, _mm512_permutexvar_epi64(order, _mm512_packs_epi32(ab, cd)));
+  }
   static void Mac(V32* acc, const int8_t* w, XV x) {
     for (int g = 0; g < kGates; ++g) {
       acc[g] = _mm256_dpbusd_epi32(acc[g], x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32 * g)));
