@@ -27,6 +27,9 @@ std::string Number(double v) {
   return text;
 }
 
+// " 'name'" after a tensor's index in a message, or nothing for a tensor without a name.
+std::string Quoted(const tflite::Tensor* t) { return t && t->name() ? " '" + t->name()->str() + "'" : ""; }
+
 std::string ShapeText(const std::vector<int>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
@@ -138,10 +141,9 @@ class Validator {
         if (t == -1) continue;
         if (writer[t] != -1) {
           const tflite::Tensor* tensor = sg->tensors()->Get(t);
-          const std::string named = tensor && tensor->name() ? " '" + tensor->name()->str() + "'" : "";
-          return Fail(sub + ": tensor " + Str(static_cast<uint64_t>(t)) + named + " is an output of operator " +
-                      Str(static_cast<uint64_t>(writer[t])) + " and of operator " + Str(o) +
-                      "; a tensor has one writer");
+          return Fail(sub + ": tensor " + Str(static_cast<uint64_t>(t)) + Quoted(tensor) +
+                      " is an output of operator " + Str(static_cast<uint64_t>(writer[t])) + " and of operator " +
+                      Str(o) + "; a tensor has one writer");
         }
         writer[t] = static_cast<int64_t>(o);
         // TFLite maps a tensor with data to the model's bytes (shared, possibly read-only): an
@@ -150,8 +152,8 @@ class Validator {
         const tflite::Tensor* tensor = sg->tensors()->Get(t);
         if (tensor && ConstantBytes(*tensor) > 0) {
           return Fail(sub + ": operator " + Str(o) + " writes tensor " + Str(static_cast<uint64_t>(t)) +
-                      (tensor->name() ? " '" + tensor->name()->str() + "'" : "") + ", a constant (buffer " +
-                      Str(tensor->buffer()) + "); an operator writes no constant");
+                      Quoted(tensor) + ", a constant (buffer " + Str(tensor->buffer()) +
+                      "); an operator writes no constant");
         }
       }
     }
@@ -160,9 +162,8 @@ class Validator {
     for (size_t i = 0; i < Length(sg->inputs()); ++i) {
       const tflite::Tensor& tensor = *sg->tensors()->Get(sg->inputs()->Get(i));
       if (ConstantBytes(tensor) > 0) {
-        return Fail(sub + ": input " + Str(i) + " (tensor " + std::to_string(sg->inputs()->Get(i)) +
-                    (tensor.name() ? " '" + tensor.name()->str() + "'" : "") + ") is a constant (buffer " +
-                    Str(tensor.buffer()) + "); an input is written by the caller");
+        return Fail(sub + ": input " + Str(i) + " (tensor " + std::to_string(sg->inputs()->Get(i)) + Quoted(&tensor) +
+                    ") is a constant (buffer " + Str(tensor.buffer()) + "); an input is written by the caller");
       }
     }
     for (size_t o = 0; o < Length(sg->operators()); ++o) {
@@ -194,8 +195,7 @@ class Validator {
         const int32_t t = op->inputs()->Get(i);
         if (t == -1 || ready[t]) continue;
         const tflite::Tensor* tensor = sg->tensors()->Get(t);
-        const std::string named = tensor->name() ? " '" + tensor->name()->str() + "'" : "";
-        return Fail(sub + ": operator " + Str(o) + " reads tensor " + Str(static_cast<uint64_t>(t)) + named +
+        return Fail(sub + ": operator " + Str(o) + " reads tensor " + Str(static_cast<uint64_t>(t)) + Quoted(tensor) +
                     " as its input " + Str(i) +
                     ", which is no input, constant or variable, and which no earlier operator writes");
       }
@@ -209,9 +209,9 @@ class Validator {
       const int32_t t = sg->inputs()->Get(i);
       if (writer[t] == -1) continue;
       const tflite::Tensor& tensor = *sg->tensors()->Get(t);
-      return Fail(sub + ": input " + Str(i) + " (tensor " + std::to_string(t) +
-                  (tensor.name() ? " '" + tensor.name()->str() + "'" : "") + ") is an output of operator " +
-                  Str(static_cast<uint64_t>(writer[t])) + "; an input is written by the caller");
+      return Fail(sub + ": input " + Str(i) + " (tensor " + std::to_string(t) + Quoted(&tensor) +
+                  ") is an output of operator " + Str(static_cast<uint64_t>(writer[t])) +
+                  "; an input is written by the caller");
     }
     return Status::Ok();
   }
@@ -220,7 +220,7 @@ class Validator {
     const tflite::Tensor* tensor = sg.tensors()->Get(t);
     std::string tn = sub + ", tensor " + Str(t);
     if (tensor == nullptr) return Fail(tn + " is missing");
-    if (tensor->name()) tn += " '" + tensor->name()->str() + "'";
+    tn += Quoted(tensor);
     if (tensor->type() < tflite::TensorType_MIN || tensor->type() > tflite::TensorType_MAX) {
       return Fail(tn + " has an unknown type " + std::to_string(static_cast<int>(tensor->type())));
     }

@@ -11,6 +11,15 @@
 namespace tflstm::lstm {
 namespace {
 
+// TFLite's MultiplyByQuantizedMultiplier on 8 int32 lanes, from S's Srdhm32 and DivPot32 (the
+// AVX2 ones, or VnniInt8's with mask registers).
+template <class S>
+__m256i Mbqm256(__m256i v, QuantizedMultiplier q) {
+  const int left = q.shift > 0 ? q.shift : 0;
+  const int right = q.shift > 0 ? 0 : -q.shift;
+  return S::DivPot32(S::Srdhm32(_mm256_sll_epi32(v, _mm_cvtsi32_si128(left)), q.multiplier), right);
+}
+
 struct Avx2Int8 {
   using V16 = __m256i;
   using V32 = __m256i;
@@ -74,11 +83,7 @@ struct Avx2Int8 {
     const __m256i odd = _mm256_slli_epi64(_mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(a, 32), m), nudge), 1);
     return _mm256_blend_epi32(even, odd, 0xaa);
   }
-  static V32 Mbqm(V32 v, QuantizedMultiplier q) {
-    const int left = q.shift > 0 ? q.shift : 0;
-    const int right = q.shift > 0 ? 0 : -q.shift;
-    return DivPot32(Srdhm32(_mm256_sll_epi32(v, _mm_cvtsi32_si128(left)), q.multiplier), right);
-  }
+  static V32 Mbqm(V32 v, QuantizedMultiplier q) { return Mbqm256<Avx2Int8>(v, q); }
   // The int32 products of two int16 vectors, lanes 0-3 and 8-11 in lo, 4-7 and 12-15 in hi
   // (what _mm256_packs_epi32(lo, hi) puts back in order).
   static void Products(V16 a, V16 b, __m256i* lo, __m256i* hi) {

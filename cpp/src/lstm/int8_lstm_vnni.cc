@@ -34,11 +34,7 @@ struct VnniInt8 : Avx2Int8 {
     const __mmask8 up = _mm256_cmpgt_epi32_mask(_mm256_and_si256(x, mask), threshold);
     return _mm256_mask_add_epi32(shifted, up, shifted, one);
   }
-  static V32 Mbqm(V32 v, QuantizedMultiplier q) {
-    const int left = q.shift > 0 ? q.shift : 0;
-    const int right = q.shift > 0 ? 0 : -q.shift;
-    return DivPot32(Srdhm32(_mm256_sll_epi32(v, _mm_cvtsi32_si128(left)), q.multiplier), right);
-  }
+  static V32 Mbqm(V32 v, QuantizedMultiplier q) { return Mbqm256<VnniInt8>(v, q); }
   static constexpr bool kStoreSat16x4 = true;
   static void StoreSat16x4(int16_t* p, V32 a, V32 b, V32 c, V32 d) {
     const __m512i ab = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
