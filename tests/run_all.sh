@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Every test: the C++ core and its GoogleTest suite under ctest, here and cross-compiled for
-# aarch64 and armhf (run under qemu-user); then the Python package installed from this
-# checkout and its pytest suite. The first run builds TFLite 2.14.1 from Debian's sources for
-# each architecture into ~/.cache/tflstm (minutes); later runs reuse those builds. It installs
-# its apt and pip prerequisites first (tests/setup.sh), so it works on a fresh machine.
+# Every test: the style checks and the docs site (mkdocs --strict); the C++ core and its
+# GoogleTest suite under ctest, here and cross-compiled for aarch64 and armhf (run under
+# qemu-user); then the Python package installed from this checkout and its pytest suite. The
+# first run builds TFLite 2.14.1 from Debian's sources for each architecture into
+# ~/.cache/tflstm (minutes); later runs reuse those builds. It installs its apt and pip
+# prerequisites first (tests/setup.sh), so it works on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,12 @@ bash tests/setup.sh
 
 echo "== Style: ruff and clang-format-14 (tools/lint.sh; --fix rewrites)"
 bash tools/lint.sh
+
+# Reads the .pyi stubs and docstrings from the source: needs no build. 2 s of CPU. (No --quiet:
+# it hides the warnings that --strict counts.)
+# NO_MKDOCS_2_WARNING silences the theme's notice about MkDocs 2.0, which is no warning about the docs.
+echo "== Docs: mkdocs build --strict (a broken link, anchor or API reference fails)"
+NO_MKDOCS_2_WARNING=1 python3 -m mkdocs build --strict
 
 echo "== C++ on this machine: configure, build, ctest"
 cmake --workflow --preset native

@@ -32,3 +32,5 @@ python3 -m pip install --quiet "cmake>=3.25" ninja "ruff==0.17.6" "scikit-build-
   "tensorflow==2.21.*" "tf-keras==2.21.*" "aeon>=1.0" "matplotlib>=3.7"
 # The peers that bench/lstm_peers.py measures tflstm against (not run by the tests).
 python3 -m pip install --quiet onnx onnxruntime ai-edge-litert
+# The documentation site (mkdocs build --strict in tests/run_all.sh), pinned in its own file.
+python3 -m pip install --quiet -r "$(dirname "$0")/../docs/requirements.txt"
