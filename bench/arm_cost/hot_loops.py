@@ -1,0 +1,208 @@
+"""The hot loops of a profiled run and their cost per core model.
+
+The plugin's profile names the blocks that ran and how often; in the program's disassembly
+(the cross binutils' objdump of the static runner), the innermost loop around each hot block
+(a backward branch and its target, in one function) is cut out, turned into assembly that
+llvm-mca (Debian's llvm-14) reads, and run through its model of each core: cycles per iteration,
+the resource bound (Block RThroughput), the bound of the loop's multiply-accumulates alone and
+of its loads alone, and its stack stores and loads (spills and reloads: sp-based addressing).
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+from count import Block
+
+MCA = "llvm-mca-14"
+# llvm-mca core models. LLVM 14 models cortex-a76 with the Cortex-A57 model (its figures equal
+# cortex-a72's): neoverse-n1 stands in for the A76 class. 32-bit ARM has the A57 model only.
+CORES = {"aarch64": ("cortex-a53", "cortex-a72", "neoverse-n1"), "arm": ("cortex-a72",)}
+TRIPLES = {
+    "aarch64": ("aarch64-linux-gnu", "-mattr=+dotprod"),
+    "arm": ("thumbv7a-linux-gnueabihf", "-mattr=+neon,+vfp4"),
+}
+OBJDUMP = {"aarch64": "aarch64-linux-gnu-objdump", "arm": "arm-linux-gnueabihf-objdump"}
+NM = {"aarch64": "aarch64-linux-gnu-nm", "arm": "arm-linux-gnueabihf-nm"}
+# Multiply-accumulate work: float FMA, integer dot products and widening multiply-accumulates.
+_MAC = re.compile(
+    r"^(fmla|fmls|sdot|udot|smlal2?|umlal2?|smull2?|umull2?|sadalp|uadalp|mla|mls|"
+    r"vfma|vfms|vmla|vmls|vmlal|vmull|vpadal)(\.|$)"
+)
+_LOAD = re.compile(r"^(ldr|ldp|ldur|ld1|ld2|ld3|ld4|ldnp|vld|vldr|vldm|ldm|pop|vpop)")
+_STORE = re.compile(r"^(str|stp|stur|st1|st2|st3|st4|stnp|vst|vstr|vstm|stm|push|vpush)")
+_BRANCH_TARGET = re.compile(r"\b([0-9a-f]+) <[^>]*>")
+
+
+@dataclasses.dataclass
+class Insn:
+    addr: int
+    mnemonic: str
+    operands: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.mnemonic} {self.operands}".strip()
+
+    def stack_access(self) -> bool:
+        return bool(re.search(r"\[sp\b|\bsp!|\{[^}]*\}.*\bsp\b", self.operands)) or self.mnemonic.startswith(
+            ("push", "vpush", "pop", "vpop")
+        )
+
+
+@dataclasses.dataclass
+class Loop:
+    function: str  # demangled: the template arguments name the instantiation
+    start: int
+    end: int  # address of the backward branch
+    insns: list[Insn]
+    executed: int = 0  # guest instructions executed inside the loop in the window
+    iterations: int = 0  # executions of the block at the loop's start
+    mca: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def stack_stores(self) -> list[Insn]:
+        return [i for i in self.insns if _STORE.match(i.mnemonic) and i.stack_access()]
+
+    @property
+    def stack_loads(self) -> list[Insn]:
+        return [i for i in self.insns if _LOAD.match(i.mnemonic) and i.stack_access()]
+
+    @property
+    def macs(self) -> list[Insn]:
+        return [i for i in self.insns if _MAC.match(i.mnemonic)]
+
+    @property
+    def loads(self) -> list[Insn]:
+        return [i for i in self.insns if _LOAD.match(i.mnemonic)]
+
+
+class Symbols:
+    """Function symbols of a static binary: address ranges and demangled names."""
+
+    def __init__(self, arch: str, binary: Path):
+        out = subprocess.run(
+            [NM[arch], "-n", "-S", "-C", "--defined-only", str(binary)], capture_output=True, text=True, check=True
+        ).stdout
+        self.starts: list[int] = []
+        self.rows: list[tuple[int, int, str]] = []
+        for line in out.splitlines():
+            m = re.match(r"^([0-9a-f]+) ([0-9a-f]+) [tTwW] (.+)$", line)
+            if m:
+                start = int(m.group(1), 16) & ~1  # Thumb functions have bit 0 set
+                self.rows.append((start, int(m.group(2), 16), m.group(3)))
+                self.starts.append(start)
+
+    def at(self, addr: int) -> tuple[int, int, str] | None:
+        k = bisect.bisect_right(self.starts, addr) - 1
+        if k >= 0 and self.rows[k][0] <= addr < self.rows[k][0] + self.rows[k][1]:
+            return self.rows[k]
+        return None
+
+
+def disassemble(arch: str, binary: Path, start: int, end: int) -> list[Insn]:
+    out = subprocess.run(
+        [
+            OBJDUMP[arch],
+            "-d",
+            "--no-show-raw-insn",
+            f"--start-address={start:#x}",
+            f"--stop-address={end:#x}",
+            str(binary),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    insns = []
+    for line in out.splitlines():
+        m = re.match(r"^\s+([0-9a-f]+):\s+(\S+)\s*(.*)$", line)
+        if m:
+            operands = re.split(r"\s*(//|@|;)\s", m.group(3))[0].strip()
+            insns.append(Insn(int(m.group(1), 16), m.group(2), operands))
+    return insns
+
+
+def _innermost_loop(insns: list[Insn], addr: int) -> tuple[int, int] | None:
+    best = None
+    for i in insns:
+        if not (i.mnemonic.startswith(("b", "cb", "tb")) and not i.mnemonic.startswith(("bic", "bfi", "bfc", "bit"))):
+            continue
+        m = _BRANCH_TARGET.search(i.operands)
+        if not m:
+            continue
+        target = int(m.group(1), 16)
+        if target <= addr <= i.addr and target <= i.addr and (best is None or i.addr - target < best[1] - best[0]):
+            best = (target, i.addr)
+    return best
+
+
+def hot_loops(arch: str, binary: Path, blocks: list[Block], share: float = 0.02) -> list[Loop]:
+    """The innermost loops around the blocks that executed at least `share` of the window's
+    instructions, heaviest first."""
+    symbols = Symbols(arch, binary)
+    total = sum(b.insns * b.execs for b in blocks) or 1
+    loops: dict[tuple[int, int], Loop] = {}
+    functions: dict[int, list[Insn]] = {}
+    for b in sorted(blocks, key=lambda b: -b.insns * b.execs):
+        if b.insns * b.execs < share * total:
+            break
+        sym = symbols.at(b.vaddr)
+        if sym is None:
+            continue
+        if sym[0] not in functions:
+            functions[sym[0]] = disassemble(arch, binary, sym[0], sym[0] + sym[1])
+        span = _innermost_loop(functions[sym[0]], b.vaddr)
+        if span is None or span in loops:
+            continue
+        body = [i for i in functions[sym[0]] if span[0] <= i.addr <= span[1]]
+        loops[span] = Loop(sym[2], span[0], span[1], body)
+    for loop in loops.values():
+        inside = [b for b in blocks if loop.start <= b.vaddr <= loop.end]
+        loop.executed = sum(b.insns * b.execs for b in inside)
+        loop.iterations = max((b.execs for b in inside if b.vaddr == loop.start), default=0)
+    return sorted(loops.values(), key=lambda lp: -lp.executed)
+
+
+def assembly(insns: list[Insn]) -> str:
+    """The loop as llvm-mca reads it: branch and literal targets become one label."""
+    lines = [".Lloop:"]
+    for i in insns:
+        lines.append(_BRANCH_TARGET.sub(".Lloop", i.text))
+    return "\n".join(lines) + "\n"
+
+
+def _mca(arch: str, core: str, text: str, iterations: int = 200) -> dict[str, float]:
+    triple, attrs = TRIPLES[arch]
+    with tempfile.NamedTemporaryFile("w", suffix=".s") as f:
+        f.write(text)
+        f.flush()
+        done = subprocess.run(
+            [MCA, f"-mtriple={triple}", f"-mcpu={core}", attrs, f"-iterations={iterations}", f.name],
+            capture_output=True,
+            text=True,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"llvm-mca -mcpu={core}: {done.stderr.strip()[:500]}")
+    get = {k: float(v) for k, v in re.findall(r"^(Total Cycles|Block RThroughput):\s+([0-9.]+)", done.stdout, re.M)}
+    return {"cycles_per_iter": get["Total Cycles"] / iterations, "rthroughput": get["Block RThroughput"]}
+
+
+def analyse(arch: str, loop: Loop) -> None:
+    """llvm-mca on the loop, and on its multiply-accumulates and its loads alone, per core."""
+    for core in CORES[arch]:
+        whole = _mca(arch, core, assembly(loop.insns))
+        mac = _mca(arch, core, assembly(loop.macs))["rthroughput"] if loop.macs else 0.0
+        load = _mca(arch, core, assembly(loop.loads))["rthroughput"] if loop.loads else 0.0
+        bound = max(mac, load)
+        loop.mca[core] = {
+            **whole,
+            "mac_bound": mac,
+            "load_bound": load,
+            "vs_bound": whole["cycles_per_iter"] / bound if bound else 0.0,
+        }

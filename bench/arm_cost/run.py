@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""ARM cost of tflstm's LSTM kernels against the peers, measured on an x86 machine: guest
+instructions per inference under qemu-user with a counting TCG plugin, and llvm-mca cycles of
+the hot loops. One command regenerates the JSON and the tables of docs/arm-cost.md:
+
+    python3 bench/arm_cost/run.py [--no-python] [--smoke] [--json FILE] [--doc FILE]
+
+What it runs (each C++ or Python run between markers that the plugin reports on; per inference
+= the window of K inferences / K after warm-up, less the empty window for Python):
+- tflstm's C++ runner (runner/arm_cost_runner.cc, static, built against `cmake --install` of the
+  aarch64 and armhf presets' builds) on the BasicMotions-shaped model in float32, dynamic and
+  int8: its own kernels on -cpu cortex-a72 (NEON), cortex-a76 (DotProd) and
+  max,sve-default-vector-length=16, with TFLSTM_LSTM_ISA=neon and =portable, and TFLite's kernel;
+  armhf (qemu-arm -cpu cortex-a7) the same without DotProd.
+- Python on Debian's arm64 python3: tflstm's wheel (dist/, tools/build_wheels.sh), tflstm with
+  TFLite's kernel, ai-edge-litert and onnxruntime (wheels.lock), on the same model.
+- The hot loops of the profiled C++ runs through llvm-mca-14 for Cortex-A53, A72 and Neoverse-N1
+  (A76 class); 32-bit: the A72 model.
+--smoke counts one float32 and one int8 run of the C++ runner on aarch64 twice (K=1 and K=3),
+checks that the counts per inference agree and that the kernels ran, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import dataclasses
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+import count
+import guest_root
+import hot_loops
+import models
+import report
+import wheels
+from qemu_plugin import QEMU, build_plugin, cache_root, work_dir
+
+TARGETS = {  # preset: (Debian arch, qemu target, toolchain triple)
+    "aarch64": ("arm64", "aarch64", "aarch64-linux-gnu"),
+    "armhf": ("armhf", "arm", "arm-linux-gnueabihf"),
+}
+SVE128 = "max,sve-default-vector-length=16"
+# C++ rows: (label, -cpu, TFLSTM_LSTM_ISA or None, --lstm_kernel)
+CPP_ROWS = {
+    "aarch64": [
+        ("tflstm", "cortex-a72", None, "tflstm"),
+        ("tflstm", "cortex-a76", None, "tflstm"),
+        ("tflstm", SVE128, None, "tflstm"),
+        ("tflstm ISA=neon", "cortex-a76", "neon", "tflstm"),
+        ("tflstm ISA=portable", "cortex-a76", "portable", "tflstm"),
+        ("TFLite kernel", "cortex-a72", None, "tflite"),
+        ("TFLite kernel", "cortex-a76", None, "tflite"),
+    ],
+    "armhf": [
+        ("tflstm", "cortex-a7", None, "tflstm"),
+        ("tflstm ISA=portable", "cortex-a7", "portable", "tflstm"),
+        ("TFLite kernel", "cortex-a7", None, "tflite"),
+    ],
+}
+PY_RUNTIMES = ("tflstm", "tflstm-tflite", "litert", "onnxruntime")
+PY_CPUS = ("cortex-a72", "cortex-a76", SVE128)
+CPP_CALLS, PY_CALLS = 20, 10
+# The profiled runs whose hot loops go through llvm-mca: (target, -cpu, ISA) per kernel.
+LOOP_RUNS = [
+    ("aarch64", "cortex-a76", None),  # float NEON, hybrid and int8 DotProd
+    ("aarch64", "cortex-a72", None),  # hybrid and int8 NEON
+    ("armhf", "cortex-a7", None),
+]
+
+
+def log(msg: str) -> None:
+    print(f"[arm_cost] {msg}", file=sys.stderr, flush=True)
+
+
+def sh(*cmd: str, cwd: Path = ROOT) -> None:
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+
+
+def build_runner(target: str, work: Path) -> Path:
+    """The static marker runner for a target, against `cmake --install` of its preset's build
+    (configured and its libraries built first when they are not)."""
+    build = ROOT / "build" / target
+    if not (build / "build.ninja").is_file():
+        log(f"configuring the {target} preset (waits for the shared TFLite prefix)")
+        sh("cmake", "--preset", target)
+    log(f"building tflstm for {target}")
+    sh("cmake", "--build", str(build), "--target", "tflstm_core", "tflstm_all_ops", "tflstm_lstm_kernel")
+    out = ROOT / "build" / "arm_cost" / target
+    sh("cmake", "--install", str(build), "--prefix", str(out / "prefix"))
+    toolchain = ROOT / "cmake" / "toolchains" / f"{TARGETS[target][2]}.cmake"
+    sh(
+        "cmake",
+        "-S",
+        str(HERE / "runner"),
+        "-B",
+        str(out / "runner"),
+        "-G",
+        "Ninja",
+        "-DCMAKE_BUILD_TYPE=Release",
+        f"-DCMAKE_TOOLCHAIN_FILE={toolchain}",
+        f"-Dtflstm_DIR={out / 'prefix' / 'lib' / 'cmake' / 'tflstm'}",
+    )
+    sh("cmake", "--build", str(out / "runner"))
+    return out / "runner" / "arm_cost_runner"
+
+
+@dataclasses.dataclass
+class Job:
+    target: str
+    cpu: str
+    argv: list[str]
+    env: dict[str, str]
+    calls: int
+    row: dict
+    output: Path
+    profile: bool = False
+    empty: int | None = None  # marker closing the empty window (Python)
+
+
+def run_job(job: Job, roots: dict[tuple[str, str], Path], cache: Path) -> tuple[Job, count.Run]:
+    arch, qemu_arch, _ = TARGETS[job.target]
+    key = (arch, job.cpu)
+    root = roots[key]
+    done = count.run(qemu_arch, job.cpu, root, job.argv, job.env, profile=job.profile)
+    return job, done
+
+
+def check_output(job: Job, reference: np.ndarray) -> float:
+    out = np.load(job.output).astype(np.float32)
+    return float(np.max(np.abs(out.reshape(reference.shape) - reference)))
+
+
+def cpp_jobs(target: str, runner: Path, model_dir: Path, tmp: Path, calls: int, rows=None) -> list[Job]:
+    jobs = []
+    for mode in models.MODES:
+        for label, cpu, isa, kernel in rows or CPP_ROWS[target]:
+            out = tmp / f"cpp-{target}-{mode}-{len(jobs)}.npy"
+            argv = [str(runner), str(model_dir / f"lstm_{mode}.tflite"), str(model_dir / "x.npy")]
+            argv += ["--runs", str(calls), "--warmup", "2", "--lstm_kernel", kernel, "--output", str(out)]
+            env = {"TFLSTM_LSTM_ISA": isa} if isa else {}
+            profile = kernel == "tflstm" and isa is None and (target, cpu, None) in LOOP_RUNS
+            row = {"target": target, "runtime": label, "mode": mode, "cpu": cpu, "calls": calls}
+            jobs.append(Job(target, cpu, argv, env, calls, row, out, profile=profile))
+    return jobs
+
+
+def py_jobs(model_dir: Path, sites: list[Path], tmp: Path) -> list[Job]:
+    jobs = []
+    guest_python = str(guest_root.debian_userland.build("arm64", work_dir().parent) / "usr" / "bin" / "python3.11")
+    env = {"PYTHONPATH": os.pathsep.join(str(s) for s in sites)}
+    for cpu in PY_CPUS:
+        for runtime in PY_RUNTIMES:
+            if runtime.startswith("tflstm") and len(sites) < 2:
+                continue  # no tflstm wheel in dist/
+            for mode in models.MODES:
+                if runtime == "onnxruntime" and mode == "int8":
+                    continue  # its int8 row is the dynamic-quantized model
+                out = tmp / f"py-{runtime}-{mode}-{len(jobs)}.npy"
+                argv = [guest_python, str(HERE / "guest_infer.py"), runtime]
+                argv += [str(models.model_file(model_dir, runtime, mode)), str(model_dir / "x.npy"), str(out)]
+                argv += [str(PY_CALLS), "2"]
+                row = {"target": "aarch64", "runtime": runtime, "mode": mode, "cpu": cpu, "calls": PY_CALLS}
+                jobs.append(Job("aarch64", cpu, argv, env, PY_CALLS, row, out, empty=4))
+    return jobs
+
+
+def execute(jobs: list[Job], cache: Path, parallel: int = 2) -> list[tuple[Job, count.Run]]:
+    roots = {}
+    for job in jobs:
+        arch = TARGETS[job.target][0]
+        if (arch, job.cpu) not in roots:
+            roots[(arch, job.cpu)] = guest_root.guest_root(arch, job.cpu, cache)
+    results = []
+    with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+        for job, done in pool.map(lambda j: run_job(j, roots, cache), jobs):
+            log(f"{job.row['target']} {job.row['runtime']} {job.row['mode']} -cpu {job.cpu}: done")
+            results.append((job, done))
+    return results
+
+
+def smoke(cache: Path) -> int:
+    """Counts the aarch64 runner's float32 and int8 runs with K=1 and K=3 (NEON and DotProd),
+    and checks what a broken count would break: the same count per inference from both (the
+    markers bracket exactly the inferences), vector work in the window, the kernel that ran."""
+    build_plugin(cache)
+    runner = build_runner("aarch64", work_dir(cache))
+    model_dir = models.make(work_dir(cache) / "models-smoke", epochs=1)
+    failures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode, cpu, kernel in (("float32", "cortex-a72", "neon"), ("int8", "cortex-a76", "int8-dotprod")):
+            per = {}
+            for calls in (1, 3):
+                rows = [("tflstm", cpu, None, "tflstm")]
+                job = next(
+                    j for j in cpp_jobs("aarch64", runner, model_dir, Path(tmp), calls, rows) if j.row["mode"] == mode
+                )
+                [(job, done)] = execute([job], cache, 1)
+                per[calls] = done.per_call(3, calls)
+                if kernel not in done.stdout:
+                    failures.append(f"{mode} on {cpu}: ran {done.stdout.split()[1:2]}, not {kernel}")
+            a, b = per[1]["total"], per[3]["total"]
+            log(
+                f"smoke {mode} -cpu {cpu}: {a:.0f} and {b:.0f} instructions per inference, "
+                f"{per[3]['simd_vector']:.0f} AdvSIMD"
+            )
+            if abs(a - b) > 0.002 * b or per[3]["simd_vector"] < 0.2 * b:
+                failures.append(f"{mode}: {a:.0f} vs {b:.0f} per inference, {per[3]['simd_vector']:.0f} AdvSIMD")
+    for f in failures:
+        print(f"arm_cost smoke: FAILED {f}", file=sys.stderr)
+    print(f"arm_cost smoke: {2 - len(failures)} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+def measure(cache: Path, python: bool) -> dict:
+    work = work_dir(cache)
+    build_plugin(cache)
+    model_dir = models.make(work / "models")
+    reference = np.load(model_dir / "keras.npy")
+    runners = {t: build_runner(t, work) for t in TARGETS}
+    results: dict = {"cpp": [], "python": [], "loops": []}
+    with tempfile.TemporaryDirectory(prefix="arm_cost-") as tmp_name:
+        tmp = Path(tmp_name)
+        jobs = [j for t in TARGETS for j in cpp_jobs(t, runners[t], model_dir, tmp, CPP_CALLS)]
+        if python:
+            sites = [wheels.peers_site(work)]
+            own = wheels.tflstm_site(work, "aarch64", ROOT)
+            if own is None:
+                log("no aarch64 tflstm wheel in dist/ (bash tools/build_wheels.sh aarch64): Python rows without tflstm")
+            else:
+                sites.insert(0, own)
+            jobs += py_jobs(model_dir, sites, tmp)
+        for job, done in execute(jobs, cache):
+            row = dict(job.row)
+            row["per_inference"] = done.per_call(3, job.calls, job.empty)
+            row["max_abs_error_vs_keras"] = check_output(job, reference)
+            if "lstm_node_kernels" in done.stdout:
+                row["lstm_node_kernels"] = done.stdout.split("lstm_node_kernels ")[1].split()[0]
+            results["python" if job.empty else "cpp"].append(row)
+            if job.profile:
+                window = done.windows[3]
+                share = 100.0 / max(1, sum(b.insns * b.execs for b in window.blocks))
+                for loop in hot_loops.hot_loops(TARGETS[job.target][1], Path(job.argv[0]), window.blocks):
+                    hot_loops.analyse(TARGETS[job.target][1], loop)
+                    results["loops"].append(
+                        {
+                            **{k: row[k] for k in ("target", "mode", "cpu")},
+                            "kernel": row.get("lstm_node_kernels", "?"),
+                            "function": loop.function,
+                            "share_percent": loop.executed * share,
+                            "insns": len(loop.insns),
+                            "iterations_per_inference": loop.iterations / job.calls,
+                            "macs": len(loop.macs),
+                            "loads": len(loop.loads),
+                            "stack_stores": [i.text for i in loop.stack_stores],
+                            "stack_loads": [i.text for i in loop.stack_loads],
+                            "mca": loop.mca,
+                            "asm": [i.text for i in loop.insns],
+                        }
+                    )
+    return results
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--no-python", action="store_true", help="only the C++ runner (no peers)")
+    p.add_argument("--smoke", action="store_true", help="the CI smoke: two small counted runs, checked")
+    p.add_argument("--json", default=str(HERE / "results.json"))
+    p.add_argument("--doc", default=str(ROOT / "docs" / "arm-cost.md"))
+    p.add_argument("--from-json", action="store_true", help="only regenerate the doc from --json")
+    p.add_argument("--cache", help="cache folder (default $TFLSTM_CACHE or ~/.cache/tflstm)")
+    args = p.parse_args()
+    cache = cache_root(args.cache)
+    for tool in ("cmake", "ninja", hot_loops.MCA):
+        if shutil.which(tool) is None:
+            print(f"arm_cost: {tool} is missing (tests/setup.sh installs it)", file=sys.stderr)
+            return 1
+    if args.smoke:
+        return smoke(cache)
+    if args.from_json:
+        results = json.loads(Path(args.json).read_text())
+    else:
+        results = measure(cache, not args.no_python)
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        results["meta"] = {
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "commit": commit.stdout.strip(),
+            "qemu": f"Debian qemu-user {QEMU.spec.split('=')[1]}",
+            "cpp_calls": CPP_CALLS,
+            "python_calls": PY_CALLS,
+            "wheels": (HERE / "wheels.lock").read_text().split("\n# name")[1].split("\n", 1)[1].strip().splitlines(),
+        }
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    report.write(results, Path(args.doc))
+    log(f"wrote {args.json} and {args.doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
