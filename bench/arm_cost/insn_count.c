@@ -1,7 +1,9 @@
 /* insn_count: a qemu-user TCG plugin that counts the guest's instructions by class.
  *
  * Each instruction is classified once, when its block is translated (aarch64 from its encoding,
- * 32-bit ARM from its disassembly, which knows ARM from Thumb); every execution of the block
+ * 32-bit ARM from its disassembly, which knows ARM from Thumb; x86_64 coarsely from its
+ * disassembly: VEX/EVEX vector instructions, FMA, integer dot products and branches, memory
+ * operands not split out, to compare kernels on AVX2); every execution of the block
  * then adds its per-class totals inline, with no callback. A guest `syscall(4242, tag)` is a
  * marker: the plugin prints the counts since the previous marker. With profile=on it also
  * counts each block's executions and prints, at each marker, every block that ran since the
@@ -49,7 +51,7 @@ static const char *const kNames[kClasses] = {"int",       "branch",      "load",
 
 static uint64_t counts[kClasses];
 static uint64_t last[kClasses];
-static bool a64;
+static enum { kA64, kA32, kX86 } guest;
 static bool profile;
 static const uint64_t kMarker = 4242;
 
@@ -158,6 +160,20 @@ static int ClassifyA32(const char *text, int *extra) {
   return kInt;
 }
 
+static int ClassifyX86(const char *text, int *extra) {
+  *extra = -1;
+  if (text[0] == 'v') {
+    if (StartsWith(text, "vfmadd") || StartsWith(text, "vfnmadd") || StartsWith(text, "vfmsub") ||
+        StartsWith(text, "vfnmsub")) {
+      *extra = kFma;
+    }
+    if (StartsWith(text, "vpdpbusd") || StartsWith(text, "vpmaddubsw") || StartsWith(text, "vpmaddwd")) *extra = kDot;
+    return kSimdVector;
+  }
+  if (text[0] == 'j' || StartsWith(text, "call") || StartsWith(text, "ret")) return kBranch;
+  return kInt;
+}
+
 static void OnTranslate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
   (void)id;
   uint64_t n[kClasses] = {0};
@@ -166,13 +182,13 @@ static void OnTranslate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
   for (size_t k = 0; k < insns; ++k) {
     struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, k);
     int cls, extra;
-    if (a64) {
+    if (guest == kA64) {
       uint32_t word;
       memcpy(&word, qemu_plugin_insn_data(insn), sizeof word);
       cls = ClassifyA64(word, &extra);
     } else {
       char *text = qemu_plugin_insn_disas(insn);
-      cls = ClassifyA32(text ? text : "", &extra);
+      cls = guest == kA32 ? ClassifyA32(text ? text : "", &extra) : ClassifyX86(text ? text : "", &extra);
       free(text);
     }
     ++n[cls];
@@ -258,9 +274,13 @@ static void OnExit(qemu_plugin_id_t id, void *data) {
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv) {
   if (strcmp(info->target_name, "aarch64") == 0) {
-    a64 = true;
-  } else if (strcmp(info->target_name, "arm") != 0) {
-    fprintf(stderr, "insn_count: aarch64 and arm guests only, not %s\n", info->target_name);
+    guest = kA64;
+  } else if (strcmp(info->target_name, "arm") == 0) {
+    guest = kA32;
+  } else if (strcmp(info->target_name, "x86_64") == 0) {
+    guest = kX86;
+  } else {
+    fprintf(stderr, "insn_count: aarch64, arm and x86_64 guests only, not %s\n", info->target_name);
     return 1;
   }
   for (int k = 0; k < argc; ++k) {

@@ -19,10 +19,11 @@ MODES = ("float32", "dynamic", "int8")
 TIMESTEPS, FEATURES, UNITS = 100, 6, 64
 
 
-def make(out: Path, epochs: int = 10) -> Path:
-    """Writes the models into `out` (once: a stamp names what was made) and returns it."""
+def make(out: Path, epochs: int = 10, onnx: bool = True) -> Path:
+    """Writes the models into `out` (once: a stamp names what was made) and returns it; without
+    `onnx`, the .tflite files only."""
     stamp = out / "models.json"
-    if stamp.is_file() and json.loads(stamp.read_text()).get("epochs") == epochs:
+    if stamp.is_file() and json.loads(stamp.read_text()) == {"epochs": epochs, "onnx": onnx}:
         return out
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -39,10 +40,11 @@ def make(out: Path, epochs: int = 10) -> Path:
     for mode in MODES:
         sample = np.asarray(data.x_train, np.float32) if mode == "int8" else None
         (out / f"lstm_{mode}.tflite").write_bytes(convert(keras_model, mode, sample))
-    onnx_float = lstm_peers.onnx_model(keras_model, TIMESTEPS, FEATURES, stateful=False)
-    (out / "lstm_float32.onnx").write_bytes(onnx_float)
-    (out / "lstm_dynamic.onnx").write_bytes(lstm_peers.ort_dynamic(onnx_float))
-    stamp.write_text(json.dumps({"epochs": epochs, "model": f"LSTM({UNITS}) x {TIMESTEPS} x {FEATURES} + Dense(4)"}))
+    if onnx:
+        onnx_float = lstm_peers.onnx_model(keras_model, TIMESTEPS, FEATURES, stateful=False)
+        (out / "lstm_float32.onnx").write_bytes(onnx_float)
+        (out / "lstm_dynamic.onnx").write_bytes(lstm_peers.ort_dynamic(onnx_float))
+    stamp.write_text(json.dumps({"epochs": epochs, "onnx": onnx}))
     return out
 
 
