@@ -13,15 +13,17 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 from count import Block
 
-MCA = "llvm-mca-14"
-# llvm-mca core models. LLVM 14 models cortex-a76 with the Cortex-A57 model (its figures equal
-# cortex-a72's): neoverse-n1 stands in for the A76 class. 32-bit ARM has the A57 model only.
+# llvm-mca: Debian 12's llvm-19 (bookworm's backport) models Neoverse-N1, the A76 class; llvm-14
+# (tests/setup.sh's) gives neoverse-n1 and cortex-a76 the Cortex-A57 model, as cortex-a72.
+MCA = next((t for t in ("llvm-mca-19", "llvm-mca-14") if shutil.which(t)), "llvm-mca-14")
+# llvm-mca core models; 32-bit ARM has the A57 model (cortex-a72) only.
 CORES = {"aarch64": ("cortex-a53", "cortex-a72", "neoverse-n1"), "arm": ("cortex-a72",)}
 TRIPLES = {
     "aarch64": ("aarch64-linux-gnu", "-mattr=+dotprod"),
@@ -64,6 +66,7 @@ class Loop:
     executed: int = 0  # guest instructions executed inside the loop in the window
     iterations: int = 0  # executions of the block at the loop's start
     mca: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    errors: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def stack_stores(self) -> list[Insn]:
@@ -169,11 +172,33 @@ def hot_loops(arch: str, binary: Path, blocks: list[Block], share: float = 0.02)
     return sorted(loops.values(), key=lambda lp: -lp.executed)
 
 
+def object_loops(arch: str, obj: Path) -> list[Loop]:
+    """Every innermost loop with multiply-accumulates in an object file's functions (the
+    kernels compiled alone: every instantiation, hot or not)."""
+    loops = []
+    for start, size, name in Symbols(arch, obj).rows:
+        insns = disassemble(arch, obj, start, start + size)
+        spans = set()
+        for i in insns:
+            span = _innermost_loop(insns, i.addr)
+            if span is not None:
+                spans.add(span)
+        innermost = [s for s in spans if not any(o != s and s[0] <= o[0] and o[1] <= s[1] for o in spans)]
+        for span in sorted(innermost):
+            loop = Loop(name, span[0], span[1], [i for i in insns if span[0] <= i.addr <= span[1]])
+            if loop.macs:
+                loops.append(loop)
+    return loops
+
+
 def assembly(insns: list[Insn]) -> str:
     """The loop as llvm-mca reads it: branch and literal targets become one label."""
     lines = [".Lloop:"]
     for i in insns:
-        lines.append(_BRANCH_TARGET.sub(".Lloop", i.text))
+        text = _BRANCH_TARGET.sub(".Lloop", i.text)
+        if i.mnemonic.startswith(("vmov.f", "fmov")):  # objdump's "#-9" is LLVM's "#-9.0"
+            text = re.sub(r"(#-?\d+)$", r"\1.0", text)
+        lines.append(text)
     return "\n".join(lines) + "\n"
 
 
@@ -182,13 +207,13 @@ def _mca(arch: str, core: str, text: str, iterations: int = 200) -> dict[str, fl
     with tempfile.NamedTemporaryFile("w", suffix=".s") as f:
         f.write(text)
         f.flush()
-        done = subprocess.run(
-            [MCA, f"-mtriple={triple}", f"-mcpu={core}", attrs, f"-iterations={iterations}", f.name],
-            capture_output=True,
-            text=True,
-        )
+        for mca in dict.fromkeys((MCA, "llvm-mca-14")):  # llvm-mca-19 crashes on a few Thumb loops
+            cmd = [mca, f"-mtriple={triple}", f"-mcpu={core}", attrs, f"-iterations={iterations}", f.name]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode == 0:
+                break
     if done.returncode != 0:
-        raise RuntimeError(f"llvm-mca -mcpu={core}: {done.stderr.strip()[:500]}")
+        raise RuntimeError(f"llvm-mca -mcpu={core}: {done.stderr.strip()[:300]}")
     get = {k: float(v) for k, v in re.findall(r"^(Total Cycles|Block RThroughput):\s+([0-9.]+)", done.stdout, re.M)}
     return {"cycles_per_iter": get["Total Cycles"] / iterations, "rthroughput": get["Block RThroughput"]}
 
@@ -196,9 +221,13 @@ def _mca(arch: str, core: str, text: str, iterations: int = 200) -> dict[str, fl
 def analyse(arch: str, loop: Loop) -> None:
     """llvm-mca on the loop, and on its multiply-accumulates and its loads alone, per core."""
     for core in CORES[arch]:
-        whole = _mca(arch, core, assembly(loop.insns))
-        mac = _mca(arch, core, assembly(loop.macs))["rthroughput"] if loop.macs else 0.0
-        load = _mca(arch, core, assembly(loop.loads))["rthroughput"] if loop.loads else 0.0
+        try:
+            whole = _mca(arch, core, assembly(loop.insns))
+            mac = _mca(arch, core, assembly(loop.macs))["rthroughput"] if loop.macs else 0.0
+            load = _mca(arch, core, assembly(loop.loads))["rthroughput"] if loop.loads else 0.0
+        except RuntimeError as e:
+            loop.errors.append(str(e))
+            continue
         bound = max(mac, load)
         loop.mca[core] = {
             **whole,
