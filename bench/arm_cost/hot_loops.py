@@ -24,17 +24,23 @@ from count import Block
 # (tests/setup.sh's) gives neoverse-n1 and cortex-a76 the Cortex-A57 model, as cortex-a72.
 MCA = next((t for t in ("llvm-mca-19", "llvm-mca-14") if shutil.which(t)), "llvm-mca-14")
 # llvm-mca core models; 32-bit ARM has the A57 model (cortex-a72) only.
-CORES = {"aarch64": ("cortex-a53", "cortex-a72", "neoverse-n1"), "arm": ("cortex-a72",)}
+# x86_64 (the AVX2 kernels, to compare int8 with float there): Haswell and Zen 3.
+CORES = {
+    "aarch64": ("cortex-a53", "cortex-a72", "neoverse-n1"),
+    "arm": ("cortex-a72",),
+    "x86_64": ("haswell", "znver3"),
+}
 TRIPLES = {
     "aarch64": ("aarch64-linux-gnu", "-mattr=+dotprod"),
     "arm": ("thumbv7a-linux-gnueabihf", "-mattr=+neon,+vfp4"),
+    "x86_64": ("x86_64-linux-gnu", "-mattr=+avx2,+fma"),
 }
-OBJDUMP = {"aarch64": "aarch64-linux-gnu-objdump", "arm": "arm-linux-gnueabihf-objdump"}
-NM = {"aarch64": "aarch64-linux-gnu-nm", "arm": "arm-linux-gnueabihf-nm"}
+OBJDUMP = {"aarch64": "aarch64-linux-gnu-objdump", "arm": "arm-linux-gnueabihf-objdump", "x86_64": "objdump"}
+NM = {"aarch64": "aarch64-linux-gnu-nm", "arm": "arm-linux-gnueabihf-nm", "x86_64": "nm"}
 # Multiply-accumulate work: float FMA, integer dot products and widening multiply-accumulates.
 _MAC = re.compile(
     r"^(fmla|fmls|sdot|udot|smlal2?|umlal2?|smull2?|umull2?|sadalp|uadalp|mla|mls|"
-    r"vfma|vfms|vmla|vmls|vmlal|vmull|vpadal)(\.|$)"
+    r"vfma|vfms|vmla|vmls|vmlal|vmull|vpadal|vfn?madd\w*|vfn?msub\w*|vpmaddubsw|vpmaddwd|vpdpbusd)(\.|$)"
 )
 _LOAD = re.compile(r"^(ldr|ldp|ldur|ld1|ld2|ld3|ld4|ldnp|vld|vldr|vldm|ldm|pop|vpop)")
 _STORE = re.compile(r"^(str|stp|stur|st1|st2|st3|st4|stnp|vst|vstr|vstm|stm|push|vpush)")
@@ -52,8 +58,23 @@ class Insn:
         return f"{self.mnemonic} {self.operands}".strip()
 
     def stack_access(self) -> bool:
-        return bool(re.search(r"\[sp\b|\bsp!|\{[^}]*\}.*\bsp\b", self.operands)) or self.mnemonic.startswith(
-            ("push", "vpush", "pop", "vpop")
+        return bool(re.search(r"\[sp\b|\bsp!|\{[^}]*\}.*\bsp\b|\(%[re]sp|\(%[re]bp", self.operands)) or (
+            self.mnemonic.startswith(("push", "vpush", "pop", "vpop"))
+        )
+
+    def is_load(self) -> bool:
+        if _LOAD.match(self.mnemonic):
+            return True
+        ops = self.operands.split(",")  # x86 (AT&T): a memory source operand
+        return "%" in self.operands and any("(" in o for o in ops[:-1])
+
+    def is_store(self) -> bool:
+        if _STORE.match(self.mnemonic):
+            return True
+        return (
+            "%" in self.operands
+            and "(" in self.operands.split(",")[-1]
+            and not self.mnemonic.startswith(("cmp", "test"))
         )
 
 
@@ -70,11 +91,11 @@ class Loop:
 
     @property
     def stack_stores(self) -> list[Insn]:
-        return [i for i in self.insns if _STORE.match(i.mnemonic) and i.stack_access()]
+        return [i for i in self.insns if i.is_store() and i.stack_access()]
 
     @property
     def stack_loads(self) -> list[Insn]:
-        return [i for i in self.insns if _LOAD.match(i.mnemonic) and i.stack_access()]
+        return [i for i in self.insns if i.is_load() and i.stack_access()]
 
     @property
     def macs(self) -> list[Insn]:
@@ -82,7 +103,7 @@ class Loop:
 
     @property
     def loads(self) -> list[Insn]:
-        return [i for i in self.insns if _LOAD.match(i.mnemonic)]
+        return [i for i in self.insns if i.is_load()]
 
 
 class Symbols:
@@ -126,7 +147,7 @@ def disassemble(arch: str, binary: Path, start: int, end: int) -> list[Insn]:
     for line in out.splitlines():
         m = re.match(r"^\s+([0-9a-f]+):\s+(\S+)\s*(.*)$", line)
         if m:
-            operands = re.split(r"\s*(//|@|;)\s", m.group(3))[0].strip()
+            operands = re.split(r"\s*(//|@|;|#)\s", m.group(3))[0].strip()
             insns.append(Insn(int(m.group(1), 16), m.group(2), operands))
     return insns
 
@@ -134,7 +155,10 @@ def disassemble(arch: str, binary: Path, start: int, end: int) -> list[Insn]:
 def _innermost_loop(insns: list[Insn], addr: int) -> tuple[int, int] | None:
     best = None
     for i in insns:
-        if not (i.mnemonic.startswith(("b", "cb", "tb")) and not i.mnemonic.startswith(("bic", "bfi", "bfc", "bit"))):
+        branch = i.mnemonic.startswith(("b", "cb", "tb", "j")) and not i.mnemonic.startswith(
+            ("bic", "bfi", "bfc", "bit")
+        )
+        if not branch:
             continue
         m = _BRANCH_TARGET.search(i.operands)
         if not m:

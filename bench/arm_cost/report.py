@@ -11,6 +11,7 @@ END = "<!-- arm_cost tables end -->"
 MODES = ("float32", "dynamic", "int8")
 SVE128 = "max,sve-default-vector-length=16"
 PEERS = ("litert", "onnxruntime")
+KERNELS = Path(__file__).resolve().parents[2] / "cpp" / "src" / "lstm"
 
 
 def _cpu(cpu: str) -> str:
@@ -23,6 +24,29 @@ def _m(x: float) -> str:
 
 def _find(rows: list[dict], **keys) -> dict | None:
     return next((r for r in rows if all(r.get(k) == v for k, v in keys.items())), None)
+
+
+def source_of(function: str, src: Path = KERNELS) -> str:
+    """Where a kernel function comes from: the file whose traits struct instantiates it and
+    the header that defines the template (or the file that defines the function)."""
+    name = function.replace("(anonymous namespace)", "")
+    base = re.split(r"[<(]", name, maxsplit=1)[0].split("::")[-1].split()[-1]
+    traits = re.findall(r"::(\w+)>", function) + re.findall(r"::(\w+),", function)
+    defining = next(
+        (
+            f.name
+            for f in sorted(src.glob("*.h")) + sorted(src.glob("*.cc"))
+            if re.search(rf"^(inline |static )?[\w:<>,]+[ &*]+{re.escape(base)}\(", f.read_text(), re.M)
+        ),
+        None,
+    )
+    family = defining.split("_impl")[0].split(".")[0] if defining else ""
+    files = [
+        f.name
+        for f in sorted(src.glob("*.cc")) + sorted(src.glob("*.h"))
+        if f.name.startswith(family) and any(re.search(rf"^struct {t}\b", f.read_text(), re.M) for t in traits)
+    ]
+    return ", ".join(dict.fromkeys([*files, *([defining] if defining else [])])) or "?"
 
 
 def _short(function: str) -> str:
@@ -118,7 +142,7 @@ def loop_table(loops: list[dict]) -> list[str]:
             if c not in cores:
                 cores.append(c)
     out = [
-        "| target | mode | kernel | function (instantiation) | share | insns | iter/inference | MACs | loads "
+        "| target | mode | kernel | function (instantiation) (source) | share | insns | iter/inference | MACs | loads "
         "| stack st/ld | " + " | ".join(f"{c}: cyc/iter (bound)" for c in cores) + " |",
         "|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(cores),
     ]
@@ -129,11 +153,31 @@ def loop_table(loops: list[dict]) -> list[str]:
             bound = max(m["mac_bound"], m["load_bound"]) if m else 0
             cells.append(f"{m['cycles_per_iter']:.1f} ({bound:.1f})" if m else "-")
         out.append(
-            f"| {lp['target']} | {lp['mode']} | {lp['kernel']} | `{_short(lp['function'])}` "
+            f"| {lp['target']} | {lp['mode']} | {lp['kernel']} | `{_short(lp['function'])}` ({lp.get('source', '?')}) "
             f"| {lp['share_percent']:.0f}% "
             f"| {lp['insns']} | {lp['iterations_per_inference']:.0f} | {lp['macs']} | {lp['loads']} "
             f"| {len(lp['stack_stores'])}/{len(lp['stack_loads'])} | " + " | ".join(cells) + " |"
         )
+    return out
+
+
+def spill_excerpts(loops: list[dict]) -> list[str]:
+    """Each hot loop that stores to the stack: where it is and its assembly as built."""
+    out = []
+    for lp in loops:
+        if not lp["stack_stores"]:
+            continue
+        out += [
+            f"- {lp['target']} {lp['mode']} ({lp['kernel']}), `{_short(lp['function'])}` in {lp.get('source', '?')}: "
+            f"{lp['insns']} instructions, {len(lp['stack_stores'])} stack stores and {len(lp['stack_loads'])} stack "
+            f"loads per iteration, {lp['share_percent']:.0f}% of the inference's instructions:",
+            "",
+            "  ```",
+            *(f"  {line}" for line in lp["asm"][:40]),
+            *(["  ..."] if len(lp["asm"]) > 40 else []),
+            "  ```",
+            "",
+        ]
     return out
 
 
@@ -192,6 +236,13 @@ def render(results: dict) -> str:
         *cpp_table(cpp, "armhf"),
         "",
     ]
+    if any(r["target"] == "native" for r in cpp):
+        lines += [
+            "x86_64 for comparison (qemu's -cpu max: AVX2 and FMA, no AVX-512; SIMD = VEX-encoded):",
+            "",
+            *cpp_table(cpp, "native"),
+            "",
+        ]
     if results.get("python"):
         lines += [
             "### Instructions per call from Python on aarch64 (Debian's python3; the peers' own wheels)",
@@ -219,6 +270,9 @@ def render(results: dict) -> str:
             *loop_table(results["loops"]),
             "",
         ]
+        spills = spill_excerpts(results["loops"])
+        if spills:
+            lines += ["### Hot loops that store to the stack, as built", "", *spills]
     lines += ["### Issue 31's goals", "", *goals(results), "", END]
     return "\n".join(lines) + "\n"
 

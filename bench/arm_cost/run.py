@@ -50,7 +50,10 @@ from qemu_plugin import QEMU, build_plugin, cache_root, work_dir
 TARGETS = {  # preset: (Debian arch, qemu target, toolchain triple)
     "aarch64": ("arm64", "aarch64", "aarch64-linux-gnu"),
     "armhf": ("armhf", "arm", "arm-linux-gnueabihf"),
+    # x86_64 under qemu's -cpu max (AVX2 and FMA, no AVX-512): the AVX2 kernels' counts
+    "native": ("amd64", "x86_64", None),
 }
+BUILD_DIRS = {"aarch64": "aarch64", "armhf": "armhf", "native": "cpp"}
 SVE128 = "max,sve-default-vector-length=16"
 # C++ rows: (label, -cpu, TFLSTM_LSTM_ISA or None, --lstm_kernel)
 CPP_ROWS = {
@@ -68,6 +71,10 @@ CPP_ROWS = {
         ("tflstm ISA=portable", "cortex-a7", "portable", "tflstm"),
         ("TFLite kernel", "cortex-a7", None, "tflite"),
     ],
+    "native": [
+        ("tflstm", "max", None, "tflstm"),
+        ("TFLite kernel", "max", None, "tflite"),
+    ],
 }
 PY_RUNTIMES = ("tflstm", "tflstm-tflite", "litert", "onnxruntime")
 PY_CPUS = ("cortex-a72", "cortex-a76", SVE128)
@@ -77,6 +84,7 @@ LOOP_RUNS = [
     ("aarch64", "cortex-a76", None),  # float NEON, hybrid and int8 DotProd
     ("aarch64", "cortex-a72", None),  # hybrid and int8 NEON
     ("armhf", "cortex-a7", None),
+    ("native", "max", None),
 ]
 
 
@@ -91,7 +99,7 @@ def sh(*cmd: str, cwd: Path = ROOT) -> None:
 def build_runner(target: str, work: Path) -> Path:
     """The static marker runner for a target, against `cmake --install` of its preset's build
     (configured and its libraries built first when they are not)."""
-    build = ROOT / "build" / target
+    build = ROOT / "build" / BUILD_DIRS[target]
     if not (build / "build.ninja").is_file():
         log(f"configuring the {target} preset (waits for the shared TFLite prefix)")
         sh("cmake", "--preset", target)
@@ -99,7 +107,8 @@ def build_runner(target: str, work: Path) -> Path:
     sh("cmake", "--build", str(build), "--target", "tflstm_core", "tflstm_all_ops", "tflstm_lstm_kernel")
     out = ROOT / "build" / "arm_cost" / target
     sh("cmake", "--install", str(build), "--prefix", str(out / "prefix"))
-    toolchain = ROOT / "cmake" / "toolchains" / f"{TARGETS[target][2]}.cmake"
+    triple = TARGETS[target][2]
+    toolchain = [f"-DCMAKE_TOOLCHAIN_FILE={ROOT / 'cmake' / 'toolchains' / f'{triple}.cmake'}"] if triple else []
     sh(
         "cmake",
         "-S",
@@ -109,7 +118,7 @@ def build_runner(target: str, work: Path) -> Path:
         "-G",
         "Ninja",
         "-DCMAKE_BUILD_TYPE=Release",
-        f"-DCMAKE_TOOLCHAIN_FILE={toolchain}",
+        *toolchain,
         f"-Dtflstm_DIR={out / 'prefix' / 'lib' / 'cmake' / 'tflstm'}",
     )
     sh("cmake", "--build", str(out / "runner"))
@@ -180,8 +189,8 @@ def execute(jobs: list[Job], cache: Path, parallel: int = 2) -> list[tuple[Job, 
     roots = {}
     for job in jobs:
         arch = TARGETS[job.target][0]
-        if (arch, job.cpu) not in roots:
-            roots[(arch, job.cpu)] = guest_root.guest_root(arch, job.cpu, cache)
+        if (arch, job.cpu) not in roots:  # x86_64 reads the host's own files
+            roots[(arch, job.cpu)] = Path("/") if arch == "amd64" else guest_root.guest_root(arch, job.cpu, cache)
     results = []
     with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
         for job, done in pool.map(lambda j: run_job(j, roots, cache), jobs):
@@ -273,6 +282,7 @@ def measure(cache: Path, python: bool) -> dict:
                             **{k: row[k] for k in ("target", "mode", "cpu")},
                             "kernel": row.get("lstm_node_kernels", "?"),
                             "function": loop.function,
+                            "source": report.source_of(loop.function),
                             "share_percent": loop.executed * share,
                             "insns": len(loop.insns),
                             "iterations_per_inference": loop.iterations / job.calls,
