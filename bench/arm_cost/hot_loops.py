@@ -88,6 +88,7 @@ class Loop:
     iterations: int = 0  # executions of the block at the loop's start
     mca: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
     errors: list[str] = dataclasses.field(default_factory=list)
+    nested: int = 0  # loops inside this one, whose code is not part of it here
 
     @property
     def stack_stores(self) -> list[Insn]:
@@ -152,26 +153,27 @@ def disassemble(arch: str, binary: Path, start: int, end: int) -> list[Insn]:
     return insns
 
 
-def _innermost_loop(insns: list[Insn], addr: int) -> tuple[int, int] | None:
-    best = None
+def _spans(insns: list[Insn]) -> list[tuple[int, int]]:
+    """Every loop of a function: (target, address) of each backward branch."""
+    spans = []
     for i in insns:
-        branch = i.mnemonic.startswith(("b", "cb", "tb", "j")) and not i.mnemonic.startswith(
-            ("bic", "bfi", "bfc", "bit")
-        )
-        if not branch:
+        if not i.mnemonic.startswith(("b", "cb", "tb", "j")) or i.mnemonic.startswith(("bic", "bfi", "bfc", "bit")):
             continue
         m = _BRANCH_TARGET.search(i.operands)
-        if not m:
-            continue
-        target = int(m.group(1), 16)
-        if target <= addr <= i.addr and target <= i.addr and (best is None or i.addr - target < best[1] - best[0]):
-            best = (target, i.addr)
-    return best
+        if m and int(m.group(1), 16) <= i.addr:
+            spans.append((int(m.group(1), 16), i.addr))
+    return spans
+
+
+def _innermost_loop(insns: list[Insn], addr: int) -> tuple[int, int] | None:
+    around = [s for s in _spans(insns) if s[0] <= addr <= s[1]]
+    return min(around, key=lambda s: s[1] - s[0]) if around else None
 
 
 def hot_loops(arch: str, binary: Path, blocks: list[Block], share: float = 0.02) -> list[Loop]:
     """The innermost loops around the blocks that executed at least `share` of the window's
-    instructions, heaviest first."""
+    instructions, heaviest first. A loop around other loops stands for its own code only (what
+    runs once per iteration outside the loops inside it): `nested` counts those."""
     symbols = Symbols(arch, binary)
     total = sum(b.insns * b.execs for b in blocks) or 1
     loops: dict[tuple[int, int], Loop] = {}
@@ -184,15 +186,20 @@ def hot_loops(arch: str, binary: Path, blocks: list[Block], share: float = 0.02)
             continue
         if sym[0] not in functions:
             functions[sym[0]] = disassemble(arch, binary, sym[0], sym[0] + sym[1])
-        span = _innermost_loop(functions[sym[0]], b.vaddr)
+        insns = functions[sym[0]]
+        span = _innermost_loop(insns, b.vaddr)
         if span is None or span in loops:
             continue
-        body = [i for i in functions[sym[0]] if span[0] <= i.addr <= span[1]]
-        loops[span] = Loop(sym[2], span[0], span[1], body)
-    for loop in loops.values():
-        inside = [b for b in blocks if loop.start <= b.vaddr <= loop.end]
-        loop.executed = sum(b.insns * b.execs for b in inside)
-        loop.iterations = max((b.execs for b in inside if b.vaddr == loop.start), default=0)
+        inner = [s for s in set(_spans(insns)) if s != span and span[0] <= s[0] and s[1] <= span[1]]
+
+        def own(addr: int, span=span, inner=inner) -> bool:
+            return span[0] <= addr <= span[1] and not any(s[0] <= addr <= s[1] for s in inner)
+
+        loop = Loop(sym[2], span[0], span[1], [i for i in insns if own(i.addr)], nested=len(inner))
+        mine = [b for b in blocks if own(b.vaddr)]
+        loop.executed = sum(b.insns * b.execs for b in mine)
+        loop.iterations = max((b.execs for b in mine), default=0)
+        loops[span] = loop
     return sorted(loops.values(), key=lambda lp: -lp.executed)
 
 

@@ -104,7 +104,17 @@ def build_runner(target: str, work: Path) -> Path:
         log(f"configuring the {target} preset (waits for the shared TFLite prefix)")
         sh("cmake", "--preset", target)
     log(f"building tflstm for {target}")
-    sh("cmake", "--build", str(build), "--target", "tflstm_core", "tflstm_all_ops", "tflstm_lstm_kernel")
+    # tflstm_benchmark: `cmake --install` installs it too
+    sh(
+        "cmake",
+        "--build",
+        str(build),
+        "--target",
+        "tflstm_core",
+        "tflstm_all_ops",
+        "tflstm_lstm_kernel",
+        "tflstm_benchmark",
+    )
     out = ROOT / "build" / "arm_cost" / target
     sh("cmake", "--install", str(build), "--prefix", str(out / "prefix"))
     triple = TARGETS[target][2]
@@ -247,16 +257,17 @@ def smoke(cache: Path) -> int:
     return 1 if failed else 0
 
 
-def measure(cache: Path, python: bool) -> dict:
+def measure(cache: Path, targets: list[str], python: bool) -> dict:
+    """The C++ runner's rows and loops for `targets`, and the Python rows."""
     work = work_dir(cache)
     build_plugin(cache)
     model_dir = models.make(work / "models")
     reference = np.load(model_dir / "keras.npy")
-    runners = {t: build_runner(t, work) for t in TARGETS}
+    runners = {t: build_runner(t, work) for t in targets}
     results: dict = {"cpp": [], "python": [], "loops": []}
     with tempfile.TemporaryDirectory(prefix="arm_cost-") as tmp_name:
         tmp = Path(tmp_name)
-        jobs = [j for t in TARGETS for j in cpp_jobs(t, runners[t], model_dir, tmp, CPP_CALLS)]
+        jobs = [j for t in targets for j in cpp_jobs(t, runners[t], model_dir, tmp, CPP_CALLS)]
         if python:
             sites = [wheels.peers_site(work)]
             own = wheels.tflstm_site(work, "aarch64", ROOT)
@@ -276,11 +287,20 @@ def measure(cache: Path, python: bool) -> dict:
                 window = done.windows[3]
                 share = 100.0 / max(1, sum(b.insns * b.execs for b in window.blocks))
                 for loop in hot_loops.hot_loops(TARGETS[job.target][1], Path(job.argv[0]), window.blocks):
+                    kernel = row.get("lstm_node_kernels", "?")
+                    if any(
+                        (lp["target"], lp["mode"], lp["kernel"], lp["start"])
+                        == (job.target, row["mode"], kernel, loop.start)
+                        for lp in results["loops"]
+                    ):
+                        continue  # the same kernel's loop, profiled on another -cpu
                     hot_loops.analyse(TARGETS[job.target][1], loop)
                     results["loops"].append(
                         {
                             **{k: row[k] for k in ("target", "mode", "cpu")},
-                            "kernel": row.get("lstm_node_kernels", "?"),
+                            "kernel": kernel,
+                            "start": loop.start,
+                            "nested": loop.nested,
                             "function": loop.function,
                             "source": report.source_of(loop.function),
                             "share_percent": loop.executed * share,
@@ -297,9 +317,27 @@ def measure(cache: Path, python: bool) -> dict:
     return results
 
 
+def merge(old: dict, new: dict, targets: list[str], python: bool) -> dict:
+    """`old` with the rows and loops of the targets (and the Python rows) that `new` measured."""
+    out = dict(old)
+    out["cpp"] = [r for r in old.get("cpp", []) if r["target"] not in targets] + new["cpp"]
+    out["loops"] = [r for r in old.get("loops", []) if r["target"] not in targets] + new["loops"]
+    if python:
+        key = lambda r: (r["runtime"], r["mode"], r["cpu"])  # noqa: E731
+        measured = {key(r) for r in new["python"]}
+        out["python"] = [r for r in old.get("python", []) if key(r) not in measured] + new["python"]
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--no-python", action="store_true", help="only the C++ runner (no peers)")
+    p.add_argument(
+        "--targets",
+        default=",".join(TARGETS),
+        help=f"the C++ runner's targets, comma-separated (default {','.join(TARGETS)}; empty: none)",
+    )
+    p.add_argument("--update", action="store_true", help="replace only what this run measured in --json")
     p.add_argument("--smoke", action="store_true", help="the CI smoke: two small counted runs, checked")
     p.add_argument("--json", default=str(HERE / "results.json"))
     p.add_argument("--doc", default=str(ROOT / "docs" / "arm-cost.md"))
@@ -316,7 +354,10 @@ def main() -> int:
     if args.from_json:
         results = json.loads(Path(args.json).read_text())
     else:
-        results = measure(cache, not args.no_python)
+        targets = [t for t in args.targets.split(",") if t]
+        results = measure(cache, targets, not args.no_python)
+        if args.update and Path(args.json).is_file():
+            results = merge(json.loads(Path(args.json).read_text()), results, targets, not args.no_python)
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
         results["meta"] = {
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
