@@ -104,7 +104,11 @@ def python_table(rows: list[dict]) -> list[str]:
                     cells += ["-", "-"]
                 else:
                     t = r["per_inference"]["total"]
-                    cells += [_m(t), f"{t / best:.2f}" if best else "-"]
+                    err = r.get("max_abs_error_vs_keras", 0.0)
+                    wrong = (
+                        f" (wrong output: {err:.2f} off Keras)" if err > (1e-3 if mode == "float32" else 0.1) else ""
+                    )
+                    cells += [_m(t) + wrong, f"{t / best:.2f}" if best else "-"]
             label = names.get(runtime, runtime)
             if runtime == "onnxruntime" and mode == "int8":
                 label += " (dynamic-quantized)"
@@ -161,6 +165,21 @@ def loop_table(loops: list[dict]) -> list[str]:
             f"| {lp['share_percent']:.0f}% "
             f"| {lp['insns']} | {lp['iterations_per_inference']:.0f} | {lp['macs']} | {lp['loads']} "
             f"| {len(lp['stack_stores'])}/{len(lp['stack_loads'])} | " + " | ".join(cells) + " |"
+        )
+    return out
+
+
+def function_shares(rows: list[dict], top: int = 8) -> list[str]:
+    """Where each profiled run's instructions go, by function of the runner (static: TFLite's
+    and tflstm's code alike)."""
+    out = []
+    for r in rows:
+        if not r.get("functions"):
+            continue
+        parts = [f"{_short(f['symbol'])[:70]} {f['share_percent']:.0f}%" for f in r["functions"][:top]]
+        out.append(
+            f"- {r['target']} {r['mode']} -cpu {_cpu(r['cpu'])} ({r.get('lstm_node_kernels', '?')}): "
+            + "; ".join(parts)
         )
     return out
 
@@ -266,6 +285,9 @@ def render(results: dict) -> str:
             ),
             "",
         ]
+    shares = function_shares(cpp)
+    if shares:
+        lines += ["### Where the instructions go (profiled C++ runs, by function)", "", *shares, ""]
     if results.get("loops"):
         lines += [
             "### Hot loops: llvm-mca cycles per iteration (bound: the larger of the multiply-accumulates' and the "

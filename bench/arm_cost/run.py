@@ -175,12 +175,12 @@ def cpp_jobs(target: str, runner: Path, model_dir: Path, tmp: Path, calls: int, 
     return jobs
 
 
-def py_jobs(model_dir: Path, sites: list[Path], tmp: Path) -> list[Job]:
+def py_jobs(model_dir: Path, sites: list[Path], tmp: Path, runtimes: tuple[str, ...] = PY_RUNTIMES) -> list[Job]:
     jobs = []
     guest_python = str(guest_root.debian_userland.build("arm64", work_dir().parent) / "usr" / "bin" / "python3.11")
     env = {"PYTHONPATH": os.pathsep.join(str(s) for s in sites)}
     for cpu in PY_CPUS:
-        for runtime in PY_RUNTIMES:
+        for runtime in runtimes:
             if runtime.startswith("tflstm") and len(sites) < 2:
                 continue  # no tflstm wheel in dist/
             for mode in models.MODES:
@@ -257,7 +257,7 @@ def smoke(cache: Path) -> int:
     return 1 if failed else 0
 
 
-def measure(cache: Path, targets: list[str], python: bool) -> dict:
+def measure(cache: Path, targets: list[str], python: bool, runtimes: tuple[str, ...] = PY_RUNTIMES) -> dict:
     """The C++ runner's rows and loops for `targets`, and the Python rows."""
     work = work_dir(cache)
     build_plugin(cache)
@@ -275,7 +275,7 @@ def measure(cache: Path, targets: list[str], python: bool) -> dict:
                 log("no aarch64 tflstm wheel in dist/ (bash tools/build_wheels.sh aarch64): Python rows without tflstm")
             else:
                 sites.insert(0, own)
-            jobs += py_jobs(model_dir, sites, tmp)
+            jobs += py_jobs(model_dir, sites, tmp, runtimes)
         for job, done in execute(jobs, cache):
             row = dict(job.row)
             row["per_inference"] = done.per_call(3, job.calls, job.empty)
@@ -286,6 +286,13 @@ def measure(cache: Path, targets: list[str], python: bool) -> dict:
             if job.profile:
                 window = done.windows[3]
                 share = 100.0 / max(1, sum(b.insns * b.execs for b in window.blocks))
+                by_symbol: dict[str, int] = {}
+                for blk in window.blocks:
+                    by_symbol[blk.symbol] = by_symbol.get(blk.symbol, 0) + blk.insns * blk.execs
+                row["functions"] = [
+                    {"symbol": demangle(sym), "share_percent": n * share}
+                    for sym, n in sorted(by_symbol.items(), key=lambda kv: -kv[1])[:15]
+                ]
                 for loop in hot_loops.hot_loops(TARGETS[job.target][1], Path(job.argv[0]), window.blocks):
                     kernel = row.get("lstm_node_kernels", "?")
                     if any(
@@ -317,6 +324,11 @@ def measure(cache: Path, targets: list[str], python: bool) -> dict:
     return results
 
 
+def demangle(symbol: str) -> str:
+    done = subprocess.run(["c++filt", symbol], capture_output=True, text=True)
+    return done.stdout.strip() or symbol
+
+
 def merge(old: dict, new: dict, targets: list[str], python: bool) -> dict:
     """`old` with the rows and loops of the targets (and the Python rows) that `new` measured."""
     out = dict(old)
@@ -338,6 +350,7 @@ def main() -> int:
         help=f"the C++ runner's targets, comma-separated (default {','.join(TARGETS)}; empty: none)",
     )
     p.add_argument("--update", action="store_true", help="replace only what this run measured in --json")
+    p.add_argument("--runtimes", default=",".join(PY_RUNTIMES), help="the Python rows' runtimes, comma-separated")
     p.add_argument("--smoke", action="store_true", help="the CI smoke: two small counted runs, checked")
     p.add_argument("--json", default=str(HERE / "results.json"))
     p.add_argument("--doc", default=str(ROOT / "docs" / "arm-cost.md"))
@@ -355,7 +368,7 @@ def main() -> int:
         results = json.loads(Path(args.json).read_text())
     else:
         targets = [t for t in args.targets.split(",") if t]
-        results = measure(cache, targets, not args.no_python)
+        results = measure(cache, targets, not args.no_python, tuple(args.runtimes.split(",")))
         if args.update and Path(args.json).is_file():
             results = merge(json.loads(Path(args.json).read_text()), results, targets, not args.no_python)
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
