@@ -293,9 +293,11 @@ def render(results: dict) -> str:
             "### Hot loops: llvm-mca cycles per iteration (bound: the larger of the multiply-accumulates' and the "
             "loads' resource bound alone)",
             "",
-            *loop_table(results["loops"]),
-            "",
         ]
+        for target in ("aarch64", "armhf", "native"):
+            mine = [lp for lp in results["loops"] if lp["target"] == target]
+            if mine:
+                lines += [*loop_table(mine), ""]
         spills = spill_excerpts(results["loops"])
         if spills:
             lines += ["### Hot loops that store to the stack, as built", "", *spills]
