@@ -26,20 +26,20 @@ def _find(rows: list[dict], **keys) -> dict | None:
     return next((r for r in rows if all(r.get(k) == v for k, v in keys.items())), None)
 
 
-def source_of(function: str, src: Path = KERNELS) -> str:
+def source_of(function: str, kernel: str = "", src: Path = KERNELS) -> str:
     """Where a kernel function comes from: the file whose traits struct instantiates it and
     the header that defines the template (or the file that defines the function)."""
     name = function.replace("(anonymous namespace)", "")
     base = re.split(r"[<(]", name, maxsplit=1)[0].split("::")[-1].split()[-1]
     traits = re.findall(r"::(\w+)>", function) + re.findall(r"::(\w+),", function)
-    defining = next(
-        (
-            f.name
-            for f in sorted(src.glob("*.h")) + sorted(src.glob("*.cc"))
-            if re.search(rf"^(inline |static )?[\w:<>,]+[ &*]+{re.escape(base)}\(", f.read_text(), re.M)
-        ),
-        None,
-    )
+    candidates = [
+        f.name
+        for f in sorted(src.glob("*.h")) + sorted(src.glob("*.cc"))
+        if re.search(rf"^(inline |static )?[\w:<>,]+[ &*]+{re.escape(base)}\(", f.read_text(), re.M)
+    ]
+    # a function each ISA's file defines: the one of the kernel that ran (hybrid-neon: *_neon.cc)
+    isa = [c for c in candidates if any(t and t in c for t in kernel.split("-")[1:])]
+    defining = (isa or candidates or [None])[0]
     family = defining.split("_impl")[0].split(".")[0] if defining else ""
     files = [
         f.name
@@ -162,7 +162,8 @@ def loop_table(loops: list[dict]) -> list[str]:
             bound = max(m["mac_bound"], m["load_bound"]) if m else 0
             cells.append(f"{m['cycles_per_iter']:.1f} ({bound:.1f})" if m else "-")
         out.append(
-            f"| {lp['target']} | {lp['mode']} | {lp['kernel']} | `{_short(lp['function'])}` ({lp.get('source', '?')})"
+            f"| {lp['target']} | {lp['mode']} | {lp['kernel']} | `{_short(lp['function'])}` "
+            f"({source_of(lp['function'], lp['kernel'])})"
             + (f" outside {lp['nested']} inner loop(s)" if lp.get("nested") else "")
             + " "
             f"| {lp['share_percent']:.0f}% "
@@ -194,7 +195,8 @@ def spill_excerpts(loops: list[dict]) -> list[str]:
         if not lp["stack_stores"] or lp.get("nested"):
             continue
         out += [
-            f"- {lp['target']} {lp['mode']} ({lp['kernel']}), `{_short(lp['function'])}` in {lp.get('source', '?')}: "
+            f"- {lp['target']} {lp['mode']} ({lp['kernel']}), `{_short(lp['function'])}` in "
+            f"{source_of(lp['function'], lp['kernel'])}: "
             f"{lp['insns']} instructions, {len(lp['stack_stores'])} stack stores and {len(lp['stack_loads'])} stack "
             f"loads per iteration, {lp['share_percent']:.0f}% of the inference's instructions:",
             "",
