@@ -262,11 +262,13 @@ def render(results: dict) -> str:
     lines = [
         BEGIN,
         "",
-        f"Measured {meta.get('date', '?')} at commit {meta.get('commit', '?')} with {meta.get('qemu', '?')}; "
+        f"Measured {meta.get('date', '?')} at commit {meta.get('commit', '?')} with {meta.get('qemu', '?')} "
+        f"and {meta.get('llvm_mca', 'llvm-mca')}; "
         f"C++: {meta.get('cpp_calls', '?')} inferences counted after 2 warm-up ones; Python: "
         f"{meta.get('python_calls', '?')} calls, less the markers' empty window. Wheels: "
         + ", ".join(" ".join(w.split()[:2]) for w in meta.get("wheels", []))
-        + ".",
+        + "."
+        + (f" ({meta['note']}.)" if meta.get("note") else ""),
         "",
         "### Instructions per inference, tflstm's C++ runner (M = million; % SIMD = AdvSIMD/NEON vector share)",
         "",

@@ -376,6 +376,7 @@ def main() -> int:
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "commit": commit.stdout.strip(),
             "qemu": f"Debian qemu-user {QEMU.spec.split('=')[1]}",
+            "llvm_mca": hot_loops.MCA,
             "cpp_calls": CPP_CALLS,
             "python_calls": PY_CALLS,
             "wheels": (HERE / "wheels.lock").read_text().split("\n# name")[1].split("\n", 1)[1].strip().splitlines(),
