@@ -39,6 +39,9 @@ bash tools/build_wheels.sh
 echo "== Python: install tflstm from this checkout"
 python3 -m pip install --quiet --disable-pip-version-check ".[test]"
 
+echo "== ARM cost smoke: counted instructions of a float32 and an int8 inference under qemu-user (bench/arm_cost/run.py --smoke)"
+python3 bench/arm_cost/run.py --smoke
+
 # test_wheels.py runs the runtime tests (tests/device) with each wheel on its target's own Python:
 # Debian 12's python3 and python3-numpy under qemu-user for aarch64 and armhf.
 echo "== Python: pytest (including ARM against x86 results, and the wheels on each target)"

@@ -6,10 +6,11 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # Compilers and test tools; clang-14 and its runtimes build the fuzzers (bench/fuzz.sh);
-# clang-format-14 checks the C++ style (tools/lint.sh).
+# clang-format-14 checks the C++ style (tools/lint.sh); qemu-user (the dynamic build, which loads
+# TCG plugins) and llvm-14's llvm-mca measure the ARM cost (bench/arm_cost).
 need=()
 for pkg in g++ ccache googletest libgtest-dev dpkg-dev xz-utils ca-certificates \
-           g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user-static \
+           g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user-static qemu-user \
            clang-14 libclang-rt-14-dev llvm-14 clang-format-14; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
