@@ -214,7 +214,8 @@ Result<std::shared_ptr<const Model>> Model::FromFile(const std::string& path, Mo
                   "cannot open " + where + ": the path holds a NUL byte, which no file name can");
   }
   Fd file;
-  file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO would block the open until a writer came; it is refused below instead.
+  file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   struct stat st {};
   if (file.fd < 0 || ::fstat(file.fd, &st) != 0) {
     return Status(ErrorCode::kInvalidModel, "cannot open " + where + ": " + std::strerror(errno));

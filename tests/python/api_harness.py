@@ -242,7 +242,8 @@ class Session:
         got = outcome(lambda: stream(x))
         a = np.asarray(x)
         checked = self.options.get("check_finite", True)
-        fits = a.dtype == own and a.shape[-1:] == (self.features,) and not (checked and non_finite(a))
+        native = a.dtype.newbyteorder("=") if a.dtype.kind in "iufc" else a.dtype  # '>f4' is taken as float32
+        fits = native == own and a.shape[-1:] == (self.features,) and not (checked and non_finite(a))
         if got[0] != "ok":
             if fits and not (self.views and not at_step):
                 raise Finding(f"a stream refused {a.dtype} {a.shape}: {got[1]}")

@@ -128,6 +128,11 @@ def test_a_path_with_a_nul_byte_is_refused_not_cut(tmp_path, converted):
 
     assert tflstm.Model(BytesPath()).size == len(converted("float32"))
     assert tflstm.Model(odd).size == len(converted("float32"))
+    # Reading, not mapping, must not wait on a FIFO for a writer that never comes.
+    fifo = tmp_path / "pipe.tflite"
+    os.mkfifo(fifo)
+    with pytest.raises(tflstm.ModelError, match="is not a regular file"):
+        tflstm.Model(fifo)
 
 
 def test_a_model_file_can_change_after_loading(tmp_path, converted, rng):
