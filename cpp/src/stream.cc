@@ -35,10 +35,16 @@ Result<std::unique_ptr<Stream>> Stream::Create(Runner& runner) {
   }
   stream->step_input_bytes_ = runner.input(0).bytes;
   stream->step_output_bytes_ = runner.output(0).bytes;
+  size_t bytes = 0;
+  for (size_t i = 0; i < runner.state_count(); ++i) bytes += runner.state(i).bytes;
+  TFLSTM_RETURN_IF_ERROR(runner.ReserveStreamState(bytes));
+  stream->reserved_ = bytes;
   for (size_t i = 0; i < runner.state_count(); ++i) stream->state_.emplace_back(runner.state(i).bytes);
   TFLSTM_RETURN_IF_ERROR(stream->Reset());
   return stream;
 }
+
+Stream::~Stream() { runner_.ReleaseStreamState(reserved_); }
 
 // The runner may have been used with other shapes since the last chunk: set one step again.
 Status Stream::SetOneStep() {

@@ -16,8 +16,17 @@ inline pybind11::dtype ToNumpy(TfLiteType type) {
   }
 }
 
-// The TFLite type with the same layout as a numpy dtype, or kTfLiteNoType.
+// Whether a numpy dtype's values are in this machine's byte order ('=' native, '|' bytes).
+inline bool IsNative(const pybind11::dtype& dt) {
+  const char order = dt.byteorder();
+  constexpr char kNative = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? '<' : '>';
+  return order == '=' || order == '|' || order == kNative;
+}
+
+// The TFLite type with the same layout as a numpy dtype, or kTfLiteNoType (also for a dtype
+// in the other byte order: its bytes are not the values TFLite would read).
 inline TfLiteType FromNumpy(const pybind11::dtype& dt) {
+  if (!IsNative(dt)) return kTfLiteNoType;
   const char kind = dt.kind();
   const auto size = dt.itemsize();
   if (kind == 'f')

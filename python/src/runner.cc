@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "args.h"
 #include "dtype.h"
 #include "status.h"
 
@@ -23,14 +24,14 @@ struct ViewGuard {
 };
 
 py::array View(const py::object& self, const py::object& key, bool input) {
-  auto& r = self.cast<PyRunner&>();
+  auto& r = Self<PyRunner>(self);
   const Runner& core = r.runner();
   size_t i = 0;
   if (py::isinstance<py::str>(key)) {
-    const std::string name = key.cast<std::string>();
+    const std::string name = Name(key, "key");
     i = Unwrap(input ? core.InputIndex(name) : core.OutputIndex(name));
   } else {
-    const auto index = key.cast<size_t>();
+    const auto index = static_cast<size_t>(Integer(key, "key (a name or an index)", 0, INT64_MAX));
     i = Unwrap(input ? core.InputIndex(index) : core.OutputIndex(index));
   }
   // The tensor is read and the view counted under the runner's lock: a call on another thread
@@ -99,23 +100,34 @@ namespace {
 
 // input_shapes=[shape, ...] in input order, or {name: shape}; names are those of the inputs
 // the runner will have (its signature's, when it runs one).
-std::vector<std::vector<int>> InputShapes(const Model& model, const std::string& signature, const py::object& given) {
+std::vector<std::vector<int>> InputShapes(const Model& model, const std::string& signature, const py::handle& given,
+                                          const char* what) {
   std::vector<std::vector<int>> shapes;
   if (given.is_none()) return shapes;
-  if (!py::isinstance<py::dict>(given)) return given.cast<std::vector<std::vector<int>>>();
+  if (!py::isinstance<py::dict>(given)) {
+    if (py::isinstance<py::str>(given) || !py::isinstance<py::sequence>(given)) {
+      Raise(Status(ErrorCode::kInvalidArgument, std::string(what) +
+                                                    " must be None, a list of shapes (one per input) or "
+                                                    "{input name: shape}, got " +
+                                                    std::string(py::repr(given)).substr(0, 200)));
+    }
+    const auto items = py::reinterpret_borrow<py::sequence>(given);
+    for (size_t i = 0; i < items.size(); ++i) shapes.push_back(Shape(items[i], what + ("[" + std::to_string(i) + "]")));
+    return shapes;
+  }
   const std::vector<TensorInfo>* infos = &model.inputs();
   if (!signature.empty()) infos = &Unwrap(model.Signature(signature))->inputs;
   shapes.resize(infos->size());
   std::vector<bool> named(infos->size(), false);
   for (auto item : given.cast<py::dict>()) {
-    const std::string name = py::str(item.first);
+    const std::string name = Name(item.first, std::string(what) + " key");
     size_t i = 0;
     while (i < infos->size() && (*infos)[i].name != name && (*infos)[i].tensor_name != name) ++i;
     if (i == infos->size()) {
       Raise(Status(ErrorCode::kInvalidArgument,
-                   "input_shapes names '" + name + "', which is not an input of " + model.description()));
+                   std::string(what) + " names '" + name + "', which is not an input of " + model.description()));
     }
-    shapes[i] = item.second.cast<std::vector<int>>();
+    shapes[i] = Shape(item.second, std::string(what) + "['" + name + "']");
     named[i] = true;
   }
   for (size_t i = 0; i < named.size(); ++i) {
@@ -124,28 +136,34 @@ std::vector<std::vector<int>> InputShapes(const Model& model, const std::string&
   return shapes;
 }
 
+// Runner(...)'s arguments, each checked: a wrong type or value is an InputError naming it.
+std::unique_ptr<PyRunner> MakeRunner(const py::object& model, const py::object& num_threads,
+                                     const py::object& arena_bytes, const py::object& signature,
+                                     const py::object& quantize_io, const py::object& lstm_kernel,
+                                     const py::object& input_shapes, const py::object& check_finite) {
+  if (!py::isinstance<PyModel>(model)) {
+    Raise(Status(ErrorCode::kInvalidArgument,
+                 "Runner() takes a tflstm.Model, got " + std::string(py::str(py::type::of(model).attr("__name__")))));
+  }
+  const PyModel& m = Self<PyModel>(model);
+  RunnerOptions options;
+  const std::string kernel = Name(lstm_kernel, "lstm_kernel");
+  if (kernel != "tflstm" && kernel != "tflite") {
+    Raise(Status(ErrorCode::kInvalidArgument, "lstm_kernel must be 'tflstm' or 'tflite', got '" + kernel + "'"));
+  }
+  options.lstm_kernel = kernel == "tflite" ? LstmKernel::kTflite : LstmKernel::kTflstm;
+  options.num_threads = static_cast<int>(Integer(num_threads, "num_threads", -1, Runner::MaxThreads()));
+  if (!signature.is_none()) options.signature = Name(signature, "signature");
+  options.input_shapes = InputShapes(*m.model, options.signature, input_shapes, "input_shapes");
+  options.check_finite = Flag(check_finite, "check_finite");
+  if (!arena_bytes.is_none()) options.arena_bytes = ByteCount(arena_bytes, "arena_bytes");
+  return std::make_unique<PyRunner>(m, options, Flag(quantize_io, "quantize_io"));
+}
+
 }  // namespace
 
-PyRunner::PyRunner(const PyModel& model, int num_threads, const py::object& arena_bytes,
-                   const std::optional<std::string>& signature, bool quantize_io, const std::string& lstm_kernel,
-                   const py::object& input_shapes, bool check_finite)
-    : quantize_io_(quantize_io) {
-  RunnerOptions options;
-  if (lstm_kernel != "tflstm" && lstm_kernel != "tflite") {
-    Raise(Status(ErrorCode::kInvalidArgument, "lstm_kernel must be 'tflstm' or 'tflite', got '" + lstm_kernel + "'"));
-  }
-  options.lstm_kernel = lstm_kernel == "tflite" ? LstmKernel::kTflite : LstmKernel::kTflstm;
-  options.num_threads = num_threads;
-  options.signature = signature.value_or("");
-  options.input_shapes = InputShapes(*model.model, options.signature, input_shapes);
-  options.check_finite = check_finite;
-  if (!arena_bytes.is_none()) {
-    if (!py::isinstance<py::int_>(arena_bytes) || arena_bytes.cast<py::int_>() < py::int_(0)) {
-      Raise(Status(ErrorCode::kInvalidArgument,
-                   "arena_bytes must be None or a byte count >= 0, got " + std::string(py::repr(arena_bytes))));
-    }
-    options.arena_bytes = arena_bytes.cast<size_t>();
-  }
+PyRunner::PyRunner(const PyModel& model, const RunnerOptions& options, bool quantize_io)
+    : quantize_io_(quantize_io), signature_(options.signature) {
   Result<std::unique_ptr<Runner>> created = Status();
   {
     py::gil_scoped_release nogil;
@@ -166,16 +184,21 @@ py::object PyRunner::Call(const py::args& args) {
   return std::move(out);
 }
 
-py::dict PyRunner::Run(const py::dict& feeds) {
+py::dict PyRunner::Run(const py::handle& given) {
+  if (!py::isinstance<py::dict>(given)) {
+    Raise(Status(ErrorCode::kInvalidArgument,
+                 "run() takes {input name: array}, got " + std::string(py::str(py::type::of(given).attr("__name__")))));
+  }
+  const auto feeds = py::reinterpret_borrow<py::dict>(given);
   std::vector<py::object> arrays(runner_->input_count(), py::none());  // None: not given
   for (auto item : feeds) {
-    const size_t i = Unwrap(runner_->InputIndex(std::string(py::str(item.first))));
+    const size_t i = Unwrap(runner_->InputIndex(Name(item.first, "an input name")));
     arrays[i] = AsArray(item.second, i);
   }
   std::unique_lock<std::mutex> lock = RunLocked(arrays);
   py::dict out;
   for (size_t i = 0; i < runner_->output_count(); ++i) {
-    out[py::str(runner_->output_info()[i].name)] = CopyOutput(i);
+    out[Text(runner_->output_info()[i].name)] = CopyOutput(i);
   }
   return out;
 }
@@ -200,6 +223,17 @@ std::vector<TensorInfo> PyRunner::Describe(bool inputs) {
     return Status::Ok();
   }));
   return out;
+}
+
+MemoryStats PyRunner::Plan(const std::vector<std::vector<int>>& shapes) {
+  MemoryStats m;
+  ThrowIfError(Locked([&](Runner& r) {
+    auto plan = r.PlanFor(shapes);
+    if (!plan.ok()) return plan.status();
+    m = plan.value();
+    return Status::Ok();
+  }));
+  return m;
 }
 
 MemoryStats PyRunner::Memory() {
@@ -238,13 +272,18 @@ size_t PyRunner::Rebuilds() {
   return n;
 }
 
-// A C-contiguous array of the caller's data; the dtype is never converted silently, except
-// float data for a quantized input when the runner was made with quantize_io=True.
+// A C-contiguous array of the caller's data in the machine's byte order; the dtype is never
+// converted silently, except float data for a quantized input when the runner was made with
+// quantize_io=True.
 py::array PyRunner::AsArray(const py::handle& obj, size_t i) const {
-  py::array arr = py::array::ensure(obj, py::array::c_style);
-  if (!arr) Raise(Status(ErrorCode::kInvalidArgument, runner_->InputLabel(i) + " is not array-like"));
+  py::array arr = NativeArray(obj, runner_->InputLabel(i));
   if (quantize_io_ && DTypeIsQuantized(runner_->input_info()[i].dtype) && arr.dtype().kind() == 'f') {
     arr = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(arr);
+  }
+  if (FromNumpy(arr.dtype()) == kTfLiteNoType) {  // object, str, datetime: no tensor type at all
+    Raise(Status(ErrorCode::kInvalidArgument, runner_->InputLabel(i) + " expects dtype " +
+                                                  DTypeName(runner_->input_info()[i].dtype) + ", got " +
+                                                  std::string(py::str(arr.dtype()))));
   }
   return arr;
 }
@@ -289,22 +328,45 @@ py::array PyRunner::CopyOutput(size_t i) const {
   return out;
 }
 
+namespace {
+
+// A MemoryStats field, read through a checked self.
+template <typename T>
+auto StatsField(T MemoryStats::*field) {
+  return [field](py::handle self) { return Self<MemoryStats>(self).*field; };
+}
+
+}  // namespace
+
 void bind_runner(py::module_& m) {
   py::class_<MemoryStats>(m, "MemoryStats",
-                          "Memory a runner holds, in bytes: tflstm's arena and TFLite's own allocations.")
-      .def_readonly("arena", &MemoryStats::arena, "tflstm's arena (input and output tensors)")
-      .def_readonly("arena_required", &MemoryStats::arena_required,
-                    "What the model's inputs and outputs need from the arena")
-      .def_readonly("tflite_arena", &MemoryStats::tflite_arena, "TFLite's arena for intermediate tensors")
-      .def_readonly("tflite_persistent", &MemoryStats::tflite_persistent,
-                    "TFLite's persistent arena (kernel state, LSTM state variables)")
-      .def_readonly("tflite_dynamic", &MemoryStats::tflite_dynamic, "Dynamic tensors on TFLite's heap")
-      .def_readonly("kernel_weights", &MemoryStats::kernel_weights,
-                    "Weights tflstm's LSTM kernel packed, on the heap (the runners of one model share them; "
-                    "each counts them)")
-      .def_property_readonly("total", &MemoryStats::total, "Arena budget plus everything TFLite holds")
+                          "Memory a runner holds (or plans to), in bytes: tflstm's arena, TFLite's own "
+                          "allocations, what tflstm's LSTM kernel packs, and its streams' state.")
+      .def_property_readonly("arena", StatsField(&MemoryStats::arena), "tflstm's arena (input and output tensors)")
+      .def_property_readonly("arena_required", StatsField(&MemoryStats::arena_required),
+                             "What the model's inputs and outputs need from the arena")
+      .def_property_readonly("tflite_arena", StatsField(&MemoryStats::tflite_arena),
+                             "TFLite's arena for intermediate tensors")
+      .def_property_readonly("tflite_persistent", StatsField(&MemoryStats::tflite_persistent),
+                             "TFLite's persistent arena (kernel state, LSTM state variables)")
+      .def_property_readonly("tflite_dynamic", StatsField(&MemoryStats::tflite_dynamic),
+                             "Dynamic tensors on TFLite's heap")
+      .def_property_readonly("kernel_weights", StatsField(&MemoryStats::kernel_weights),
+                             "Weights tflstm's LSTM kernel packed, on the heap (the runners of one model share "
+                             "them; each counts them)")
+      .def_property_readonly("kernel_scratch", StatsField(&MemoryStats::kernel_scratch),
+                             "Scratch tflstm's LSTM kernel keeps on the heap")
+      .def_property_readonly("stream_state", StatsField(&MemoryStats::stream_state),
+                             "The state the runner's live streams carry")
+      .def_property_readonly("budget", StatsField(&MemoryStats::budget),
+                             "What the plan is checked against: arena_bytes, or without it the memory the "
+                             "process could still use when the runner was last built")
+      .def_property_readonly(
+          "total", [](py::handle self) { return Self<MemoryStats>(self).total(); },
+          "Everything above: what the budget bounds")
       .def("as_dict",
-           [](const MemoryStats& s) {
+           [](py::handle self) {
+             const MemoryStats& s = Self<MemoryStats>(self);
              py::dict d;
              d["arena_used"] = s.arena.used;
              d["arena_high_water"] = s.arena.high_water;
@@ -314,56 +376,88 @@ void bind_runner(py::module_& m) {
              d["tflite_persistent"] = s.tflite_persistent;
              d["tflite_dynamic"] = s.tflite_dynamic;
              d["kernel_weights"] = s.kernel_weights;
+             d["kernel_scratch"] = s.kernel_scratch;
+             d["stream_state"] = s.stream_state;
+             d["budget"] = s.budget;
              d["total"] = s.total();
              return d;
            })
-      .def("__repr__", [](const MemoryStats& s) {
+      .def("__repr__", [](py::handle self) {
+        const MemoryStats& s = Self<MemoryStats>(self);
         return "MemoryStats(arena=ArenaStats(used=" + std::to_string(s.arena.used) +
                ", high_water=" + std::to_string(s.arena.high_water) + ", budget=" + std::to_string(s.arena.budget) +
                "), arena_required=" + std::to_string(s.arena_required) +
                ", tflite_arena=" + std::to_string(s.tflite_arena) +
                ", tflite_persistent=" + std::to_string(s.tflite_persistent) +
                ", tflite_dynamic=" + std::to_string(s.tflite_dynamic) +
-               ", kernel_weights=" + std::to_string(s.kernel_weights) + ", total=" + std::to_string(s.total()) + ")";
+               ", kernel_weights=" + std::to_string(s.kernel_weights) +
+               ", kernel_scratch=" + std::to_string(s.kernel_scratch) +
+               ", stream_state=" + std::to_string(s.stream_state) + ", budget=" + std::to_string(s.budget) +
+               ", total=" + std::to_string(s.total()) + ")";
       });
 
   py::class_<PyRunner>(m, "Runner",
-                       "Runs a Model with the TFLite interpreter; inputs and outputs live in tflstm's arena.")
-      .def(py::init<const PyModel&, int, const py::object&, const std::optional<std::string>&, bool, const std::string&,
-                    const py::object&, bool>(),
-           py::arg("model"), py::arg("num_threads") = 1, py::arg("arena_bytes") = py::none(),
+                       "Runs a Model with the TFLite interpreter; inputs and outputs live in tflstm's arena.\n\n"
+                       "arena_bytes is the runner's memory budget: everything it allocates (tflstm's arena,\n"
+                       "TFLite's arenas and heap tensors, the LSTM kernel's packed weights and scratch, the\n"
+                       "state of its streams). A plan over it is refused with ArenaExhaustedError before the\n"
+                       "memory is used, when the runner is made, before each shape change and for each new\n"
+                       "stream. Without it, the limit is the memory the process can still use.")
+      .def(py::init(&MakeRunner), py::arg("model"), py::arg("num_threads") = 1, py::arg("arena_bytes") = py::none(),
            py::arg("signature") = py::none(), py::arg("quantize_io") = false, py::arg("lstm_kernel") = "tflstm",
            py::kw_only(), py::arg("input_shapes") = py::none(), py::arg("check_finite") = true)
-      .def("__call__", &PyRunner::Call)
-      .def("run", &PyRunner::Run, py::arg("inputs"))
+      .def("__call__", [](py::handle self, const py::args& args) { return Self<PyRunner>(self).Call(args); })
       .def(
-          "invoke", [](PyRunner& self) { ThrowIfError(self.Locked([](Runner& r) { return r.Invoke(); })); },
+          "run", [](py::handle self, const py::object& inputs) { return Self<PyRunner>(self).Run(inputs); },
+          py::arg("inputs"))
+      .def(
+          "invoke",
+          [](py::handle self) { ThrowIfError(Self<PyRunner>(self).Locked([](Runner& r) { return r.Invoke(); })); },
           "Run on what the input views hold; read the results from the output views (no copies)")
-      .def("cancel", &PyRunner::Cancel, "Stop a run in progress on another thread (it raises CancelledError)")
+      .def(
+          "cancel", [](py::handle self) { Self<PyRunner>(self).Cancel(); },
+          "Stop a run in progress on another thread (it raises CancelledError)")
       .def(
           "input_view", [](const py::object& self, const py::object& key) { return View(self, key, true); },
           py::arg("key"), "A writable numpy array over input `key` (index or name), without copies")
       .def(
           "output_view", [](const py::object& self, const py::object& key) { return View(self, key, false); },
           py::arg("key"), "A read-only numpy array over output `key` (index or name), without copies")
-      .def_property_readonly("inputs", [](PyRunner& self) { return self.Describe(true); })
-      .def_property_readonly("outputs", [](PyRunner& self) { return self.Describe(false); })
-      .def_property_readonly("quantize_io", &PyRunner::quantize_io)
-      .def_property_readonly("prepared", &PyRunner::Prepared,
-                             "False while a model that cannot be prepared at its stored shapes waits for inputs")
-      .def_property_readonly("rebuilds", &PyRunner::Rebuilds, "How many times a shape change rebuilt the interpreter")
-      .def_property_readonly("memory", &PyRunner::Memory, "MemoryStats: the arena and TFLite's own memory")
-      .def_property_readonly("lstm_kernels", &PyRunner::LstmKernels,
-                             "The kernel each fused LSTM node runs, in execution order: tflstm's, named by its "
-                             "instruction set ('avx2', 'hybrid-avx2', 'int8-avx2', ...), or 'tflite' where TFLite's "
-                             "own kernel runs it")
+      .def(
+          "memory_plan",
+          [](py::handle self, const py::object& input_shapes) {
+            PyRunner& r = Self<PyRunner>(self);
+            return r.Plan(InputShapes(r.runner().model(), r.signature(), input_shapes, "input_shapes"));
+          },
+          py::arg("input_shapes"),
+          "MemoryStats of the runner at these input shapes (a list, one per input, or {name: shape}), "
+          "measured on an interpreter built for them and dropped: nothing is run and the runner is unchanged. "
+          "Its total is what arena_bytes must allow for a call at these shapes.")
+      .def_property_readonly("inputs", [](py::handle self) { return Self<PyRunner>(self).Describe(true); })
+      .def_property_readonly("outputs", [](py::handle self) { return Self<PyRunner>(self).Describe(false); })
+      .def_property_readonly("quantize_io", [](py::handle self) { return Self<PyRunner>(self).quantize_io(); })
+      .def_property_readonly(
+          "prepared", [](py::handle self) { return Self<PyRunner>(self).Prepared(); },
+          "False while a model that cannot be prepared at its stored shapes waits for inputs")
+      .def_property_readonly(
+          "rebuilds", [](py::handle self) { return Self<PyRunner>(self).Rebuilds(); },
+          "How many times a shape change rebuilt the interpreter")
+      .def_property_readonly(
+          "memory", [](py::handle self) { return Self<PyRunner>(self).Memory(); },
+          "MemoryStats: what the runner holds now")
+      .def_property_readonly(
+          "lstm_kernels", [](py::handle self) { return Self<PyRunner>(self).LstmKernels(); },
+          "The kernel each fused LSTM node runs, in execution order: tflstm's, named by its "
+          "instruction set ('avx2', 'hybrid-avx2', 'int8-avx2', ...), or 'tflite' where TFLite's "
+          "own kernel runs it")
       .def_property_readonly(
           "arena_stats",
-          [](PyRunner& self) {
+          [](py::handle self) {
+            PyRunner& r = Self<PyRunner>(self);
             py::module_::import("warnings")
                 .attr("warn")("Runner.arena_stats is deprecated: use Runner.memory",
                               py::module_::import("builtins").attr("DeprecationWarning"), 2);
-            return self.Memory();
+            return r.Memory();
           },
           "Deprecated name of `memory`");
 }

@@ -21,14 +21,14 @@ inline std::vector<int> ShapeOf(const TensorView& v) { return std::vector<int>(v
 
 class PyRunner {
  public:
-  PyRunner(const PyModel& model, int num_threads, const pybind11::object& arena_bytes,
-           const std::optional<std::string>& signature, bool quantize_io, const std::string& lstm_kernel,
-           const pybind11::object& input_shapes, bool check_finite);
+  PyRunner(const PyModel& model, const RunnerOptions& options, bool quantize_io);
 
   // runner(x) or runner(x1, x2, ...): one output comes back as an array, several as a tuple.
   pybind11::object Call(const pybind11::args& args);
   // run({"name": x, ...}) -> {"name": y, ...}
-  pybind11::dict Run(const pybind11::dict& feeds);
+  pybind11::dict Run(const pybind11::handle& feeds);
+  // What the runner would hold at these input shapes (Runner::PlanFor).
+  MemoryStats Plan(const std::vector<std::vector<int>>& shapes);
 
   // Runs `fn` on the core runner with the GIL released and the runner's lock held. The lock is
   // only ever taken without the GIL, so a thread waiting for it never blocks one holding it.
@@ -46,6 +46,7 @@ class PyRunner {
 
   void Cancel() { runner_->Cancel(); }
   bool quantize_io() const { return quantize_io_; }
+  const std::string& signature() const { return signature_; }  // empty: the primary subgraph
   const Runner& runner() const { return *runner_; }
 
   std::vector<TensorInfo> Describe(bool inputs);
@@ -65,6 +66,7 @@ class PyRunner {
   std::mutex mutex_;
   std::atomic<int> views_{0};
   bool quantize_io_ = false;
+  std::string signature_;
 };
 
 }  // namespace tflstm::python

@@ -33,7 +33,11 @@ py::object NewClass(py::module_& m, const char* name, const char* doc, py::tuple
 void Raise(const Status& status, const py::dict& extra) {
   // Looked up on the module, not cached in a static: no Python object outlives the interpreter.
   py::object cls = py::module_::import("tflstm._core").attr(ClassName(status.code()));
-  py::object exc = cls(status.message());
+  // Messages quote tensor names and paths, which need not be UTF-8: shown escaped, never refused.
+  const std::string& msg = status.message();
+  PyObject* text = PyUnicode_DecodeUTF8(msg.data(), static_cast<Py_ssize_t>(msg.size()), "backslashreplace");
+  if (text == nullptr) throw py::error_already_set();
+  py::object exc = cls(py::reinterpret_steal<py::str>(text));
   for (auto item : extra) py::setattr(exc, item.first, item.second);
   PyErr_SetObject(cls.ptr(), exc.ptr());
   throw py::error_already_set();

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "args.h"
 #include "dtype.h"
 #include "runner.h"
 #include "status.h"
@@ -56,21 +57,25 @@ class PyStream {
   // starts with 1, k chunks stacked on the first axis; the result is the chunks' outputs, stacked
   // the same way.
   py::array Feed(const py::handle& obj) {
-    py::array x = py::array::ensure(obj, py::array::c_style);
-    if (!x) Raise(Status(ErrorCode::kInvalidArgument, "a stream chunk must be array-like"));
+    py::array x = NativeArray(obj, "a stream chunk");
     return stream_->chunked() ? FeedChunks(x) : FeedSteps(x);
   }
 
  private:
+  // Streaming sets the runner's input to one step (or chunk), which rebuilds its tensors when
+  // the runner ran another shape since: refused while views of them are alive.
+  Status CheckStepShape(const Runner& r) const {
+    if (r.input(0).HasShape(stream_->step_shape().data(), stream_->step_shape().size())) return Status::Ok();
+    return runner_->CheckNoViews("streaming");
+  }
+
   // Runs `steps` steps or chunks from `x` under the runner's lock, into `out`: every step's
   // output, or only the last one's.
   void Run(const py::array& x, size_t steps, py::array& out, bool last_only) {
     void* dst = out.mutable_data();
     const void* in = x.data();
     ThrowIfError(runner_->Locked([&](Runner& r) {
-      if (!r.input(0).HasShape(stream_->step_shape().data(), stream_->step_shape().size())) {
-        TFLSTM_RETURN_IF_ERROR(runner_->CheckNoViews("streaming"));
-      }
+      TFLSTM_RETURN_IF_ERROR(CheckStepShape(r));
       return last_only ? stream_->FeedLast(in, steps, dst) : stream_->Feed(in, steps, dst);
     }));
   }
@@ -139,7 +144,10 @@ class PyStream {
 
  public:
   void Reset() {
-    ThrowIfError(runner_->Locked([&](Runner&) { return stream_->Reset(); }));
+    ThrowIfError(runner_->Locked([&](Runner& r) {
+      TFLSTM_RETURN_IF_ERROR(CheckStepShape(r));
+      return stream_->Reset();
+    }));
   }
 
   py::list State() {
@@ -153,16 +161,22 @@ class PyStream {
     return out;
   }
 
-  void SetState(const py::sequence& arrays) {
+  void SetState(const py::handle& given) {
+    if (py::isinstance<py::str>(given) || !py::isinstance<py::sequence>(given)) {
+      Raise(
+          Status(ErrorCode::kInvalidArgument, "stream.state takes a list of arrays (a snapshot of stream.state), got " +
+                                                  std::string(py::str(py::type::of(given).attr("__name__")))));
+    }
+    const auto arrays = py::reinterpret_borrow<py::sequence>(given);
     if (arrays.size() != stream_->state_count()) {
       Raise(Status(ErrorCode::kInvalidArgument, "the stream has " + std::to_string(stream_->state_count()) +
                                                     " state tensors, got " + std::to_string(arrays.size())));
     }
     std::vector<py::array> checked;
     for (size_t i = 0; i < arrays.size(); ++i) {
-      py::array a = py::array::ensure(arrays[i], py::array::c_style);
-      const std::vector<int> shape = a ? std::vector<int>(a.shape(), a.shape() + a.ndim()) : std::vector<int>{};
-      if (!a || shape != state_shapes_[i] || FromNumpy(a.dtype()) != state_dtypes_[i]) {
+      py::array a = NativeArray(arrays[i], "state " + std::to_string(i));
+      const std::vector<int> shape(a.shape(), a.shape() + a.ndim());
+      if (shape != state_shapes_[i] || FromNumpy(a.dtype()) != state_dtypes_[i]) {
         Raise(Status(ErrorCode::kInvalidArgument, "state " + std::to_string(i) + " must be " +
                                                       DTypeName(state_dtypes_[i]) + " of the shape stream.state[" +
                                                       std::to_string(i) + "] has"));
@@ -179,7 +193,7 @@ class PyStream {
 
   size_t steps() const { return stream_->steps(); }
   bool chunked() const { return stream_->chunked(); }
-  const std::vector<std::string>& state_names() const { return state_names_; }
+  py::list state_names() const { return TextList(state_names_); }
 
  private:
   py::object owner_;  // keeps the runner alive as long as the stream
@@ -199,21 +213,33 @@ class PyStream {
 
 void bind_stream(py::module_& m) {
   py::class_<PyStream>(m, "Stream", "Feeds a sequence to a Runner in chunks, carrying the model's state.")
-      .def("__call__", &PyStream::Feed, py::arg("chunk"))
-      .def("reset", &PyStream::Reset)
-      .def_property("state", &PyStream::State, &PyStream::SetState,
-                    "The carried state as numpy arrays (copies); assign a snapshot to restore it")
-      .def_property_readonly("steps", &PyStream::steps, "Steps (or chunks) fed since creation or the last reset")
-      .def_property_readonly("chunked", &PyStream::chunked,
-                             "True when each call runs whole chunks of the model's own input shape "
-                             "(state in resource variables), False for one time step per invoke")
-      .def_property_readonly("state_names", &PyStream::state_names,
-                             "The name of each state array: variable tensors, then resource variables");
+      .def(
+          "__call__", [](py::handle self, const py::handle& chunk) { return Self<PyStream>(self).Feed(chunk); },
+          py::arg("chunk"))
+      .def("reset", [](py::handle self) { Self<PyStream>(self).Reset(); })
+      .def_property(
+          "state", [](py::handle self) { return Self<PyStream>(self).State(); },
+          [](py::handle self, const py::handle& arrays) { Self<PyStream>(self).SetState(arrays); },
+          "The carried state as numpy arrays (copies); assign a snapshot to restore it")
+      .def_property_readonly(
+          "steps", [](py::handle self) { return Self<PyStream>(self).steps(); },
+          "Steps (or chunks) fed since creation or the last reset")
+      .def_property_readonly(
+          "chunked", [](py::handle self) { return Self<PyStream>(self).chunked(); },
+          "True when each call runs whole chunks of the model's own input shape "
+          "(state in resource variables), False for one time step per invoke")
+      .def_property_readonly(
+          "state_names", [](py::handle self) { return Self<PyStream>(self).state_names(); },
+          "The name of each state array: variable tensors, then resource variables");
   py::object runner = m.attr("Runner");
-  runner.attr("stream") =
-      py::cpp_function([](py::object self) { return PyStream(std::move(self)); }, py::name("stream"),
-                       py::is_method(runner), py::sibling(py::getattr(runner, "stream", py::none())),
-                       "A stream over this runner: feed a sequence in chunks, the model's state carried between them");
+  runner.attr("stream") = py::cpp_function(
+      [](py::object self) {
+        Self<PyRunner>(self);  // refuses an uninitialised runner
+        return PyStream(std::move(self));
+      },
+      py::name("stream"), py::is_method(runner), py::sibling(py::getattr(runner, "stream", py::none())),
+      "A stream over this runner: feed a sequence in chunks, the model's state carried between them. Its state "
+      "counts against the runner's arena_bytes budget while the stream lives");
 }
 
 }  // namespace tflstm::python

@@ -72,7 +72,7 @@ TEST(Resize, BatchOfSequencesEqualsEachAlone) {
 
 TEST(Resize, ArenaBudgetBoundsGrowthAndTheRunnerKeepsWorking) {
   auto sized = LstmRunner();
-  const size_t budget = sized->memory().arena_required;
+  const size_t budget = sized->memory().total();
   RunnerOptions bounded;
   bounded.arena_bytes = budget;
   auto r = LstmRunner(bounded);

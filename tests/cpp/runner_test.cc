@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <random>
 
 #include "tensorflow/lite/interpreter_builder.h"
@@ -136,9 +138,11 @@ TEST(Runner, ArenaTooSmallSaysHowMuchIsNeeded) {
   const std::string& msg = runner.status().message();
   EXPECT_NE(msg.find("at least 384 bytes"), std::string::npos) << msg;
   EXPECT_NE(msg.find("tensor '"), std::string::npos) << msg;
-  // Exactly the required budget works.
-  options.arena_bytes = 384;
-  EXPECT_TRUE(Runner::Create(model, options).ok());
+  // A budget of exactly what the runner holds works (the arena itself takes 384 of it).
+  options.arena_bytes = Make(model)->memory().total();
+  auto fits = Runner::Create(model, options);
+  ASSERT_TRUE(fits.ok()) << fits.status().ToString();
+  EXPECT_EQ(fits.value()->memory().arena.budget, 384u);
 }
 
 TEST(Runner, WrongInputsAreRefusedAndTheRunnerKeepsWorking) {
@@ -180,11 +184,60 @@ TEST(Runner, UnsupportedOpIsRefusedBeforeBuilding) {
 }
 
 TEST(Runner, BadThreadCountIsAnInvalidArgument) {
-  RunnerOptions options;
-  options.num_threads = 0;
-  auto runner = Runner::Create(Load(AddModel()), options);
-  ASSERT_FALSE(runner.ok());
-  EXPECT_EQ(runner.status().code(), ErrorCode::kInvalidArgument);
+  // 100000 threads would allocate stacks without bound; under an address-space limit TFLite's
+  // pool waited forever for threads that could not start.
+  for (const int n : {0, -2, Runner::MaxThreads() + 1, 1000, 100000}) {
+    RunnerOptions options;
+    options.num_threads = n;
+    auto runner = Runner::Create(Load(AddModel()), options);
+    ASSERT_FALSE(runner.ok()) << n;
+    EXPECT_EQ(runner.status().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(runner.status().message().find("1 to " + std::to_string(Runner::MaxThreads())), std::string::npos)
+        << runner.status().message();
+  }
+  EXPECT_GE(Runner::MaxThreads(), 64);
+  RunnerOptions most;
+  most.num_threads = Runner::MaxThreads();
+  EXPECT_TRUE(Runner::Create(Load(AddModel()), most).ok());
+}
+
+TEST(Runner, APathWithANulByteIsRefusedNotCut) {
+  const std::string real = TestData("add.bin");
+  ASSERT_TRUE(Model::FromFile(real).ok());
+  auto model = Model::FromFile(real + std::string(1, '\0') + "ignored");
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(model.status().message().find("NUL byte"), std::string::npos) << model.status().message();
+}
+
+// The file was memory-mapped: truncating it under a model killed the process (SIGBUS) at the
+// next runner. It is read into memory now; mapping is an option with that hazard documented.
+TEST(Runner, AModelOutlivesChangesToItsFile) {
+  const std::vector<char> bytes = AddModel({1, 4});
+  const std::string path = ::testing::TempDir() + "/tflstm_truncated_model.tflite";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  auto model = Model::FromFile(path);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  EXPECT_EQ(model.value()->size_bytes(), bytes.size());
+  std::ofstream(path, std::ios::binary | std::ios::trunc).close();  // now 0 bytes on disk
+  auto runner = Make(model.value());
+  ASSERT_TRUE(runner);
+  const float x[4] = {1, 2, 3, 4};
+  const int shape[] = {1, 4};
+  ASSERT_TRUE(runner->SetInput(0, x, sizeof x, kTfLiteFloat32, shape, 2).ok());
+  ASSERT_TRUE(runner->SetInput(1, x, sizeof x, kTfLiteFloat32, shape, 2).ok());
+  ASSERT_TRUE(runner->Invoke().ok());
+  EXPECT_FLOAT_EQ(static_cast<const float*>(runner->output(0).data)[3], 8.0f);
+  // An empty file is refused by name, whether read or mapped.
+  for (const ModelFile mode : {ModelFile::kRead, ModelFile::kMemoryMap}) {
+    auto empty = Model::FromFile(path, mode);
+    ASSERT_FALSE(empty.ok());
+    EXPECT_NE(empty.status().message().find("is empty"), std::string::npos) << empty.status().message();
+  }
+  std::remove(path.c_str());
 }
 
 TEST(Runner, OneModelServesManyRunners) {

@@ -134,3 +134,48 @@ def test_views_and_shape_changes_on_other_threads(add_model):
         t.join()
     assert errors == []
     assert runner.rebuilds > 0  # shapes did change while views came and went
+
+
+def test_arrays_in_the_other_byte_order_give_the_same_answers(converted, rng):
+    """dtype('>f4') was taken as float32 without swapping its bytes: finite, wrong answers in
+    calls, stream chunks and state restores."""
+    model = tflstm.Model(converted("float32"))
+    x = rng.normal(size=model.inputs[0].shape).astype(np.float32)
+    swapped = x.astype(">f4")
+    assert swapped.tobytes() != x.tobytes()
+    runner = tflstm.Runner(model)
+    expected = runner(x)
+    np.testing.assert_array_equal(runner(swapped), expected)
+    np.testing.assert_array_equal(runner.run({model.inputs[0].name: swapped})[model.outputs[0].name], expected)
+    np.testing.assert_array_equal(runner(x[:, ::-1].copy()[:, ::-1]), expected)  # strided too
+
+    stream = tflstm.Runner(model).stream()
+    reference = tflstm.Runner(model).stream()
+    half = x.shape[1] // 2
+    np.testing.assert_array_equal(stream(swapped[:, :half]), reference(x[:, :half]))
+    snapshot = [s.astype(s.dtype.newbyteorder(">")) for s in reference.state]
+    stream.reset()
+    stream.state = snapshot
+    np.testing.assert_array_equal(stream(swapped[:, half:]), reference(x[:, half:]))
+
+
+def test_quantize_io_refuses_nan_and_inf_before_quantizing(converted, rng):
+    """quantize_io=True on an int8-input model turned NaN and +-Inf into finite int8 values:
+    the float guard ran on the quantized tensor."""
+    model = tflstm.Model(converted("int8"))
+    assert model.inputs[0].dtype == np.int8
+    runner = tflstm.Runner(model, quantize_io=True)
+    x = rng.normal(size=model.inputs[0].shape).astype(np.float32)
+    good = runner(x)
+    for bad in (np.nan, np.inf, -np.inf):
+        x[0, 3, 1] = bad
+        kind = "NaN" if np.isnan(bad) else "Inf"
+        with pytest.raises(tflstm.InputError, match=rf"input 0 \('series'\) holds {kind} at \[0, 3, 1\]"):
+            runner(x)
+        with pytest.raises(tflstm.InputError, match=f"holds {kind}"):
+            runner(x.astype(np.float64))
+    x[0, 3, 1] = 0.0
+    assert runner(x).shape == good.shape
+    # check_finite=False quantizes them as TFLite's QUANTIZE would: clamped, NaN to the zero point.
+    x[0, 3, 1] = np.inf
+    assert tflstm.Runner(model, quantize_io=True, check_finite=False)(x).shape == good.shape

@@ -52,7 +52,13 @@ def test_memory_stats_account_for_inputs_and_outputs(converted):
     assert stats.tflite_arena > 0 and stats.tflite_persistent > 0
     assert stats.kernel_weights > 0  # the fused LSTM's packed weights
     assert stats.total == (
-        arena.budget + stats.tflite_arena + stats.tflite_persistent + stats.tflite_dynamic + stats.kernel_weights
+        arena.budget
+        + stats.tflite_arena
+        + stats.tflite_persistent
+        + stats.tflite_dynamic
+        + stats.kernel_weights
+        + stats.kernel_scratch
+        + stats.stream_state
     )
     d = stats.as_dict()
     assert d["total"] == stats.total and d["arena_budget"] == arena.budget
@@ -64,8 +70,9 @@ def test_memory_stats_account_for_inputs_and_outputs(converted):
 def test_larger_budget_is_reported(converted):
     model = tflstm.Model(converted("float32"))
     stats = tflstm.Runner(model, arena_bytes=1 << 20).memory
-    assert stats.arena.budget == 1 << 20
-    assert stats.arena.used == stats.arena_required < stats.arena.budget
+    assert stats.budget == 1 << 20  # the budget bounds the total; the arena gets what it needs
+    assert stats.arena.used == stats.arena_required == stats.arena.budget
+    assert stats.total <= stats.budget
 
 
 def test_arena_stats_is_a_deprecated_name_of_memory(converted):
@@ -142,3 +149,121 @@ def test_string_outputs_read_as_bytes_and_string_tensors_have_no_view():
     unset.invoke()
     with pytest.raises(tflstm.InputError, match="was not given"):
         unset.run({})
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: tflstm.Runner.__new__(tflstm.Runner),
+        lambda m: tflstm.Model.__new__(tflstm.Model),
+        lambda m: tflstm.Stream.__new__(tflstm.Stream),
+        lambda m: tflstm.TensorInfo.__new__(tflstm.TensorInfo),
+        lambda m: tflstm.StateInfo.__new__(tflstm.StateInfo),
+        lambda m: tflstm.Quantization.__new__(tflstm.Quantization),
+        lambda m: tflstm.MemoryStats.__new__(tflstm.MemoryStats),
+        lambda m: tflstm.ArenaStats.__new__(tflstm.ArenaStats),
+    ],
+)
+def test_objects_made_without_init_raise_typed_errors(converted, make):
+    """Runner.__new__(Runner) without __init__, then any method: SIGSEGV from pure Python."""
+    model = tflstm.Model(converted("float32"))
+    obj = make(model)
+    members = [n for n in vars(type(obj)) if not n.startswith("_") or n in ("__call__", "__repr__", "__bool__")]
+    tried = 0
+    for name in members:
+        tried += 1
+        with pytest.raises(tflstm.InputError, match="never initialised"):
+            value = getattr(obj, name)
+            if callable(value):
+                value(*([0] if name in ("input_view", "output_view", "__call__", "run", "memory_plan") else []))
+    assert tried > 0
+    if isinstance(obj, tflstm.Model):
+        with pytest.raises(tflstm.InputError, match="never initialised"):
+            tflstm.Runner(obj)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("num_threads", 2**64, "num_threads must be an int from -1 to"),
+        ("num_threads", 100000, "num_threads must be an int from -1 to"),
+        ("num_threads", 1000, "num_threads must be an int from -1 to"),
+        ("num_threads", 1.5, "num_threads must be an int"),
+        ("num_threads", True, "num_threads must be an int"),
+        ("arena_bytes", 2**64, "arena_bytes must be None or a byte count"),
+        ("arena_bytes", -1, "arena_bytes must be None or a byte count"),
+        ("input_shapes", 5, "input_shapes must be None, a list of shapes"),
+        ("input_shapes", [[1, 2**40, 3]], r"input_shapes\[0\]\[1\] must be an int from"),
+        ("input_shapes", ["abc"], r"input_shapes\[0\] must be a sequence of ints"),
+        ("input_shapes", {"series": 7}, r"input_shapes\['series'\] must be a sequence of ints"),
+        ("input_shapes", {3: [1, 2, 3]}, "input_shapes key must be a str"),
+        ("signature", 7, "signature must be a str"),
+        ("lstm_kernel", None, "lstm_kernel must be a str"),
+        ("quantize_io", "yes", "quantize_io must be True or False"),
+        ("check_finite", 2, "check_finite must be True or False"),
+    ],
+)
+def test_out_of_range_options_are_typed_errors(converted, option, value, message):
+    """2**64, negative indices, input_shapes=5: pybind11's generic "Unable to cast" before."""
+    model = tflstm.Model(converted("float32"))
+    with pytest.raises(tflstm.InputError, match=message):
+        tflstm.Runner(model, **{option: value})
+
+
+def test_bad_keys_and_arguments_are_typed_errors(converted):
+    model = tflstm.Model(converted("float32"))
+    runner = tflstm.Runner(model)
+    for key in (-1, 2**64, 1.0, None, b"series"):
+        with pytest.raises(tflstm.InputError, match="key"):
+            runner.input_view(key)
+        with pytest.raises(tflstm.InputError, match="key"):
+            runner.output_view(key)
+    with pytest.raises(tflstm.InputError, match="out of range"):
+        runner.input_view(1)
+    with pytest.raises(tflstm.InputError, match=r"run\(\) takes \{input name: array\}"):
+        runner.run([np.zeros(3)])  # type: ignore[arg-type]
+    with pytest.raises(tflstm.InputError, match=r"Runner\(\) takes a tflstm\.Model"):
+        tflstm.Runner("m.tflite")  # type: ignore[arg-type]
+    with pytest.raises(tflstm.InputError, match="expects dtype float32, got object"):
+        runner(object())
+    with pytest.raises(tflstm.InputError, match=r"stream\.state takes a list"):
+        runner.stream().state = 5  # type: ignore[assignment]
+
+
+def test_one_budget_bounds_everything_the_runner_holds(converted, rng):
+    """arena_bytes bounded tflstm's arena only: a long input's intermediates (the first LSTM's
+    whole output sequence, in TFLite's arena) were accepted whatever the budget."""
+    model = tflstm.Model(converted("float32"))
+    runner = tflstm.Runner(model)
+    stored = runner.memory
+    assert stored.total == (
+        stored.arena.budget
+        + stored.tflite_arena
+        + stored.tflite_persistent
+        + stored.tflite_dynamic
+        + stored.kernel_weights
+        + stored.kernel_scratch
+        + stored.stream_state
+    )
+    assert stored.arena.budget == stored.arena_required
+    assert stored.budget > stored.total  # no arena_bytes: what the process can still use
+    long_shape = [1, 20000, model.inputs[0].shape[2]]
+    plan = runner.memory_plan([long_shape])
+    assert plan.tflite_arena >= 20000 * 16 * 4  # the first LSTM's [1, 20000, 16] output
+    assert runner.memory.as_dict() == stored.as_dict()  # planning changed nothing
+    assert runner.memory_plan({model.inputs[0].name: long_shape}).total == plan.total
+
+    x = rng.normal(size=long_shape).astype(np.float32)
+    with pytest.raises(tflstm.ArenaExhaustedError, match=r"plans .* MiB .* at input shapes \[1, 20000, 3\]") as err:
+        tflstm.Runner(model, arena_bytes=plan.total - 1, input_shapes=[long_shape])
+    assert "more than the budget of" in str(err.value) and "(arena_bytes)" in str(err.value)
+    bounded = tflstm.Runner(model, arena_bytes=plan.total - 1)  # the stored shape fits
+    short = x[:, : model.inputs[0].shape[1]]
+    expected = bounded(short)
+    with pytest.raises(tflstm.ArenaExhaustedError, match="TFLite arena"):
+        bounded(x)  # refused before the shape change: still at the stored shape, still working
+    np.testing.assert_array_equal(bounded(short), expected)
+    exact = tflstm.Runner(model, arena_bytes=plan.total)
+    y = exact(x)
+    assert exact.memory.total == plan.total and exact.memory.budget == plan.total
+    np.testing.assert_allclose(y, tflstm.Runner(model)(x), rtol=0, atol=0)

@@ -143,3 +143,31 @@ def test_lstm_models_report_their_variable_tensors(converted):
     model = tflstm.Model(converted("float32"))
     assert model.state and not any(s.resource_variable for s in model.state)
     assert all(s.bytes > 0 for s in model.state)
+
+
+def test_reset_refuses_to_rebuild_under_a_live_view(converted, rng):
+    """stream.reset() rebuilt the runner at the stream's step shape while an input or output
+    view was alive: the next write or read through the view touched freed memory."""
+    model = tflstm.Model(converted("float32"))
+    runner = tflstm.Runner(model)
+    stream = runner.stream()
+    x = rng.normal(size=model.inputs[0].shape).astype(np.float32)
+    stream(x[:, :3])
+    runner(x)  # the runner is at the whole sequence's shape again
+    for make in (runner.input_view, runner.output_view):
+        view = make(0)
+        shape = runner.inputs[0].shape
+        with pytest.raises(tflstm.InputError, match="zero-copy view"):
+            stream.reset()
+        with pytest.raises(tflstm.InputError, match="zero-copy view"):
+            stream(x[:, :1])
+        assert runner.inputs[0].shape == shape == x.shape  # not rebuilt: the view is the live tensor
+        np.asarray(view).sum()
+        del view
+    stream.reset()  # no views: fine
+    assert stream.steps == 0
+    # At the step shape already, reset rebuilds nothing and a view may stay.
+    view = runner.input_view(0)
+    stream.reset()
+    stream(x[:, :2])
+    assert view.shape == (1, 1, x.shape[2])

@@ -4,6 +4,8 @@ shared by threads is serialized, num_threads is honoured, and a run can be cance
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -160,3 +162,35 @@ def test_a_long_run_can_be_cancelled(heavy_model):
     assert cancelled_after < full / 2
     assert isinstance(tflstm.CancelledError("x"), tflstm.InvokeError)
     runner(np.ones((1, 400, 8), np.float32))  # other runners were never affected
+
+
+def test_thread_counts_are_bounded_and_cannot_hang_under_an_address_space_limit(tmp_path):
+    """num_threads=100000 allocated without bound; num_threads=1000 under a 4 GiB RLIMIT_AS hung
+    forever (Eigen's pool waiting for threads whose stacks did not fit). Counts above
+    64 (or the core count, when larger) are refused; the largest allowed runs under the limit."""
+    keras = zoo.tf_keras()
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential(
+        [keras.Input((4, 64)), keras.layers.Conv1D(32, 3, padding="same"), keras.layers.LSTM(8), keras.layers.Dense(2)]
+    )
+    path = tmp_path / "conv.tflite"
+    path.write_bytes(tflstm.convert(model, "float32"))
+    child = f"""
+import resource, sys
+import numpy as np
+import tflstm
+resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+model = tflstm.Model({str(path)!r})
+for n in (1000, 100000, 2**31):
+    try:
+        tflstm.Runner(model, num_threads=n)
+        sys.exit(f"num_threads={{n}} was accepted")
+    except tflstm.InputError as e:
+        assert "num_threads must be an int from -1 to" in str(e), e
+most = max(64, __import__("os").cpu_count() or 1)
+y = tflstm.Runner(model, num_threads=most)(np.ones((1, 4, 64), np.float32))
+print("ok", most, y.shape)
+"""
+    proc = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("ok")

@@ -1,4 +1,5 @@
-// A verified, immutable TFLite model: loaded from a file (memory-mapped) or from bytes,
+// A verified, immutable TFLite model: loaded from a file (read into memory, or memory-mapped
+// on request) or from bytes,
 // with its inputs, outputs and operators described, and a check that names every
 // (op, version) the linked runtime cannot run. One Model can serve many Runners.
 #pragma once
@@ -21,6 +22,14 @@ using FlatBufferModel = impl::FlatBufferModel;
 namespace tflstm {
 
 class Arena;
+
+// How Model::FromFile holds the file's bytes.
+enum class ModelFile {
+  kRead,       // read into memory that the model owns: the file may change or go afterwards
+  kMemoryMap,  // mapped: no copy, but the file must stay unchanged while the model lives; a file
+               // truncated or rewritten under the mapping kills the process (SIGBUS) or changes
+               // the model under running runners
+};
 
 struct Quantization {
   std::vector<float> scales;  // empty when the tensor is not quantized
@@ -66,8 +75,8 @@ struct SignatureInfo {
 
 class Model {
  public:
-  // Memory-maps the file and verifies it.
-  static Result<std::shared_ptr<const Model>> FromFile(const std::string& path);
+  // Reads (or maps) the file and verifies it. A path holding a NUL byte is refused.
+  static Result<std::shared_ptr<const Model>> FromFile(const std::string& path, ModelFile mode = ModelFile::kRead);
   // Copies the bytes into a 64-byte aligned buffer that the model owns, and verifies them.
   static Result<std::shared_ptr<const Model>> FromBytes(const void* data, size_t size);
   // Copies the bytes into `arena`, which must outlive the model.
@@ -99,7 +108,11 @@ class Model {
  private:
   struct Storage;
   Model() = default;
+  // Verifies `size` bytes at `data` (unless the flatbuffer is built already) and describes them;
+  // `description_` and `size_` are set by then.
   static Result<std::shared_ptr<const Model>> Build(std::shared_ptr<Model> model, const char* data, size_t size);
+  // A 64-byte aligned copy of `size` bytes that `storage_` owns, or null when out of memory.
+  char* Own(size_t size);
 
   std::unique_ptr<Storage> storage_;  // owned copy of the bytes, if any
   std::unique_ptr<tflite::FlatBufferModel> flatbuffer_;

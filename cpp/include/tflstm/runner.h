@@ -30,8 +30,14 @@ class ErrorCapture;
 }
 
 struct RunnerOptions {
-  int num_threads = 1;                           // TFLite's thread count; -1 lets TFLite decide
-  std::optional<size_t> arena_bytes;             // the arena budget; unset: exactly what the model needs
+  int num_threads = 1;  // TFLite's thread count, 1 to Runner::MaxThreads(); -1 lets TFLite decide
+  // The runner's memory budget: everything it allocates (tflstm's arena for the inputs and
+  // outputs, TFLite's arenas and heap tensors, the weights and scratch tflstm's LSTM kernel packs,
+  // each stream's state). Checked when the runner is made, before every shape change and for
+  // each new stream, before the memory is used: a plan over it is refused (kArenaExhausted,
+  // naming the plan and the budget). Unset, the limit is what the process can still use when
+  // the plan is made (MemAvailable, the cgroup's limit, RLIMIT_AS).
+  std::optional<size_t> arena_bytes;
   std::string signature;                         // run this signature's subgraph; empty: the primary one
   LstmKernel lstm_kernel = LstmKernel::kTflstm;  // what runs UNIDIRECTIONAL_SEQUENCE_LSTM
   // Prepare at these input shapes (one per input) instead of the model's stored ones. Unset,
@@ -43,16 +49,23 @@ struct RunnerOptions {
   bool check_finite = true;
 };
 
-// Memory a runner holds: tflstm's arena and TFLite's own allocations, in bytes.
+// Memory a runner holds (or plans to), in bytes.
 struct MemoryStats {
-  ArenaStats arena;              // tflstm's arena (input and output tensors)
+  ArenaStats arena;              // tflstm's arena (input and output tensors), sized to what they need
   size_t arena_required = 0;     // what this model's inputs and outputs need from the arena
   size_t tflite_arena = 0;       // TFLite's arena for intermediate tensors
   size_t tflite_persistent = 0;  // TFLite's persistent arena (kernel state, LSTM variables)
   size_t tflite_dynamic = 0;     // dynamic tensors allocated on the heap by TFLite
   size_t kernel_weights = 0;     // weights tflstm's LSTM kernel packed, on the heap; the runners of
                                  // one model share them (each runner counts them)
-  size_t total() const { return arena.budget + tflite_arena + tflite_persistent + tflite_dynamic + kernel_weights; }
+  size_t kernel_scratch = 0;     // scratch tflstm's LSTM kernel keeps on the heap
+  size_t stream_state = 0;       // the state each live stream of the runner carries
+  size_t budget = 0;             // what the plan was checked against: arena_bytes, or the memory the process
+                                 // could still use when the runner was last built
+  size_t total() const {
+    return arena.budget + tflite_arena + tflite_persistent + tflite_dynamic + kernel_weights + kernel_scratch +
+           stream_state;
+  }
 };
 
 // A tensor's current type, shape and storage. `data` stays valid until the runner is
@@ -140,6 +153,13 @@ class Runner {
   // too small) the runner keeps its previous shapes.
   Status ResizeInputs(const std::vector<std::vector<int>>& shapes);
   size_t rebuild_count() const { return rebuilds_; }
+  // What the runner would hold at these input shapes (one per input), measured on an
+  // interpreter built for them and dropped again: TFLite reserves its arenas there but nothing
+  // touches them. The runner itself is unchanged; `budget` says what a change to these shapes
+  // would be checked against.
+  Result<MemoryStats> PlanFor(const std::vector<std::vector<int>>& shapes);
+  // The most num_threads a runner takes: 64, or the machine's core count when it has more.
+  static int MaxThreads();
   // False until a runner whose model could not be prepared at its stored shapes gets inputs;
   // until then its tensors have no storage (input(i).data is null) and Invoke() refuses.
   bool prepared() const { return engine_ != nullptr; }
@@ -165,6 +185,10 @@ class Runner {
   Status ResetState();
 
   MemoryStats memory() const;
+  // For Stream: counts `bytes` of stream state against the budget, or refuses them
+  // (kArenaExhausted); ReleaseStreamState gives them back.
+  Status ReserveStreamState(size_t bytes);
+  void ReleaseStreamState(size_t bytes);
 
   // The kernel that each UNIDIRECTIONAL_SEQUENCE_LSTM node runs, in execution order (every
   // subgraph): tflstm's, named by its instruction set ("avx512", "avx2", "neon", "portable";
@@ -187,7 +211,16 @@ class Runner {
 
  private:
   struct Engine;
-  Result<std::unique_ptr<Engine>> Build(const std::vector<std::vector<int>>* shapes);
+  // An interpreter prepared at `shapes` (null: the stored ones); with `check_budget`, refused
+  // when its plan exceeds the budget, before anything uses the memory.
+  Result<std::unique_ptr<Engine>> Build(const std::vector<std::vector<int>>* shapes, bool check_budget = true);
+  Status CheckBudget(const Engine& engine, const std::vector<std::vector<int>>* shapes, size_t limit,
+                     const std::string& source) const;
+  MemoryStats MemoryOf(const Engine& engine) const;
+  // Refusals of a plan: over the limit, or too large for the process to reserve at all.
+  Status Unreservable(const Engine& engine, size_t limit, const std::string& source) const;
+  std::string InputShapes(const Engine& engine) const;
+  std::string Allowed(size_t limit, const std::string& source) const;
   Status BindToArena(Engine& engine) const;
   Status FillStringInputs(Engine& engine) const;
   Status CheckShape(size_t i, const int* shape, size_t rank) const;
@@ -197,6 +230,8 @@ class Runner {
   Status SetOne(size_t i, const InputData& in, bool quantize);
   Status Run(bool reset_state);
   Status CheckFinite() const;
+  // The first NaN or Inf in float data for input `i`, as a refusal naming the position.
+  Status NonFinite(size_t i, TfLiteType dtype, const void* data, size_t bytes, const int* shape, size_t rank) const;
   Status InitializeResources(Engine& engine);
   TensorView View(int tensor_index, const char* name) const;
   Status Fail(ErrorCode code, const std::string& what) const;
@@ -211,8 +246,9 @@ class Runner {
   std::atomic<bool> cancelled_{false};
   tflite::Profiler* profiler_ = nullptr;
   size_t rebuilds_ = 0;
-  Status unprepared_;                  // why the stored shapes could not be prepared, while !prepared()
-  mutable bool state_changed_ = true;  // an invoke or a state view may have moved the state
+  std::atomic<size_t> stream_state_{0};  // reserved by live streams (released without the runner's lock)
+  Status unprepared_;                    // why the stored shapes could not be prepared, while !prepared()
+  mutable bool state_changed_ = true;    // an invoke or a state view may have moved the state
 };
 
 }  // namespace tflstm

@@ -23,7 +23,11 @@ class Stream {
   // `runner` must outlive the stream. Its model takes one input; for a step stream of shape
   // [batch, time, ...], which is set to one sequence and one time step ([1, 1, ...]) when a
   // chunk is fed, whatever shape the runner ran before.
+  // The stream's state counts against the runner's memory budget until the stream is destroyed.
   static Result<std::unique_ptr<Stream>> Create(Runner& runner);
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
 
   // Feeds `steps` time steps (or chunks) from `x` (steps * step_input_bytes(), the input's dtype)
   // and writes the output of every one to `out` (steps * step_output_bytes(), output 0). On an
@@ -68,6 +72,7 @@ class Stream {
   size_t step_output_bytes_ = 0;
   size_t steps_ = 0;
   bool chunked_ = false;
+  size_t reserved_ = 0;  // state bytes counted against the runner's budget
   std::vector<std::vector<char>> state_;
 };
 

@@ -98,6 +98,9 @@ class HybridLstm {
   // the float kernel's cell update into s.c and s.h_next.
   void Step(const Kernels& kernels, const StepArgs& s);
   size_t WeightBytes() const { return weights_ ? weights_->Bytes() : 0; }
+  size_t ScratchBytes() const {
+    return q_.capacity() + 4 * (q_scale_.capacity() + q_offset_.capacity() + dots_.capacity() + gates_.capacity());
+  }
   const HybridKernels* kernels = nullptr;
 
  private:

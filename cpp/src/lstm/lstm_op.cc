@@ -366,6 +366,11 @@ size_t NodeKernelBytes(const TfLiteRegistration& registration, const TfLiteNode&
          data.hybrid_lstm.WeightBytes() + (data.int8 ? data.int8->Bytes() : 0);
 }
 
+size_t NodeScratchBytes(const TfLiteRegistration& registration, const TfLiteNode& node) {
+  if (registration.invoke != &Invoke || node.user_data == nullptr) return 0;
+  return static_cast<const OpData*>(node.user_data)->hybrid_lstm.ScratchBytes();
+}
+
 const void* NodePackedWeights(const TfLiteRegistration& registration, const TfLiteNode& node) {
   if (registration.invoke != &Invoke || node.user_data == nullptr) return nullptr;
   const OpData& data = *static_cast<const OpData*>(node.user_data);

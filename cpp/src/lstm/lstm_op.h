@@ -15,6 +15,8 @@ const char* NodeKernel(const TfLiteRegistration& registration, const TfLiteNode&
 // Bytes of the weights the node's kernel packed (on the heap; the nodes of the runners of one
 // model share them when the weights are in the model); 0 for others.
 size_t NodeKernelBytes(const TfLiteRegistration& registration, const TfLiteNode& node);
+// The scratch the node's kernel keeps on the heap (its arena temporaries are TFLite's), 0 for others.
+size_t NodeScratchBytes(const TfLiteRegistration& registration, const TfLiteNode& node);
 
 // The packed weights the node runs with, to tell whether two nodes share them; nullptr when
 // it packed none.
