@@ -162,35 +162,4 @@ void HybridLstm::Step(const Kernels& kernels_float, const StepArgs& s) {
   kernels_float.update(update);
 }
 
-std::vector<const HybridKernels*> HybridKernelsOnThisCpu() {
-  std::vector<const HybridKernels*> all = {&PortableHybridKernels()};
-#if defined(__x86_64__) || defined(_M_X64)
-  if (CpuHasAvx2()) all.push_back(&Avx2HybridKernels());
-  if (CpuHasAvx512Vnni()) all.push_back(&VnniHybridKernels());
-#endif
-#if defined(__ARM_NEON) || defined(__ARM_NEON__)
-  all.push_back(&NeonHybridKernels());
-#endif
-#if defined(__aarch64__)
-  if (CpuHasDotProd()) all.push_back(&DotProdHybridKernels());
-#endif
-  return all;
-}
-
-const HybridKernels& BestHybridKernels() {
-  switch (BestIsa()) {
-#if defined(__x86_64__) || defined(_M_X64)
-    case Isa::kAvx2: return HasAvx512Vnni() ? VnniHybridKernels() : Avx2HybridKernels();
-#endif
-#if defined(__ARM_NEON) || defined(__ARM_NEON__)
-#if defined(__aarch64__)
-    case Isa::kNeon: return HasDotProd() ? DotProdHybridKernels() : NeonHybridKernels();
-#else
-    case Isa::kNeon: return NeonHybridKernels();
-#endif
-#endif
-    default: return PortableHybridKernels();
-  }
-}
-
 }  // namespace tflstm::lstm

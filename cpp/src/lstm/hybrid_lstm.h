@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "aligned_vector.h"
 #include "float_lstm.h"
+#include "rnn/aligned_vector.h"
 
 namespace tflstm::lstm {
 
@@ -25,6 +25,7 @@ inline int PadCols(int n) { return (n + kDotCols - 1) / kDotCols * kDotCols; }
 // out[v * rows + r] = sum_k w[r * cols + k] * x[v * cols + k]; cols is a multiple of kDotCols.
 using DotFn = void (*)(const int8_t* w, int rows, int cols, const int8_t* x, int vectors, int32_t* out);
 struct HybridKernels {
+  static constexpr rnn::Family kFamily = rnn::Family::kLstmHybrid;
   const char* name;
   DotFn dot;  // any int8 values, w row-major
   // For w in [-127, 127], as TF's converter writes them: the instruction set's faster product
@@ -58,9 +59,9 @@ const HybridKernels& NeonHybridKernels();
 const HybridKernels& DotProdHybridKernels();  // only for a CPU with DotProd
 #endif
 // "hybrid-avx512vnni", "hybrid-avx2", "hybrid-neon-dotprod", "hybrid-neon" or "hybrid-portable"
-const HybridKernels& BestHybridKernels();
+inline const HybridKernels& BestHybridKernels() { return rnn::Best<HybridKernels>(); }
 // Every implementation this CPU can run, the portable one first (for the tests).
-std::vector<const HybridKernels*> HybridKernelsOnThisCpu();
+inline std::vector<const HybridKernels*> HybridKernelsOnThisCpu() { return rnn::OnThisCpu<HybridKernels>(); }
 
 // TFLite's per-row input quantization (tensor_utils::BatchQuantizeFloats for one row):
 // symmetric to [-127, 127] with offset 0, or asymmetric to [-128, 127] with a zero point.
