@@ -79,15 +79,18 @@ struct HybridWeights {
   size_t Bytes() const;
 };
 
-// One hybrid LSTM layer: its packed weights and its own scratch (sized once in Configure).
+// One hybrid recurrent layer (the LSTM's, and the GRU's of rnn/gru_op.cc): its packed weights
+// and its own scratch (sized once in Configure), in a gate layout of `gates` gates of
+// `block_units` units a block (the LSTM's by default).
 class HybridLstm {
  public:
   struct Gates {
-    const int8_t* weights[kGates];  // [n_cell, cols] row-major, TFLite's layout
+    const int8_t* weights[kGates];  // [n_cell, cols] row-major, TFLite's layout; `gates` of them
     float scale[kGates];
   };
   // Sizes the scratch for `max_rows` projected rows and `batch` rows per step.
-  void Configure(int n_input, int n_cell, int max_rows, int batch, bool asymmetric);
+  void Configure(int n_input, int n_cell, int max_rows, int batch, bool asymmetric, int gates = kGates,
+                 int block_units = kBlockUnits);
   // The weights of a layer of Configure's sizes, packed for `kernels`; Use() runs with them.
   std::unique_ptr<HybridWeights> Pack(const Gates& input, const Gates& recurrent,
                                       const float* const bias[kGates]) const;
@@ -95,14 +98,20 @@ class HybridLstm {
   const HybridWeights* weights() const { return weights_.get(); }
   // gx[r] = bias + dot(W_x, q(x[r])) * scale for `rows` input rows, in the packed float layout.
   void Project(const float* x, int rows, float* gx);
-  // One step: s.gx holds the input projection; adds the recurrent product of h_prev and runs
-  // the float kernel's cell update into s.c and s.h_next.
+  // out[b] = in[b] + dot(W_h, q(h[b])) * scale for `batch` rows of h (h_stride apart) and of
+  // `in` (in_stride apart; 0: the same row for all); out is this layer's scratch, Row() apart.
+  const float* Recurrent(const float* h, size_t h_stride, int batch, const float* in, size_t in_stride);
+  // One LSTM step: s.gx holds the input projection; adds the recurrent product of h_prev and
+  // runs the float kernel's cell update into s.c and s.h_next.
   void Step(const Kernels& kernels, const StepArgs& s);
+  // Floats of one packed row (every gate of every block).
+  size_t Row() const { return static_cast<size_t>(rows_); }
   size_t WeightBytes() const { return weights_ ? weights_->Bytes() : 0; }
   const HybridKernels* kernels = nullptr;
 
  private:
   int n_input_ = 0, n_cell_ = 0, in_cols_ = 0, rec_cols_ = 0, rows_ = 0;
+  int gates_per_block_ = kGates, block_units_ = kBlockUnits;
   bool asymmetric_ = false;
   std::shared_ptr<const HybridWeights> weights_;
   // Scratch.

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cpu_features.h"
+#include "gru.h"
 #include "lstm/float_lstm.h"
 #include "lstm/hybrid_lstm.h"
 #include "lstm/int8_lstm.h"
@@ -31,6 +32,8 @@ const Variant kVariants[] = {
     TFLSTM_VARIANT(kLstmFloat, kPortable, lstm::PortableKernels),
     TFLSTM_VARIANT(kLstmHybrid, kPortable, lstm::PortableHybridKernels),
     TFLSTM_VARIANT(kLstmInt8, kPortable, lstm::PortableInt8Kernels),
+    TFLSTM_VARIANT(kGruFloat, kPortable, PortableGruKernels),
+    TFLSTM_VARIANT(kRnnFloat, kPortable, PortableRnnKernels),
 #if defined(__x86_64__) || defined(_M_X64)
     TFLSTM_VARIANT(kLstmFloat, kAvx2, lstm::Avx2Kernels),
     TFLSTM_VARIANT(kLstmFloat, kAvx512, lstm::Avx512Kernels),
@@ -38,11 +41,17 @@ const Variant kVariants[] = {
     TFLSTM_VARIANT(kLstmHybrid, kAvx512Vnni, lstm::VnniHybridKernels),
     TFLSTM_VARIANT(kLstmInt8, kAvx2, lstm::Avx2Int8Kernels),
     TFLSTM_VARIANT(kLstmInt8, kAvx512Vnni, lstm::VnniInt8Kernels),
+    TFLSTM_VARIANT(kGruFloat, kAvx2, Avx2GruKernels),
+    TFLSTM_VARIANT(kGruFloat, kAvx512, Avx512GruKernels),
+    TFLSTM_VARIANT(kRnnFloat, kAvx2, Avx2RnnKernels),
+    TFLSTM_VARIANT(kRnnFloat, kAvx512, Avx512RnnKernels),
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
     TFLSTM_VARIANT(kLstmFloat, kNeon, lstm::NeonKernels),
     TFLSTM_VARIANT(kLstmHybrid, kNeon, lstm::NeonHybridKernels),
     TFLSTM_VARIANT(kLstmInt8, kNeon, lstm::NeonInt8Kernels),
+    TFLSTM_VARIANT(kGruFloat, kNeon, NeonGruKernels),
+    TFLSTM_VARIANT(kRnnFloat, kNeon, NeonRnnKernels),
 #endif
 #if defined(__aarch64__)
     TFLSTM_VARIANT(kLstmHybrid, kDotProd, lstm::DotProdHybridKernels),
@@ -88,7 +97,7 @@ bool Allowed(Isa isa) {
 }
 
 const char* VariantName(Family family, Isa isa) {
-  static const char* const kFamilies[] = {"", "hybrid-", "int8-"};
+  static const char* const kFamilies[] = {"", "hybrid-", "int8-", "gru-", "rnn-"};
   static const char* const kIsas[] = {"portable", "avx2", "avx512", "avx512vnni", "neon", "neon-dotprod"};
   constexpr int kIsaCount = sizeof(kIsas) / sizeof(kIsas[0]);
   constexpr int kFamilyCount = sizeof(kFamilies) / sizeof(kFamilies[0]);
