@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "rnn/gru_validate.h"
 #include "tensorflow/lite/kernels/internal/quantization_util.h"
 #include "tensorflow/lite/schema/schema_utils.h"
 #include "tflstm/model.h"
@@ -412,6 +413,7 @@ class Validator {
         if (v.inputs() == 5) return Status::Ok();  // the basic kernel checks its own operands
         return CheckLstmOp(v, /*sequence=*/false, false);
       case tflite::BuiltinOperator_BIDIRECTIONAL_SEQUENCE_LSTM: return CheckBidirectionalLstm(v);
+      case tflite::BuiltinOperator_CUSTOM: return rnn::CheckTflstmCustomOp(m_, v.sg, v.op, where_ + ": " + name);
       case tflite::BuiltinOperator_FULLY_CONNECTED: return CheckFullyConnected(v);
       case tflite::BuiltinOperator_CONCATENATION: return CheckConcatenation(v);
       case tflite::BuiltinOperator_CONV_2D: return CheckConv(v);

@@ -20,6 +20,7 @@
 #include "lstm/hybrid_lstm.h"
 #include "lstm/int8_lstm.h"
 #include "lstm/lstm_op.h"
+#include "rnn/cpu_features.h"
 #include "tensorflow/lite/interpreter.h"
 #include "tensorflow/lite/interpreter_builder.h"
 #include "tensorflow/lite/kernels/internal/portable_tensor_utils.h"
@@ -923,7 +924,7 @@ TEST(Int8Kernels, EveryInstructionSetMatchesThePortableOne) {
 // qemu-aarch64's default CPU ("max") has DotProd, so the ARM test run takes the sdot kernels
 // through the op, and the plain NEON ones through the *OnThisCpu loops above.
 TEST(Int8Kernels, TheEmulatedCpuRunsTheDotProdKernels) {
-  ASSERT_TRUE(lstm::CpuHasDotProd());
+  ASSERT_TRUE(rnn::Cpu().dotprod);
   EXPECT_STREQ(lstm::BestInt8Kernels().name, "int8-neon-dotprod");
   EXPECT_STREQ(lstm::BestHybridKernels().name, "hybrid-neon-dotprod");
   EXPECT_EQ(lstm::Int8KernelsOnThisCpu().size(), 3u);

@@ -7,19 +7,25 @@
 #include <cstddef>
 #include <vector>
 
-#include "aligned_vector.h"
+#include "rnn/activation.h"
+#include "rnn/aligned_vector.h"
+#include "rnn/layout.h"
+#include "rnn/variants.h"
 
 namespace tflstm::lstm {
+
+using rnn::AlignedVector;
 
 constexpr int kBlockUnits = 8;                     // hidden units per packed block
 constexpr int kGates = 4;                          // i, f, c, o: TFLite's order
 constexpr int kBlockWidth = kBlockUnits * kGates;  // floats per packed row of a block
+using Layout = rnn::Blocked<kGates, kBlockUnits>;  // the recurrence's gate layout
 
-// The cell-gate and output activation (TFLite's `activation` parameter) the fast path runs;
-// a model's flatbuffer cannot say sigmoid.
-enum class Activation { kTanh, kRelu, kRelu6, kReluN1To1 };
+// The cell-gate and output activation (TFLite's `activation` parameter) the fast path runs:
+// tanh, relu, relu6 or relu_n1_to_1 (a model's flatbuffer cannot say sigmoid).
+using Activation = rnn::Act;
 
-inline int Blocks(int units) { return (units + kBlockUnits - 1) / kBlockUnits; }
+inline int Blocks(int units) { return Layout::Blocks(units); }
 
 // Weights in the packed layout: for block b, row k, gate g, unit j of the block,
 // w[((b * rows + k) * kGates + g) * kBlockUnits + j]; units past the last are zero.
@@ -51,19 +57,12 @@ struct StepArgs {
 };
 
 // gx[r] = bias + W_input x[r] for `rows` input rows of n_input floats, in the packed layout
-// (Blocks(n_cell) * kBlockWidth floats per row).
-struct ProjectArgs {
-  const float* x;
-  int rows;
-  int n_input;
-  int n_cell;
-  const float* weights;  // PackedWeights::input
-  const float* bias;     // PackedWeights::bias
-  float* gx;
-};
+// (Blocks(n_cell) * kBlockWidth floats per row); weights and bias are PackedWeights'.
+using ProjectArgs = rnn::ProjectArgs;
 
-// One implementation per instruction set.
+// One implementation per instruction set (a family of rnn/variants.h).
 struct Kernels {
+  static constexpr rnn::Family kFamily = rnn::Family::kLstmFloat;
   const char* name;
   void (*project)(const ProjectArgs&);
   void (*step)(const StepArgs&);
@@ -81,27 +80,10 @@ const Kernels& Avx512Kernels();  // only for a CPU with AVX-512F too
 const Kernels& NeonKernels();
 #endif
 
-// The instruction set the LSTM kernels (float, hybrid, int8) use on this CPU, chosen once:
-// AVX2 with FMA, NEON, or portable (also where TFLSTM_LSTM_ISA=portable).
-enum class Isa { kPortable, kAvx2, kNeon };
-Isa BestIsa();
-// Whether the integer products may use AVX-512 VNNI (with AVX512VL, on 256-bit vectors): the CPU
-// has it and TFLSTM_LSTM_ISA is unset (TFLSTM_LSTM_ISA=avx2 keeps plain AVX2, to compare).
-bool HasAvx512Vnni();
-// The same for the float products and AVX-512F (512-bit vectors).
-bool HasAvx512();
-// Whether the integer products may use aarch64's dot product instructions (sdot, DotProd): the
-// CPU has them and TFLSTM_LSTM_ISA is unset (TFLSTM_LSTM_ISA=neon keeps plain NEON, to compare).
-bool HasDotProd();
-// What this CPU has, whatever TFLSTM_LSTM_ISA says (the tests run every kernel it can).
-bool CpuHasAvx2();
-bool CpuHasAvx512Vnni();
-bool CpuHasAvx512();
-bool CpuHasDotProd();
-
-// The best implementation for this CPU.
-const Kernels& BestKernels();
+// The best implementation for this CPU (rnn::Best: AVX-512, AVX2, NEON or portable, as
+// TFLSTM_LSTM_ISA allows).
+inline const Kernels& BestKernels() { return rnn::Best<Kernels>(); }
 // Every implementation this CPU can run, the portable one first (for the tests).
-std::vector<const Kernels*> KernelsOnThisCpu();
+inline std::vector<const Kernels*> KernelsOnThisCpu() { return rnn::OnThisCpu<Kernels>(); }
 
 }  // namespace tflstm::lstm

@@ -1,94 +1,18 @@
-// The float LSTM kernels of float_lstm.h, written once over a vector type: each instruction
-// set's file defines a traits struct S (V, kLanes, kChains, kProjectRows and a few operations)
-// and instantiates KernelsFor<S>(). Include it only from those files. Traits whose vectors are
-// wider than a gate's kBlockUnits (AVX-512: two gates a vector) give only the product's
-// operations, a Half traits struct and Split(acc, halves); the cell update runs on Half.
+// The float LSTM kernels of float_lstm.h: the LSTM's gate functions (its cell update) on the
+// shared float recurrence (rnn/float_recurrence.h: activations, projection, recurrent product) in
+// the LSTM's gate layout. Each instruction set's file instantiates KernelsFor<S>() with its
+// traits (rnn/float_traits_*.h). Traits whose vectors are wider than a gate's kBlockUnits
+// (AVX-512: two gates a vector) give a Half traits struct and Split<N>(acc, halves); the cell
+// update runs on Half.
 #pragma once
 
 #include "float_lstm.h"
+#include "rnn/float_recurrence.h"
 
 namespace tflstm::lstm {
 namespace {
 
-template <class S>
-struct Math {
-  using V = typename S::V;
-
-  // e^x for |x| <= 80 (Cephes' polynomial: about 1 ulp).
-  static V Exp(V x) {
-    const V n = S::Round(S::Mul(x, S::Set(1.44269504088896341f)));
-    x = S::Fma(n, S::Set(-0.693359375f), x);  // x - n ln 2, in two parts for precision
-    x = S::Fma(n, S::Set(2.12194440e-4f), x);
-    V y = S::Set(1.9875691500e-4f);
-    y = S::Fma(y, x, S::Set(1.3981999507e-3f));
-    y = S::Fma(y, x, S::Set(8.3334519073e-3f));
-    y = S::Fma(y, x, S::Set(4.1665795894e-2f));
-    y = S::Fma(y, x, S::Set(1.6666665459e-1f));
-    y = S::Fma(y, x, S::Set(5.0000001201e-1f));
-    y = S::Fma(y, S::Mul(x, x), S::Add(x, S::Set(1.0f)));
-    return S::Mul(y, S::Pow2(n));
-  }
-  static V Clamp(V x, float lo, float hi) { return S::Min(S::Max(x, S::Set(lo)), S::Set(hi)); }
-  // Clamped so that every intermediate stays a normal float (a reciprocal estimate of a huge
-  // value is 0 on 32-bit NEON); the results at the bounds round to 0 and 1.
-  static V Sigmoid(V x) {
-    const V e = Exp(S::Sub(S::Set(0.0f), Clamp(x, -40.0f, 40.0f)));
-    return S::Div(S::Set(1.0f), S::Add(S::Set(1.0f), e));
-  }
-  static V Tanh(V x) {
-    const V e = Exp(S::Mul(S::Set(-2.0f), Clamp(x, -9.0f, 9.0f)));
-    return S::Div(S::Sub(S::Set(1.0f), e), S::Add(S::Set(1.0f), e));
-  }
-  template <Activation A>
-  static V Activate(V x) {
-    if constexpr (A == Activation::kTanh) return Tanh(x);
-    if constexpr (A == Activation::kRelu) return S::Max(x, S::Set(0.0f));
-    if constexpr (A == Activation::kRelu6) return Clamp(x, 0.0f, 6.0f);
-    if constexpr (A == Activation::kReluN1To1) return Clamp(x, -1.0f, 1.0f);
-  }
-};
-
-// kRows input rows against one block of packed input weights.
-template <class S, int kRows>
-inline void ProjectRows(const float* x, int n_input, const float* w, const float* bias, float* gx, size_t gx_stride) {
-  using V = typename S::V;
-  constexpr int L = S::kLanes;
-  constexpr int kVecs = kBlockWidth / L;
-  V acc[kRows][kVecs];
-  for (int r = 0; r < kRows; ++r) {
-    for (int v = 0; v < kVecs; ++v) acc[r][v] = S::Load(bias + v * L);
-  }
-  for (int k = 0; k < n_input; ++k) {
-    const float* wk = w + static_cast<size_t>(k) * kBlockWidth;
-    for (int r = 0; r < kRows; ++r) {
-      const V xk = S::Set(x[static_cast<size_t>(r) * n_input + k]);
-      for (int v = 0; v < kVecs; ++v) acc[r][v] = S::Fma(xk, S::Load(wk + v * L), acc[r][v]);
-    }
-  }
-  for (int r = 0; r < kRows; ++r) {
-    for (int v = 0; v < kVecs; ++v) S::Store(gx + r * gx_stride + v * L, acc[r][v]);
-  }
-}
-
-template <class S>
-void Project(const ProjectArgs& a) {
-  const int blocks = Blocks(a.n_cell);
-  const size_t row_stride = static_cast<size_t>(blocks) * kBlockWidth;
-  constexpr int R = S::kProjectRows;
-  for (int blk = 0; blk < blocks; ++blk) {  // one block's weights stay in L1 across all rows
-    const float* w = a.weights + static_cast<size_t>(blk) * a.n_input * kBlockWidth;
-    const float* bias = a.bias + static_cast<size_t>(blk) * kBlockWidth;
-    int r = 0;
-    for (; r + R <= a.rows; r += R) {
-      ProjectRows<S, R>(a.x + static_cast<size_t>(r) * a.n_input, a.n_input, w, bias,
-                        a.gx + r * row_stride + static_cast<size_t>(blk) * kBlockWidth, row_stride);
-    }
-    for (; r < a.rows; ++r) {
-      ProjectRows<S, 1>(a.x + static_cast<size_t>(r) * a.n_input, a.n_input, w, bias,
-                        a.gx + r * row_stride + static_cast<size_t>(blk) * kBlockWidth, row_stride);
-    }
-  }
-}
+using rnn::Math;
 
 // The cell update of N vectors of consecutive units from their gates' pre-activations:
 // pre[g][n] is gate g's of vector n. Stage by stage, so that the N vectors' activations, which
@@ -137,7 +61,7 @@ inline void CellUpdateOf(const typename S::V* acc, float* cell, float* out, floa
   if constexpr (S::kLanes > kBlockUnits) {
     using H = typename S::Half;
     typename H::V halves[kBlockWidth / H::kLanes];
-    S::Split(acc, halves);
+    S::template Split<kBlockWidth / S::kLanes>(acc, halves);
     CellUpdate<H, A>(halves, cell, out, cell_clip);
   } else {
     CellUpdate<S, A>(acc, cell, out, cell_clip);
@@ -175,37 +99,13 @@ inline void CellUpdatePair(const typename S::V* acc0, const typename S::V* acc1,
 }
 
 // Block `blk`'s gate pre-activations for batch row b, its input projection plus the recurrent
-// product, summed into acc[0] (acc[1..kChains) are independent chains, to hide the FMA latency).
+// product, summed into acc[0].
 template <class S>
 inline void BlockGates(const StepArgs& a, int blk, int b, typename S::V (&acc)[S::kChains][kBlockWidth / S::kLanes]) {
-  using V = typename S::V;
-  constexpr int L = S::kLanes;
-  constexpr int kVecs = kBlockWidth / L;
-  constexpr int C = S::kChains;
   const int n = a.n_cell;
-  const float* w = a.recurrent + static_cast<size_t>(blk) * n * kBlockWidth;
-  const float* gx = a.gx + b * a.gx_batch_stride + static_cast<size_t>(blk) * kBlockWidth;
-  const float* h = a.h_prev + b * a.state_stride;
-  for (int v = 0; v < kVecs; ++v) {
-    acc[0][v] = S::Load(gx + v * L);
-    for (int c = 1; c < C; ++c) acc[c][v] = S::Set(0.0f);
-  }
-  int k = 0;
-  for (; k + C <= n; k += C) {
-    for (int c = 0; c < C; ++c) {
-      const V hk = S::Set(h[k + c]);
-      const float* wk = w + static_cast<size_t>(k + c) * kBlockWidth;
-      for (int v = 0; v < kVecs; ++v) acc[c][v] = S::Fma(hk, S::Load(wk + v * L), acc[c][v]);
-    }
-  }
-  for (; k < n; ++k) {
-    const V hk = S::Set(h[k]);
-    const float* wk = w + static_cast<size_t>(k) * kBlockWidth;
-    for (int v = 0; v < kVecs; ++v) acc[0][v] = S::Fma(hk, S::Load(wk + v * L), acc[0][v]);
-  }
-  for (int c = 1; c < C; ++c) {
-    for (int v = 0; v < kVecs; ++v) acc[0][v] = S::Add(acc[0][v], acc[c][v]);
-  }
+  rnn::Product<S, kBlockWidth, true>(a.recurrent + static_cast<size_t>(blk) * n * kBlockWidth,
+                                     a.gx + b * a.gx_batch_stride + static_cast<size_t>(blk) * kBlockWidth,
+                                     a.h_prev + b * a.state_stride, n, acc);
 }
 
 template <class S, Activation A>
@@ -274,12 +174,14 @@ void Run(const StepArgs& a) {
     case Activation::kRelu6: return kFused ? StepWith<S, Activation::kRelu6>(a) : UpdateWith<S, Activation::kRelu6>(a);
     case Activation::kReluN1To1:
       return kFused ? StepWith<S, Activation::kReluN1To1>(a) : UpdateWith<S, Activation::kReluN1To1>(a);
+    default: return;  // the op runs no other activation on this kernel (FastActivation)
   }
 }
 
 template <class S>
-const Kernels& KernelsFor(const char* name) {
-  static const Kernels kernels{name, &Project<S>, &Run<S, true>, &Run<S, false>};
+const Kernels& KernelsFor(rnn::Isa isa) {
+  static const Kernels kernels{rnn::VariantName(Kernels::kFamily, isa), &rnn::Project<S, Layout>, &Run<S, true>,
+                               &Run<S, false>};
   return kernels;
 }
 

@@ -55,14 +55,16 @@ void QuantizeRow(const HybridKernels& kernels, const float* x, int n, int padded
 
 namespace {
 
-// Packed row p = blk * kBlockWidth + g * kBlockUnits + j is unit blk * kBlockUnits + j of gate
-// g (zero past the last unit), its columns padded to `padded` with zeros.
-void PackRows(const HybridLstm::Gates& gates, int units, int cols, int padded, int8_t* out, float* scale,
-              int32_t* sums) {
-  const int rows = Blocks(units) * kBlockWidth;
+// Packed row p = blk * width + g * block_units + j (width = gates * block_units) is unit
+// blk * block_units + j of gate g (zero past the last unit), its columns padded to `padded`.
+int RowGate(int p, int gates, int block_units) { return (p % (gates * block_units)) / block_units; }
+int RowUnit(int p, int gates, int block_units) { return p / (gates * block_units) * block_units + p % block_units; }
+
+void PackRows(const HybridLstm::Gates& gates, int n_gates, int block_units, int rows, int units, int cols, int padded,
+              int8_t* out, float* scale, int32_t* sums) {
   for (int p = 0; p < rows; ++p) {
-    const int g = (p % kBlockWidth) / kBlockUnits;
-    const int unit = p / kBlockWidth * kBlockUnits + p % kBlockUnits;
+    const int g = RowGate(p, n_gates, block_units);
+    const int unit = RowUnit(p, n_gates, block_units);
     int8_t* row = out + static_cast<size_t>(p) * padded;
     std::fill(row, row + padded, int8_t{0});
     scale[p] = gates.scale[g];
@@ -75,12 +77,15 @@ void PackRows(const HybridLstm::Gates& gates, int units, int cols, int padded, i
 
 }  // namespace
 
-void HybridLstm::Configure(int n_input, int n_cell, int max_rows, int batch, bool asymmetric) {
+void HybridLstm::Configure(int n_input, int n_cell, int max_rows, int batch, bool asymmetric, int gates,
+                           int block_units) {
   n_input_ = n_input;
   n_cell_ = n_cell;
   in_cols_ = PadCols(n_input);
   rec_cols_ = PadCols(n_cell);
-  rows_ = Blocks(n_cell) * kBlockWidth;
+  gates_per_block_ = gates;
+  block_units_ = block_units;
+  rows_ = (n_cell + block_units - 1) / block_units * gates * block_units;
   asymmetric_ = asymmetric;
   weights_.reset();
   const size_t rows = static_cast<size_t>(rows_);
@@ -104,9 +109,10 @@ std::unique_ptr<HybridWeights> HybridLstm::Pack(const Gates& input, const Gates&
   p.recurrent_scale.assign(rows, 0.0f);
   p.input_sums.assign(rows, 0);
   p.recurrent_sums.assign(rows, 0);
-  PackRows(input, n_cell_, n_input_, in_cols_, p.input.data(), p.input_scale.data(), p.input_sums.data());
-  PackRows(recurrent, n_cell_, n_cell_, rec_cols_, p.recurrent.data(), p.recurrent_scale.data(),
-           p.recurrent_sums.data());
+  PackRows(input, gates_per_block_, block_units_, rows_, n_cell_, n_input_, in_cols_, p.input.data(),
+           p.input_scale.data(), p.input_sums.data());
+  PackRows(recurrent, gates_per_block_, block_units_, rows_, n_cell_, n_cell_, rec_cols_, p.recurrent.data(),
+           p.recurrent_scale.data(), p.recurrent_sums.data());
   const auto dot_for = [&](AlignedVector<int8_t>& w, int cols) {
     if (std::find(w.begin(), w.end(), int8_t{-128}) != w.end()) return kernels->dot;
     if (kernels->narrow_layout != nullptr) {
@@ -118,8 +124,8 @@ std::unique_ptr<HybridWeights> HybridLstm::Pack(const Gates& input, const Gates&
   p.input_dot = dot_for(p.input, in_cols_);
   p.recurrent_dot = dot_for(p.recurrent, rec_cols_);
   for (int r = 0; r < rows_; ++r) {
-    const int unit = r / kBlockWidth * kBlockUnits + r % kBlockUnits;
-    p.bias[r] = unit < n_cell_ ? bias[(r % kBlockWidth) / kBlockUnits][unit] : 0.0f;
+    const int unit = RowUnit(r, gates_per_block_, block_units_);
+    p.bias[r] = unit < n_cell_ ? bias[RowGate(r, gates_per_block_, block_units_)][unit] : 0.0f;
   }
   return packed;
 }
@@ -144,53 +150,26 @@ void HybridLstm::Project(const float* x, int rows, float* gx) {
   }
 }
 
-void HybridLstm::Step(const Kernels& kernels_float, const StepArgs& s) {
-  for (int b = 0; b < s.batch; ++b) {
-    QuantizeRow(*kernels, s.h_prev + b * s.state_stride, n_cell_, rec_cols_, asymmetric_,
+const float* HybridLstm::Recurrent(const float* h, size_t h_stride, int batch, const float* in, size_t in_stride) {
+  for (int b = 0; b < batch; ++b) {
+    QuantizeRow(*kernels, h + b * h_stride, n_cell_, rec_cols_, asymmetric_,
                 q_.data() + static_cast<size_t>(b) * rec_cols_, &q_scale_[b], &q_offset_[b]);
   }
   const HybridWeights& w = *weights_;
-  w.recurrent_dot(w.recurrent.data(), rows_, rec_cols_, q_.data(), s.batch, dots_.data());
-  for (int b = 0; b < s.batch; ++b) {
+  w.recurrent_dot(w.recurrent.data(), rows_, rec_cols_, q_.data(), batch, dots_.data());
+  for (int b = 0; b < batch; ++b) {
     kernels->accumulate(dots_.data() + static_cast<size_t>(b) * rows_, w.recurrent_sums.data(), q_offset_[b],
-                        q_scale_[b], w.recurrent_scale.data(), rows_, s.gx + b * s.gx_batch_stride,
+                        q_scale_[b], w.recurrent_scale.data(), rows_, in + b * in_stride,
                         gates_.data() + static_cast<size_t>(b) * rows_);
   }
+  return gates_.data();
+}
+
+void HybridLstm::Step(const Kernels& kernels_float, const StepArgs& s) {
   StepArgs update = s;
-  update.gx = gates_.data();
+  update.gx = Recurrent(s.h_prev, s.state_stride, s.batch, s.gx, s.gx_batch_stride);
   update.gx_batch_stride = static_cast<size_t>(rows_);
   kernels_float.update(update);
-}
-
-std::vector<const HybridKernels*> HybridKernelsOnThisCpu() {
-  std::vector<const HybridKernels*> all = {&PortableHybridKernels()};
-#if defined(__x86_64__) || defined(_M_X64)
-  if (CpuHasAvx2()) all.push_back(&Avx2HybridKernels());
-  if (CpuHasAvx512Vnni()) all.push_back(&VnniHybridKernels());
-#endif
-#if defined(__ARM_NEON) || defined(__ARM_NEON__)
-  all.push_back(&NeonHybridKernels());
-#endif
-#if defined(__aarch64__)
-  if (CpuHasDotProd()) all.push_back(&DotProdHybridKernels());
-#endif
-  return all;
-}
-
-const HybridKernels& BestHybridKernels() {
-  switch (BestIsa()) {
-#if defined(__x86_64__) || defined(_M_X64)
-    case Isa::kAvx2: return HasAvx512Vnni() ? VnniHybridKernels() : Avx2HybridKernels();
-#endif
-#if defined(__ARM_NEON) || defined(__ARM_NEON__)
-#if defined(__aarch64__)
-    case Isa::kNeon: return HasDotProd() ? DotProdHybridKernels() : NeonHybridKernels();
-#else
-    case Isa::kNeon: return NeonHybridKernels();
-#endif
-#endif
-    default: return PortableHybridKernels();
-  }
 }
 
 }  // namespace tflstm::lstm

@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "aligned_vector.h"
 #include "float_lstm.h"
+#include "rnn/aligned_vector.h"
 
 namespace tflstm::lstm {
 
@@ -25,6 +25,7 @@ inline int PadCols(int n) { return (n + kDotCols - 1) / kDotCols * kDotCols; }
 // out[v * rows + r] = sum_k w[r * cols + k] * x[v * cols + k]; cols is a multiple of kDotCols.
 using DotFn = void (*)(const int8_t* w, int rows, int cols, const int8_t* x, int vectors, int32_t* out);
 struct HybridKernels {
+  static constexpr rnn::Family kFamily = rnn::Family::kLstmHybrid;
   const char* name;
   DotFn dot;  // any int8 values, w row-major
   // For w in [-127, 127], as TF's converter writes them: the instruction set's faster product
@@ -58,9 +59,9 @@ const HybridKernels& NeonHybridKernels();
 const HybridKernels& DotProdHybridKernels();  // only for a CPU with DotProd
 #endif
 // "hybrid-avx512vnni", "hybrid-avx2", "hybrid-neon-dotprod", "hybrid-neon" or "hybrid-portable"
-const HybridKernels& BestHybridKernels();
+inline const HybridKernels& BestHybridKernels() { return rnn::Best<HybridKernels>(); }
 // Every implementation this CPU can run, the portable one first (for the tests).
-std::vector<const HybridKernels*> HybridKernelsOnThisCpu();
+inline std::vector<const HybridKernels*> HybridKernelsOnThisCpu() { return rnn::OnThisCpu<HybridKernels>(); }
 
 // TFLite's per-row input quantization (tensor_utils::BatchQuantizeFloats for one row):
 // symmetric to [-127, 127] with offset 0, or asymmetric to [-128, 127] with a zero point.
@@ -78,15 +79,18 @@ struct HybridWeights {
   size_t Bytes() const;
 };
 
-// One hybrid LSTM layer: its packed weights and its own scratch (sized once in Configure).
+// One hybrid recurrent layer (the LSTM's, and the GRU's of rnn/gru_op.cc): its packed weights
+// and its own scratch (sized once in Configure), in a gate layout of `gates` gates of
+// `block_units` units a block (the LSTM's by default).
 class HybridLstm {
  public:
   struct Gates {
-    const int8_t* weights[kGates];  // [n_cell, cols] row-major, TFLite's layout
+    const int8_t* weights[kGates];  // [n_cell, cols] row-major, TFLite's layout; `gates` of them
     float scale[kGates];
   };
   // Sizes the scratch for `max_rows` projected rows and `batch` rows per step.
-  void Configure(int n_input, int n_cell, int max_rows, int batch, bool asymmetric);
+  void Configure(int n_input, int n_cell, int max_rows, int batch, bool asymmetric, int gates = kGates,
+                 int block_units = kBlockUnits);
   // The weights of a layer of Configure's sizes, packed for `kernels`; Use() runs with them.
   std::unique_ptr<HybridWeights> Pack(const Gates& input, const Gates& recurrent,
                                       const float* const bias[kGates]) const;
@@ -94,9 +98,14 @@ class HybridLstm {
   const HybridWeights* weights() const { return weights_.get(); }
   // gx[r] = bias + dot(W_x, q(x[r])) * scale for `rows` input rows, in the packed float layout.
   void Project(const float* x, int rows, float* gx);
-  // One step: s.gx holds the input projection; adds the recurrent product of h_prev and runs
-  // the float kernel's cell update into s.c and s.h_next.
+  // out[b] = in[b] + dot(W_h, q(h[b])) * scale for `batch` rows of h (h_stride apart) and of
+  // `in` (in_stride apart; 0: the same row for all); out is this layer's scratch, Row() apart.
+  const float* Recurrent(const float* h, size_t h_stride, int batch, const float* in, size_t in_stride);
+  // One LSTM step: s.gx holds the input projection; adds the recurrent product of h_prev and
+  // runs the float kernel's cell update into s.c and s.h_next.
   void Step(const Kernels& kernels, const StepArgs& s);
+  // Floats of one packed row (every gate of every block).
+  size_t Row() const { return static_cast<size_t>(rows_); }
   size_t WeightBytes() const { return weights_ ? weights_->Bytes() : 0; }
   size_t ScratchBytes() const {
     return q_.capacity() + 4 * (q_scale_.capacity() + q_offset_.capacity() + dots_.capacity() + gates_.capacity());
@@ -105,6 +114,7 @@ class HybridLstm {
 
  private:
   int n_input_ = 0, n_cell_ = 0, in_cols_ = 0, rec_cols_ = 0, rows_ = 0;
+  int gates_per_block_ = kGates, block_units_ = kBlockUnits;
   bool asymmetric_ = false;
   std::shared_ptr<const HybridWeights> weights_;
   // Scratch.

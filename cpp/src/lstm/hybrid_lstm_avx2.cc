@@ -113,7 +113,7 @@ struct MaddubsProduct {
 }  // namespace
 
 const HybridKernels& Avx2HybridKernels() {
-  return HybridKernelsFor<Avx2>("hybrid-avx2", &NarrowLayout, &DotNarrow<MaddubsProduct>, &Accumulate,
+  return HybridKernelsFor<Avx2>(rnn::Isa::kAvx2, &NarrowLayout, &DotNarrow<MaddubsProduct>, &Accumulate,
                                 &MinMaxLanes<Avx2>, &Quantize);
 }
 

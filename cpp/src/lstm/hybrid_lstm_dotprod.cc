@@ -1,6 +1,6 @@
 // The hybrid LSTM's int8 products with aarch64's dot product instructions (DotProd): one sdot
 // per 16 columns, exact for any int8 values, in place of two vmull_s8 and two vpadal. The rest is
-// the NEON kernel's. Compiled with +dotprod; chosen only on a CPU that has it (HasDotProd).
+// the NEON kernel's. Compiled with +dotprod; the variant table runs it only on a CPU that has it.
 #if defined(__aarch64__)
 #include <arm_neon.h>
 
@@ -24,7 +24,7 @@ struct DotProd {
 const HybridKernels& DotProdHybridKernels() {
   static const HybridKernels kernels = [] {
     HybridKernels k = NeonHybridKernels();
-    k.name = "hybrid-neon-dotprod";
+    k.name = rnn::VariantName(HybridKernels::kFamily, rnn::Isa::kDotProd);
     k.dot = &Dot<DotProd>;
     k.dot_narrow = &Dot<DotProd>;
     return k;

@@ -92,12 +92,13 @@ std::pair<float, float> MinMaxLanes(const float* x, int n) {
 }
 
 template <class S>
-const HybridKernels& HybridKernelsFor(const char* name, decltype(HybridKernels::narrow_layout) narrow_layout = nullptr,
+const HybridKernels& HybridKernelsFor(rnn::Isa isa, decltype(HybridKernels::narrow_layout) narrow_layout = nullptr,
                                       DotFn dot_narrow = &Dot<S>,
                                       decltype(HybridKernels::accumulate) accumulate = &AccumulateScalar,
                                       decltype(HybridKernels::min_max) min_max = &MinMaxScalar,
                                       decltype(HybridKernels::quantize) quantize = &QuantizeScalar) {
-  static const HybridKernels kernels{name, &Dot<S>, narrow_layout, dot_narrow, accumulate, min_max, quantize};
+  static const HybridKernels kernels{
+      rnn::VariantName(HybridKernels::kFamily, isa), &Dot<S>, narrow_layout, dot_narrow, accumulate, min_max, quantize};
   return kernels;
 }
 

@@ -65,7 +65,7 @@ void Quantize(const float* x, int n, float inv, float zero, float lo, float hi, 
 }  // namespace
 
 const HybridKernels& NeonHybridKernels() {
-  return HybridKernelsFor<Neon>("hybrid-neon", nullptr, &Dot<Neon>, &AccumulateScalar, &MinMaxLanes<Neon>, &Quantize);
+  return HybridKernelsFor<Neon>(rnn::Isa::kNeon, nullptr, &Dot<Neon>, &AccumulateScalar, &MinMaxLanes<Neon>, &Quantize);
 }
 
 }  // namespace tflstm::lstm

@@ -19,6 +19,6 @@ struct Scalar {
 
 }  // namespace
 
-const HybridKernels& PortableHybridKernels() { return HybridKernelsFor<Scalar>("hybrid-portable"); }
+const HybridKernels& PortableHybridKernels() { return HybridKernelsFor<Scalar>(rnn::Isa::kPortable); }
 
 }  // namespace tflstm::lstm

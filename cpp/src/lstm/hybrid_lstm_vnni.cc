@@ -18,7 +18,7 @@ struct DpbusdProduct {
 const HybridKernels& VnniHybridKernels() {
   static const HybridKernels kernels = [] {
     HybridKernels k = Avx2HybridKernels();
-    k.name = "hybrid-avx512vnni";
+    k.name = rnn::VariantName(HybridKernels::kFamily, rnn::Isa::kAvx512Vnni);
     k.dot_narrow = &DotNarrow<DpbusdProduct>;
     return k;
   }();

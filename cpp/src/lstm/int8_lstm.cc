@@ -5,7 +5,8 @@
 #include <limits>
 
 #include "int8_lstm.h"
-#include "pack_cache.h"
+#include "rnn/pack_cache.h"
+#include "rnn/sequence.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
 #include "tensorflow/lite/kernels/internal/quantization_util.h"
 #include "tensorflow/lite/kernels/lstm_shared.h"
@@ -15,9 +16,6 @@ namespace tflstm::lstm {
 namespace {
 
 namespace full = tflite::ops::builtin::lstm::full;
-
-// The input projection is computed this many steps at a time (as the float kernel's).
-constexpr int kChunkSteps = 32;
 
 const TfLiteTensor& Input(const TfLiteContext* context, const TfLiteNode* node, int i) {
   return *OptionalInput(context, node, i);
@@ -65,37 +63,6 @@ void Int8EffectiveBias(const int8_t* const gates[kGates], const int32_t* const b
       out[(unit / kBlockUnits) * kBlockWidth + g * kBlockUnits + unit % kBlockUnits] = static_cast<int32_t>(sum);
     }
   }
-}
-
-const Int8Kernels& BestInt8Kernels() {
-  switch (BestIsa()) {
-#if defined(__x86_64__) || defined(_M_X64)
-    case Isa::kAvx2: return HasAvx512Vnni() ? VnniInt8Kernels() : Avx2Int8Kernels();
-#endif
-#if defined(__ARM_NEON) || defined(__ARM_NEON__)
-#if defined(__aarch64__)
-    case Isa::kNeon: return HasDotProd() ? DotProdInt8Kernels() : NeonInt8Kernels();
-#else
-    case Isa::kNeon: return NeonInt8Kernels();
-#endif
-#endif
-    default: return PortableInt8Kernels();
-  }
-}
-
-std::vector<const Int8Kernels*> Int8KernelsOnThisCpu() {
-  std::vector<const Int8Kernels*> all = {&PortableInt8Kernels()};
-#if defined(__x86_64__) || defined(_M_X64)
-  if (CpuHasAvx2()) all.push_back(&Avx2Int8Kernels());
-  if (CpuHasAvx512Vnni()) all.push_back(&VnniInt8Kernels());
-#endif
-#if defined(__ARM_NEON) || defined(__ARM_NEON__)
-  all.push_back(&NeonInt8Kernels());
-#endif
-#if defined(__aarch64__)
-  if (CpuHasDotProd()) all.push_back(&DotProdInt8Kernels());
-#endif
-  return all;
 }
 
 bool Int8Lstm::Covers(const TfLiteContext* context, const TfLiteNode* node) {
@@ -170,7 +137,7 @@ TfLiteStatus Int8Lstm::Prepare(TfLiteContext* context, TfLiteNode* node, const L
 
   const int n_cell = dims.n_cell;
   const int group = kernels_->group;
-  PackKey key;  // Covers() took weights in the model only
+  rnn::PackKey key;  // Covers() took weights in the model only
   const int x_offset = kernels_->x_offset;
   key.Add(group)
       .Add(x_offset)
@@ -179,7 +146,7 @@ TfLiteStatus Int8Lstm::Prepare(TfLiteContext* context, TfLiteNode* node, const L
       .Add(input.params.zero_point)
       .Add(output_state.params.zero_point);
   for (int g = 0; g < kGates; ++g) key.Add(w_in[g]).Add(w_rec[g]).Add(bias[g]);
-  weights_ = SharedPack<Int8Weights>(std::move(key), [&] {
+  weights_ = rnn::SharedPack<Int8Weights>(std::move(key), [&] {
     auto w = std::make_unique<Int8Weights>();
     w->input.assign(PackedInt8Size(n_cell, dims.n_input, group), 0);
     w->recurrent.assign(PackedInt8Size(n_cell, n_cell, group), 0);
@@ -199,7 +166,7 @@ TfLiteStatus Int8Lstm::Prepare(TfLiteContext* context, TfLiteNode* node, const L
   TF_LITE_ENSURE_OK(context, context->ResizeTensor(context, &context->tensors[node->outputs->data[0]], output_shape));
 
   // Scratch: the projection of a chunk and its int16 inputs; h (twice), c and the gates.
-  const size_t rows = static_cast<size_t>(dims.batch) * std::min(dims.time, kChunkSteps);
+  const size_t rows = rnn::SequenceShape{dims.batch, dims.time, time_major_, 0}.ChunkRows();
   const size_t padded = static_cast<size_t>(Int8Padded(n_cell));
   const size_t sizes[2] = {rows * (static_cast<size_t>(Blocks(n_cell)) * kBlockWidth + Int8Columns(dims.n_input)),
                            static_cast<size_t>(dims.batch) * padded * (3 + kGates)};
@@ -234,8 +201,8 @@ TfLiteStatus Int8Lstm::Invoke(TfLiteContext* context, TfLiteNode* node) const {
   const size_t padded = static_cast<size_t>(Int8Padded(d.n_cell));
   const size_t row = static_cast<size_t>(Blocks(d.n_cell)) * kBlockWidth;
   const size_t x_cols = static_cast<size_t>(Int8Columns(d.n_input));
-  const int chunk = std::min(d.time, kChunkSteps);
-  const size_t rows = static_cast<size_t>(d.batch) * chunk;
+  const rnn::SequenceShape shape{d.batch, d.time, time_major_, row};
+  const size_t rows = shape.ChunkRows();
   int16_t* gx = projection;
   int16_t* x16 = projection + rows * row;
   int16_t* h_prev = state;
@@ -244,25 +211,14 @@ TfLiteStatus Int8Lstm::Invoke(TfLiteContext* context, TfLiteNode* node) const {
   int16_t* gates = state + 3 * d.batch * padded;
   std::fill(state, state + 3 * d.batch * padded, int16_t{0});
   std::fill(x16, x16 + rows * x_cols, int16_t{0});  // the padding column stays 0
-  for (int b = 0; b < d.batch; ++b) {
-    std::copy_n(output_state.data.int8 + b * n, n, h_prev + b * padded);
-    std::copy_n(cell_state.data.i16 + b * n, n, c + b * padded);
-  }
+  rnn::CopyRows(output_state.data.int8, n, h_prev, padded, d.batch, n);
+  rnn::CopyRows(cell_state.data.i16, n, c, padded, d.batch, n);
 
   const Int8Kernels& kernels = *kernels_;
-  // Input rows are [time][batch] when time-major, else [batch][time]; the projection of a chunk
-  // is laid out the same way.
-  const size_t time_stride = time_major_ ? d.batch * row : row;
-  const size_t batch_stride = time_major_ ? row : chunk * row;
-  auto project = [&](const int8_t* x, int count, int16_t* out) {
-    for (int r = 0; r < count; ++r) std::copy_n(x + r * static_cast<size_t>(d.n_input), d.n_input, x16 + r * x_cols);
-    kernels.project(
-        {x16, count, d.n_input, d.n_cell, weights_->input.data(), weights_->input_bias.data(), &params_, out});
-  };
   Int8StepArgs step{weights_->recurrent.data(),
                     weights_->recurrent_bias.data(),
                     gx,
-                    batch_stride,
+                    0,
                     h_prev,
                     h_next,
                     c,
@@ -270,33 +226,28 @@ TfLiteStatus Int8Lstm::Invoke(TfLiteContext* context, TfLiteNode* node) const {
                     d.batch,
                     d.n_cell,
                     &params_};
-  for (int t = 0; t < d.time; ++t) {
-    if (t % chunk == 0) {
-      const int steps = std::min(chunk, d.time - t);
-      const size_t n_in = static_cast<size_t>(d.n_input);
-      if (time_major_) {
-        project(input.data.int8 + static_cast<size_t>(t) * d.batch * n_in, steps * d.batch, gx);
-      } else {
+  rnn::RunSequence(
+      shape, gx,
+      [&](size_t first, int count, int16_t* out) {
+        const size_t n_in = static_cast<size_t>(d.n_input);
+        rnn::CopyRows(input.data.int8 + first * n_in, n_in, x16, x_cols, count, n_in);
+        kernels.project(
+            {x16, count, d.n_input, d.n_cell, weights_->input.data(), weights_->input_bias.data(), &params_, out});
+      },
+      [&](int t, const int16_t* gx_t, size_t gx_batch_stride) {
+        step.gx = gx_t;
+        step.gx_batch_stride = gx_batch_stride;
+        step.h_prev = h_prev;
+        step.h_next = h_next;
+        kernels.gates(step);
+        kernels.cell(step);
         for (int b = 0; b < d.batch; ++b) {
-          project(input.data.int8 + (static_cast<size_t>(b) * d.time + t) * n_in, steps, gx + b * batch_stride);
+          std::copy_n(h_next + b * padded, n, output.data.int8 + shape.Row(t, b) * n);  // values in [-128, 127]
         }
-      }
-    }
-    step.gx = gx + (t % chunk) * time_stride;
-    step.h_prev = h_prev;
-    step.h_next = h_next;
-    kernels.gates(step);
-    kernels.cell(step);
-    for (int b = 0; b < d.batch; ++b) {
-      const size_t r = time_major_ ? static_cast<size_t>(t) * d.batch + b : static_cast<size_t>(b) * d.time + t;
-      std::copy_n(h_next + b * padded, n, output.data.int8 + r * n);  // values in [-128, 127]
-    }
-    std::swap(h_prev, h_next);
-  }
-  for (int b = 0; b < d.batch; ++b) {
-    std::copy_n(h_prev + b * padded, n, output_state.data.int8 + b * n);
-    std::copy_n(c + b * padded, n, cell_state.data.i16 + b * n);
-  }
+        std::swap(h_prev, h_next);
+      });
+  rnn::CopyRows(h_prev, padded, output_state.data.int8, n, d.batch, n);
+  rnn::CopyRows(c, padded, cell_state.data.i16, n, d.batch, n);
   return kTfLiteOk;
 }
 

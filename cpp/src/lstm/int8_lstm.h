@@ -17,9 +17,9 @@
 #include <memory>
 #include <vector>
 
-#include "aligned_vector.h"
 #include "float_lstm.h"  // kBlockUnits, kGates, kBlockWidth, Blocks()
 #include "lstm_check.h"
+#include "rnn/aligned_vector.h"
 #include "tensorflow/lite/core/c/common.h"
 
 namespace tflstm::lstm {
@@ -105,6 +105,7 @@ struct Int8StepArgs {
 
 // One implementation per instruction set.
 struct Int8Kernels {
+  static constexpr rnn::Family kFamily = rnn::Family::kLstmInt8;
   const char* name;  // "int8-avx2", ...
   int group;         // columns per packed weight group
   // Added to every int8 column of x and h in the products (VNNI multiplies unsigned by signed
@@ -134,9 +135,9 @@ const Int8Kernels& DotProdInt8Kernels();  // only for a CPU with DotProd
 #endif
 
 // The best implementation for this CPU (TFLSTM_LSTM_ISA=portable forces the portable one).
-const Int8Kernels& BestInt8Kernels();
+inline const Int8Kernels& BestInt8Kernels() { return rnn::Best<Int8Kernels>(); }
 // Every implementation this CPU can run, the portable one first (for the tests).
-std::vector<const Int8Kernels*> Int8KernelsOnThisCpu();
+inline std::vector<const Int8Kernels*> Int8KernelsOnThisCpu() { return rnn::OnThisCpu<Int8Kernels>(); }
 
 // The op's side (lstm_op.cc): the kernel of one node.
 class Int8Lstm {

@@ -5,7 +5,7 @@
 
 namespace tflstm::lstm {
 
-const Int8Kernels& Avx2Int8Kernels() { return Int8KernelsFor<Avx2Int8>("int8-avx2"); }
+const Int8Kernels& Avx2Int8Kernels() { return Int8KernelsFor<Avx2Int8>(rnn::Isa::kAvx2); }
 
 }  // namespace tflstm::lstm
 #endif

@@ -1,7 +1,7 @@
 // The integer LSTM with aarch64's dot product instructions (DotProd: Armv8.2-A, optional up to
 // Armv8.4-A): the NEON kernel with each group of four columns as one sdot per four units, which
 // adds four int8 products into each int32 lane exactly, in place of a widening and four vmlal.
-// Compiled with +dotprod; BestInt8Kernels() calls it only on a CPU that has it (HasDotProd).
+// Compiled with +dotprod; the variant table runs it only on a CPU that has it.
 #if defined(__aarch64__)
 #include "int8_lstm_neon.h"
 
@@ -32,7 +32,7 @@ struct DotProdInt8 : NeonInt8 {
 const Int8Kernels& DotProdInt8Kernels() {
   static const Int8Kernels kernels = [] {
     Int8Kernels k = NeonInt8Kernels();
-    k.name = "int8-neon-dotprod";
+    k.name = rnn::VariantName(Int8Kernels::kFamily, rnn::Isa::kDotProd);
     k.group = DotProdInt8::kGroup;
     k.project = &Int8Project<DotProdInt8>;
     k.gates = &Int8Gates<DotProdInt8>;

@@ -353,11 +353,17 @@ void Int8MulQ15(const int16_t* a, const int16_t* b, int16_t* out, int n) {
 }
 
 template <class S>
-const Int8Kernels& Int8KernelsFor(const char* name) {
+const Int8Kernels& Int8KernelsFor(rnn::Isa isa) {
   static_assert(kInt8UnitPad % S::kLanes16 == 0 && kBlockUnits % S::kLanes32 == 0, "vector width");
-  static const Int8Kernels kernels{
-      name,         S::kGroup,     0, &Int8Project<S>, &Int8Gates<S>, &Int8CellOf<S>, &Int8Sigmoid<S>,
-      &Int8Tanh<S>, &Int8MulQ15<S>};
+  static const Int8Kernels kernels{rnn::VariantName(Int8Kernels::kFamily, isa),
+                                   S::kGroup,
+                                   0,
+                                   &Int8Project<S>,
+                                   &Int8Gates<S>,
+                                   &Int8CellOf<S>,
+                                   &Int8Sigmoid<S>,
+                                   &Int8Tanh<S>,
+                                   &Int8MulQ15<S>};
   return kernels;
 }
 

@@ -4,7 +4,7 @@
 
 namespace tflstm::lstm {
 
-const Int8Kernels& NeonInt8Kernels() { return Int8KernelsFor<NeonInt8>("int8-neon"); }
+const Int8Kernels& NeonInt8Kernels() { return Int8KernelsFor<NeonInt8>(rnn::Isa::kNeon); }
 
 }  // namespace tflstm::lstm
 #endif

@@ -75,6 +75,6 @@ struct ScalarInt8 {
 
 }  // namespace
 
-const Int8Kernels& PortableInt8Kernels() { return Int8KernelsFor<ScalarInt8>("int8-portable"); }
+const Int8Kernels& PortableInt8Kernels() { return Int8KernelsFor<ScalarInt8>(rnn::Isa::kPortable); }
 
 }  // namespace tflstm::lstm

@@ -141,7 +141,7 @@ const Int8Kernels& VnniInt8Kernels() {
   static_assert(kInt8UnitPad % Avx512Int8::kLanes16 == 0, "vector width");
   static const Int8Kernels kernels = [] {
     Int8Kernels k = Avx2Int8Kernels();
-    k.name = "int8-avx512vnni";
+    k.name = rnn::VariantName(Int8Kernels::kFamily, rnn::Isa::kAvx512Vnni);
     k.x_offset = VnniInt8::kXOffset;
     k.project = &Int8Project<VnniInt8>;
     k.gates = &Int8Gates<VnniInt8>;

@@ -4,6 +4,7 @@
 // trusts some of these (a changed weight shape made its integer path read out of bounds).
 #pragma once
 
+#include "rnn/op_util.h"
 #include "tensorflow/lite/core/c/common.h"
 
 namespace tflstm::lstm {
@@ -17,12 +18,7 @@ struct LstmDims {
   int n_output = 0;
 };
 
-// Input `i` of the node, nullptr when absent (-1 or past the inputs it has).
-inline const TfLiteTensor* OptionalInput(const TfLiteContext* context, const TfLiteNode* node, int i) {
-  if (i >= node->inputs->size) return nullptr;
-  const int t = node->inputs->data[i];
-  return t < 0 ? nullptr : &context->tensors[t];
-}
+using rnn::OptionalInput;
 
 // kTfLiteError, reported through context->ReportError, for a node that breaks the contract.
 TfLiteStatus CheckLstmNode(TfLiteContext* context, const TfLiteNode* node, LstmDims* dims);

@@ -15,7 +15,9 @@
 #include "int8_lstm.h"
 #include "lstm_check.h"
 #include "lstm_op.h"
-#include "pack_cache.h"
+#include "rnn/op_util.h"
+#include "rnn/pack_cache.h"
+#include "rnn/sequence.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
 #include "tensorflow/lite/kernels/builtin_op_kernels.h"
 #include "tensorflow/lite/kernels/lstm_shared.h"
@@ -26,6 +28,10 @@ namespace lstm {
 namespace {
 
 namespace full = tflite::ops::builtin::lstm::full;
+using rnn::IsConstant;
+using rnn::LendUserData;
+using rnn::PackedFor;
+using rnn::PackKey;
 
 const TfLiteRegistration& Builtin() {
   static const TfLiteRegistration* const builtin = tflite::ops::builtin::Register_UNIDIRECTIONAL_SEQUENCE_LSTM();
@@ -33,10 +39,6 @@ const TfLiteRegistration& Builtin() {
 }
 
 enum Temporary { kProjection = 0, kState = 1, kTemporaries = 2 };
-
-// The input projection is computed this many steps at a time: its scratch stays small (and in
-// cache) however long the sequence.
-constexpr int kChunkSteps = 32;
 
 struct OpData {
   void* builtin = nullptr;  // TFLite's kernel's own data, for the configurations it runs
@@ -55,19 +57,6 @@ struct OpData {
   std::unique_ptr<Int8Lstm> int8;  // the integer kernel of int8_lstm.h, when it runs the node
 };
 
-// TFLite's kernel finds its data in node->user_data: lend it for one call.
-class LendUserData {
- public:
-  LendUserData(TfLiteNode* node, void* data) : node_(node), saved_(node->user_data) { node_->user_data = data; }
-  ~LendUserData() { node_->user_data = saved_; }
-  LendUserData(const LendUserData&) = delete;
-  LendUserData& operator=(const LendUserData&) = delete;
-
- private:
-  TfLiteNode* node_;
-  void* saved_;
-};
-
 std::optional<Activation> FastActivation(TfLiteFusedActivation a) {
   switch (a) {
     case kTfLiteActTanh: return Activation::kTanh;
@@ -76,12 +65,6 @@ std::optional<Activation> FastActivation(TfLiteFusedActivation a) {
     case kTfLiteActReluN1To1: return Activation::kReluN1To1;
     default: return std::nullopt;  // TFLite's kernel leaves its buffers unwritten for "none"
   }
-}
-
-// Weights that cannot change between invokes: in the model, or computed once by an op such
-// as DEQUANTIZE of a float16 model's constants (TFLite keeps those in its persistent arena).
-bool IsConstant(const TfLiteTensor* t) {
-  return t != nullptr && (t->allocation_type == kTfLiteMmapRo || t->allocation_type == kTfLiteArenaRwPersistent);
 }
 
 // Whether every weight and bias is in the model's bytes (not computed by an op).
@@ -123,14 +106,6 @@ bool FastPathCovers(const TfLiteContext* context, const TfLiteNode* node, bool h
   }
   *activation = *act;
   return true;
-}
-
-// The packing of weights in the model is shared with every node that packs the same (the
-// runners of one model); weights an op computed are the interpreter's own, and so is their packing.
-template <class T, class Pack>
-std::shared_ptr<const T> PackedFor(bool in_model, PackKey key, Pack&& pack) {
-  if (in_model) return SharedPack<T>(std::move(key), pack);
-  return pack();
 }
 
 TfLiteStatus PackHybrid(TfLiteContext* context, const TfLiteNode* node, OpData& data, bool in_model) {
@@ -190,32 +165,6 @@ TfLiteStatus Pack(TfLiteContext* context, const TfLiteNode* node, OpData& data, 
   return kTfLiteOk;
 }
 
-TfLiteStatus ResizeTemporary(TfLiteContext* context, TfLiteNode* node, const OpData& data, int which, size_t floats) {
-  node->temporaries->data[which] = data.first_temporary + which;
-  TfLiteTensor* t = &context->tensors[data.first_temporary + which];
-  if (floats > static_cast<size_t>(std::numeric_limits<int>::max())) {
-    context->ReportError(context, "UNIDIRECTIONAL_SEQUENCE_LSTM: a scratch buffer of %zu floats is too large", floats);
-    return kTfLiteError;
-  }
-  t->type = kTfLiteFloat32;
-  t->allocation_type = kTfLiteArenaRw;
-  TfLiteIntArray* shape = TfLiteIntArrayCreate(1);
-  shape->data[0] = static_cast<int>(floats);
-  return context->ResizeTensor(context, t, shape);
-}
-
-void* Init(TfLiteContext* context, const char* buffer, size_t length) {
-  auto data = std::make_unique<OpData>();
-  data->builtin = Builtin().init(context, buffer, length);
-  if (context->AddTensors(context, kTemporaries, &data->first_temporary) != kTfLiteOk) data->first_temporary = -1;
-  return data.release();  // TFLite owns it until Free
-}
-
-void Free(TfLiteContext* context, void* buffer) {
-  const std::unique_ptr<OpData> data(static_cast<OpData*>(buffer));
-  Builtin().free(context, data->builtin);
-}
-
 TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   OpData& data = *static_cast<OpData*>(node->user_data);
   TF_LITE_ENSURE_OK(context, CheckLstmNode(context, node, &data.dims));
@@ -248,9 +197,12 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   data.state_stride = blocks * kBlockUnits;
   TfLiteIntArrayFree(node->temporaries);
   node->temporaries = TfLiteIntArrayCreate(kTemporaries);
-  const size_t rows = static_cast<size_t>(d.batch) * std::min(d.time, kChunkSteps);
-  TF_LITE_ENSURE_OK(context, ResizeTemporary(context, node, data, kProjection, rows * blocks * kBlockWidth));
-  TF_LITE_ENSURE_OK(context, ResizeTemporary(context, node, data, kState, 3 * d.batch * data.state_stride));
+  const size_t rows = rnn::SequenceShape{d.batch, d.time, data.time_major, 0}.ChunkRows();
+  constexpr const char* kOp = "UNIDIRECTIONAL_SEQUENCE_LSTM";
+  TF_LITE_ENSURE_OK(context, rnn::ResizeTemporary(context, node, data.first_temporary, kProjection,
+                                                  rows * blocks * kBlockWidth, kOp));
+  TF_LITE_ENSURE_OK(
+      context, rnn::ResizeTemporary(context, node, data.first_temporary, kState, 3 * d.batch * data.state_stride, kOp));
 
   if (data.hybrid) {
     data.hybrid_lstm.kernels = &BestHybridKernels();
@@ -285,21 +237,14 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
   float* h_next = state + d.batch * stride;
   float* c = state + 2 * d.batch * stride;
   std::fill(state, state + 3 * d.batch * stride, 0.0f);
-  for (int b = 0; b < d.batch; ++b) {
-    std::memcpy(h_prev + b * stride, output_state->data.f + b * n, n * sizeof(float));
-    std::memcpy(c + b * stride, cell_state->data.f + b * n, n * sizeof(float));
-  }
+  rnn::CopyRows(output_state->data.f, n, h_prev, stride, d.batch, n);
+  rnn::CopyRows(cell_state->data.f, n, c, stride, d.batch, n);
 
   const Kernels& kernels = *data.kernels;
-  const size_t row = static_cast<size_t>(Blocks(d.n_cell)) * kBlockWidth;
-  const int chunk = std::min(d.time, kChunkSteps);
-  // Input rows are [time][batch] when time-major, else [batch][time]; the projection of a
-  // chunk is laid out the same way, [step][batch] or [batch][step].
-  const size_t time_stride = data.time_major ? d.batch * row : row;
-  const size_t batch_stride = data.time_major ? row : chunk * row;
+  const rnn::SequenceShape shape{d.batch, d.time, data.time_major, static_cast<size_t>(Blocks(d.n_cell)) * kBlockWidth};
   StepArgs step{data.hybrid ? nullptr : data.weights->recurrent.data(),
                 gx,
-                batch_stride,
+                0,
                 h_prev,
                 h_next,
                 c,
@@ -308,43 +253,28 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
                 d.n_cell,
                 data.cell_clip,
                 data.activation};
-  ProjectArgs project{nullptr, 0, d.n_input, d.n_cell, nullptr, nullptr, gx};
-  if (!data.hybrid) {
-    project.weights = data.weights->input.data();
-    project.bias = data.weights->bias.data();
-  }
-  for (int t = 0; t < d.time; ++t) {
-    if (t % chunk == 0) {
-      const int steps = std::min(chunk, d.time - t);
-      const size_t n_in = static_cast<size_t>(d.n_input);
-      if (data.time_major) {
-        project.x = input->data.f + static_cast<size_t>(t) * d.batch * n_in;
-        project.rows = steps * d.batch;
-        project.gx = gx;
-        data.hybrid ? data.hybrid_lstm.Project(project.x, project.rows, gx) : kernels.project(project);
-      } else {
+  const float* input_weights = data.hybrid ? nullptr : data.weights->input.data();
+  const float* bias = data.hybrid ? nullptr : data.weights->bias.data();
+  rnn::RunSequence(
+      shape, gx,
+      [&](size_t first, int count, float* out) {
+        const float* x = input->data.f + first * d.n_input;
+        data.hybrid ? data.hybrid_lstm.Project(x, count, out)
+                    : kernels.project({x, count, d.n_input, d.n_cell, input_weights, bias, out});
+      },
+      [&](int t, const float* gx_t, size_t gx_batch_stride) {
+        step.gx = gx_t;
+        step.gx_batch_stride = gx_batch_stride;
+        step.h_prev = h_prev;
+        step.h_next = h_next;
+        data.hybrid ? data.hybrid_lstm.Step(kernels, step) : kernels.step(step);
         for (int b = 0; b < d.batch; ++b) {
-          project.x = input->data.f + (static_cast<size_t>(b) * d.time + t) * n_in;
-          project.rows = steps;
-          project.gx = gx + b * batch_stride;
-          data.hybrid ? data.hybrid_lstm.Project(project.x, project.rows, project.gx) : kernels.project(project);
+          std::memcpy(output->data.f + shape.Row(t, b) * n, h_next + b * stride, n * sizeof(float));
         }
-      }
-    }
-    step.gx = gx + (t % chunk) * time_stride;
-    step.h_prev = h_prev;
-    step.h_next = h_next;
-    data.hybrid ? data.hybrid_lstm.Step(kernels, step) : kernels.step(step);
-    for (int b = 0; b < d.batch; ++b) {
-      const size_t r = data.time_major ? static_cast<size_t>(t) * d.batch + b : static_cast<size_t>(b) * d.time + t;
-      std::memcpy(output->data.f + r * n, h_next + b * stride, n * sizeof(float));
-    }
-    std::swap(h_prev, h_next);
-  }
-  for (int b = 0; b < d.batch; ++b) {
-    std::memcpy(output_state->data.f + b * n, h_prev + b * stride, n * sizeof(float));
-    std::memcpy(cell_state->data.f + b * n, c + b * stride, n * sizeof(float));
-  }
+        std::swap(h_prev, h_next);
+      });
+  rnn::CopyRows(h_prev, stride, output_state->data.f, n, d.batch, n);
+  rnn::CopyRows(c, stride, cell_state->data.f, n, d.batch, n);
   return kTfLiteOk;
 }
 
@@ -382,14 +312,8 @@ const void* NodePackedWeights(const TfLiteRegistration& registration, const TfLi
 }  // namespace lstm
 
 void AddTflstmLstmKernel(tflite::MutableOpResolver& resolver) {
-  static const TfLiteRegistration registration = [] {
-    TfLiteRegistration r{};
-    r.init = lstm::Init;
-    r.free = lstm::Free;
-    r.prepare = lstm::Prepare;
-    r.invoke = lstm::Invoke;
-    return r;
-  }();
+  static const TfLiteRegistration registration =
+      rnn::RegistrationOf<lstm::OpData, lstm::kTemporaries, &lstm::Builtin>(lstm::Prepare, lstm::Invoke);
   resolver.AddBuiltin(tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM, &registration, 1, 4);
 }
 

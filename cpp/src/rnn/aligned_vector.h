@@ -9,7 +9,7 @@
 #include <new>
 #include <vector>
 
-namespace tflstm::lstm {
+namespace tflstm::rnn {
 
 constexpr std::size_t kCacheLine = 64;
 
@@ -34,4 +34,4 @@ struct CacheLineAllocator {
 template <class T>
 using AlignedVector = std::vector<T, CacheLineAllocator<T>>;
 
-}  // namespace tflstm::lstm
+}  // namespace tflstm::rnn

@@ -11,7 +11,7 @@
 #include <memory>
 #include <vector>
 
-namespace tflstm::lstm {
+namespace tflstm::rnn {
 
 // What names a packing: the weights' addresses, shapes, scales, zero points, layout.
 class PackKey {
@@ -52,4 +52,13 @@ std::shared_ptr<const T> SharedPack(PackKey key, Pack&& pack) {
       internal::Shared(key, [&]() -> std::shared_ptr<const void> { return std::shared_ptr<const T>(pack()); }));
 }
 
-}  // namespace tflstm::lstm
+// The packing of weights in the model (`in_model`) is shared with every node that packs the same
+// (the runners of one model); weights an op computed are the interpreter's own, and so is their
+// packing.
+template <class T, class Pack>
+std::shared_ptr<const T> PackedFor(bool in_model, PackKey key, Pack&& pack) {
+  if (in_model) return SharedPack<T>(std::move(key), pack);
+  return pack();
+}
+
+}  // namespace tflstm::rnn

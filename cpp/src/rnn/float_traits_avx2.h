@@ -1,13 +1,12 @@
-// The AVX2/FMA traits of the float LSTM (float_lstm_impl.h). Shared by float_lstm_avx2.cc and
-// float_lstm_avx512.cc, whose cell update runs on them; include it only from files compiled with
-// -mavx2 -mfma.
+// The AVX2/FMA traits of the float recurrence (float_recurrence.h); also AVX-512's halves.
+// Include it only from files compiled with -mavx2 -mfma.
 #pragma once
 
 #include <immintrin.h>
 
-#include "float_lstm_impl.h"
+#include "float_recurrence.h"
 
-namespace tflstm::lstm {
+namespace tflstm::rnn {
 namespace {
 
 struct Avx2 {
@@ -33,4 +32,4 @@ struct Avx2 {
 };
 
 }  // namespace
-}  // namespace tflstm::lstm
+}  // namespace tflstm::rnn

@@ -4,7 +4,7 @@
 #include <map>
 #include <mutex>
 
-namespace tflstm::lstm::internal {
+namespace tflstm::rnn::internal {
 
 std::shared_ptr<const void> Shared(const PackKey& key, const std::function<std::shared_ptr<const void>()>& pack) {
   // Weak references only: a node that lets go of its packing never touches this map.
@@ -22,4 +22,4 @@ std::shared_ptr<const void> Shared(const PackKey& key, const std::function<std::
   return made;
 }
 
-}  // namespace tflstm::lstm::internal
+}  // namespace tflstm::rnn::internal

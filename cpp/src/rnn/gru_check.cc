@@ -1,0 +1,79 @@
+#include "gru_check.h"
+
+namespace tflstm::rnn {
+namespace {
+
+std::string ShapeText(const std::vector<int>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+constexpr const char* kNames[kGruOperands] = {"input",      "input weights",  "recurrent weights",
+                                              "input bias", "recurrent bias", "hidden state"};
+
+std::string Operand(int i) { return "input " + std::to_string(i) + " (" + kNames[i] + ")"; }
+
+}  // namespace
+
+std::string CheckGruOperands(const std::vector<GruOperandView>& in, int outputs, const GruOptions& options,
+                             GruDims* dims) {
+  if (in.size() != kGruOperands || outputs != 1) {
+    return std::to_string(in.size()) + " inputs and " + std::to_string(outputs) + " outputs; " + kGruCustomOp +
+           " takes 6 inputs (input, input weights, recurrent weights, input bias, recurrent bias, hidden state) and "
+           "1 output";
+  }
+  for (int i = 0; i < kGruOperands; ++i) {
+    const bool optional = i == kGruInputBias || i == kGruRecurrentBias;
+    if (!in[i].present) {
+      if (optional) continue;
+      return Operand(i) + " is absent; the op needs it";
+    }
+    const bool weights = i == kGruInputWeights || i == kGruRecurrentWeights;
+    if (in[i].type == GruType::kFloat32) continue;
+    if (!weights || in[i].type != GruType::kInt8) {
+      return Operand(i) + (weights ? " is neither FLOAT32 nor INT8" : " is not FLOAT32") +
+             "; tflstm's GRU runs float32 tensors, and int8 weights (hybrid)";
+    }
+    if (in[i].scales != 1 || in[i].zero_point != 0) {
+      return Operand(i) + " is INT8 with " + std::to_string(in[i].scales) + " scales and zero point " +
+             std::to_string(in[i].zero_point) + "; hybrid weights take one scale a tensor and zero point 0";
+    }
+  }
+  if (in[kGruInputWeights].type != in[kGruRecurrentWeights].type) {
+    return Operand(kGruInputWeights) + " and " + Operand(kGruRecurrentWeights) + " differ in type";
+  }
+  const std::vector<int>& x = in[kGruInput].shape;
+  if (x.size() != 3) return Operand(kGruInput) + " has shape " + ShapeText(x) + "; it must have rank 3";
+  const std::vector<int>& w = in[kGruInputWeights].shape;
+  if (w.size() != 2 || w[0] <= 0 || w[0] % 3 != 0 || w[1] != x[2]) {
+    return Operand(kGruInputWeights) + " has shape " + ShapeText(w) + "; it must be [3 * units, " +
+           std::to_string(x[2]) + "] for an input of " + std::to_string(x[2]) + " features";
+  }
+  GruDims d;
+  d.units = w[0] / 3;
+  d.n_input = x[2];
+  d.batch = options.time_major ? x[1] : x[0];
+  d.time = options.time_major ? x[0] : x[1];
+  const std::vector<int> rec = {3 * d.units, d.units};
+  if (in[kGruRecurrentWeights].shape != rec) {
+    return Operand(kGruRecurrentWeights) + " has shape " + ShapeText(in[kGruRecurrentWeights].shape) + "; it must be " +
+           ShapeText(rec) + " for " + std::to_string(d.units) + " units";
+  }
+  for (int i : {kGruInputBias, kGruRecurrentBias}) {
+    if (in[i].present && in[i].shape != std::vector<int>{3 * d.units}) {
+      return Operand(i) + " has shape " + ShapeText(in[i].shape) + "; it must be [" + std::to_string(3 * d.units) + "]";
+    }
+  }
+  const std::vector<int> state = {d.batch, d.units};
+  if (in[kGruHidden].shape != state) {
+    return Operand(kGruHidden) + " has shape " + ShapeText(in[kGruHidden].shape) + "; it must be " + ShapeText(state) +
+           " (batch, units)";
+  }
+  if (!in[kGruHidden].variable) return Operand(kGruHidden) + " is not a variable tensor";
+  if (d.batch < 0 || d.time < 0) return Operand(kGruInput) + " has shape " + ShapeText(x);
+  *dims = d;
+  return "";
+}
+
+}  // namespace tflstm::rnn

@@ -1,0 +1,36 @@
+// The TFLSTM_GRU op's operand checks (gru_options.h's contract), over a plain view of the
+// operands so that the model validator (on the flatbuffer) and the op's Prepare (on TFLite's
+// tensors) check the same things with the same messages.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "gru_options.h"
+
+namespace tflstm::rnn {
+
+enum class GruType { kFloat32, kInt8, kOther };
+
+struct GruOperandView {
+  bool present = false;
+  GruType type = GruType::kOther;
+  bool variable = false;
+  std::vector<int> shape;
+  int scales = 1;  // quantization scales (int8: one per tensor)
+  int zero_point = 0;
+};
+
+struct GruDims {
+  int batch = 0;
+  int time = 0;
+  int n_input = 0;
+  int units = 0;
+};
+
+// "" when the operands fit the contract (and `dims` their sizes); else what is wrong, naming the
+// operand.
+std::string CheckGruOperands(const std::vector<GruOperandView>& inputs, int outputs, const GruOptions& options,
+                             GruDims* dims);
+
+}  // namespace tflstm::rnn

@@ -1,0 +1,47 @@
+// The recurrent kernels' one table of variants: each row is a kernel family (LSTM float,
+// hybrid or int8; GRU float; SimpleRNN float), an instruction set and that family's kernels for
+// it. The CPU predicate, the name ("hybrid-avx2", "gru-neon", ...), the best kernel for this
+// CPU and the list the tests run are all derived from it (variants.cc), the way XNNPACK derives
+// its microkernel choice from one table.
+#pragma once
+
+#include <vector>
+
+namespace tflstm::rnn {
+
+// Each family is one kernel struct type, which names its family as `static constexpr Family
+// kFamily`.
+enum class Family { kLstmFloat, kLstmHybrid, kLstmInt8, kGruFloat, kRnnFloat };
+
+// In order of preference within a family: a row runs where the CPU has its instruction set.
+enum class Isa { kPortable, kAvx2, kAvx512, kAvx512Vnni, kNeon, kDotProd };
+
+// Whether this CPU can run `isa`, whatever TFLSTM_LSTM_ISA says (the tests run every such kernel).
+bool CpuRuns(Isa isa);
+// Whether the best-kernel choice may use `isa` here: the CPU runs it and TFLSTM_LSTM_ISA allows it.
+bool Allowed(Isa isa);
+// The kernel's name: the family's prefix ("", "hybrid-", "int8-", "gru-", "rnn-") and the
+// instruction set's ("portable", "avx2", "avx512", "avx512vnni", "neon", "neon-dotprod").
+const char* VariantName(Family family, Isa isa);
+
+namespace internal {
+const void* Best(Family family);
+std::vector<const void*> OnThisCpu(Family family);
+}  // namespace internal
+
+// The best kernels of K's family for this CPU, chosen once.
+template <class K>
+const K& Best() {
+  static const K& best = *static_cast<const K*>(internal::Best(K::kFamily));
+  return best;
+}
+
+// Every implementation of K's family this CPU can run, the portable one first.
+template <class K>
+std::vector<const K*> OnThisCpu() {
+  std::vector<const K*> all;
+  for (const void* k : internal::OnThisCpu(K::kFamily)) all.push_back(static_cast<const K*>(k));
+  return all;
+}
+
+}  // namespace tflstm::rnn
