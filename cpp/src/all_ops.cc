@@ -8,6 +8,7 @@ std::unique_ptr<tflite::OpResolver> MakeOpResolver(LstmKernel lstm_kernel) {
   // No default delegates: XNNPACK is not built, and results must come from TFLite's kernels.
   auto resolver = std::make_unique<tflite::ops::builtin::BuiltinOpResolverWithoutDefaultDelegates>();
   if (lstm_kernel == LstmKernel::kTflstm) AddTflstmLstmKernel(*resolver);
+  CompleteOpSet(*resolver);
   return resolver;
 }
 
