@@ -61,7 +61,9 @@ function(tflstm_select_ops target)
     list(GET request 0 name)
     list(GET request 1 version)
     list(GET request 2 where)
-    set(entry "${TFLSTM_TFLITE_BUILTIN_OPS}")
+    # TFLite's register.cc names its control-flow kernels with their namespace, which the
+    # prefix's op table (read from it) leaves out: they are builtin ops of version 1.
+    set(entry "${TFLSTM_TFLITE_BUILTIN_OPS};CALL_ONCE:Register_CALL_ONCE:1:1;IF:Register_IF:1:1;WHILE:Register_WHILE:1:1")
     list(FILTER entry INCLUDE REGEX "^${name}:")
     if(NOT entry)
       message(FATAL_ERROR "${where}: '${name}' is not a builtin op of TFLite ${TFLSTM_TFLITE_VERSION}; "
