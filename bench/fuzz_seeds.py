@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Seed models for the fuzzers: the test suite's Keras LSTMs converted by tflstm.convert in every
-mode, and their one-step (streaming) models, written as <out>/<model>_<mode>[_step].tflite.
+mode, and their one-step (streaming) models, written as <out>/<model>_<mode>[_step].tflite; and
+files as TensorFlow's own converter writes them for users who convert without tflstm: a Keras 2
+GRU (reset_after=False, unrolled: a SPLIT_V with a zero-size output), a dynamic-range Dense
+(FULLY_CONNECTED version 12, per-channel weights) and a stateful tf.Module (resource variables).
 
     python3 bench/fuzz_seeds.py OUT_DIR
 
@@ -52,7 +55,43 @@ def main() -> int:
                 path = out / f"{name}_{mode}{'_step' if step else ''}.tflite"
                 path.write_bytes(data)
                 print(path)
+    for name, data in tensorflow_files(keras).items():
+        path = out / f"tf_{name}.tflite"
+        path.write_bytes(data)
+        print(path)
     return 0
+
+
+def tensorflow_files(keras) -> dict[str, bytes]:
+    tf = tf_models.tf()
+    gru = keras.Sequential(
+        [
+            keras.Input((6, tf_models.FEATURES), batch_size=1),
+            keras.layers.GRU(tf_models.UNITS, reset_after=False, unroll=True),
+            keras.layers.Dense(tf_models.CLASSES),
+        ]
+    )
+    dense = keras.Sequential([keras.Input((64,), batch_size=2), keras.layers.Dense(32), keras.layers.Dense(4)])
+    files = {"gru_reset_before": tf.lite.TFLiteConverter.from_keras_model(gru).convert()}
+    converter = tf.lite.TFLiteConverter.from_keras_model(dense)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    files["dense_per_channel_dynamic"] = converter.convert()
+
+    class Accumulator(tf.Module):
+        def __init__(self) -> None:
+            self.total = tf.Variable(tf.zeros([1, tf_models.FEATURES]))
+
+        @tf.function(input_signature=[tf.TensorSpec([1, tf_models.FEATURES], tf.float32)])
+        def __call__(self, x):
+            y = tf.concat([self.total.read_value(), x], axis=1)
+            self.total.assign_add(x)
+            return y
+
+    module = Accumulator()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([module.__call__.get_concrete_function()], module)
+    converter.experimental_enable_resource_variables = True
+    files["resource_variables"] = converter.convert()
+    return files
 
 
 if __name__ == "__main__":

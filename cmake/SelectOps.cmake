@@ -2,12 +2,18 @@
 #
 # A selective build: links <target> with tflstm::core and an op set that registers only the
 # named TFLite builtin ops, each with the versions TFLite's own resolver gives it, so that the
-# linker leaves every other kernel out. An ops file holds one op per line with an optional
+# linker leaves every other kernel out, and each with the newer versions that tflstm runs on the
+# same kernel (cpp/src/op_versions.cc). An ops file holds one op per line with an optional
 # version, as `tflstm inspect --ops MODEL...` prints them; `#` starts a comment. A name that is
 # not a builtin op, or a version newer than TFLite's kernel, stops the configure. At run time a
 # model that needs an op left out is refused with kUnsupportedOp, naming the op.
 function(tflstm_select_ops target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "OPS_FILES;OPS")
+  # The newest version of each op that cpp/src/op_versions.cc lists beyond TFLite 2.14.1's.
+  set(_tflstm_newer_op_versions
+      ADD:6 CAST:8 CONCATENATION:5 CONV_2D:8 DEQUANTIZE:8 DYNAMIC_UPDATE_SLICE:6 EMBEDDING_LOOKUP:5 EQUAL:5
+      FULLY_CONNECTED:14 GATHER:7 GATHER_ND:5 LOG:2 MUL:8 NOT_EQUAL:4 PAD:5 PADV2:5 QUANTIZE:5 RSQRT:3 SLICE:7
+      SQRT:2 TRANSPOSE:8 TRANSPOSE_CONV:5 UNIDIRECTIONAL_SEQUENCE_LSTM:5 UNPACK:5)
   if(arg_UNPARSED_ARGUMENTS OR NOT TARGET ${target})
     message(FATAL_ERROR "usage: tflstm_select_ops(<existing target> [OPS_FILES <file>...] [OPS <op>...])")
   endif()
@@ -55,7 +61,9 @@ function(tflstm_select_ops target)
     list(GET request 0 name)
     list(GET request 1 version)
     list(GET request 2 where)
-    set(entry "${TFLSTM_TFLITE_BUILTIN_OPS}")
+    # TFLite's register.cc names its control-flow kernels with their namespace, which the
+    # prefix's op table (read from it) leaves out: they are builtin ops of version 1.
+    set(entry "${TFLSTM_TFLITE_BUILTIN_OPS};CALL_ONCE:Register_CALL_ONCE:1:1;IF:Register_IF:1:1;WHILE:Register_WHILE:1:1")
     list(FILTER entry INCLUDE REGEX "^${name}:")
     if(NOT entry)
       message(FATAL_ERROR "${where}: '${name}' is not a builtin op of TFLite ${TFLSTM_TFLITE_VERSION}; "
@@ -65,9 +73,16 @@ function(tflstm_select_ops target)
     list(GET entry 1 kernel)
     list(GET entry 2 min_version)
     list(GET entry 3 max_version)
-    if(version GREATER max_version)
+    # Newer versions of later converters that run on TFLite's kernel (cpp/src/op_versions.cc).
+    set(newest ${max_version})
+    foreach(newer IN LISTS _tflstm_newer_op_versions)
+      if(newer MATCHES "^${name}:([0-9]+)$")
+        set(newest ${CMAKE_MATCH_1})
+      endif()
+    endforeach()
+    if(version GREATER newest)
       message(FATAL_ERROR "${where}: ${name} version ${version} is newer than TFLite ${TFLSTM_TFLITE_VERSION} runs "
-                          "(versions ${min_version} to ${max_version})")
+                          "(versions ${min_version} to ${newest})")
     endif()
     if(NOT name IN_LIST names)
       list(APPEND names ${name})
@@ -92,7 +107,8 @@ namespace tflstm {
 
 std::unique_ptr<tflite::OpResolver> MakeOpResolver([[maybe_unused]] LstmKernel lstm_kernel) {
   auto resolver = std::make_unique<tflite::MutableOpResolver>();
-@registrations@  return resolver;
+@registrations@  CompleteOpSet(*resolver);
+  return resolver;
 }
 
 const char* OpSetDescription() { return "@description@"; }

@@ -10,6 +10,7 @@ std::unique_ptr<tflite::OpResolver> MakeOpResolver(LstmKernel lstm_kernel) {
   auto resolver = std::make_unique<tflite::ops::builtin::BuiltinOpResolverWithoutDefaultDelegates>();
   if (lstm_kernel == LstmKernel::kTflstm) AddTflstmLstmKernel(*resolver);
   rnn::AddRecurrentKernels(*resolver, /*simple_rnn=*/lstm_kernel == LstmKernel::kTflstm);
+  CompleteOpSet(*resolver);
   return resolver;
 }
 

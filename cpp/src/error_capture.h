@@ -25,6 +25,10 @@ class ErrorCapture final : public tflite::ErrorReporter {
   size_t length_ = 0;
 };
 
+// Removes the source locations (".../kernels/add.cc:123", "file.h") that TFLite's macros put
+// in its messages, word by word, in place; returns the new length.
+size_t StripSourceLocations(char* text, size_t length);
+
 // Silences TFLite's own logger (it writes to stderr); errors reach us through ErrorCapture.
 void SilenceTfliteLogging();
 

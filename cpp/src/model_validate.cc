@@ -5,8 +5,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
+#include <map>
+#include <utility>
 #include <vector>
 
+#include "op_versions.h"
 #include "rnn/gru_validate.h"
 #include "tensorflow/lite/kernels/internal/quantization_util.h"
 #include "tensorflow/lite/schema/schema_utils.h"
@@ -69,7 +72,7 @@ class Validator {
     TFLSTM_RETURN_IF_ERROR(CheckOperatorCodes());
     TFLSTM_RETURN_IF_ERROR(CheckBuffers());
     for (size_t s = 0; s < m_.subgraphs()->size(); ++s) TFLSTM_RETURN_IF_ERROR(CheckSubgraph(s));
-    return Status::Ok();
+    return CheckResourceVariables();
   }
 
  private:
@@ -126,6 +129,15 @@ class Validator {
       }
       return Status::Ok();
     };
+    // First, before the tensors' own checks (a type of a later schema is "unknown" to them): an
+    // op of a newer version than TFLite 2.14.1's that uses what the version adds.
+    for (size_t o = 0; o < Length(sg->operators()); ++o) {
+      const tflite::Operator* op = sg->operators()->Get(o);
+      if (op == nullptr || op->opcode_index() >= Length(m_.operator_codes())) continue;  // refused below
+      TFLSTM_RETURN_IF_ERROR(CheckOpVersion(
+          m_, *sg, *op,
+          sub + ": operator " + Str(o) + " (" + OpCodeName(*m_.operator_codes()->Get(op->opcode_index())) + ")"));
+    }
     TFLSTM_RETURN_IF_ERROR(check_indices(sg->inputs(), false, "its inputs list"));
     TFLSTM_RETURN_IF_ERROR(check_indices(sg->outputs(), false, "its outputs list"));
     for (size_t t = 0; t < n_tensors; ++t) TFLSTM_RETURN_IF_ERROR(CheckTensor(*sg, sub, t));
@@ -213,6 +225,63 @@ class Validator {
       return Fail(sub + ": input " + Str(i) + " (tensor " + std::to_string(t) + Quoted(&tensor) +
                   ") is an output of operator " + Str(static_cast<uint64_t>(writer[t])) +
                   "; an input is written by the caller");
+    }
+    return Status::Ok();
+  }
+
+  // A resource variable holds what ASSIGN_VARIABLE last gave it, and READ_VARIABLE copies as many
+  // bytes as its output declares (an output of rank 0 is resized to the variable instead): every
+  // value assigned to a variable and every output read from it must have one type and shape (a
+  // READ_VARIABLE output declared larger than the variable fed a CONCATENATION a memcpy past the
+  // buffer: model_fuzzer, 1 in 240,000). Variables are named by their VAR_HANDLE's container and
+  // shared name, across subgraphs; shapes that vary, and handles passed between subgraphs, are
+  // checked when READ_VARIABLE runs (checked_read_variable.h). Runs after every subgraph's checks.
+  Status CheckResourceVariables() const {
+    struct Use {
+      std::string what;  // names the op and operand
+      const tflite::Tensor* tensor;
+    };
+    std::map<std::pair<std::string, std::string>, std::vector<Use>> uses;
+    for (size_t s = 0; s < m_.subgraphs()->size(); ++s) {
+      const tflite::SubGraph& sg = *m_.subgraphs()->Get(s);
+      std::vector<const tflite::Operator*> writer(Length(sg.tensors()), nullptr);
+      for (size_t o = 0; o < Length(sg.operators()); ++o) {
+        const tflite::Operator* op = sg.operators()->Get(o);
+        for (size_t i = 0; i < Length(op->outputs()); ++i) {
+          if (op->outputs()->Get(i) >= 0) writer[op->outputs()->Get(i)] = op;
+        }
+      }
+      for (size_t o = 0; o < Length(sg.operators()); ++o) {
+        const tflite::Operator& op = *sg.operators()->Get(o);
+        const tflite::BuiltinOperator code = tflite::GetBuiltinCode(m_.operator_codes()->Get(op.opcode_index()));
+        const bool read = code == tflite::BuiltinOperator_READ_VARIABLE;
+        if ((!read && code != tflite::BuiltinOperator_ASSIGN_VARIABLE) || Length(op.inputs()) < 1) continue;
+        const int32_t handle = op.inputs()->Get(0);
+        const tflite::Operator* var = handle >= 0 ? writer[handle] : nullptr;
+        const tflite::VarHandleOptions* options = var ? var->builtin_options_as_VarHandleOptions() : nullptr;
+        if (options == nullptr) continue;  // not made here by a VAR_HANDLE: checked when it runs
+        const int32_t value = read ? (Length(op.outputs()) ? op.outputs()->Get(0) : -1)
+                                   : (Length(op.inputs()) > 1 ? op.inputs()->Get(1) : -1);
+        if (value < 0) continue;
+        const tflite::Tensor* t = sg.tensors()->Get(value);
+        bool varies = read && Length(t->shape()) == 0;  // TFLite makes such an output dynamic
+        for (size_t d = 0; d < Length(t->shape_signature()); ++d) varies |= t->shape_signature()->Get(d) < 0;
+        if (varies) continue;
+        const std::string what = "subgraph " + Str(s) + ": operator " + Str(o) +
+                                 (read ? " (READ_VARIABLE)'s output" : " (ASSIGN_VARIABLE)'s value") + " (tensor " +
+                                 std::to_string(value) + Quoted(t) + ")";
+        const auto key = std::pair{options->container() ? options->container()->str() : std::string(),
+                                   options->shared_name() ? options->shared_name()->str() : std::string()};
+        for (const Use& other : uses[key]) {
+          if (other.tensor->type() != t->type() || Shape(*other.tensor) != Shape(*t)) {
+            return Fail(what + " is " + tflite::EnumNameTensorType(t->type()) + " " + ShapeText(Shape(*t)) + " but " +
+                        other.what + " is " + tflite::EnumNameTensorType(other.tensor->type()) + " " +
+                        ShapeText(Shape(*other.tensor)) + ", for the same variable '" + key.second +
+                        "'; a variable has one type and shape");
+          }
+        }
+        uses[key].push_back(Use{what, t});
+      }
     }
     return Status::Ok();
   }
@@ -414,7 +483,8 @@ class Validator {
         return CheckLstmOp(v, /*sequence=*/false, false);
       case tflite::BuiltinOperator_BIDIRECTIONAL_SEQUENCE_LSTM: return CheckBidirectionalLstm(v);
       case tflite::BuiltinOperator_CUSTOM: return rnn::CheckTflstmCustomOp(m_, v.sg, v.op, where_ + ": " + name);
-      case tflite::BuiltinOperator_FULLY_CONNECTED: return CheckFullyConnected(v);
+      case tflite::BuiltinOperator_FULLY_CONNECTED:
+        return CheckFullyConnected(v, m_.operator_codes()->Get(op.opcode_index())->version());
       case tflite::BuiltinOperator_CONCATENATION: return CheckConcatenation(v);
       case tflite::BuiltinOperator_CONV_2D: return CheckConv(v);
       case tflite::BuiltinOperator_DEPTHWISE_CONV_2D: return CheckDepthwiseConv(v);
@@ -999,7 +1069,7 @@ class Validator {
     return Status::Ok();
   }
 
-  Status CheckFullyConnected(const OpView& v) {
+  Status CheckFullyConnected(const OpView& v, int version) {
     TFLSTM_RETURN_IF_ERROR(NeedInputs(v, 2, 3));
     TFLSTM_RETURN_IF_ERROR(NeedOutputs(v, 1, 2));
     TFLSTM_RETURN_IF_ERROR(Present(v, 0));
@@ -1009,6 +1079,23 @@ class Validator {
     if (v.in(2) != nullptr && Elements(*v.in(2)) != static_cast<uint64_t>(w[0])) {
       return Fail(v.InName(2) + " has shape " + ShapeText(Shape(*v.in(2))) + "; the bias of " + std::to_string(w[0]) +
                   " units needs " + std::to_string(w[0]) + " elements");
+    }
+    // int4 weights are packed two to a byte; the int16 kernel reads them as one per byte.
+    const tflite::TensorType in_type = v.in(0)->type();
+    if (v.in(1)->type() == tflite::TensorType_INT4 && in_type != tflite::TensorType_INT8 &&
+        in_type != tflite::TensorType_FLOAT32) {
+      return Fail(v.InName(1) + " is INT4 and input 0 is " + tflite::EnumNameTensorType(in_type) +
+                  "; int4 weights take INT8 or FLOAT32 input");
+    }
+    // Before version 12 the dynamic-range kernel takes one weight scale: it would scale every
+    // unit by the legacy scale of a per-channel tensor, 0.
+    const auto* w_q = v.in(1)->quantization();
+    if (version < 12 && in_type == tflite::TensorType_FLOAT32 && v.in(1)->type() == tflite::TensorType_INT8 && w_q &&
+        Length(w_q->scale()) > 1) {
+      return Fail(v.InName(1) +
+                  " has a scale per unit, which a dynamic-range FULLY_CONNECTED computes from "
+                  "version 12 on; the op code says version " +
+                  std::to_string(version));
     }
     return Status::Ok();
   }

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "empty_tensors.h"
 #include "error_capture.h"
 #include "finite.h"
 #include "lstm/lstm_op.h"
@@ -41,55 +42,6 @@ std::string ShapeString(const std::vector<int>& dims) { return ShapeString(dims.
 // "input 0 ('x')": how errors name a tensor.
 std::string Where(const char* kind, size_t i, const std::string& name) {
   return std::string(kind) + " " + std::to_string(i) + " ('" + name + "')";
-}
-
-// TFLite gives a tensor without elements no memory (a null pointer) and its kernels still read
-// it: a softmax over an empty axis loads element 0, concatenation copies from null. Shapes are
-// known only once prepared, so the data that flows (the graph's inputs, what ops write, their
-// scratch tensors) is checked then, before anything runs. An empty tensor nothing writes is a
-// constant of no elements, such as the new shape [] of a RESHAPE to a scalar: it may be an op's
-// parameter (input 1 on), not its data (input 0, or any input of a CONCATENATION).
-Status CheckNoEmptyOperands(const tflite::Subgraph& sg, const std::string& model) {
-  std::vector<bool> flows(sg.tensors_size(), false);
-  auto mark = [&](const TfLiteIntArray* list) {
-    for (int k = 0; list != nullptr && k < list->size; ++k) {
-      if (list->data[k] >= 0 && static_cast<size_t>(list->data[k]) < flows.size()) flows[list->data[k]] = true;
-    }
-  };
-  for (int t : sg.inputs()) flows[t] = true;
-  for (int node : sg.execution_plan()) {
-    if (const auto* nr = sg.node_and_registration(node)) {
-      mark(nr->first.outputs);
-      mark(nr->first.intermediates);
-    }
-  }
-  for (int node : sg.execution_plan()) {
-    const auto* nr = sg.node_and_registration(node);
-    if (nr == nullptr) continue;
-    const auto& [n, reg] = *nr;
-    for (const auto& [list, kind] : {std::pair{n.inputs, "input "}, std::pair{n.outputs, "output "}}) {
-      for (int k = 0; list != nullptr && k < list->size; ++k) {
-        const int index = list->data[k];
-        const bool data = list == n.outputs || k == 0 || reg.builtin_code == kTfLiteBuiltinConcatenation;
-        if (index < 0 || (!flows[index] && !data)) continue;
-        const TfLiteTensor* t = sg.tensor(index);
-        if (t->dims == nullptr || t->allocation_type == kTfLiteDynamic || t->type == kTfLiteString ||
-            t->type == kTfLiteResource || t->type == kTfLiteVariant) {
-          continue;  // dynamic shapes are set when the op runs; these types hold no plain elements
-        }
-        if (std::find(t->dims->data, t->dims->data + t->dims->size, 0) == t->dims->data + t->dims->size) continue;
-        const char* op = reg.custom_name
-                             ? reg.custom_name
-                             : tflite::EnumNameBuiltinOperator(static_cast<tflite::BuiltinOperator>(reg.builtin_code));
-        return Status(ErrorCode::kInvalidModel, model + ": operator " + std::to_string(node) + " (" + op + ") has " +
-                                                    kind + std::to_string(k) + " '" + (t->name ? t->name : "") +
-                                                    "' of shape " +
-                                                    ShapeString(t->dims->data, static_cast<size_t>(t->dims->size)) +
-                                                    ", which holds no element; tflstm runs no op on empty data");
-      }
-    }
-  }
-  return Status::Ok();
 }
 
 std::string NameList(const std::vector<TensorInfo>& infos) {
@@ -139,7 +91,8 @@ struct Runner::Engine {
     TfLiteType type = kTfLiteNoType;
     TfLiteQuantizationParams params{};
   };
-  std::unique_ptr<Arena> arena;  // declared first: destroyed after the interpreter
+  std::unique_ptr<Arena> arena;        // declared first: destroyed after the interpreter
+  internal::EmptyTensorStorage empty;  // what the interpreter's tensors without elements point at
   std::unique_ptr<tflite::Interpreter> interpreter;
   tflite::Subgraph* subgraph = nullptr;
   std::vector<int> inputs;  // tensor indices, in input_info() order
@@ -275,8 +228,9 @@ Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vec
       }
       return Fail(shapes ? ErrorCode::kInvalidArgument : ErrorCode::kRuntimeError, what);
     }
-    TFLSTM_RETURN_IF_ERROR(CheckNoEmptyOperands(*engine->subgraph, model_->description()));
+    TFLSTM_RETURN_IF_ERROR(internal::CheckEmptyOperands(*engine->subgraph, model_->description()));
     TFLSTM_RETURN_IF_ERROR(BindToArena(*engine));
+    engine->empty.Give(interp);
   } catch (const std::bad_alloc&) {
     return Unreservable(*engine, limit.bytes, limit.source);
   }

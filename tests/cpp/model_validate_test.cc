@@ -294,5 +294,130 @@ TEST(ModelValidate, Int16AddWithAZeroPointIsRefused) {
       << s.message();
 }
 
+// A dynamic-range Dense as TensorFlow's converter writes it since 2.17 (FULLY_CONNECTED version
+// 12): float input, int8 weights with a scale per unit, float bias. Weights w[u][k] = k - 3u.
+tflite::ModelT PerUnitDense(int units, int in, int version, bool asymmetric_inputs = false) {
+  auto m = Unpack(testing::DenseModel(std::vector<float>(static_cast<size_t>(units) * in, 0.0f),
+                                      std::vector<float>(static_cast<size_t>(units), 0.0f), in, version));
+  std::vector<int8_t> w;
+  std::vector<float> bias;
+  auto q = std::make_unique<tflite::QuantizationParametersT>();
+  for (int u = 0; u < units; ++u) {
+    for (int k = 0; k < in; ++k) w.push_back(static_cast<int8_t>(k - 3 * u));
+    q->scale.push_back(0.01f * static_cast<float>(u + 1));
+    q->zero_point.push_back(0);
+    bias.push_back(0.25f * static_cast<float>(u) - 0.5f);
+  }
+  q->quantized_dimension = 0;
+  tflite::TensorT& weights = *m->subgraphs[0]->tensors[1];
+  weights.type = tflite::TensorType_INT8;
+  weights.quantization = std::move(q);
+  m->buffers[weights.buffer] = testing::Buffer(w);
+  m->buffers[m->subgraphs[0]->tensors[2]->buffer] = testing::Buffer(bias);
+  m->subgraphs[0]->operators[0]->builtin_options.AsFullyConnectedOptions()->asymmetric_quantize_inputs =
+      asymmetric_inputs;
+  return std::move(*m);
+}
+
+// TFLite 2.14.1 registers FULLY_CONNECTED up to version 10; tflstm runs version 12 with each
+// unit's integer sum scaled by its own weight scale. Expected values are computed here as TFLite
+// quantizes a dynamic-range input (symmetric: one scale per row, max |x| / 127, rounded half away
+// from zero; asymmetric: a zero point per row), in double.
+TEST(ModelValidate, PerUnitDynamicRangeDenseRunsAtVersion12) {
+  constexpr int kUnits = 5, kIn = 7;
+  const std::vector<float> x = {0.3f, -1.7f, 2.5f, 0.0f, -0.05f, 1.1f, -2.2f};
+  for (const bool asymmetric : {false, true}) {
+    tflite::ModelT m = PerUnitDense(kUnits, kIn, 12, asymmetric);
+    const std::vector<char> bytes = testing::Serialize(m);
+    auto model = Model::FromBytes(bytes.data(), bytes.size());
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    auto runner = Runner::Create(model.value());
+    ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+    Runner& r = *runner.value();
+    std::memcpy(r.input(0).data, x.data(), sizeof(float) * kIn);
+    ASSERT_TRUE(r.Invoke().ok());
+    const auto* y = static_cast<const float*>(r.output(0).data);
+    // The input's quantization, as TFLite's (A)SymmetricQuantizeFloats.
+    const float lo = std::min(0.0f, *std::min_element(x.begin(), x.end()));
+    const float hi = std::max(0.0f, *std::max_element(x.begin(), x.end()));
+    std::vector<int> qx(kIn);
+    float scale = 0;
+    int zero_point = 0;
+    if (asymmetric) {
+      scale = (hi - lo) / 255.0f;
+      const double zp = -128.0 - lo / scale;
+      zero_point = static_cast<int>(std::round(std::min(127.0, std::max(-128.0, zp))));
+      for (int k = 0; k < kIn; ++k) {
+        qx[k] = std::min(127, std::max(-128, zero_point + static_cast<int>(std::round(x[k] / scale))));
+      }
+    } else {
+      scale = std::max(std::fabs(lo), hi) / 127.0f;
+      for (int k = 0; k < kIn; ++k) qx[k] = static_cast<int>(std::round(x[k] * (127.0f / std::max(std::fabs(lo), hi))));
+    }
+    for (int u = 0; u < kUnits; ++u) {
+      int64_t dot = 0;
+      for (int k = 0; k < kIn; ++k) dot += static_cast<int64_t>(k - 3 * u) * (qx[k] - zero_point);
+      const double want = 0.25 * u - 0.5 + static_cast<double>(dot) * scale * 0.01 * (u + 1);
+      EXPECT_NEAR(y[u], want, 1e-5 * (1 + std::fabs(want))) << "unit " << u << (asymmetric ? " asymmetric" : "");
+    }
+  }
+}
+
+// Before version 12 the dynamic-range kernel takes one weight scale (a per-channel tensor's
+// legacy scale is 0: every unit would be its bias); such a file is refused, not run wrong.
+TEST(ModelValidate, PerUnitDynamicRangeDenseBeforeVersion12IsRefused) {
+  tflite::ModelT m = PerUnitDense(5, 7, 9);
+  const Status s = Refusal(m);
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidModel) << s.ToString();
+  EXPECT_NE(s.message().find("input 1 (tensor 1 'w') has a scale per unit, which a dynamic-range FULLY_CONNECTED "
+                             "computes from version 12 on; the op code says version 9"),
+            std::string::npos)
+      << s.message();
+}
+
+// A newer version whose addition the node does not use runs on TFLite 2.14.1's kernel (a float
+// Dense marked version 12, 13 or 14, as a converter that numbers the whole op code may write).
+TEST(ModelValidate, NewerVersionWithoutItsAdditionRuns) {
+  for (const int version : {11, 12, 13, 14}) {
+    const std::vector<char> bytes = testing::DenseModel({1, 2, 3, 4}, {0.5f, -0.5f}, 2, version);
+    auto model = Model::FromBytes(bytes.data(), bytes.size());
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    auto runner = Runner::Create(model.value());
+    ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+    const float x[2] = {1.0f, -2.0f};
+    std::memcpy(runner.value()->input(0).data, x, sizeof x);
+    ASSERT_TRUE(runner.value()->Invoke().ok());
+    const auto* y = static_cast<const float*>(runner.value()->output(0).data);
+    EXPECT_FLOAT_EQ(y[0], 0.5f + 1 * 1 - 2 * 2) << version;
+    EXPECT_FLOAT_EQ(y[1], -0.5f + 3 * 1 - 4 * 2) << version;
+  }
+}
+
+// A node that uses what a newer version adds and TFLite 2.14.1 lacks is refused as an op the
+// runtime cannot run, naming the op, the version, the release and the addition.
+TEST(ModelValidate, NewerVersionUsingItsAdditionIsAnUnsupportedOp) {
+  auto m = Unpack(testing::DenseModel({1, 2, 3, 4}, {0.5f, -0.5f}, 2, 13));
+  auto& tensors = m->subgraphs[0]->tensors;
+  tensors[0]->type = tflite::TensorType_INT16;  // int16 activations ...
+  tensors[1]->type = tflite::TensorType_INT4;   // ... with int4 weights
+  Status s = Refusal(*m);
+  EXPECT_EQ(s.code(), ErrorCode::kUnsupportedOp) << s.ToString();
+  EXPECT_NE(s.message().find("operator 0 (FULLY_CONNECTED) is version 13, which TensorFlow 2.18 introduced for int16 "
+                             "activations with int4 weights; this node uses that, and TFLite 2.14.1's kernel (up to "
+                             "version 10) does not compute it"),
+            std::string::npos)
+      << s.message();
+  // A type of a later schema (bfloat16, 18) is named by the version that brought it, not as an
+  // unknown type.
+  m = Unpack(testing::AddModel({1, 4}));
+  m->operator_codes[0] = testing::OpCode(tflite::BuiltinOperator_CAST, 7);
+  m->subgraphs[0]->operators[0]->inputs = {0};
+  m->subgraphs[0]->tensors[2]->type = static_cast<tflite::TensorType>(18);
+  s = Refusal(*m);
+  EXPECT_EQ(s.code(), ErrorCode::kUnsupportedOp) << s.ToString();
+  EXPECT_NE(s.message().find("(CAST) is version 7, which TensorFlow 2.17 introduced for bfloat16"), std::string::npos)
+      << s.message();
+}
+
 }  // namespace
 }  // namespace tflstm

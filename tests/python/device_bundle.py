@@ -85,7 +85,7 @@ def make_bundle(out: Path, testdata: Path, converted: Callable[[str], bytes] | N
     cases.append(_case(out, "stream_whole", tflstm.convert(last_step, "float32"), xs, mode="float32", group="stream"))
     (out / "stream_step.tflite").write_bytes(tflstm.convert(last_step, "float32", timesteps=1))
 
-    (out / "unsupported_fc_v12.tflite").write_bytes(converted("dynamic-per-channel"))
+    (out / "unsupported_fc_v99.tflite").write_bytes(converted("future-op-version"))
     for name in TESTDATA:
         shutil.copy(testdata / name, out / name)
     manifest = {"machine": "x86_64", "tflite": tflstm.TFLITE_VERSION, "cases": cases}

@@ -40,11 +40,11 @@ def test_inspect_shows_io_ops_compatibility_and_memory(converted, tmp_path):
 
 
 def test_inspect_names_what_the_runtime_lacks(converted, tmp_path):
-    path = tmp_path / "v12.tflite"
-    path.write_bytes(converted("dynamic-per-channel"))
+    path = tmp_path / "v99.tflite"
+    path.write_bytes(converted("future-op-version"))
     done = tflstm_cmd("inspect", path)
     assert done.returncode == 1
-    assert "CANNOT run FULLY_CONNECTED v12" in done.stdout
+    assert "CANNOT run FULLY_CONNECTED v99" in done.stdout
 
 
 def read_ops_list(text: str) -> dict[str, int]:

@@ -3,11 +3,15 @@ process keeps working afterwards."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import tflstm
 from tf_models import FEATURES, TIMESTEPS
+
+REPRODUCERS = Path(__file__).resolve().parents[1] / "fuzz" / "reproducers"
 
 
 @pytest.fixture
@@ -141,16 +145,49 @@ def test_arena_too_small(float_model):
 
 
 def test_op_version_the_runtime_lacks(converted, float_model):
-    """TF 2.21's per-channel dynamic-range quantization emits FULLY_CONNECTED v12."""
-    model = tflstm.Model(converted("dynamic-per-channel"))
-    assert ("FULLY_CONNECTED", 12) in model.ops
-    assert model.unsupported_ops == [("FULLY_CONNECTED", 12)]
-    with pytest.raises(tflstm.UnsupportedOpError, match="FULLY_CONNECTED version 12") as err:
+    """A version no runtime has (TF 2.21's per-channel Dense marked FULLY_CONNECTED v99)."""
+    model = tflstm.Model(converted("future-op-version"))
+    assert ("FULLY_CONNECTED", 99) in model.ops
+    assert model.unsupported_ops == [("FULLY_CONNECTED", 99)]
+    with pytest.raises(tflstm.UnsupportedOpError, match="FULLY_CONNECTED version 99") as err:
         model.check()
-    assert err.value.ops == [("FULLY_CONNECTED", 12)]
-    with pytest.raises(tflstm.UnsupportedOpError, match="FULLY_CONNECTED version 12") as err:
+    assert err.value.ops == [("FULLY_CONNECTED", 99)]
+    with pytest.raises(tflstm.UnsupportedOpError, match="FULLY_CONNECTED version 99") as err:
         tflstm.Runner(model)
-    assert err.value.ops == [("FULLY_CONNECTED", 12)]
+    assert err.value.ops == [("FULLY_CONNECTED", 99)]
+    _still_works(float_model)
+
+
+def test_newer_version_using_what_it_adds(converted, float_model):
+    """FULLY_CONNECTED v13 (TensorFlow 2.18) adds int16 activations with int4 weights, which
+    TFLite 2.14.1's kernel reads as int8: a node that uses it is refused, naming the release."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    m = flatbuffer_utils.read_model_from_bytearray(bytearray(converted("dynamic-per-channel")))
+    graph = m.subgraphs[0]
+    fc = [i for i, c in enumerate(m.operatorCodes) if max(c.builtinCode, c.deprecatedBuiltinCode) == 9]
+    m.operatorCodes[fc[0]].version = 13
+    op = next(op for op in graph.operators if op.opcodeIndex == fc[0])
+    graph.tensors[op.inputs[0]].type = 7  # INT16
+    graph.tensors[op.inputs[1]].type = 17  # INT4
+    data = bytes(flatbuffer_utils.convert_object_to_bytearray(m))
+    with pytest.raises(
+        tflstm.UnsupportedOpError,
+        match=r"\(FULLY_CONNECTED\) is version 13, which TensorFlow 2\.18 introduced for int16 activations "
+        r"with int4 weights; this node uses that",
+    ):
+        tflstm.Model(data)
+    _still_works(float_model)
+
+
+def test_messages_name_no_build_path(float_model):
+    """TFLite's checks print their source file and line (a path of the machine that built it):
+    tflstm's messages name the model's ops and tensors instead."""
+    model = tflstm.Model(REPRODUCERS / "comparison_of_int8_and_int32.bin")
+    with pytest.raises(tflstm.Error, match=r"input1->type != input2->type \(INT8 != INT32\)") as err:
+        tflstm.Runner(model)
+    for build_path in (".cc:", ".h:", "tensorflow/lite/", "/.cache/"):
+        assert build_path not in str(err.value)
     _still_works(float_model)
 
 

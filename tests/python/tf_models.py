@@ -88,15 +88,25 @@ def representative(n: int = 32, seed: int = 1) -> np.ndarray:
 
 
 def convert(model, mode: str) -> bytes:
-    """tflstm.convert's modes (int8 with int8 inputs and outputs), plus the per-channel
-    dynamic-range conversion that TFLite 2.14 cannot run, for the error tests."""
-    if mode != "dynamic-per-channel":
+    """tflstm.convert's modes (int8 with int8 inputs and outputs), plus TensorFlow's own
+    per-channel dynamic-range conversion (FULLY_CONNECTED version 12), and that file with its
+    FULLY_CONNECTED marked version 99, a version no runtime has, for the error tests."""
+    if mode not in ("dynamic-per-channel", "future-op-version"):
         from tflstm import convert as tflstm_convert
 
         return tflstm_convert(model, mode, representative() if mode == "int8" else None, int8_io=mode == "int8")
     converter = tf().lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf().lite.Optimize.DEFAULT]
-    return converter.convert()
+    data = converter.convert()
+    if mode == "future-op-version":
+        from tensorflow.lite.tools import flatbuffer_utils
+
+        m = flatbuffer_utils.read_model_from_bytearray(bytearray(data))
+        for code in m.operatorCodes:
+            if max(code.builtinCode, code.deprecatedBuiltinCode) == 9:  # FULLY_CONNECTED
+                code.version = 99
+        data = bytes(flatbuffer_utils.convert_object_to_bytearray(m))
+    return data
 
 
 def reference_interpreter(model_bytes: bytes, allocate: bool = True):

@@ -26,6 +26,13 @@ std::unique_ptr<tflite::OpResolver> MakeOpResolver(LstmKernel lstm_kernel = Lstm
 // "TFLite 2.14.1 selective build (UNIDIRECTIONAL_SEQUENCE_LSTM, FULLY_CONNECTED)".
 const char* OpSetDescription();
 
+// What every op set adds to TFLite's registrations, last: for each op it has at TFLite 2.14.1's
+// newest version, that kernel for the newer versions later converters write (the model check
+// refuses a node that uses what such a version adds and 2.14.1 lacks; FULLY_CONNECTED 12, a
+// per-channel dynamic-range Dense, gets a per-channel evaluation), and READ_VARIABLE with a check
+// that the variable holds what its output declares.
+void CompleteOpSet(tflite::MutableOpResolver& resolver);
+
 // Registers tflstm's LSTM kernel over the builtin one for every version TFLite has (1-4).
 void AddTflstmLstmKernel(tflite::MutableOpResolver& resolver);
 
