@@ -78,6 +78,7 @@ class Rebuilt:
     output_names: list[str]
     time_axes: list[int | None]  # each input's time axis (batch axis not counted), None for static features
     free_axes: list[int | None]  # the time axis where the source model's length is free
+    source_lengths: list[int | None]  # the source's fixed length on the time axis (None: free or none)
 
     @property
     def activations(self) -> list[FusedLstm]:
@@ -266,6 +267,7 @@ class _Rebuilder:
         self.input_names: list[str] = []
         self.time_axes: list[int | None] = []
         self.free_axes: list[int | None] = []
+        self.source_lengths: list[int | None] = []
 
     # -- the graph ---------------------------------------------------------------------------
     def _timesteps_for(self, name: str) -> int | None:
@@ -314,6 +316,7 @@ class _Rebuilder:
             axis = next((i for i, d in enumerate(shape) if d is None), 0 if len(shape) >= 2 else None)
             self.time_axes.append(axis)
             self.free_axes.append(axis if axis is not None and shape[axis] is None else None)
+            self.source_lengths.append(shape[axis] if axis is not None else None)
             if steps is not None and axis is not None:
                 self.resized = self.resized or shape[axis] not in (None, steps)
                 shape[axis] = steps
@@ -688,6 +691,7 @@ def rebuild(model: Any, batch_size: int = 1, timesteps: Timesteps = None, check:
         list(copy.output_names),
         rebuilder.time_axes,
         rebuilder.free_axes,
+        rebuilder.source_lengths,
     )
 
 

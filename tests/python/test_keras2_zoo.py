@@ -102,3 +102,13 @@ def test_counting_lstm_cells_pass_the_old_clip(models):
     cells = keras.Model(model.inputs, keras.layers.LSTM(lstm.units, return_state=True)(model.get_layer("embed").output))
     cells.layers[-1].set_weights(lstm.get_weights())
     assert float(np.max(np.abs(np.asarray(cells(x)[2])))) > 15.0
+
+
+def test_a_keras2_h5_file_loads_as_keras2_computes_it(tmp_path):
+    """Keras 3 loads a Keras 2 `.h5` too, but its hard_sigmoid is relu6(x + 3) / 6, not Keras 2's
+    clip(0.2 x + 0.5, 0, 1): tflstm loads the file with tf_keras, which computes what was trained."""
+    model = zoo.build("name_classifier")
+    x = zoo.sample(model, 8)[0]
+    loaded = zoo.saved(model, tmp_path)
+    assert type(loaded).__module__.startswith("tf_keras")
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), atol=1e-6, rtol=0)
