@@ -530,7 +530,7 @@ class _Rebuilder:
         activation = _activation_name(layer, config, "activation")
         gate = _activation_name(layer, config, "recurrent_activation") if kind != "SimpleRNN" else None
         if kind == "LSTM" and gate == "sigmoid" and activation in LSTM_ACTIVATIONS:
-            twin = self.fused_lstm(layer, base, activation, weights)
+            twin, weights = self.fused_lstm(base, activation, weights)
         else:
             # No fused kernel computes it in stock TFLite: plain builtin ops, one step after another.
             # A fused form with another gate function (a tflstm op) would be chosen here, built
@@ -563,9 +563,12 @@ class _Rebuilder:
             return f"TFLite's fused LSTM computes sigmoid gates, not {gate}"
         return f"TFLite's fused LSTM computes the cell activations {', '.join(LSTM_ACTIVATIONS)}, not {activation}"
 
-    def fused_lstm(self, layer: Any, base: dict[str, Any], activation: str, weights: list[np.ndarray]) -> Any:
-        """The tf_keras LSTM the converter fuses: sigmoid gates, a bias, tanh (a fused LSTM whose
-        cell activation is another gets it set on the op after conversion, see lstm_flatbuffer)."""
+    def fused_lstm(
+        self, base: dict[str, Any], activation: str, weights: list[np.ndarray]
+    ) -> tuple[Any, list[np.ndarray]]:
+        """The tf_keras LSTM the converter fuses (sigmoid gates, a bias, tanh: a fused LSTM whose
+        cell activation is another gets it set on the op after conversion, see lstm_flatbuffer),
+        and its weights."""
         units = int(base["units"])
         if not base["use_bias"]:  # the fused path needs a bias: a zero one changes nothing
             weights = [*list(weights), np.zeros(4 * units, np.float32)]
@@ -576,7 +579,7 @@ class _Rebuilder:
         built_activation = activation if self.faithful else "tanh"
         twin = self.keras.layers.LSTM(activation=built_activation, recurrent_activation="sigmoid", **base)
         self.recurrent_twins.append((twin, 1))
-        return twin
+        return twin, weights
 
     def cell_rnn(self, layer: Any) -> Any:
         cell = layer.cell
