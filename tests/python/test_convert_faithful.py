@@ -5,6 +5,8 @@ and the converter's own verification refuses or warns with the measured differen
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -151,20 +153,29 @@ def _encoder_decoder(keras):
 
 @pytest.mark.parametrize("mode", ["float32", "int8"])
 def test_positional_inputs_and_outputs_follow_the_keras_model(mode, rng):
+    from tf_models import reference_interpreter
+
     model = _encoder_decoder(_keras("keras3"))
     rep = [rng.normal(size=(32, 6, 3)).astype(np.float32), rng.normal(size=(32, 4, 2)).astype(np.float32)]
-    data = tflstm.convert(model, mode, rep if mode == "int8" else None)
+    with warnings.catch_warnings():
+        # int8 of these stacked LSTMs is off its Keras source (TensorFlow's interpreter alike):
+        # what is tested here is the order, against TensorFlow's interpreter by name.
+        warnings.simplefilter("ignore", tflstm.AccuracyWarning)
+        data = tflstm.convert(model, mode, rep if mode == "int8" else None)
     converted = tflstm.Model(data)
     assert [t.name for t in converted.inputs] == ["encoder_in", "decoder_in"]
     assert [t.name for t in converted.outputs] == ["zz_token", "aa_stop"]
     sig = converted.signatures["serving_default"]
     assert sorted(t.name for t in sig["inputs"]) == ["decoder_in", "encoder_in"]  # names kept
-    xs = [rng.normal(size=(1, 6, 3)).astype(np.float32), rng.normal(size=(1, 4, 2)).astype(np.float32)]
-    token, stop = tflstm.Runner(converted)(*xs)
-    want = model(xs)
-    bound = TOLERANCE[mode] * max(1.0, float(np.max(np.abs(np.asarray(want[0])))))
-    assert np.max(np.abs(token - np.asarray(want[0]))) <= bound
-    assert np.max(np.abs(stop - np.asarray(want[1]))) <= bound
+    enc, dec = rep[0][:1], rep[1][:1]
+    token, stop = tflstm.Runner(converted)(enc, dec)
+    by_name = reference_interpreter(data).get_signature_runner()(encoder_in=enc, decoder_in=dec)
+    np.testing.assert_allclose(token, by_name["zz_token"], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(stop, by_name["aa_stop"], atol=1e-5, rtol=0)
+    if mode == "float32":
+        want = model([enc, dec])
+        np.testing.assert_allclose(token, np.asarray(want[0]), atol=1e-4, rtol=0)
+        np.testing.assert_allclose(stop, np.asarray(want[1]), atol=1e-4, rtol=0)
 
 
 def _with_int8_cell_state(data: bytes, layer_index: int) -> bytes:
@@ -188,7 +199,9 @@ def test_int8_refuses_an_lstm_given_an_int8_cell_state(rng):
     second = L.LSTM(6, name="second")(first)
     model = keras.Model(x, L.Dense(2)(L.Concatenate()([second, L.GlobalAveragePooling1D()(first)])))
     rep = rng.normal(size=(32, 8, 3)).astype(np.float32)
-    data = tflstm.convert(model, "int8", rep)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tflstm.AccuracyWarning)  # stacked int8: see above
+        data = tflstm.convert(model, "int8", rep)
     _refuse_int8_cell_states(data, rebuild(model))  # as TensorFlow 2.21 writes it: int16, accepted
     broken = _with_int8_cell_state(data, 1)
     with pytest.raises(tflstm.ModelError, match="cell state"):  # what the runtime would say at load
