@@ -34,7 +34,7 @@ from ._core import (
     UnsupportedOpError,
 )
 from .converter import MODES, convert
-from .errors import ConversionError, TrainingError, UnsupportedLayerError
+from .errors import AccuracyWarning, ConversionError, MismatchError, TrainingError, UnsupportedLayerError
 from .profiling import ProfileReport, ProfileRow, profile
 from .training import magnitude_prune, train
 
@@ -44,6 +44,7 @@ __all__ = [
     "ISA",
     "MODES",
     "TFLITE_VERSION",
+    "AccuracyWarning",
     "ArenaExhaustedError",
     "ArenaStats",
     "CancelledError",
@@ -52,6 +53,7 @@ __all__ = [
     "InputError",
     "InvokeError",
     "MemoryStats",
+    "MismatchError",
     "Model",
     "ModelError",
     "ProfileReport",

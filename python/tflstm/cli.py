@@ -165,12 +165,32 @@ def cmd_convert(args: argparse.Namespace) -> int:
     rep = _load_npy(args.representative, "representative data") if args.representative else None
     t0 = time.perf_counter()
     print(f"converting '{args.keras_model}' ({args.mode})...", file=sys.stderr, flush=True)
-    data = convert(keras_model, args.mode, rep, int8_io=args.int8_io, batch_size=args.batch_size)
+    data = convert(
+        keras_model,
+        args.mode,
+        rep,
+        int8_io=args.int8_io,
+        batch_size=args.batch_size,
+        timesteps=_timesteps(args.timesteps),
+        verify=not args.no_verify,
+    )
     with open(args.output, "wb") as f:
         f.write(data)
     ops = ", ".join(f"{n} v{v}" for n, v in Model(data).ops)
     print(f"wrote {args.output}: {len(data):,} bytes in {time.perf_counter() - t0:.1f} s; ops: {ops}")
     return 0
+
+
+def _timesteps(values: list[str] | None) -> int | dict[str, int] | None:
+    """--timesteps N (every input), or --timesteps NAME=N once per input."""
+    if not values:
+        return None
+    try:
+        if len(values) == 1 and "=" not in values[0]:
+            return int(values[0])
+        return {name: int(n) for name, n in (v.split("=", 1) for v in values)}
+    except ValueError as e:
+        raise Error(f"--timesteps takes N or NAME=N (once per input), got {values}") from e
 
 
 def run_batched(runner: Runner, x: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
@@ -300,6 +320,17 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("-r", "--representative", help=".npy of input samples (batch first) for int8 calibration")
     c.add_argument("--int8-io", action="store_true", help="int8 model inputs and outputs (mode int8)")
     c.add_argument("--batch-size", type=int, default=1)
+    c.add_argument(
+        "--timesteps",
+        action="append",
+        metavar="N|NAME=N",
+        help="sequence length to convert for: N for every input, or NAME=N per input (repeat)",
+    )
+    c.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip running the converted model against the Keras model (see tflstm.verification)",
+    )
     c.set_defaults(func=cmd_convert)
 
     i = sub.add_parser("inspect", help="inputs, outputs, ops, quantization, compatibility and memory of a model")

@@ -2,15 +2,18 @@
 
 The model is rebuilt as tf_keras (see fusable.py) so that every LSTM layer becomes the builtin
 UNIDIRECTIONAL_SEQUENCE_LSTM and every other layer builtin ops; each mode
-really shrinks the model (see quantize_lstm.py for dynamic-range), and the result is checked
-against the runtime before it is returned. TensorFlow is an optional dependency
-(``pip install 'tflstm[convert]'``), imported only when a conversion runs.
+really shrinks the model (see quantize_lstm.py for dynamic-range). What TensorFlow's converter
+writes differently from Keras is set right in the flatbuffer (lstm_flatbuffer.py: the cell
+clip, cell activations, the order of inputs and outputs), and the result is checked against the
+runtime and then run against its source model (verification.py) before it is returned.
+TensorFlow is an optional dependency (``pip install 'tflstm[convert]'``), imported only when a
+conversion runs.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -18,9 +21,18 @@ import numpy as np
 from ._core import Model, UnsupportedOpError
 from ._stderr import captured_stderr
 from .errors import ConversionError, UnsupportedLayerError
-from .fusable import Rebuilt, rebuild
-from .lstm_flatbuffer import count_fused_lstms, note_unfused, set_cell_activations
+from .fusable import Rebuilt, Timesteps, cell_state_peaks, rebuild
+from .lstm_flatbuffer import (
+    count_fused_lstms,
+    fix_fused_lstms,
+    int8_cell_states,
+    note_unfused,
+    order_io,
+    set_cell_activations,
+    widen_cell_scales,
+)
 from .quantize_lstm import quantize_lstm_weights
+from .verification import verify as verify_converted
 
 MODES = ("float32", "dynamic", "int8", "float16")
 # Ops that mean an LSTM was not fused, or that the model needs TensorFlow's own kernels.
@@ -58,44 +70,66 @@ def load_keras(path: str | os.PathLike[str]) -> Any:
             ".keras file, or a SavedModel written by tf_keras's model.save"
         )
     errors = []
-    if path.endswith((".keras", ".h5", ".hdf5")):
+    loaders = [_load_keras3, _load_tf_keras] if path.endswith((".keras", ".h5", ".hdf5")) else [_load_tf_keras]
+    if _written_by_keras2(path):
+        # Keras 3 would load it, but computes some of its layers otherwise (hard_sigmoid is
+        # 0.2x + 0.5 in Keras 2, relu6(x + 3) / 6 in Keras 3): the Keras that wrote it loads it.
+        loaders.reverse()
+    for load in loaders:
         try:
-            import keras
-
             with captured_stderr():
-                return keras.saving.load_model(path, compile=False)
-        except Exception as e:  # not a Keras 3 file: try Keras 2
-            errors.append(f"Keras 3: {e}")
-    try:
-        import tf_keras
-
-        with captured_stderr():
-            return tf_keras.models.load_model(path, compile=False)
-    except Exception as e:
-        errors.append(f"tf_keras: {e}")
+                return load(path)
+        except Exception as e:  # not a file this Keras reads: try the other
+            errors.append(f"{load.__doc__}: {e}")
     raise ConversionError(f"cannot load a Keras model from '{path}': " + "; ".join(errors))
 
 
-def _representative(data: RepresentativeData, copy: Any, batch_size: int) -> Callable[[], Iterator[list[np.ndarray]]]:
-    """Batches for the converter's calibration: one array (single-input models), or a list or
-    dict (by input name) of arrays, one per input, each with the batch axis first."""
+def _load_keras3(path: str) -> Any:
+    """Keras 3"""
+    import keras
+
+    return keras.saving.load_model(path, compile=False)
+
+
+def _load_tf_keras(path: str) -> Any:
+    """tf_keras"""
+    import tf_keras
+
+    return tf_keras.models.load_model(path, compile=False)
+
+
+def _written_by_keras2(path: str) -> bool:
+    """An HDF5 model file whose keras_version attribute says Keras 2 (or older) wrote it."""
+    if not path.endswith((".h5", ".hdf5")):
+        return False
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            version = f.attrs.get("keras_version", b"")
+    except Exception:  # not HDF5 after all: the loaders say what is wrong with it
+        return False
+    version = version.decode() if isinstance(version, bytes) else str(version)
+    return not version.startswith("3")
+
+
+def _representative(data: RepresentativeData, rebuilt: Rebuilt, batch_size: int) -> list[np.ndarray]:
+    """The samples of representative_data, one array per input in the Keras model's order:
+    given as one array (single-input models), a list (in the Keras model's input order) or a
+    dict by input name of arrays, batch axis first, or a callable that yields batches so."""
+    copy = rebuilt.model
+    names = rebuilt.input_names
     if callable(data):
-        return data  # type: ignore[return-value]
-    names = [t.name.split(":")[0] for t in copy.inputs]
-    if isinstance(data, dict):
-        unknown = sorted(set(data) - set(names))
-        if unknown or len(data) != len(names):
-            raise ConversionError(f"representative_data has inputs {sorted(data)}; the model's inputs are {names}")
-        arrays = [data[n] for n in names]
-    elif len(names) > 1:
-        if not isinstance(data, (list, tuple)) or len(data) != len(names):
-            raise ConversionError(
-                f"the model has {len(names)} inputs {names}: give representative_data as a "
-                "list of arrays in that order, or a dict by input name"
-            )
-        arrays = list(data)
+        batches = []
+        for batch in data():
+            batches.append(_by_input(batch, names))
+            if sum(len(b[0]) for b in batches) >= 16 * batch_size:  # enough to verify with
+                break
+        if not batches:
+            raise ConversionError("representative_data yields no batches")
+        arrays = [np.concatenate([b[i] for b in batches]) for i in range(len(names))]
     else:
-        arrays = [data]
+        arrays = _by_input(data, names)
     samples = []
     for name, t, a in zip(names, copy.inputs, arrays, strict=True):
         a = np.asarray(a if isinstance(a, np.ndarray) else list(a))
@@ -111,11 +145,43 @@ def _representative(data: RepresentativeData, copy: Any, batch_size: int) -> Cal
         if len(a) < batch_size:
             raise ConversionError(f"representative_data has {len(a)} samples, fewer than the batch size {batch_size}")
         samples.append(a.astype(t.dtype.as_numpy_dtype))
+    return samples
+
+
+def _by_input(data: Any, names: list[str]) -> list[Any]:
+    if isinstance(data, dict):
+        unknown = sorted(set(data) - set(names))
+        if unknown or len(data) != len(names):
+            raise ConversionError(f"representative_data has inputs {sorted(data)}; the model's inputs are {names}")
+        return [data[n] for n in names]
+    if len(names) > 1:
+        if not isinstance(data, (list, tuple)) or len(data) != len(names):
+            raise ConversionError(
+                f"the model has {len(names)} inputs {names}: give representative_data as a "
+                "list of arrays in that order, or a dict by input name"
+            )
+        return list(data)
+    return [data]
+
+
+def _batches(samples: list[np.ndarray], names: list[str], batch_size: int) -> Callable[[], Iterator[dict[str, Any]]]:
+    """Calibration batches by input name: TensorFlow's calibrator feeds a list in the order of
+    the float model's inputs, which is not the Keras model's (see lstm_flatbuffer.order_io)."""
     count = min(len(a) for a in samples)
 
-    def batches() -> Iterator[list[np.ndarray]]:
+    def batches() -> Iterator[dict[str, Any]]:
         for i in range(0, count - batch_size + 1, batch_size):
-            yield [a[i : i + batch_size] for a in samples]
+            yield {n: a[i : i + batch_size] for n, a in zip(names, samples, strict=True)}
+
+    return batches
+
+
+def _named(data: Callable[[], Iterable[Any]], names: list[str]) -> Callable[[], Iterator[dict[str, Any]]]:
+    """A user's batch generator, its batches (in the Keras model's input order) by input name."""
+
+    def batches() -> Iterator[dict[str, Any]]:
+        for batch in data():
+            yield dict(zip(names, _by_input(batch, names), strict=True))
 
     return batches
 
@@ -153,21 +219,30 @@ def convert(
     *,
     int8_io: bool = False,
     batch_size: int = 1,
-    timesteps: int | None = None,
+    timesteps: Timesteps = None,
+    verify: bool = True,
 ) -> bytes:
-    """Convert a Keras sequence model (Keras 3 or tf_keras, or the path of a saved one: see
-    load_keras) to TFLite bytes.
+    """Convert a Keras sequence model (Keras 3 or tf_keras, functional, Sequential or
+    subclassed, or the path of a saved one: see load_keras) to TFLite bytes.
 
     mode: ``float32``; ``dynamic`` (dynamic-range: int8 weights, float activations);
     ``int8`` (full integer; needs ``representative_data``: input samples, batch axis first, a
     few hundred are plenty; ``int8_io`` makes the model's inputs and outputs int8 too);
     ``float16`` (float16 weights, float32 compute).
     The model is rebuilt with a fixed ``batch_size`` so that each LSTM becomes one fused op.
-    ``timesteps`` sets the sequence length the model is converted for (default: the model's own);
+    ``timesteps`` sets the sequence length the model is converted for (default: the model's own):
+    each input's first free axis (a (None,) token input, a spectrogram's free time axis), or
+    the first axis of a fixed-length sequence; a dict {input name: N} sets it per input.
     ``timesteps=1`` exports the step model that streaming feeds one step at a time. The
-    runtime can still run other lengths and batch sizes: it resizes on a shape change.
-    Several inputs take representative_data as a list of arrays (in the model's input order)
-    or a dict by input name.
+    runtime can still run other lengths and batch sizes of a fused model: it resizes on a
+    shape change.
+    Several inputs take representative_data as a list of arrays (in the Keras model's input
+    order) or a dict by input name; the converted model's positional inputs and outputs are in
+    the Keras model's order too.
+    With ``verify`` (the default), the converted model is run on tflstm's runtime against the
+    Keras model (on representative_data when given, in any mode, and on inputs that drive its
+    states large): a float32 model past its tolerance is refused (MismatchError), another mode
+    warns (AccuracyWarning); see tflstm.verification.
     Raises ConversionError (UnsupportedLayerError naming a layer that cannot be converted).
     """
     if mode not in MODES:
@@ -181,11 +256,12 @@ def convert(
         raise ConversionError(f"int8_io applies to mode 'int8', not {mode!r}")
     if batch_size < 1:
         raise ConversionError(f"batch_size must be at least 1, got {batch_size}")
+    for n in timesteps.values() if isinstance(timesteps, Mapping) else [timesteps]:
+        if n is not None and (not isinstance(n, (int, np.integer)) or n < 1):
+            raise ConversionError(f"timesteps must be at least 1, got {n!r}")
     tf = tensorflow()
     if isinstance(model, (str, os.PathLike)):
         model = load_keras(model)
-    if timesteps is not None and timesteps < 1:
-        raise ConversionError(f"timesteps must be at least 1, got {timesteps}")
     rebuilt = rebuild(model, batch_size, timesteps)
     if mode == "int8" and rebuilt.activations:
         names = ", ".join(f"'{a.layer}' ({a.activation})" for a in rebuilt.activations)
@@ -194,35 +270,75 @@ def convert(
             "full-integer LSTM kernel computes tanh only; convert them in mode "
             "float32, dynamic or float16"
         )
-    copy = rebuilt.model
-    rep = _representative(representative_data, copy, batch_size) if mode == "int8" else None
-    converter = tf.lite.TFLiteConverter.from_keras_model(copy)
+    samples = None if representative_data is None else _representative(representative_data, rebuilt, batch_size)
+    data = _tflite(tf, model.name, rebuilt, mode, representative_data, samples, int8_io, batch_size)
+    data = set_cell_activations(data, rebuilt.activations)
+    data = fix_fused_lstms(data)
+    if mode == "dynamic":
+        data, _ = quantize_lstm_weights(data)  # the converter leaves fused LSTM weights in float32
+    if mode == "int8":
+        _refuse_int8_cell_states(data, rebuilt)
+        assert samples is not None
+        data = widen_cell_scales(data, rebuilt.lstms, cell_state_peaks(rebuilt, samples))
+    data = order_io(data, rebuilt.input_names, rebuilt.output_names)
+    data = note_unfused(data, rebuilt.unfused)
+    check_converted(data, rebuilt, mode)
+    if verify:
+        verify_converted(data, model, rebuilt, mode, samples, batch_size)
+    return data
+
+
+def _tflite(
+    tf: Any,
+    name: str,
+    rebuilt: Rebuilt,
+    mode: str,
+    data: RepresentativeData | None,
+    samples: list[np.ndarray] | None,
+    int8_io: bool,
+    batch_size: int,
+) -> bytes:
+    """TensorFlow's converter on the rebuilt model, in `mode`."""
+    converter = tf.lite.TFLiteConverter.from_keras_model(rebuilt.model)
     if mode != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if mode == "float16":
         converter.target_spec.supported_types = [tf.float16]
     elif mode == "int8":
-        converter.representative_dataset = rep
+        assert samples is not None
+        names = rebuilt.input_names
+        batches = _named(data, names) if callable(data) else _batches(samples, names, batch_size)
+        converter.representative_dataset = batches
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         if int8_io:
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
+        # The float model is calibrated on TFLite's interpreter before it is quantized: without
+        # the cell clip the converter writes (see fix_fused_lstms), so that the int16 cell state
+        # is scaled for the range the cell really reaches.
+        quantize = converter._quantize
+        converter._quantize = lambda model, *args: quantize(fix_fused_lstms(bytes(model)), *args)
     elif mode == "dynamic":
         # Per-channel dense quantization emits FULLY_CONNECTED version 12, which TFLite 2.14
         # cannot run; per-tensor gives version 9.
         converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     with captured_stderr() as log:
         try:
-            data = bytes(converter.convert())
+            return bytes(converter.convert())
         except Exception as e:  # the converter raises many types; all mean the same to the user
             detail = log.tail()
             raise ConversionError(
-                f"TensorFlow {tf.__version__} could not convert '{model.name}' in mode {mode}: "
+                f"TensorFlow {tf.__version__} could not convert '{name}' in mode {mode}: "
                 f"{e}" + (f"\nconverter log:\n{detail}" if detail else "")
             ) from e
-    data = set_cell_activations(data, rebuilt.activations)
-    if mode == "dynamic":
-        data, _ = quantize_lstm_weights(data)  # the converter leaves fused LSTM weights in float32
-    data = note_unfused(data, rebuilt.unfused)
-    check_converted(data, rebuilt, mode)
-    return data
+
+
+def _refuse_int8_cell_states(data: bytes, rebuilt: Rebuilt) -> None:
+    layers = int8_cell_states(data, rebuilt.lstms)
+    if layers:
+        raise UnsupportedLayerError(
+            f"LSTM layer{'s' if len(layers) > 1 else ''} {', '.join(repr(n) for n in layers)}: TensorFlow's int8 "
+            "quantizer gives {} cell state int8 (it does when the output of the LSTM before it also feeds "
+            "another layer), and TFLite's integer LSTM kernel needs it int16. Convert this model in mode "
+            "dynamic or float16".format("their" if len(layers) > 1 else "its")
+        )

@@ -11,8 +11,12 @@ put in the form that converts:
 - an LSTM without bias gets a zero bias; an LSTM whose cell activation is relu, relu6, sigmoid
   or linear is built with tanh and its fused op's activation is set afterwards (see
   lstm_flatbuffer.py), as TFLite's float and hybrid kernels take that activation as a parameter;
-- a GRU or SimpleRNN, which TFLite has no fused kernel for, is unrolled over the fixed number of
-  steps into builtin ops;
+- a GRU or SimpleRNN, which TFLite has no fused kernel for, and an LSTM whose gates are not
+  sigmoid (Keras 2's hard_sigmoid) or whose cell activation the fused op does not compute, are
+  unrolled over the fixed number of steps into builtin ops, each gate function computed as its
+  source Keras defines it (see gate_function);
+- a subclassed model's call() runs on the rebuilt layers (its own Python code, tf_keras twins in
+  place of its layers);
 - a layer tf_keras does not have (a custom layer, a Lambda, a Keras 3 op) runs inside a tf_keras
   layer that holds its weights, which works when its computation traces to builtin TensorFlow ops.
 A copy that computes exactly what the original computes is checked on random inputs before
@@ -24,8 +28,9 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
+import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,16 +47,20 @@ _MASK_HELP = (
     "feed fixed-length windows, or keep the mask out of the exported model and run the shorter "
     "sequence itself: the runtime resizes to any length"
 )
+# Activations whose definition differs between tf_keras (Keras 2) and Keras 3: the rebuilt layer
+# computes the source's. Keras 2: clip(0.2 x + 0.5, 0, 1); Keras 3: relu6(x + 3) / 6.
+KERAS3_HARD_SIGMOID = "hard_sigmoid (Keras 3)"
 # Keyword arguments Keras records on a call that mean nothing to the rebuilt graph.
 _CALL_NOISE = ("training",)
 
 
 @dataclasses.dataclass
-class LstmActivation:
-    """A fused LSTM whose cell activation is set after conversion, found by its weights."""
+class FusedLstm:
+    """An LSTM layer (one direction) that becomes a fused op, found in the converted flatbuffer
+    by its weights (lstm_flatbuffer.find_layer) to set what the converter does not write."""
 
     layer: str
-    activation: str
+    activation: str  # its cell activation, set on the op after conversion when not tanh
     recurrent_output_weights: np.ndarray  # [units, units]: TFLite's recurrent_to_output_weights
 
     @property
@@ -63,8 +72,18 @@ class LstmActivation:
 class Rebuilt:
     model: Any  # the tf_keras model that converts
     lstm_ops: int  # fused LSTM ops the conversion must give (one per direction and call)
-    activations: list[LstmActivation]  # fused LSTMs to set a non-tanh cell activation on
+    lstms: list[FusedLstm]  # every fused LSTM direction
     unfused: list[str]  # recurrent layers that become plain builtin ops, described
+    input_names: list[str]  # the source model's inputs and outputs, in its order
+    output_names: list[str]
+    time_axes: list[int | None]  # each input's time axis (batch axis not counted), None for static features
+    free_axes: list[int | None]  # the time axis where the source model's length is free
+    source_lengths: list[int | None]  # the source's fixed length on the time axis (None: free or none)
+
+    @property
+    def activations(self) -> list[FusedLstm]:
+        """Fused LSTMs to set a non-tanh cell activation on."""
+        return [lstm for lstm in self.lstms if lstm.activation != "tanh"]
 
 
 def tf_keras() -> Any:
@@ -114,6 +133,7 @@ def _is_model(op: Any) -> bool:
 
 
 def _activation_name(layer: Any, config: dict[str, Any], key: str) -> str:
+    """The activation as the source computes it: hard_sigmoid of a Keras 3 layer is Keras 3's."""
     value = config.get(key, "linear")
     if value is None:
         return "linear"
@@ -122,7 +142,22 @@ def _activation_name(layer: Any, config: dict[str, Any], key: str) -> str:
             f"{_describe(layer)} uses a custom {key} {value!r}; tflstm converts built-in activations "
             "(e.g. 'tanh', 'sigmoid', 'relu', 'softmax')"
         )
+    if value == "hard_sigmoid" and _is_keras3(layer):
+        return KERAS3_HARD_SIGMOID
     return value
+
+
+def _keras3_hard_sigmoid(x: Any) -> Any:
+    """keras.activations.hard_sigmoid of Keras 3 on TensorFlow, op for op: relu6(x + 3) / 6."""
+    import tensorflow as tf
+
+    return tf.nn.relu6(x + tf.constant(3.0, x.dtype)) / tf.constant(6.0, x.dtype)
+
+
+def gate_function(name: str) -> Any:
+    """What a rebuilt tf_keras layer takes as its activation to compute `name` as its source did:
+    the name itself where tf_keras defines it the same way, else the function."""
+    return _keras3_hard_sigmoid if name == KERAS3_HARD_SIGMOID else name
 
 
 def _clean_config(layer: Any, cls: type) -> dict[str, Any]:
@@ -147,46 +182,152 @@ def _clean_config(layer: Any, cls: type) -> dict[str, Any]:
                 )
     for key in ("activation", "recurrent_activation"):
         if key in config:
-            config[key] = _activation_name(layer, config, key)
+            config[key] = gate_function(_activation_name(layer, config, key))
     return config
 
 
+Timesteps = int | Mapping[str, int] | None
+
+
+def _model_classes() -> tuple[type, ...]:
+    import keras as keras3
+
+    return (keras3.Model, tf_keras().Model)
+
+
+def _is_functional(op: Any) -> bool:
+    """A model with a graph of layers to walk (functional, Sequential), not Python code."""
+    try:
+        return _is_model(op) and bool(op.outputs) and bool(op.inputs)
+    except AttributeError:  # an unbuilt Sequential
+        return False
+
+
+def _built_input_shapes(model: Any) -> list[tuple[int | None, ...]]:
+    """The input shapes a subclassed model was built or first called with (batch axis first)."""
+    shapes = getattr(model, "_build_shapes_dict", None)  # Keras 3
+    if shapes:
+        return [tuple(s) for s in shapes.values()]
+    spec = getattr(model, "_saved_model_inputs_spec", None)  # tf_keras, once called
+    if spec is not None:
+        return [tuple(s.shape) for s in (spec if isinstance(spec, (list, tuple)) else [spec])]
+    shape = getattr(model, "_build_input_shape", None)  # tf_keras, built
+    if shape is not None:
+        return [tuple(shape)]
+    return []
+
+
+def _time_steps(args: Any, leaf: tuple[type, ...]) -> int | None:
+    """The static length of a recurrent layer's input (batch, time, ...), None when free."""
+    flat = _flatten(args, leaf)
+    if not flat or len(tuple(flat[0].shape)) < 2:
+        return None
+    d = tuple(flat[0].shape)[1]
+    return None if d is None else int(d)
+
+
+class _Twins:
+    """Stands in for `self` in a subclassed model's call(): its layers, models and methods are
+    those of the rebuilt graph (tf_keras twins), its other attributes its own."""
+
+    def __init__(self, model: Any, rebuilder: _Rebuilder) -> None:
+        object.__setattr__(self, "_model", model)
+        object.__setattr__(self, "_rebuilder", rebuilder)
+
+    def __getattr__(self, name: str) -> Any:
+        model, rebuilder = self._model, self._rebuilder
+        method = getattr(type(model), name, None)
+        if inspect.isfunction(method):  # a helper method calls the twins too
+            return types.MethodType(method, self)
+        return rebuilder.swapped(getattr(model, name))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise UnsupportedLayerError(
+            f"model '{self._model.name}' sets attribute '{name}' in call(); tflstm converts a call() "
+            "that computes its outputs from its inputs and layers"
+        )
+
+
 class _Rebuilder:
-    def __init__(self, batch_size: int, timesteps: int | None, faithful: bool) -> None:
+    def __init__(self, batch_size: int, timesteps: Timesteps, faithful: bool) -> None:
         self.keras = tf_keras()
         self.batch_size = batch_size
         self.timesteps = timesteps
         # faithful: LSTMs keep their own cell activation (for the check against the original);
-        # otherwise they are built with tanh so that they fuse, and listed in self.activations.
+        # otherwise they are built with tanh so that they fuse, and listed in self.lstms.
         self.faithful = faithful
         self.leaf = _tensor_types()
         self.twins: dict[int, Any] = {}
         self.pending_weights: list[tuple[Any, list[np.ndarray], Any]] = []
         self.recurrent_twins: list[tuple[Any, int]] = []  # (layer called in the graph, fused LSTM ops per call)
-        self.activations: list[LstmActivation] = []
+        self.lstms: list[FusedLstm] = []
         self.unfused: list[str] = []
-        self.steps: int | None = None
+        self.steps: int | None = None  # the static length of the recurrent layer being rebuilt
+        self.resized = False  # timesteps changed an input's fixed length
+        self.input_names: list[str] = []
+        self.time_axes: list[int | None] = []
+        self.free_axes: list[int | None] = []
+        self.source_lengths: list[int | None] = []
 
     # -- the graph ---------------------------------------------------------------------------
-    def inputs(self, model: Any) -> list[Any]:
-        if not getattr(model, "inputs", None):
+    def _timesteps_for(self, name: str) -> int | None:
+        if isinstance(self.timesteps, Mapping):
+            return self.timesteps.get(name)
+        return self.timesteps
+
+    def input_specs(self, model: Any) -> list[tuple[str, list[int | None], str]]:
+        """(name, shape without the batch axis, dtype) of each input, in the model's order."""
+        if _is_functional(model):
+            return [
+                (t._keras_history[0].name, list(tuple(t.shape)[1:]), str(getattr(t.dtype, "name", t.dtype)))
+                for t in model.inputs
+            ]
+        shapes = _built_input_shapes(model) if isinstance(model, _model_classes()) else []
+        if not shapes:
             raise ConversionError(
                 f"model '{model.name}' has no defined inputs: give it an Input layer "
-                "(keras.Input(shape=(timesteps, features))) or build it before converting"
+                "(keras.Input(shape=(timesteps, features))), or build it (model.build((None, timesteps, "
+                "features)), or call it on a batch) before converting"
             )
+        if len(shapes) > 1:
+            raise ConversionError(
+                f"subclassed model '{model.name}' takes {len(shapes)} inputs: call it on keras.Input "
+                "tensors in a functional model (keras.Model(inputs, model(inputs))) and convert that"
+            )
+        params = list(inspect.signature(type(model).call).parameters)  # (self, inputs, ...)
+        name = params[1] if len(params) > 1 else "inputs"
+        return [(name, list(shapes[0][1:]), "float32")]
+
+    def inputs(self, model: Any) -> list[Any]:
         out = []
-        for t in model.inputs:
-            shape = [None if d is None else int(d) for d in tuple(t.shape)[1:]]
-            if self.timesteps is not None and len(shape) == 2:
-                shape[0] = self.timesteps
-            if len(shape) >= 2 and self.steps is None:
-                self.steps = shape[0]
-            op = t._keras_history[0]
-            dtype = getattr(t.dtype, "name", t.dtype)
-            out.append(self.keras.Input(shape=tuple(shape), batch_size=self.batch_size, name=op.name, dtype=str(dtype)))
+        names = list(self.timesteps) if isinstance(self.timesteps, Mapping) else []
+        specs = self.input_specs(model)
+        unknown = sorted(set(names) - {n for n, _, _ in specs})
+        if unknown:
+            raise ConversionError(
+                f"timesteps names inputs {unknown}; the model's inputs are {[n for n, _, _ in specs]}"
+            )
+        for name, dims, dtype in specs:
+            shape = [None if d is None else int(d) for d in dims]
+            steps = self._timesteps_for(name)
+            # timesteps sets an input's time axis: its first free axis, or the first axis of a
+            # fixed-length sequence (e.g. the one-step model for streaming); a fixed vector of
+            # static features has none.
+            axis = next((i for i, d in enumerate(shape) if d is None), 0 if len(shape) >= 2 else None)
+            self.time_axes.append(axis)
+            self.free_axes.append(axis if axis is not None and shape[axis] is None else None)
+            self.source_lengths.append(shape[axis] if axis is not None else None)
+            if steps is not None and axis is not None:
+                self.resized = self.resized or shape[axis] not in (None, steps)
+                shape[axis] = steps
+            self.input_names.append(name)
+            out.append(self.keras.Input(shape=tuple(shape), batch_size=self.batch_size, name=name, dtype=dtype))
         return out
 
     def graph(self, model: Any, inputs: list[Any]) -> list[Any]:
+        if not _is_functional(model):
+            outs = self.subclassed(model, inputs if len(inputs) > 1 else inputs[0], {})
+            return _flatten(outs, self.leaf[1:])
         if len(inputs) != len(model.inputs):
             raise ConversionError(
                 f"model '{model.name}' takes {len(model.inputs)} inputs but is called with {len(inputs)}"
@@ -207,21 +348,23 @@ class _Rebuilder:
             else:
                 args, kwargs = node.call_args, dict(node.call_kwargs)
             args = _map(args, lambda x: self.tensor(x, memo, known), self.leaf)
-            kwargs = {
-                k: _map(v, lambda x: self.tensor(x, memo, known), self.leaf)
-                for k, v in kwargs.items()
-                if k not in _CALL_NOISE and not (k == "mask" and v is None)
-            }
-            if "mask" in kwargs:
-                raise UnsupportedLayerError(f"{_describe(op)} is called with a mask: {_MASK_HELP}")
+            kwargs = {k: _map(v, lambda x: self.tensor(x, memo, known), self.leaf) for k, v in kwargs.items()}
             memo[key] = _flatten(self.call(op, args, kwargs), self.leaf[1:])
         return memo[key][tensor_index]
 
     def call(self, op: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-        if _is_model(op):  # a nested model is inlined, its layers shared with every other call
+        """`op` called on rebuilt tensors: a layer's twin, a model inlined or run."""
+        kwargs = {k: v for k, v in kwargs.items() if k not in _CALL_NOISE and not (k == "mask" and v is None)}
+        if "mask" in kwargs:
+            raise UnsupportedLayerError(f"{_describe(op)} is called with a mask: {_MASK_HELP}")
+        if _is_functional(op):  # a nested model is inlined, its layers shared with every other call
             flat = _flatten(args, self.leaf[1:])
             outs = self.graph(op, flat)
             return outs[0] if len(outs) == 1 else outs
+        if isinstance(op, _model_classes()):
+            return self.subclassed(op, args[0] if len(args) == 1 else args, kwargs)
+        self.refuse_given_state(op, args, kwargs)
+        self.steps = _time_steps(args, self.leaf[1:])
         twin = self.twin(op)
         try:
             return twin(*args, **kwargs)
@@ -229,6 +372,51 @@ class _Rebuilder:
             raise
         except Exception as e:
             raise UnsupportedLayerError(f"{_describe(op)} could not be rebuilt in tf_keras: {e}") from e
+
+    def refuse_given_state(self, op: Any, args: Any, kwargs: dict[str, Any]) -> None:
+        """An LSTM's state computed by other layers: TFLite's fused LSTM takes its state from
+        its own variables only (the fused form that takes it is the recurrent kernels' work)."""
+        kind = type(op).__name__
+        if kind == "RNN":
+            kind = type(op.cell).__name__[:-4]
+        elif kind == "Bidirectional":
+            kind = type(op.forward_layer).__name__
+        if kind != "LSTM":
+            return
+        state = _flatten([kwargs.get("initial_state"), *_flatten(args, self.leaf[1:])[1:]], self.leaf[1:])
+        if state:
+            raise UnsupportedLayerError(
+                f"{_describe(op)} takes its initial_state from other layers; TFLite's fused LSTM starts from "
+                "its own state (zero, or what a tflstm Stream carries). Convert the LSTM without "
+                "initial_state, or run the layers that compute the state as a separate model and feed "
+                "their result to a Stream's state"
+            )
+
+    def subclassed(self, model: Any, inputs: Any, kwargs: dict[str, Any]) -> Any:
+        """A subclassed model's call() run on rebuilt tensors, with the twins of its layers."""
+        try:
+            return type(model).call(_Twins(model, self), inputs, **kwargs)
+        except ConversionError:
+            raise
+        except Exception as e:
+            raise UnsupportedLayerError(
+                f"subclassed model '{model.name}' ({type(model).__name__}): its call() could not run on the "
+                f"rebuilt tf_keras layers: {type(e).__name__}: {e}"
+            ) from e
+
+    def swapped(self, value: Any) -> Any:
+        """An attribute of a subclassed model as its call() sees it in the rebuilt graph."""
+        import keras as keras3
+
+        if isinstance(value, (keras3.Operation, self.keras.layers.Layer)):
+            return lambda *args, **kwargs: self.call(value, args, kwargs)
+        if isinstance(value, keras3.Variable):
+            return np.asarray(value.numpy())
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.swapped(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.swapped(v) for k, v in value.items()}
+        return value
 
     # -- layers ------------------------------------------------------------------------------
     def twin(self, layer: Any) -> Any:
@@ -340,47 +528,58 @@ class _Rebuilder:
             "name": layer.name,
         }
         activation = _activation_name(layer, config, "activation")
-        if kind == "LSTM":
-            recurrent = _activation_name(layer, config, "recurrent_activation")
-            if recurrent != "sigmoid":
-                raise UnsupportedLayerError(
-                    f"{_describe(layer)} uses recurrent_activation '{recurrent}'; TFLite's fused LSTM computes "
-                    "sigmoid gates only: retrain with recurrent_activation='sigmoid'"
-                )
-            if activation not in LSTM_ACTIVATIONS:
-                raise UnsupportedLayerError(
-                    f"{_describe(layer)} uses activation '{activation}'; TFLite's fused LSTM computes "
-                    f"{', '.join(LSTM_ACTIVATIONS)} only"
-                )
-            units = int(config["units"])
-            if not base["use_bias"]:  # the fused path needs a bias: a zero one changes nothing
-                weights = [*list(weights), np.zeros(4 * units, np.float32)]
-                base["use_bias"] = True
-            built_activation = activation if self.faithful else "tanh"
-            if activation != "tanh" and not self.faithful:
-                rk = np.asarray(weights[1], np.float32)
-                self.activations.append(
-                    LstmActivation(base["name"], activation, np.ascontiguousarray(rk[:, 3 * units :].T))
-                )
-            twin = L.LSTM(activation=built_activation, recurrent_activation="sigmoid", **base)
+        gate = _activation_name(layer, config, "recurrent_activation") if kind != "SimpleRNN" else None
+        if kind == "LSTM" and gate == "sigmoid" and activation in LSTM_ACTIVATIONS:
+            twin, weights = self.fused_lstm(base, activation, weights)
         else:
+            # No fused kernel computes it in stock TFLite: plain builtin ops, one step after another.
+            # A fused form with another gate function (a tflstm op) would be chosen here, built
+            # with sigmoid gates so that it fuses and its gate set on the op after conversion, as
+            # fused_lstm does for the cell activation.
             if self.steps is None:
+                fixed = "" if self.timesteps is None else f" after timesteps={self.timesteps!r}"
                 raise UnsupportedLayerError(
-                    f"{_describe(layer)}: TFLite has no fused {kind} kernel, so tflstm unrolls it over a fixed "
-                    "number of steps; the model's sequence length is free: convert with timesteps=N"
+                    f"{_describe(layer)}: {self.unfused_reason(kind, gate, activation)}, so tflstm unrolls it "
+                    f"over a fixed number of steps; the sequence length reaching it is free{fixed}: convert with "
+                    "timesteps=N (or a dict {input name: N} for each input with a free time axis)"
                 )
-            extra = (
-                {
-                    "reset_after": config.get("reset_after", True),
-                    "recurrent_activation": _activation_name(layer, config, "recurrent_activation"),
-                }
-                if kind == "GRU"
-                else {}
-            )
-            twin = getattr(L, kind)(activation=activation, unroll=True, **extra, **base)
+            extra = {"recurrent_activation": gate_function(gate)} if gate is not None else {}
+            if kind == "GRU":
+                extra["reset_after"] = config.get("reset_after", True)
+                if not extra["reset_after"]:
+                    # The same GRU computed gate by gate: the default form splits a product of
+                    # two gates' width into three, one of them empty, which no op should run on.
+                    extra["implementation"] = 1
+            twin = getattr(L, kind)(activation=gate_function(activation), unroll=True, **extra, **base)
             self.unfused.append(f"{base['name']} ({kind}, unrolled over {self.steps} steps into builtin ops)")
-        self.recurrent_twins.append((twin, 1 if kind == "LSTM" else 0))
+            self.recurrent_twins.append((twin, 0))
         return self.with_weights(twin, weights, layer)
+
+    @staticmethod
+    def unfused_reason(kind: str, gate: str | None, activation: str) -> str:
+        if kind != "LSTM":
+            return f"TFLite has no fused {kind} kernel"
+        if gate != "sigmoid":
+            return f"TFLite's fused LSTM computes sigmoid gates, not {gate}"
+        return f"TFLite's fused LSTM computes the cell activations {', '.join(LSTM_ACTIVATIONS)}, not {activation}"
+
+    def fused_lstm(
+        self, base: dict[str, Any], activation: str, weights: list[np.ndarray]
+    ) -> tuple[Any, list[np.ndarray]]:
+        """The tf_keras LSTM the converter fuses (sigmoid gates, a bias, tanh: a fused LSTM whose
+        cell activation is another gets it set on the op after conversion, see lstm_flatbuffer),
+        and its weights."""
+        units = int(base["units"])
+        if not base["use_bias"]:  # the fused path needs a bias: a zero one changes nothing
+            weights = [*list(weights), np.zeros(4 * units, np.float32)]
+            base["use_bias"] = True
+        if len(weights) >= 2:
+            rk = np.asarray(weights[1], np.float32)
+            self.lstms.append(FusedLstm(base["name"], activation, np.ascontiguousarray(rk[:, 3 * units :].T)))
+        built_activation = activation if self.faithful else "tanh"
+        twin = self.keras.layers.LSTM(activation=built_activation, recurrent_activation="sigmoid", **base)
+        self.recurrent_twins.append((twin, 1))
+        return twin, weights
 
     def cell_rnn(self, layer: Any) -> Any:
         cell = layer.cell
@@ -395,6 +594,7 @@ class _Rebuilder:
 
     def bidirectional(self, layer: Any) -> Any:
         halves = []
+        first_lstm = len(self.lstms)
         for part in (layer.forward_layer, layer.backward_layer):
             kind = type(part).__name__
             if kind == "RNN":
@@ -411,6 +611,7 @@ class _Rebuilder:
         # Bidirectional rebuilds both halves from their configs: their weights go to its copies.
         pending = self.pending_weights[-2:]
         del self.pending_weights[-2:]
+        twins = self.recurrent_twins[-2:]
         del self.recurrent_twins[-2:]
         twin = self.keras.layers.Bidirectional(
             halves[0],
@@ -420,7 +621,9 @@ class _Rebuilder:
         )
         for (_, weights, source), half in zip(pending, (twin.forward_layer, twin.backward_layer), strict=True):
             self.pending_weights.append((half, weights, source))
-        self.recurrent_twins.append((twin, 2 if type(halves[0]).__name__ == "LSTM" else 0))
+        self.recurrent_twins.append((twin, sum(ops for _, ops in twins)))
+        for lstm in self.lstms[first_lstm:]:
+            lstm.layer = f"{layer.name}/{lstm.layer}"
         return twin
 
     def set_weights(self) -> None:
@@ -443,7 +646,7 @@ def input_shape(model: Any) -> tuple[int | None, ...]:
     return tuple(None if d is None else int(d) for d in shape)
 
 
-def _build(model: Any, batch_size: int, timesteps: int | None, faithful: bool) -> tuple[Any, _Rebuilder]:
+def _build(model: Any, batch_size: int, timesteps: Timesteps, faithful: bool) -> tuple[Any, _Rebuilder]:
     rebuilder = _Rebuilder(batch_size, timesteps, faithful)
     try:
         with warnings.catch_warnings():
@@ -463,7 +666,7 @@ def _build(model: Any, batch_size: int, timesteps: int | None, faithful: bool) -
     return copy, rebuilder
 
 
-def rebuild(model: Any, batch_size: int = 1, timesteps: int | None = None, check: bool = True) -> Rebuilt:
+def rebuild(model: Any, batch_size: int = 1, timesteps: Timesteps = None, check: bool = True) -> Rebuilt:
     """The tf_keras model to convert, and what its conversion must contain.
 
     Raises UnsupportedLayerError naming the first layer that cannot be converted, and why;
@@ -476,28 +679,65 @@ def rebuild(model: Any, batch_size: int = 1, timesteps: int | None = None, check
     if check:
         # A model whose inputs fix the sequence length runs only at that length: the check
         # compares a copy at that length (the converted one, e.g. one step, shares its weights).
-        fixed = [int(t.shape[1]) for t in model.inputs if len(tuple(t.shape)) == 3 and t.shape[1] is not None]
-        check_steps = None if timesteps is not None and any(n != timesteps for n in fixed) else timesteps
-        if rebuilder.activations or check_steps != timesteps:
+        check_steps = None if rebuilder.resized else timesteps
+        if any(lstm.activation != "tanh" for lstm in rebuilder.lstms) or rebuilder.resized:
             faithful = _build(model, batch_size, check_steps, faithful=True)[0]
         else:
             faithful = copy
         check_same_outputs(model, faithful)
-    return Rebuilt(copy, rebuilder.fused_ops(), rebuilder.activations, rebuilder.unfused)
+    return Rebuilt(
+        copy,
+        rebuilder.fused_ops(),
+        rebuilder.lstms,
+        rebuilder.unfused,
+        rebuilder.input_names,
+        list(copy.output_names),
+        rebuilder.time_axes,
+        rebuilder.free_axes,
+        rebuilder.source_lengths,
+    )
 
 
-def sample_inputs(copy: Any, seed: int = 0) -> list[np.ndarray]:
-    """Random inputs for each of the copy's inputs: normal floats, and integer ids every
-    Embedding layer of the model accepts."""
+def embedding_inputs(copy: Any) -> dict[int, int]:
+    """The inputs of a rebuilt model that feed an Embedding (directly or through layers of one
+    input: a cast, a reshape), and the smallest vocabulary each feeds: their values are ids,
+    whatever their dtype (a Keras 2 text model's Input is float32)."""
+    position = {id(t._keras_history.layer): i for i, t in enumerate(copy.inputs)}
+    vocab: dict[int, int] = {}
+    for layer in _all_layers(copy):
+        if type(layer).__name__ != "Embedding":
+            continue
+        for node in layer._inbound_nodes:
+            ts = _flatten(node.input_tensors, _tensor_types()[1:])
+            while len(ts) == 1:
+                history = ts[0]._keras_history
+                if id(history.layer) in position:
+                    i = position[id(history.layer)]
+                    vocab[i] = min(vocab.get(i, layer.input_dim), int(layer.input_dim))
+                    break
+                if type(history.layer).__name__ == "InputLayer":
+                    break
+                ts = _flatten(history.layer._inbound_nodes[history.node_index].input_tensors, _tensor_types()[1:])
+    return vocab
+
+
+def sample_inputs(
+    copy: Any, seed: int = 0, steps: int = 8, shapes: Sequence[tuple[int, ...]] | None = None, scale: float = 1.0
+) -> list[np.ndarray]:
+    """Random inputs for each of the copy's inputs, of its shapes (a free axis gets `steps`) or
+    of `shapes` (batch axis first): normal floats times `scale`, and for an input that feeds an
+    Embedding integer ids that it accepts, in the input's dtype."""
     rng = np.random.default_rng(seed)
-    vocab = [int(layer.input_dim) for layer in _all_layers(copy) if type(layer).__name__ == "Embedding"]
+    ids = embedding_inputs(copy)
+    vocab = min(ids.values(), default=2)
     out = []
-    for t in copy.inputs:
-        shape = tuple(int(d) if d is not None else 8 for d in t.shape)
-        if t.dtype.is_integer:
-            out.append(rng.integers(0, min(vocab, default=2), size=shape).astype(t.dtype.as_numpy_dtype))
+    for i, t in enumerate(copy.inputs):
+        shape = shapes[i] if shapes is not None else tuple(int(d) if d is not None else steps for d in t.shape)
+        dtype = t.dtype.as_numpy_dtype
+        if i in ids or t.dtype.is_integer:
+            out.append(rng.integers(0, ids.get(i, vocab), size=shape).astype(dtype))
         else:
-            out.append(rng.normal(size=shape).astype(np.float32))
+            out.append((scale * rng.normal(size=shape)).astype(dtype))
     return out
 
 
@@ -508,7 +748,8 @@ def _all_layers(model: Any) -> list[Any]:
     return out
 
 
-def _as_list(y: Any) -> list[np.ndarray]:
+def as_list(y: Any) -> list[np.ndarray]:
+    """A model's outputs (one, a list, or a dict) as a list of arrays."""
     if isinstance(y, dict):
         return [np.asarray(v) for v in y.values()]
     if isinstance(y, (list, tuple)):
@@ -520,13 +761,13 @@ def check_same_outputs(original: Any, copy: Any, seed: int = 0) -> None:
     """The copy must compute what the original computes, on random inputs."""
     xs = sample_inputs(copy, seed)
     try:
-        want = _as_list(original(xs if len(xs) > 1 else xs[0], training=False))
+        want = as_list(original(xs if len(xs) > 1 else xs[0], training=False))
     except Exception as e:
         raise ConversionError(
             f"model '{original.name}' cannot run on inputs of shape {[x.shape for x in xs]}: {type(e).__name__}: {e}"
         ) from e
     try:
-        got = _as_list(copy(xs if len(xs) > 1 else xs[0], training=False))
+        got = as_list(copy(xs if len(xs) > 1 else xs[0], training=False))
     except Exception as e:
         raise ConversionError(
             f"model '{original.name}': its tf_keras rebuild cannot run: {type(e).__name__}: {e}"
@@ -539,3 +780,48 @@ def check_same_outputs(original: Any, copy: Any, seed: int = 0) -> None:
                 f"(shape {w.shape} vs {g.shape}, max abs difference {diff:.3g}); a layer setting did not carry "
                 "over. Please report the model"
             )
+
+
+def cell_state_peaks(rebuilt: Rebuilt, samples: list[np.ndarray]) -> dict[str, float]:
+    """The largest |cell state| each fused LSTM (FusedLstm.layer) reaches on `samples` at any
+    step. TensorFlow's calibration sees the state only between invocations (a whole sequence
+    each), not the peak inside a sequence, and scales the int16 cell state for that."""
+    copy = rebuilt.model
+    keras = tf_keras()
+    peaks: dict[str, float] = {}
+    for lstm in rebuilt.lstms:
+        outer, _, inner = lstm.layer.partition("/")
+        layer = copy.get_layer(outer)
+        if inner:  # one direction of a Bidirectional
+            layer = layer.forward_layer if inner == layer.forward_layer.name else layer.backward_layer
+            nodes = copy.get_layer(outer)._inbound_nodes
+        else:
+            nodes = layer._inbound_nodes
+        kernel, recurrent, bias = (np.asarray(w, np.float64) for w in layer.get_weights())
+        for node in nodes:
+            x = _flatten(node.input_tensors, _tensor_types()[1:])[0]
+            xs = np.asarray(keras.Model(copy.inputs, x)(samples if len(samples) > 1 else samples[0]), np.float64)
+            if layer.go_backwards:
+                xs = xs[:, ::-1]
+            peaks[lstm.layer] = max(peaks.get(lstm.layer, 0.0), _lstm_cell_peak(xs, kernel, recurrent, bias))
+    return peaks
+
+
+def _lstm_cell_peak(xs: np.ndarray, kernel: np.ndarray, recurrent: np.ndarray, bias: np.ndarray) -> float:
+    """Keras's LSTM step (gates i, f, c, o; sigmoid gates, tanh) over xs (batch, time,
+    features) from a zero state: the largest |c| on the way."""
+    units = recurrent.shape[0]
+    h = np.zeros((len(xs), units))
+    c = np.zeros((len(xs), units))
+    peak = 0.0
+    for t in range(xs.shape[1]):
+        z = xs[:, t] @ kernel + h @ recurrent + bias
+        i, f, g, o = (z[:, k * units : (k + 1) * units] for k in range(4))
+        c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+        h = _sigmoid(o) * np.tanh(c)
+        peak = max(peak, float(np.max(np.abs(c))))
+    return peak
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))

@@ -1,5 +1,7 @@
-"""Reading and editing the fused LSTM ops of a converted TFLite flatbuffer: counting them,
-setting their cell activation, and noting in the model's description what stayed unfused."""
+"""Reading and editing a converted TFLite flatbuffer: counting the fused LSTM ops, setting what
+the converter writes differently from Keras (cell activation, cell clip), finding the layer of
+a fused op, putting inputs and outputs in the Keras model's order, and noting in the model's
+description what stayed unfused."""
 
 from __future__ import annotations
 
@@ -14,7 +16,11 @@ from .errors import ConversionError
 # The description marker `tflstm inspect` reads back (Model.description).
 UNFUSED_NOTE = "tflstm: unfused recurrent layers: "
 # TFLite's LSTM inputs (tensorflow/lite/kernels/lstm_shared.h).
+_INPUT = 0
 _RECURRENT_TO_OUTPUT = 8
+_CELL_STATE = 19
+# Weights, peepholes, biases, projection and layer-norm coefficients: constants, never states.
+_CONSTANT_INPUTS = (*tuple(range(1, 18)), 20, 21, 22, 23)
 _MODEL_DESCRIPTION = 3  # field index in the schema's Model table
 
 
@@ -57,14 +63,30 @@ def count_fused_lstms(data: bytes) -> int:
 
 
 def _constant(model: Any, sg: Any, index: int) -> np.ndarray | None:
-    """The float value of a constant tensor, looking through a float16 DEQUANTIZE."""
+    """The float value of a constant tensor: float32, float16 (or behind a float16 DEQUANTIZE),
+    or int8 dequantized (per tensor or per channel)."""
     s, _ = schema()
     tensor = sg.tensors[index]
     data = model.buffers[tensor.buffer].data
     shape = tuple(int(d) for d in tensor.shape)
     if data is not None and len(data):
-        dtype = {s.TensorType.FLOAT32: "<f4", s.TensorType.FLOAT16: "<f2"}.get(tensor.type)
-        return None if dtype is None else np.frombuffer(bytes(data), dtype=dtype).reshape(shape).astype(np.float32)
+        dtype = {s.TensorType.FLOAT32: "<f4", s.TensorType.FLOAT16: "<f2", s.TensorType.INT8: "i1"}.get(tensor.type)
+        if dtype is None:
+            return None
+        value = np.frombuffer(bytes(data), dtype=dtype).reshape(shape).astype(np.float32)
+        if tensor.type == s.TensorType.INT8:
+            q = tensor.quantization
+            if q is None or q.scale is None or not len(q.scale):
+                return None
+            scale = np.asarray(q.scale, np.float32)
+            zero = np.asarray(q.zeroPoint if q.zeroPoint is not None else [0], np.float32)
+            axis = int(q.quantizedDimension or 0)
+            if len(scale) > 1:  # per channel along `axis`
+                bshape = [1] * value.ndim
+                bshape[axis] = len(scale)
+                scale, zero = scale.reshape(bshape), zero.reshape(bshape) if zero.size > 1 else zero
+            value = (value - zero) * scale
+        return value
     for op in sg.operators:
         code = model.operatorCodes[op.opcodeIndex]
         if (
@@ -75,27 +97,38 @@ def _constant(model: Any, sg: Any, index: int) -> np.ndarray | None:
     return None
 
 
+def find_layer(model: Any, sg: Any, op: Any, lstms: Sequence[Any]) -> int | None:
+    """Which of `lstms` (fusable.FusedLstm) a fused LSTM op computes, by its recurrent-to-output
+    weights, which tell the layers apart; None when none matches."""
+    if not lstms:
+        return None
+    weights = _constant(model, sg, int(op.inputs[_RECURRENT_TO_OUTPUT]))
+    if weights is None:
+        return None
+    errors = [
+        float(np.max(np.abs(weights - a.recurrent_output_weights)))
+        if weights.shape == a.recurrent_output_weights.shape
+        else np.inf
+        for a in lstms
+    ]
+    best = int(np.argmin(errors))
+    scale = float(np.max(np.abs(lstms[best].recurrent_output_weights))) or 1.0
+    # float16 rounding is 5e-4 relative; int8 (a step of 1/127 of the largest weight) 4e-3
+    int8 = sg.tensors[int(op.inputs[_RECURRENT_TO_OUTPUT])].type == schema()[0].TensorType.INT8
+    return best if errors[best] <= (5e-3 if int8 else 1e-3) * scale else None
+
+
 def set_cell_activations(data: bytes, activations: Sequence[Any]) -> bytes:
-    """Sets each listed LSTM's fused cell activation (fusable.LstmActivation), finding its op by
-    the recurrent-to-output weights, which tell the layers apart."""
+    """Sets each listed LSTM's fused cell activation (fusable.FusedLstm), finding its op by its
+    weights."""
     if not activations:
         return data
     _, fb = schema()
     model = fb.convert_bytearray_to_object(bytearray(data))
     done: set[int] = set()
     for sg, op in lstm_ops(model):
-        weights = _constant(model, sg, int(op.inputs[_RECURRENT_TO_OUTPUT]))
-        if weights is None:
-            continue
-        errors = [
-            float(np.max(np.abs(weights - a.recurrent_output_weights)))
-            if weights.shape == a.recurrent_output_weights.shape
-            else np.inf
-            for a in activations
-        ]
-        best = int(np.argmin(errors))
-        scale = float(np.max(np.abs(activations[best].recurrent_output_weights))) or 1.0
-        if errors[best] > 1e-3 * scale:  # float16 rounding is 5e-4 relative
+        best = find_layer(model, sg, op, activations)
+        if best is None:
             continue  # a tanh LSTM
         op.builtinOptions.fusedActivationFunction = activations[best].code
         done.add(best)
@@ -105,6 +138,126 @@ def set_cell_activations(data: bytes, activations: Sequence[Any]) -> bytes:
             f"tflstm could not find the fused LSTM op of layers {missing} to set their cell activation"
         )
     return bytes(fb.convert_object_to_bytearray(model))
+
+
+def fix_fused_lstms(data: bytes) -> bytes:
+    """Every fused LSTM as its Keras layer computes it, where TensorFlow's converter writes
+    something else:
+    - a cell clip: it writes cell_clip = 10 into each LSTM it fuses (ConvertKerasLSTMLayer in
+      lstm_utils.cc); Keras never clips, and a cell state past 10 (counting units of text models
+      reach 25) then gives other outputs;
+    - a weight tied to a state: a weight matrix of zeros that has the shape of the state (units
+      = batch size) is merged with the zero-initialized state variable, so the op reads the
+      live state as that weight; it gets its own zeros."""
+    _, fb = schema()
+    model = fb.convert_bytearray_to_object(bytearray(data))
+    changed = False
+    for sg, op in lstm_ops(model):
+        options = op.builtinOptions
+        if options.cellClip or options.projClip:
+            options.cellClip, options.projClip = 0.0, 0.0
+            changed = True
+        inputs = list(op.inputs)
+        for slot in _CONSTANT_INPUTS:
+            if slot < len(inputs) and inputs[slot] >= 0 and sg.tensors[inputs[slot]].isVariable:
+                inputs[slot] = _zeros_like(model, sg, sg.tensors[inputs[slot]])
+                changed = True
+        op.inputs = np.asarray(inputs, dtype=np.int32)
+    return bytes(fb.convert_object_to_bytearray(model)) if changed else data
+
+
+def _zeros_like(model: Any, sg: Any, tensor: Any) -> int:
+    """A new constant tensor of zeros of `tensor`'s shape and type; returns its index."""
+    s, _ = schema()
+    width = {s.TensorType.FLOAT32: 4, s.TensorType.FLOAT16: 2, s.TensorType.INT8: 1, s.TensorType.INT16: 2}
+    buffer = s.BufferT()
+    count = int(np.prod([int(d) for d in tensor.shape]))
+    buffer.data = np.zeros(count * width[tensor.type], dtype=np.uint8)
+    model.buffers.append(buffer)
+    zeros = s.TensorT()
+    zeros.shape = np.asarray(tensor.shape, dtype=np.int32)
+    zeros.type = tensor.type
+    zeros.buffer = len(model.buffers) - 1
+    zeros.name = (tensor.name.decode() if isinstance(tensor.name, bytes) else str(tensor.name)) + "/zeros"
+    zeros.quantization = tensor.quantization
+    sg.tensors.append(zeros)
+    return len(sg.tensors) - 1
+
+
+def widen_cell_scales(data: bytes, lstms: Sequence[Any], peaks: dict[str, float]) -> bytes:
+    """Each full-integer fused LSTM's int16 cell state scaled to hold the peak its layer reaches
+    (fusable.cell_state_peaks), where the converter's calibration scaled it for less: a power of
+    two, as TFLite's integer kernel requires, which derives its other cell scales from it."""
+    s, fb = schema()
+    model = fb.convert_bytearray_to_object(bytearray(data))
+    changed = False
+    for sg, op in lstm_ops(model):
+        inputs = list(op.inputs)
+        if len(inputs) <= _CELL_STATE or inputs[_CELL_STATE] < 0:
+            continue
+        cell = sg.tensors[inputs[_CELL_STATE]]
+        if cell.type != s.TensorType.INT16 or cell.quantization is None or cell.quantization.scale is None:
+            continue
+        best = find_layer(model, sg, op, lstms)
+        if best is None:
+            continue
+        peak = peaks.get(lstms[best].layer, 0.0)
+        scale = 2.0 ** np.ceil(np.log2(peak * 1.01)) / 32768.0 if peak > 0 else 0.0
+        if scale > float(cell.quantization.scale[0]):
+            cell.quantization.scale = [float(scale)]
+            changed = True
+    return bytes(fb.convert_object_to_bytearray(model)) if changed else data
+
+
+def int8_cell_states(data: bytes, lstms: Sequence[Any]) -> list[str]:
+    """The layers (fusable.FusedLstm names) of full-integer fused LSTMs whose cell state
+    TensorFlow's quantizer made int8: TFLite's integer kernel needs it int16 and refuses it."""
+    s, fb = schema()
+    model = fb.convert_bytearray_to_object(bytearray(data))
+    found = []
+    for sg, op in lstm_ops(model):
+        inputs = list(op.inputs)
+        if sg.tensors[inputs[_INPUT]].type != s.TensorType.INT8 or len(inputs) <= _CELL_STATE:
+            continue
+        if inputs[_CELL_STATE] >= 0 and sg.tensors[inputs[_CELL_STATE]].type == s.TensorType.INT8:
+            best = find_layer(model, sg, op, lstms)
+            found.append(lstms[best].layer if best is not None else f"the LSTM computing '{_name(sg, op)}'")
+    return found
+
+
+def _name(sg: Any, op: Any) -> str:
+    name = sg.tensors[int(op.outputs[0])].name
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def order_io(data: bytes, input_names: Sequence[str], output_names: Sequence[str]) -> bytes:
+    """The main subgraph's inputs and outputs (what a positional call takes and returns) and its
+    signature's in the Keras model's order; TensorFlow's converter sorts them by name."""
+    _, fb = schema()
+    model = fb.convert_bytearray_to_object(bytearray(data))
+    if not model.signatureDefs or len(model.signatureDefs) != 1:
+        return data
+    sig = model.signatureDefs[0]
+    sg = model.subgraphs[sig.subgraphIndex or 0]
+    changed = False
+    for maps, names, attr in ((sig.inputs, input_names, "inputs"), (sig.outputs, output_names, "outputs")):
+        by_name = {(m.name.decode() if isinstance(m.name, bytes) else m.name): m for m in maps or []}
+        if sorted(by_name) != sorted(names) or len(set(names)) != len(names):
+            raise ConversionError(
+                f"the converted model's signature has {attr} {sorted(by_name)}; the Keras model's are {list(names)}"
+            )
+        ordered = [by_name[n] for n in names]
+        indices = [int(m.tensorIndex) for m in ordered]
+        if sorted(indices) != sorted(int(i) for i in getattr(sg, attr)):
+            raise ConversionError(f"the converted model's signature {attr} are not its subgraph's {attr}")
+        if indices != [int(i) for i in getattr(sg, attr)] or ordered != list(maps):
+            setattr(sg, attr, np.asarray(indices, dtype=np.int32))
+            if attr == "inputs":
+                sig.inputs = ordered
+            else:
+                sig.outputs = ordered
+            changed = True
+    return bytes(fb.convert_object_to_bytearray(model)) if changed else data
 
 
 def note_unfused(data: bytes, unfused: Sequence[str]) -> bytes:

@@ -96,6 +96,20 @@ def test_convert_a_saved_keras3_model(tmp_path):
     tflstm.Model(tmp_path / "seed.tflite").check()
 
 
+def test_convert_with_timesteps_per_input(tmp_path):
+    keras = zoo.keras3()
+    ids, static = keras.Input((None,), dtype="int32", name="ids"), keras.Input((2,), name="static")
+    h = keras.layers.GRU(3)(keras.layers.Embedding(10, 2)(ids))
+    model = keras.Model([ids, static], keras.layers.Dense(1)(keras.layers.Concatenate()([h, static])))
+    model.save(tmp_path / "free.keras")
+    out = tmp_path / "free.tflite"
+    done = tflstm_cmd("convert", tmp_path / "free.keras", "--timesteps", "ids=5", "-o", out)
+    assert done.returncode == 0, done.stderr
+    assert [t.shape for t in tflstm.Model(out).inputs] == [(1, 5), (1, 2)]
+    done = tflstm_cmd("convert", tmp_path / "free.keras", "--timesteps", "ids=five", "-o", out)
+    assert done.returncode == 1 and "--timesteps takes N or NAME=N" in done.stderr, done.stderr
+
+
 def test_errors_are_one_line_not_a_traceback(tmp_path):
     done = tflstm_cmd("inspect", tmp_path / "missing.tflite")
     assert done.returncode == 1

@@ -125,7 +125,7 @@ def _keras():
 
 @pytest.mark.parametrize(
     "case",
-    ["masking", "mask_zero", "custom_activation", "hard_sigmoid_gates", "python_lambda", "return_state", "conv_lstm"],
+    ["masking", "mask_zero", "custom_activation", "python_lambda", "return_state", "conv_lstm"],
 )
 def test_refused_layers_are_named(case):
     keras = _keras()
@@ -138,8 +138,6 @@ def test_refused_layers_are_named(case):
         h, layer = L.LSTM(4)(L.Embedding(10, 3, mask_zero=True, name="tokens")(x)), "tokens"
     elif case == "custom_activation":
         h, layer = L.LSTM(4, activation=lambda t: t * 0.5, name="odd")(x), "odd"
-    elif case == "hard_sigmoid_gates":
-        h, layer = L.LSTM(4, recurrent_activation="hard_sigmoid", name="gates")(x), "gates"
     elif case == "python_lambda":  # numpy on a graph tensor: does not trace
         fn = L.Lambda(lambda t: np.asarray(t) * 2, output_shape=(zoo.T, zoo.F), name="numpy_fn")
         h, layer = L.LSTM(4)(fn(x)), "numpy_fn"

@@ -1,0 +1,120 @@
+"""Keras 2-era models (keras2_zoo.py) through tflstm.convert: each in float32, the `.h5` ones
+from their reloaded file, and a subset in the quantized modes (every model in every mode with
+TFLSTM_ZOO_ALL=1). Each converted model runs on tflstm's runtime and agrees with its source
+Keras model within the bounds test_zoo.py states per mode, or (quantized modes) its conversion
+warned with the measured difference (tflstm.verification ran inside convert)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import keras2_zoo as zoo
+import tflstm
+from test_zoo import BOUND
+from tflstm.lstm_flatbuffer import count_fused_lstms, unfused_layers
+
+ALL = os.environ.get("TFLSTM_ZOO_ALL") == "1"
+MODELS = list(zoo.BUILDERS)
+# By default the quantized modes run where they test something of their own: the counting LSTMs
+# (cell states past 10) in every mode, the encoder-decoder's input order in int8 calibration, an
+# unrolled hard_sigmoid LSTM (Keras 2 and Keras 3's definitions) in dynamic and float16.
+QUANTIZED = [
+    (name, mode)
+    for name in MODELS
+    for mode in tflstm.MODES[1:]
+    if ALL
+    or (name, mode)
+    in {
+        ("cudnn_text_lstm", "dynamic"),
+        ("cudnn_text_lstm", "int8"),
+        ("cudnn_text_lstm", "float16"),
+        ("encoder_decoder", "int8"),
+        ("name_classifier", "dynamic"),
+        ("keras3_hard_sigmoid", "float16"),
+    }
+]
+CASES = [(name, "float32") for name in MODELS] + QUANTIZED
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    cache: dict[str, object] = {}
+    directory = tmp_path_factory.mktemp("h5")
+
+    def get(name: str):
+        if name not in cache:
+            model = zoo.build(name)
+            cache[name] = zoo.saved(model, directory) if name in zoo.H5 else model
+        return cache[name]
+
+    return get
+
+
+def _feed(xs):
+    return xs if len(xs) > 1 else xs[0]
+
+
+def _outputs(y) -> list[np.ndarray]:
+    return [np.asarray(v) for v in y] if isinstance(y, (list, tuple)) else [np.asarray(y)]
+
+
+@pytest.mark.parametrize(("name", "mode"), CASES)
+def test_keras2_model_converts_and_agrees(models, name, mode):
+    model = models(name)
+    rep = zoo.sample(model, 32, seed=2) if mode == "int8" else None
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", tflstm.AccuracyWarning)
+        data = tflstm.convert(model, mode, None if rep is None else _feed(rep))
+    warned = [str(w.message) for w in seen if issubclass(w.category, tflstm.AccuracyWarning)]
+    assert mode != "float32" or not warned
+    assert count_fused_lstms(data) == zoo.FUSED[name]
+    assert len(unfused_layers(data)) == {
+        "name_classifier": 1,
+        "gru_reset_before": 2,
+        "bidirectional_gru_stack": 4,
+        "keras3_hard_sigmoid": 2,
+    }.get(name, 0)
+    converted = tflstm.Model(data)
+    ops = {op for op, _ in converted.ops}
+    assert not ops & {"WHILE", "CUSTOM", "CALL_ONCE"}, ops
+    if getattr(model, "inputs", None):  # the positional inputs are the Keras model's, in its order
+        assert [t.name for t in converted.inputs] == [t._keras_history[0].name for t in model.inputs]
+
+    xs = zoo.sample(model, 6)
+    want = _outputs(model(_feed(xs), training=False))
+    runner = tflstm.Runner(converted, quantize_io=True)
+    runs = [_outputs(runner(*[x[i : i + 1] for x in xs])) for i in range(len(xs[0]))]
+    got = [np.concatenate([r[k] for r in runs]) for k in range(len(want))]
+    scale = max(1.0, max(float(np.max(np.abs(w))) for w in want))
+    for k, (w, g) in enumerate(zip(want, got, strict=True)):
+        assert g.shape == w.shape, k
+        err = float(np.max(np.abs(g - w)))
+        # Within the mode's bound, or the conversion said how far off it is (never silently off).
+        assert err <= BOUND[mode] * scale or warned, f"output {k}: max abs error {err:.3g} in mode {mode}"
+
+
+def test_counting_lstm_cells_pass_the_old_clip(models):
+    """The zoo's text LSTM reaches cell states past TensorFlow's default cell clip (10): the
+    test above is a test of the clip."""
+    import tf_keras as keras
+
+    model = models("cudnn_text_lstm")
+    x = zoo.sample(model, 6)[0]
+    lstm = model.get_layer("lstm_1")
+    cells = keras.Model(model.inputs, keras.layers.LSTM(lstm.units, return_state=True)(model.get_layer("embed").output))
+    cells.layers[-1].set_weights(lstm.get_weights())
+    assert float(np.max(np.abs(np.asarray(cells(x)[2])))) > 15.0
+
+
+def test_a_keras2_h5_file_loads_as_keras2_computes_it(tmp_path):
+    """Keras 3 loads a Keras 2 `.h5` too, but its hard_sigmoid is relu6(x + 3) / 6, not Keras 2's
+    clip(0.2 x + 0.5, 0, 1): tflstm loads the file with tf_keras, which computes what was trained."""
+    model = zoo.build("name_classifier")
+    x = zoo.sample(model, 8)[0]
+    loaded = zoo.saved(model, tmp_path)
+    assert type(loaded).__module__.startswith("tf_keras")
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), atol=1e-6, rtol=0)
