@@ -4,62 +4,9 @@
 #include <string>
 
 #include "cpu_features.h"
-#include "gru.h"
-#include "lstm/float_lstm.h"
-#include "lstm/hybrid_lstm.h"
-#include "lstm/int8_lstm.h"
 
 namespace tflstm::rnn {
 namespace {
-
-struct Variant {
-  Family family;
-  Isa isa;
-  const void* (*kernels)();
-};
-
-template <auto Get>
-const void* Erase() {
-  return &Get();
-}
-
-#define TFLSTM_VARIANT(family, isa, getter) \
-  Variant { Family::family, Isa::isa, &Erase<&getter> }
-
-// Within a family, in order of preference: the best is the last the CPU runs and
-// TFLSTM_LSTM_ISA allows; the tests run every one the CPU runs, in this order.
-const Variant kVariants[] = {
-    TFLSTM_VARIANT(kLstmFloat, kPortable, lstm::PortableKernels),
-    TFLSTM_VARIANT(kLstmHybrid, kPortable, lstm::PortableHybridKernels),
-    TFLSTM_VARIANT(kLstmInt8, kPortable, lstm::PortableInt8Kernels),
-    TFLSTM_VARIANT(kGruFloat, kPortable, PortableGruKernels),
-    TFLSTM_VARIANT(kRnnFloat, kPortable, PortableRnnKernels),
-#if defined(__x86_64__) || defined(_M_X64)
-    TFLSTM_VARIANT(kLstmFloat, kAvx2, lstm::Avx2Kernels),
-    TFLSTM_VARIANT(kLstmFloat, kAvx512, lstm::Avx512Kernels),
-    TFLSTM_VARIANT(kLstmHybrid, kAvx2, lstm::Avx2HybridKernels),
-    TFLSTM_VARIANT(kLstmHybrid, kAvx512Vnni, lstm::VnniHybridKernels),
-    TFLSTM_VARIANT(kLstmInt8, kAvx2, lstm::Avx2Int8Kernels),
-    TFLSTM_VARIANT(kLstmInt8, kAvx512Vnni, lstm::VnniInt8Kernels),
-    TFLSTM_VARIANT(kGruFloat, kAvx2, Avx2GruKernels),
-    TFLSTM_VARIANT(kGruFloat, kAvx512, Avx512GruKernels),
-    TFLSTM_VARIANT(kRnnFloat, kAvx2, Avx2RnnKernels),
-    TFLSTM_VARIANT(kRnnFloat, kAvx512, Avx512RnnKernels),
-#endif
-#if defined(__ARM_NEON) || defined(__ARM_NEON__)
-    TFLSTM_VARIANT(kLstmFloat, kNeon, lstm::NeonKernels),
-    TFLSTM_VARIANT(kLstmHybrid, kNeon, lstm::NeonHybridKernels),
-    TFLSTM_VARIANT(kLstmInt8, kNeon, lstm::NeonInt8Kernels),
-    TFLSTM_VARIANT(kGruFloat, kNeon, NeonGruKernels),
-    TFLSTM_VARIANT(kRnnFloat, kNeon, NeonRnnKernels),
-#endif
-#if defined(__aarch64__)
-    TFLSTM_VARIANT(kLstmHybrid, kDotProd, lstm::DotProdHybridKernels),
-    TFLSTM_VARIANT(kLstmInt8, kDotProd, lstm::DotProdInt8Kernels),
-#endif
-};
-
-#undef TFLSTM_VARIANT
 
 // The base vector set an extension builds on (itself for a base set).
 Isa Base(Isa isa) {
@@ -113,17 +60,19 @@ const char* VariantName(Family family, Isa isa) {
 
 namespace internal {
 
-const void* Best(Family family) {
+const void* Best(VariantRows rows, Family family) {
   const void* best = nullptr;
-  for (const Variant& v : kVariants) {
+  for (const Variant* r = rows.begin; r != rows.end; ++r) {
+    const Variant& v = *r;
     if (v.family == family && Allowed(v.isa)) best = v.kernels();
   }
   return best;  // the portable row always qualifies
 }
 
-std::vector<const void*> OnThisCpu(Family family) {
+std::vector<const void*> OnThisCpu(VariantRows rows, Family family) {
   std::vector<const void*> all;
-  for (const Variant& v : kVariants) {
+  for (const Variant* r = rows.begin; r != rows.end; ++r) {
+    const Variant& v = *r;
     if (v.family == family && CpuRuns(v.isa)) all.push_back(v.kernels());
   }
   return all;

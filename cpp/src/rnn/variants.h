@@ -1,8 +1,9 @@
-// The recurrent kernels' one table of variants: each row is a kernel family (LSTM float,
-// hybrid or int8; GRU float; SimpleRNN float), an instruction set and that family's kernels for
-// it. The CPU predicate, the name ("hybrid-avx2", "gru-neon", ...), the best kernel for this
-// CPU and the list the tests run are all derived from it (variants.cc), the way XNNPACK derives
-// its microkernel choice from one table.
+// The recurrent kernels' variants: each row is a kernel family (LSTM float, hybrid or int8; GRU
+// float; SimpleRNN float), an instruction set and that family's kernels for it. The CPU
+// predicate, the name ("hybrid-avx2", "gru-neon", ...), the best kernel for this CPU and the
+// list the tests run are all derived from the rows (variants.cc), the way XNNPACK derives its
+// microkernel choice from one table. The rows are kept per cell (lstm/lstm_variants.cc,
+// rnn/gru_rnn_variants.cc) so that a program which runs only LSTMs links no GRU kernel.
 #pragma once
 
 #include <vector>
@@ -25,14 +26,50 @@ bool Allowed(Isa isa);
 const char* VariantName(Family family, Isa isa);
 
 namespace internal {
-const void* Best(Family family);
-std::vector<const void*> OnThisCpu(Family family);
+
+struct Variant {
+  Family family;
+  Isa isa;
+  const void* (*kernels)();
+};
+
+struct VariantRows {
+  const Variant* begin;
+  const Variant* end;
+};
+
+template <auto Get>
+const void* Erase() {
+  return &Get();
+}
+
+#define TFLSTM_VARIANT(family, isa, getter) \
+  ::tflstm::rnn::internal::Variant { Family::family, Isa::isa, &::tflstm::rnn::internal::Erase<&getter> }
+
+// Each cell's rows, within a family in order of preference: the best is the last the CPU runs
+// and TFLSTM_LSTM_ISA allows; the tests run every one the CPU runs, in this order.
+VariantRows LstmVariants();    // lstm/lstm_variants.cc
+VariantRows GruRnnVariants();  // rnn/gru_rnn_variants.cc
+
+// The rows of K's cell, chosen at compile time so that only that cell's table is linked.
+template <class K>
+VariantRows RowsOf() {
+  if constexpr (K::kFamily == Family::kGruFloat || K::kFamily == Family::kRnnFloat) {
+    return GruRnnVariants();
+  } else {
+    return LstmVariants();
+  }
+}
+
+const void* Best(VariantRows rows, Family family);
+std::vector<const void*> OnThisCpu(VariantRows rows, Family family);
+
 }  // namespace internal
 
 // The best kernels of K's family for this CPU, chosen once.
 template <class K>
 const K& Best() {
-  static const K& best = *static_cast<const K*>(internal::Best(K::kFamily));
+  static const K& best = *static_cast<const K*>(internal::Best(internal::RowsOf<K>(), K::kFamily));
   return best;
 }
 
@@ -40,7 +77,9 @@ const K& Best() {
 template <class K>
 std::vector<const K*> OnThisCpu() {
   std::vector<const K*> all;
-  for (const void* k : internal::OnThisCpu(K::kFamily)) all.push_back(static_cast<const K*>(k));
+  for (const void* k : internal::OnThisCpu(internal::RowsOf<K>(), K::kFamily)) {
+    all.push_back(static_cast<const K*>(k));
+  }
   return all;
 }
 
