@@ -9,6 +9,13 @@ install(DIRECTORY "${TFLSTM_TFLITE_PREFIX_DIR}/include/" DESTINATION include)
 install(FILES "${TFLSTM_TFLITE_PREFIX_DIR}/lib/libtflstm_tflite.a" DESTINATION lib)
 install(FILES "${TFLSTM_TFLITE_PREFIX_DIR}/lib/cmake/tflstm-tflite/tflstm-tflite-config.cmake"
         DESTINATION lib/cmake/tflstm-tflite)
+if(TFLSTM_XNNPACK)  # tflstm's XNNPACK kernels and XNNPACK itself (cmake/TFLite.cmake)
+  install(TARGETS tflstm_xnnpack_kernels EXPORT tflstmTargets ARCHIVE DESTINATION lib)
+  install(FILES "${TFLSTM_XNNPACK_PREFIX_DIR}/lib/libtflstm_xnnpack.a" DESTINATION lib)
+  install(DIRECTORY "${TFLSTM_XNNPACK_PREFIX_DIR}/include/" DESTINATION include)
+  install(FILES "${TFLSTM_XNNPACK_PREFIX_DIR}/lib/cmake/tflstm-xnnpack/tflstm-xnnpack-config.cmake"
+          DESTINATION lib/cmake/tflstm-xnnpack)
+endif()
 install(EXPORT tflstmTargets NAMESPACE tflstm:: DESTINATION lib/cmake/tflstm)
 configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/tflstmConfig.cmake.in"
   "${PROJECT_BINARY_DIR}/tflstmConfig.cmake" INSTALL_DESTINATION lib/cmake/tflstm)
