@@ -3,7 +3,7 @@
 # target_link_libraries(app tflstm::tflstm) work in another project, as does a selective build
 # with tflstm_select_ops(app OPS_FILES ops.txt).
 include(CMakePackageConfigHelpers)
-install(TARGETS tflstm tflstm_core tflstm_lstm_kernel tflstm_all_ops EXPORT tflstmTargets ARCHIVE DESTINATION lib)
+install(TARGETS tflstm tflstm_core tflstm_lstm_kernel tflstm_node_kernel tflstm_all_ops EXPORT tflstmTargets ARCHIVE DESTINATION lib)
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/cpp/include/" DESTINATION include)
 install(DIRECTORY "${TFLSTM_TFLITE_PREFIX_DIR}/include/" DESTINATION include)
 install(FILES "${TFLSTM_TFLITE_PREFIX_DIR}/lib/libtflstm_tflite.a" DESTINATION lib)

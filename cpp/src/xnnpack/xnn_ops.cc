@@ -16,6 +16,9 @@ void AddAll(tflite::MutableOpResolver& resolver) {
   AddOver(resolver, tflite::BuiltinOperator_AVERAGE_POOL_2D, AveragePool2dKernel());
   AddOver(resolver, tflite::BuiltinOperator_MAX_POOL_2D, MaxPool2dKernel());
   AddOver(resolver, tflite::BuiltinOperator_SOFTMAX, SoftmaxKernel());
+  AddOver(resolver, tflite::BuiltinOperator_MEAN, MeanKernel());
+  AddOver(resolver, tflite::BuiltinOperator_BATCH_MATMUL, BatchMatMulKernel());
+  AddOver(resolver, tflite::BuiltinOperator_TRANSPOSE, TransposeKernel());
 }
 
 }  // namespace tflstm::xnn

@@ -14,6 +14,9 @@ const TfLiteRegistration* FullyConnectedKernel();
 const TfLiteRegistration* AveragePool2dKernel();
 const TfLiteRegistration* MaxPool2dKernel();
 const TfLiteRegistration* SoftmaxKernel();
+const TfLiteRegistration* MeanKernel();
+const TfLiteRegistration* BatchMatMulKernel();
+const TfLiteRegistration* TransposeKernel();
 
 // Registers `kernel` for `op` in place of every version of it that `resolver` has.
 void AddOver(tflite::MutableOpResolver& resolver, tflite::BuiltinOperator op, const TfLiteRegistration* kernel);
