@@ -136,6 +136,10 @@ TfLiteStatus PrepareNode(const OpKernel& k, TfLiteContext* context, TfLiteNode* 
   }
   data.op.reset();
   data.bound.clear();
+  // A run allocates nothing: the pointer lists get their room now.
+  const size_t pointers = static_cast<size_t>(node->inputs->size + node->outputs->size) + 1;
+  data.bound.reserve(pointers);
+  data.now.reserve(pointers);
   data.heap_bytes = 0;
   data.workspace_bytes = 0;
   if (data.workspace < 0 || !Available()) return kTfLiteOk;
@@ -200,7 +204,7 @@ TfLiteStatus InvokeNode(const OpKernel& k, TfLiteContext* context, TfLiteNode* n
       context->ReportError(context, "XNNPACK: cannot bind the node's tensors to its operator");
       return kTfLiteError;
     }
-    data.bound.swap(data.now);
+    data.bound = data.now;  // both hold the capacity reserved at Prepare: no allocation
   }
   if (xnn_run_operator(data.op.get(), data.pool ? data.pool->get() : nullptr) != xnn_status_success) {
     context->ReportError(context, "XNNPACK: the operator failed");
