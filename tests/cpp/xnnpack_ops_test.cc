@@ -363,10 +363,11 @@ TEST(XnnpackParity, Pooling) {
   }
 }
 
-std::vector<char> SoftmaxModel(std::vector<int> shape, float beta) {
-  OneOp m(tflite::BuiltinOperator_SOFTMAX, 1);
-  m.AddTensor("x", shape, tflite::TensorType_FLOAT32);
-  const int y = m.AddTensor("y", shape, tflite::TensorType_FLOAT32);
+std::vector<char> SoftmaxModel(std::vector<int> shape, float beta, bool int8 = false) {
+  OneOp m(tflite::BuiltinOperator_SOFTMAX, int8 ? 2 : 1);
+  const TensorType type = int8 ? tflite::TensorType_INT8 : tflite::TensorType_FLOAT32;
+  m.AddTensor("x", shape, type, int8 ? 0.1f : 0.0f, int8 ? 7 : 0);
+  const int y = m.AddTensor("y", shape, type, int8 ? 1.0f / 256 : 0.0f, int8 ? -128 : 0);
   m.op_inputs = {0};
   tflite::SoftmaxOptionsT o;
   o.beta = beta;
@@ -378,6 +379,10 @@ TEST(XnnpackParity, Softmax) {
   ExpectParity(SoftmaxModel({1, 12}, 1.0f), Random(12, rng, -8.0f, 8.0f), "xnnpack", "softmax [1, 12]");
   ExpectParity(SoftmaxModel({4, 32, 32}, 1.0f), Random(4 * 32 * 32, rng, -8.0f, 8.0f), "xnnpack",
                "softmax [4, 32, 32]");
+  // int8 through XNNPACK's uint8 softmax.
+  ExpectParity(SoftmaxModel({1, 12}, 1.0f, true), Random(12, rng, -8.0f, 8.0f), "xnnpack", "softmax int8 [1, 12]");
+  ExpectParity(SoftmaxModel({4, 32, 32}, 1.0f, true), Random(4 * 32 * 32, rng, -8.0f, 8.0f), "xnnpack",
+               "softmax int8 [4, 32, 32]");
   // A beta other than 1 is not XNNPACK's softmax: TFLite's kernel runs it.
   ExpectParity(SoftmaxModel({2, 7}, 0.5f), Random(14, rng), "tflite", "softmax beta 0.5");
 }

@@ -206,7 +206,8 @@ TfLiteStatus InvokeNode(const OpKernel& k, TfLiteContext* context, TfLiteNode* n
     }
     data.bound = data.now;  // both hold the capacity reserved at Prepare: no allocation
   }
-  if (xnn_run_operator(data.op.get(), data.pool ? data.pool->get() : nullptr) != xnn_status_success) {
+  pthreadpool_t pool = data.pool ? data.pool->get() : nullptr;
+  if ((k.run ? k.run(context, node, data, pool) : xnn_run_operator(data.op.get(), pool)) != xnn_status_success) {
     context->ReportError(context, "XNNPACK: the operator failed");
     return kTfLiteError;
   }

@@ -49,6 +49,8 @@ struct OpKernel {
   TfLiteStatus (*create)(TfLiteContext* context, TfLiteNode* node, NodeData& data, pthreadpool_t pool,
                          size_t* workspace_bytes);
   xnn_status (*setup)(TfLiteContext* context, TfLiteNode* node, NodeData& data, void* workspace);
+  // Runs the operator when running it takes more than xnn_run_operator (null: that alone).
+  xnn_status (*run)(TfLiteContext* context, TfLiteNode* node, NodeData& data, pthreadpool_t pool) = nullptr;
 };
 
 // The frame every op's registration runs (xnn_kernel.cc); `kernel` says what is the op's own.
