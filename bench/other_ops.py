@@ -2,11 +2,11 @@
 BATCH_MATMUL, ADD/MUL, ...) as tflstm runs them, against tf.lite.Interpreter with XNNPACK (its
 default) and without (its builtin kernels), ai-edge-litert and ONNX Runtime, on the shapes of
 real models: a DS-CNN keyword spotter, a Conv1D audio front end, a Dense stack and an attention
-head. One process, interleaved rounds, batch 1, 1 thread; float32, or full-integer int8 (float
-input and output, calibrated on random samples). ONNX Runtime runs an ONNX model built with
-onnx.helper from the same Keras weights (float32; --mode int8 quantizes it statically, QDQ,
-per channel). --profile prints tflstm_benchmark's op profile of each tflstm model (where the
-time goes). Not a test: the figures depend on the machine.
+head. One process, interleaved rounds, batch 1, 1 thread, the median of single calls; float32,
+or full-integer int8 (float input and output, calibrated on random samples). ONNX Runtime runs
+an ONNX model built with onnx.helper from the same Keras weights (float32; --mode int8
+quantizes it statically, QDQ, per channel). --profile prints tflstm_benchmark's op profile of
+each tflstm model (where the time goes). Not a test: the figures depend on the machine.
 
     python bench/other_ops.py [--rounds 9] [--calls 200] [--mode float32|int8] [--models ds_cnn,...]
                               [--profile PATH/TO/tflstm_benchmark] [--save DIR]
@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 import tflstm
-from lstm_peers import measure, ort_session, tflite_call
+from lstm_peers import ort_session, tflite_call
 
 # --- The models (tf_keras, batch 1) -----------------------------------------------------------
 
@@ -316,25 +318,44 @@ def ort_static(data: bytes, sample: np.ndarray) -> bytes:
 # --- Running ------------------------------------------------------------------------------------
 
 
-def peers(model, data: bytes, x: np.ndarray, mode: str, sample: np.ndarray) -> dict[str, tuple[Callable, ...]]:
+def measure(calls: dict[str, Callable], rounds: int, n: int) -> dict[str, tuple[float, ...]]:
+    """Median microseconds of one call of each peer, over rounds x n calls, the peers interleaved
+    round by round. The median of single calls, not a mean: on a shared machine a call that the
+    scheduler preempts costs milliseconds, and a few of those would decide a mean."""
+    samples: dict[str, list[int]] = {name: [] for name in calls}
+    for fn in calls.values():
+        for _ in range(20):
+            fn()
+    clock = time.perf_counter_ns
+    for _ in range(rounds):
+        for name, fn in calls.items():
+            s = samples[name]
+            for _ in range(n):
+                t0 = clock()
+                fn()
+                s.append(clock() - t0)
+    return {name: (statistics.median(s) / 1000,) for name, s in samples.items()}
+
+
+def peers(model, data: bytes, x: np.ndarray, mode: str, sample: np.ndarray) -> dict[str, Callable]:
     import ai_edge_litert.interpreter as litert
     import tensorflow as tf
 
     runner = tflstm.Runner(tflstm.Model(data))
-    calls: dict[str, tuple[Callable, ...]] = {"tflstm": (lambda: runner(x),)}
+    calls: dict[str, Callable] = {"tflstm": lambda: runner(x)}
     builtin = tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
 
     def no_xnnpack(**kw):
         return tf.lite.Interpreter(experimental_op_resolver_type=builtin, **kw)
 
-    calls["tf.lite (XNNPACK)"] = (tflite_call(tf.lite.Interpreter, data, x, reset=False),)
-    calls["tf.lite (builtin kernels)"] = (tflite_call(no_xnnpack, data, x, reset=False),)
-    calls["ai-edge-litert"] = (tflite_call(litert.Interpreter, data, x, reset=False),)
+    calls["tf.lite (XNNPACK)"] = tflite_call(tf.lite.Interpreter, data, x, reset=False)
+    calls["tf.lite (builtin kernels)"] = tflite_call(no_xnnpack, data, x, reset=False)
+    calls["ai-edge-litert"] = tflite_call(litert.Interpreter, data, x, reset=False)
     onnx_data = onnx_model(model)
     if mode == "int8":
         onnx_data = ort_static(onnx_data, sample[:64])
     session = ort_session(onnx_data)
-    calls["onnxruntime" + (" (QDQ int8)" if mode == "int8" else "")] = (lambda: session.run(None, {"x": x})[0],)
+    calls["onnxruntime" + (" (QDQ int8)" if mode == "int8" else "")] = lambda: session.run(None, {"x": x})[0]
     return calls
 
 
@@ -372,7 +393,7 @@ def main() -> None:
     print(
         f"tflstm {tflstm.__version__} (TFLite {tflstm.TFLITE_VERSION}, {tflstm.ISA}), TensorFlow {tf.__version__}, "
         f"onnxruntime {onnxruntime.__version__}; {args.mode}, batch 1, 1 thread, median of {args.rounds} rounds x "
-        f"{args.calls} calls"
+        f"{args.calls} single calls, interleaved"
     )
     for name in args.models.split(","):
         rng = np.random.default_rng(0)
@@ -389,7 +410,7 @@ def main() -> None:
         calls = peers(model, data, x, args.mode, sample)
         reference = model.predict(x, verbose=0)
         tolerance = 1e-4 if args.mode == "float32" else 0.1
-        for peer, (fn,) in calls.items():  # every peer computes the same function
+        for peer, fn in calls.items():  # every peer computes the same function
             err = float(np.max(np.abs(np.asarray(fn()).reshape(reference.shape) - reference)))
             if err > tolerance:
                 raise SystemExit(f"{peer} differs from Keras by {err:g} on {name}")

@@ -10,7 +10,8 @@
 # build; without it they run on TFLite's kernels, and the program is smaller.
 set(_TFLSTM_XNNPACK_KERNELS CONV_2D:Conv2dKernel DEPTHWISE_CONV_2D:DepthwiseConv2dKernel
     FULLY_CONNECTED:FullyConnectedKernel AVERAGE_POOL_2D:AveragePool2dKernel MAX_POOL_2D:MaxPool2dKernel
-    SOFTMAX:SoftmaxKernel MEAN:MeanKernel BATCH_MATMUL:BatchMatMulKernel TRANSPOSE:TransposeKernel)
+    SOFTMAX:SoftmaxKernel MEAN:MeanKernel BATCH_MATMUL:BatchMatMulKernel TRANSPOSE:TransposeKernel ADD:AddKernel
+    SUB:SubKernel MUL:MulKernel)
 function(tflstm_select_ops target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "XNNPACK" "" "OPS_FILES;OPS")
   if(arg_XNNPACK AND NOT TARGET tflstm::xnnpack_kernels)

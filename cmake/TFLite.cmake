@@ -34,20 +34,24 @@ endfunction()
 
 # Builds a third-party recipe (third_party/<recipe>: a CMake project over the sources that
 # fetch.py unpacks from <lock>) into a prefix under the cache, once: the prefix is keyed by
-# everything that changes its bits (`flags`, the compiler unless `host_compiler`, the toolchain,
-# the recipe's `files` under third_party/). `host_compiler`: a native build uses the machine's
-# default compiler whatever this project's is, so that builds with other compilers share it.
-function(_tflstm_build_prefix prefix_out recipe lock flags host_compiler files)
+# everything that changes its bits (`flags`, the compilers, the toolchain, the recipe's `files`
+# under third_party/). `compilers`: a native build's C and C++ compilers when not this project's
+# (empty: this project's), so that builds with other compilers share the prefix.
+function(_tflstm_build_prefix prefix_out recipe lock flags compilers files)
   find_package(Python3 REQUIRED COMPONENTS Interpreter)
   if(CMAKE_TOOLCHAIN_FILE)  # the nested build runs elsewhere: it needs the absolute path
     file(REAL_PATH "${CMAKE_TOOLCHAIN_FILE}" CMAKE_TOOLCHAIN_FILE BASE_DIRECTORY "${CMAKE_SOURCE_DIR}")
   endif()
   _tflstm_debian_arch(arch)
   set(dir "${PROJECT_SOURCE_DIR}/third_party")
-  set(compilers CMAKE_C_COMPILER CMAKE_CXX_COMPILER)
-  if(host_compiler AND NOT CMAKE_CROSSCOMPILING)
-    set(compilers "")
-    set(key_text "${arch};${flags};host compiler")
+  set(pass_compilers CMAKE_C_COMPILER CMAKE_CXX_COMPILER)
+  if(compilers AND NOT CMAKE_CROSSCOMPILING)
+    list(GET compilers 0 CC)
+    list(GET compilers 1 CXX)
+    execute_process(COMMAND "${CXX}" --version OUTPUT_VARIABLE version ERROR_QUIET)
+    string(REGEX MATCH "^[^\n]*" version "${version}")
+    set(pass_compilers CC CXX)
+    set(key_text "${arch};${flags};${compilers};${version}")
   else()
     set(key_text "${arch};${flags};${CMAKE_CXX_COMPILER_ID};${CMAKE_CXX_COMPILER_VERSION}")
   endif()
@@ -96,7 +100,11 @@ function(_tflstm_build_prefix prefix_out recipe lock flags host_compiler files)
     -DTFLSTM_RUY_ARCH=${arch}
     "-DCMAKE_C_FLAGS=${flags}"
     "-DCMAKE_CXX_FLAGS=${flags}")
-  foreach(var CMAKE_TOOLCHAIN_FILE ${compilers} CMAKE_MAKE_PROGRAM
+  if(pass_compilers STREQUAL "CC;CXX")
+    list(APPEND args "-DCMAKE_C_COMPILER=${CC}" "-DCMAKE_CXX_COMPILER=${CXX}")
+    set(pass_compilers "")
+  endif()
+  foreach(var CMAKE_TOOLCHAIN_FILE ${pass_compilers} CMAKE_MAKE_PROGRAM
               CMAKE_C_COMPILER_LAUNCHER CMAKE_CXX_COMPILER_LAUNCHER CMAKE_CROSSCOMPILING_EMULATOR)
     if(${var})
       list(APPEND args "-D${var}=${${var}}")
@@ -144,7 +152,7 @@ else()
       string(APPEND flags " -fno-sanitize=shift-base,signed-integer-overflow,float-cast-overflow")
     endif()
   endif()
-  _tflstm_build_prefix(TFLSTM_TFLITE_PREFIX_DIR tflite sources.lock "${flags}" OFF
+  _tflstm_build_prefix(TFLSTM_TFLITE_PREFIX_DIR tflite sources.lock "${flags}" ""
     "sources.lock;tflite/CMakeLists.txt;tflite/merge_archives.cmake;tflite/glibc_compat.c;tflite/tflstm-tflite-config.cmake.in;tflite/ruy_without_neon/ruy/platform.h")
 endif()
 # Not the cached location of an earlier configure: the prefix changes with the recipe.
@@ -154,15 +162,23 @@ find_package(tflstm-tflite CONFIG REQUIRED PATHS "${TFLSTM_TFLITE_PREFIX_DIR}/li
 message(STATUS "tflstm: TFLite ${TFLSTM_TFLITE_VERSION} from ${TFLSTM_TFLITE_PREFIX_DIR}")
 
 # XNNPACK (Debian's 2024-11 snapshot) runs the ops around the LSTM (cpp/src/xnnpack). It is built
-# once per architecture and instruction set, without sanitizers and by the machine's default
-# compiler, so the native, fuzz and tsan builds share one prefix. OFF: TFLite's kernels run them.
+# once per architecture and instruction set, without sanitizers, so the native, fuzz and tsan
+# builds share one prefix; natively by clang where there is one, as XNNPACK's authors build it:
+# GCC 12 keeps an accumulator of the f32 GEMM's x86 microkernels on the stack (DS-CNN's 1x1
+# convolutions ran at 2.3x the time of tf.lite's XNNPACK). OFF: TFLite's kernels run the ops.
 option(TFLSTM_XNNPACK "Run CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and the like on XNNPACK" ON)
 set(TFLSTM_XNNPACK_PREFIX "" CACHE PATH "Prefix of an already built tflstm-xnnpack (empty: build it in the cache)")
 if(TFLSTM_XNNPACK)
   if(TFLSTM_XNNPACK_PREFIX)
     set(TFLSTM_XNNPACK_PREFIX_DIR "${TFLSTM_XNNPACK_PREFIX}")
   else()
-    _tflstm_build_prefix(TFLSTM_XNNPACK_PREFIX_DIR xnnpack xnnpack.lock "${_tflstm_third_party_flags}" ON
+    find_program(TFLSTM_XNNPACK_CC NAMES clang-14 clang DOC "C compiler of a native XNNPACK build")
+    find_program(TFLSTM_XNNPACK_CXX NAMES clang++-14 clang++ DOC "C++ compiler of a native XNNPACK build")
+    set(compilers "")
+    if(TFLSTM_XNNPACK_CC AND TFLSTM_XNNPACK_CXX)
+      set(compilers "${TFLSTM_XNNPACK_CC};${TFLSTM_XNNPACK_CXX}")
+    endif()
+    _tflstm_build_prefix(TFLSTM_XNNPACK_PREFIX_DIR xnnpack xnnpack.lock "${_tflstm_third_party_flags}" "${compilers}"
                          "xnnpack.lock;xnnpack/CMakeLists.txt;tflite/merge_archives.cmake")
   endif()
   unset(tflstm-xnnpack_DIR CACHE)

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <random>
 #include <string>
@@ -471,6 +472,60 @@ TEST(XnnpackParity, BatchMatMul) {
                "broadcast rhs");
 }
 
+// --- ADD, SUB, MUL -----------------------------------------------------------------------------------
+
+std::vector<char> BinaryModel(BuiltinOperator op, std::vector<int> a, std::vector<int> b, std::vector<int> out,
+                              bool int8, ActivationFunctionType act, const std::vector<float>& constant,
+                              std::mt19937& rng) {
+  OneOp m(op, int8 ? 2 : 1);
+  const TensorType type = int8 ? tflite::TensorType_INT8 : tflite::TensorType_FLOAT32;
+  m.AddTensor("a", a, type, int8 ? 0.02f : 0.0f, int8 ? 5 : 0);
+  int tb;
+  if (int8) {  // the second operand quantized as a constant
+    tb = m.AddConstant("b", b, type, RandomInt8(Count(b), rng));
+    auto& q = m.sg->tensors[tb]->quantization;
+    q = std::make_unique<tflite::QuantizationParametersT>();
+    q->scale = {0.03f};
+    q->zero_point = {-4};
+  } else {
+    tb = m.AddConstant("b", b, type, constant);
+  }
+  const int y = m.AddTensor("y", out, type, int8 ? 0.05f : 0.0f, int8 ? -2 : 0);
+  m.op_inputs = {0, tb};
+  if (op == tflite::BuiltinOperator_MUL) {
+    tflite::MulOptionsT o;
+    o.fused_activation_function = act;
+    return m.Finish(y, o);
+  }
+  if (op == tflite::BuiltinOperator_SUB) {
+    tflite::SubOptionsT o;
+    o.fused_activation_function = act;
+    return m.Finish(y, o);
+  }
+  tflite::AddOptionsT o;
+  o.fused_activation_function = act;
+  return m.Finish(y, o);
+}
+
+TEST(XnnpackParity, Binary) {
+  std::mt19937 rng(13);
+  const auto none = tflite::ActivationFunctionType_NONE;
+  for (BuiltinOperator op : {tflite::BuiltinOperator_ADD, tflite::BuiltinOperator_SUB, tflite::BuiltinOperator_MUL}) {
+    for (bool int8 : {false, true}) {
+      const std::string what = std::string(tflite::EnumNameBuiltinOperator(op)) + (int8 ? " int8" : " float32");
+      // The same shapes (a residual connection) and a broadcast row (a bias, a scale).
+      ExpectParity(BinaryModel(op, {1, 32, 64}, {1, 32, 64}, {1, 32, 64}, int8, none, Random(32 * 64, rng), rng),
+                   Random(32 * 64, rng), "xnnpack", what + " same shape");
+      ExpectParity(BinaryModel(op, {2, 5, 8}, {8}, {2, 5, 8}, int8, none, Random(8, rng), rng), Random(80, rng),
+                   "xnnpack", what + " broadcast");
+    }
+  }
+  // A fused activation is no part of XNNPACK's binary operator: TFLite's kernel runs it.
+  ExpectParity(BinaryModel(tflite::BuiltinOperator_ADD, {1, 8}, {1, 8}, {1, 8}, false,
+                           tflite::ActivationFunctionType_RELU, Random(8, rng), rng),
+               Random(8, rng), "tflite", "ADD relu");
+}
+
 // --- What stays on TFLite's kernels, and the runner around the kernels ------------------------------
 
 TEST(XnnpackKernels, ConfigurationsXnnpackDoesNotCoverRunOnTflite) {
@@ -538,6 +593,17 @@ TEST(XnnpackKernels, ResizedInputsRunAtTheNewShape) {
       EXPECT_NEAR(interp->typed_output_tensor<float>(0)[row * 10 + i], std::exp(x[row * 10 + i] - m) / sum, 1e-6f);
     }
   }
+}
+
+// Run by ctest with TFLSTM_XNNPACK=off (xnnpack_ops.off); skipped otherwise.
+TEST(XnnpackOff, EveryNodeRunsOnTflite) {
+  const char* env = std::getenv("TFLSTM_XNNPACK");
+  if (env == nullptr || std::string(env) != "off") GTEST_SKIP() << "TFLSTM_XNNPACK=off is not set";
+  std::mt19937 rng(12);
+  const ConvCase c = kConvCases[0];
+  ExpectParity(ConvModel(c, false, rng), Random(Count({1, c.h, c.w, c.in}), rng), "tflite", "CONV_2D off");
+  ExpectParity(DenseOp(1, 16, 8, true, true, tflite::ActivationFunctionType_RELU, true, rng), Random(16, rng), "tflite",
+               "FULLY_CONNECTED int8 off", 0.0);
 }
 
 }  // namespace

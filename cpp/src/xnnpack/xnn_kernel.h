@@ -38,7 +38,8 @@ struct NodeData {
   std::vector<float> scales;       // per-channel weight scales an operator reads at creation
 };
 
-// Whether XNNPACK runs on this CPU (initialised once; false where it cannot, e.g. Arm without NEON).
+// Whether XNNPACK runs on this CPU (initialised once; false where it cannot, e.g. Arm without
+// NEON, and when the environment says TFLSTM_XNNPACK=off).
 bool Available();
 
 // One op's part: Create is called after TFLite's Prepare succeeded and leaves data.op null when

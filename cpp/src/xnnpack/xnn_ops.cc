@@ -19,6 +19,9 @@ void AddAll(tflite::MutableOpResolver& resolver) {
   AddOver(resolver, tflite::BuiltinOperator_MEAN, MeanKernel());
   AddOver(resolver, tflite::BuiltinOperator_BATCH_MATMUL, BatchMatMulKernel());
   AddOver(resolver, tflite::BuiltinOperator_TRANSPOSE, TransposeKernel());
+  AddOver(resolver, tflite::BuiltinOperator_ADD, AddKernel());
+  AddOver(resolver, tflite::BuiltinOperator_SUB, SubKernel());
+  AddOver(resolver, tflite::BuiltinOperator_MUL, MulKernel());
 }
 
 }  // namespace tflstm::xnn

@@ -17,7 +17,11 @@ const TfLiteRegistration* SoftmaxKernel();
 const TfLiteRegistration* MeanKernel();
 const TfLiteRegistration* BatchMatMulKernel();
 const TfLiteRegistration* TransposeKernel();
+const TfLiteRegistration* AddKernel();
+const TfLiteRegistration* SubKernel();
+const TfLiteRegistration* MulKernel();
 
+// (cmake/SelectOps.cmake declares these for a selective build's generated op set.)
 // Registers `kernel` for `op` in place of every version of it that `resolver` has.
 void AddOver(tflite::MutableOpResolver& resolver, tflite::BuiltinOperator op, const TfLiteRegistration* kernel);
 
