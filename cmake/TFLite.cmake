@@ -163,22 +163,29 @@ message(STATUS "tflstm: TFLite ${TFLSTM_TFLITE_VERSION} from ${TFLSTM_TFLITE_PRE
 
 # XNNPACK (Debian's 2024-11 snapshot) runs the ops around the LSTM (cpp/src/xnnpack). It is built
 # once per architecture and instruction set, without sanitizers, so the native, fuzz and tsan
-# builds share one prefix; natively by clang where there is one, as XNNPACK's authors build it:
-# GCC 12 keeps an accumulator of the f32 GEMM's x86 microkernels on the stack (DS-CNN's 1x1
-# convolutions ran at 2.3x the time of tf.lite's XNNPACK). OFF: TFLite's kernels run the ops.
+# builds share one prefix: natively by the machine's GCC whatever this project's compiler is.
+# On x86 GCC schedules for register pressure before allocating (-fschedule-insns
+# -fsched-pressure): without it GCC 12 keeps an accumulator of the f32 GEMM microkernels on the
+# stack (DS-CNN float32 ran at twice tf.lite's time); clang 14 compiles those well but the int8
+# GEMMs 1.4-2x slower than GCC (tflstm_benchmark medians, AVX2). OFF: TFLite's kernels run the ops.
 option(TFLSTM_XNNPACK "Run CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and the like on XNNPACK" ON)
 set(TFLSTM_XNNPACK_PREFIX "" CACHE PATH "Prefix of an already built tflstm-xnnpack (empty: build it in the cache)")
 if(TFLSTM_XNNPACK)
   if(TFLSTM_XNNPACK_PREFIX)
     set(TFLSTM_XNNPACK_PREFIX_DIR "${TFLSTM_XNNPACK_PREFIX}")
   else()
-    find_program(TFLSTM_XNNPACK_CC NAMES clang-14 clang DOC "C compiler of a native XNNPACK build")
-    find_program(TFLSTM_XNNPACK_CXX NAMES clang++-14 clang++ DOC "C++ compiler of a native XNNPACK build")
+    find_program(TFLSTM_XNNPACK_GCC NAMES gcc DOC "C compiler of a native XNNPACK build")
+    find_program(TFLSTM_XNNPACK_GXX NAMES g++ DOC "C++ compiler of a native XNNPACK build")
     set(compilers "")
-    if(TFLSTM_XNNPACK_CC AND TFLSTM_XNNPACK_CXX)
-      set(compilers "${TFLSTM_XNNPACK_CC};${TFLSTM_XNNPACK_CXX}")
+    if(TFLSTM_XNNPACK_GCC AND TFLSTM_XNNPACK_GXX)
+      set(compilers "${TFLSTM_XNNPACK_GCC};${TFLSTM_XNNPACK_GXX}")
     endif()
-    _tflstm_build_prefix(TFLSTM_XNNPACK_PREFIX_DIR xnnpack xnnpack.lock "${_tflstm_third_party_flags}" "${compilers}"
+    set(flags "${_tflstm_third_party_flags}")
+    _tflstm_debian_arch(arch)
+    if(arch STREQUAL "amd64" AND (compilers OR CMAKE_C_COMPILER_ID STREQUAL "GNU"))
+      string(APPEND flags " -fschedule-insns -fsched-pressure")
+    endif()
+    _tflstm_build_prefix(TFLSTM_XNNPACK_PREFIX_DIR xnnpack xnnpack.lock "${flags}" "${compilers}"
                          "xnnpack.lock;xnnpack/CMakeLists.txt;tflite/merge_archives.cmake")
   endif()
   unset(tflstm-xnnpack_DIR CACHE)
