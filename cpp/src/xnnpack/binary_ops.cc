@@ -19,7 +19,9 @@ TfLiteFusedActivation ActivationOf(const TfLiteNode* node) {
   return static_cast<const TfLiteAddParams*>(node->builtin_data)->activation;
 }
 
-std::vector<size_t> Shape(const TfLiteTensor* t) { return std::vector<size_t>(t->dims->data, t->dims->data + t->dims->size); }
+std::vector<size_t> Shape(const TfLiteTensor* t) {
+  return std::vector<size_t>(t->dims->data, t->dims->data + t->dims->size);
+}
 
 template <xnn_binary_operator kOp>
 TfLiteStatus Create(TfLiteContext* context, TfLiteNode* node, NodeData& data, pthreadpool_t pool, size_t*) {
