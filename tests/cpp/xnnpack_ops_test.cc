@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <random>
 #include <string>
@@ -514,16 +515,18 @@ TEST(XnnpackParity, Binary) {
     for (bool int8 : {false, true}) {
       const std::string what = std::string(tflite::EnumNameBuiltinOperator(op)) + (int8 ? " int8" : " float32");
       // The same shapes (a residual connection) and a broadcast row (a bias, a scale).
+      // float32 stays on TFLite's kernel, which clamps an infinity to the largest finite float.
+      const std::string kernel = int8 ? "xnnpack" : "tflite";
       ExpectParity(BinaryModel(op, {1, 32, 64}, {1, 32, 64}, {1, 32, 64}, int8, none, Random(32 * 64, rng), rng),
-                   Random(32 * 64, rng), "xnnpack", what + " same shape");
-      ExpectParity(BinaryModel(op, {2, 5, 8}, {8}, {2, 5, 8}, int8, none, Random(8, rng), rng), Random(80, rng),
-                   "xnnpack", what + " broadcast");
+                   Random(32 * 64, rng), kernel, what + " same shape");
+      ExpectParity(BinaryModel(op, {2, 5, 8}, {8}, {2, 5, 8}, int8, none, Random(8, rng), rng), Random(80, rng), kernel,
+                   what + " broadcast");
     }
   }
   // A fused activation is no part of XNNPACK's binary operator: TFLite's kernel runs it.
-  ExpectParity(BinaryModel(tflite::BuiltinOperator_ADD, {1, 8}, {1, 8}, {1, 8}, false,
+  ExpectParity(BinaryModel(tflite::BuiltinOperator_ADD, {1, 8}, {1, 8}, {1, 8}, true,
                            tflite::ActivationFunctionType_RELU, Random(8, rng), rng),
-               Random(8, rng), "tflite", "ADD relu");
+               Random(8, rng), "tflite", "ADD int8 relu");
 }
 
 // --- What stays on TFLite's kernels, and the runner around the kernels ------------------------------
@@ -570,6 +573,16 @@ TEST(XnnpackKernels, RunnerRunsThem) {
   const Outcome ref = Invoke(data, tflite_resolver, x);
   const auto* y = static_cast<const float*>(runner.value()->output(0).data);
   for (size_t i = 0; i < ref.values.size(); ++i) ASSERT_NEAR(y[i], ref.values[i], 1e-4f) << i;
+}
+
+// With no activation TFLite still clamps to the finite floats: an infinite input gives the
+// largest finite value, on XNNPACK too (the runner's finite check is what refuses such inputs).
+TEST(XnnpackKernels, NoActivationClampsToTheFiniteFloatsAsTfliteDoes) {
+  std::mt19937 rng(14);
+  std::vector<float> x = Random(16, rng);
+  x[3] = std::numeric_limits<float>::infinity();
+  ExpectParity(DenseOp(1, 16, 8, false, false, tflite::ActivationFunctionType_NONE, true, rng), x, "xnnpack",
+               "FULLY_CONNECTED with an infinite input");
 }
 
 // A shape change prepares the node again (the operator is reshaped, its pointers set up anew).

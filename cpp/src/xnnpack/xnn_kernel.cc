@@ -276,8 +276,10 @@ bool ChannelScales(const TfLiteTensor* t, int dim, int channels, std::vector<flo
 }
 
 bool FloatRange(TfLiteFusedActivation activation, float* lo, float* hi) {
-  *lo = -std::numeric_limits<float>::infinity();
-  *hi = std::numeric_limits<float>::infinity();
+  // No activation still clamps to the finite floats in TFLite (CalculateActivationRange): an
+  // overflow or an infinite input comes out as the largest finite value, here too.
+  *lo = std::numeric_limits<float>::lowest();
+  *hi = std::numeric_limits<float>::max();
   switch (activation) {
     case kTfLiteActNone: return true;
     case kTfLiteActRelu: *lo = 0.0f; return true;
@@ -298,8 +300,10 @@ bool Int8Range(TfLiteFusedActivation activation, float scale, int32_t zero_point
   if (!FloatRange(activation, &flo, &fhi)) return false;
   int32_t qlo = -128, qhi = 127;
   const auto quantize = [&](float f) { return zero_point + static_cast<int32_t>(std::round(f / scale)); };
-  if (std::isfinite(flo)) qlo = std::max(qlo, quantize(flo));
-  if (std::isfinite(fhi)) qhi = std::min(qhi, quantize(fhi));
+  if (activation != kTfLiteActNone) {
+    if (flo > std::numeric_limits<float>::lowest()) qlo = std::max(qlo, quantize(flo));
+    if (fhi < std::numeric_limits<float>::max()) qhi = std::min(qhi, quantize(fhi));
+  }
   if (qlo > qhi) return false;
   *lo = static_cast<int8_t>(qlo);
   *hi = static_cast<int8_t>(qhi);
