@@ -6,7 +6,7 @@ configuration (its own lists and caches under the tflstm cache) whose mirror is
 the one this machine's apt already uses. Files are verified by sha256; once they
 are in the cache, nothing touches the network again.
 
-    python3 third_party/fetch.py [--arch amd64|arm64|armhf] [--cache DIR]
+    python3 third_party/fetch.py [--arch amd64|arm64|armhf] [--cache DIR] [--lock FILE]
 
 Prints the folder holding the unpacked sources (one sub-folder per lock entry).
 """
@@ -63,9 +63,9 @@ def cache_root(explicit: str | None) -> Path:
     return Path(xdg) / "tflstm"
 
 
-def read_lock() -> list[Entry]:
+def read_lock(lock: Path = LOCK) -> list[Entry]:
     entries = []
-    for line in LOCK.read_text().splitlines():
+    for line in lock.read_text().splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -276,10 +276,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--cache", help="cache folder (default $TFLSTM_CACHE or ~/.cache/tflstm)")
     p.add_argument("--download-only", action="store_true", help="fetch into the cache, do not unpack")
+    p.add_argument("--lock", type=Path, default=LOCK, help="the lock file to fetch (default: sources.lock)")
     args = p.parse_args(argv)
 
     cache = cache_root(args.cache)
-    entries = [e for e in read_lock() if e.kind == "source" or e.name == f"ruy-{args.arch}"]
+    entries = [e for e in read_lock(args.lock) if e.kind == "source" or e.name == f"ruy-{args.arch}"]
     try:
         download(entries, cache)
         if not args.download_only:

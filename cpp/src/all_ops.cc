@@ -2,14 +2,21 @@
 #include "rnn/recurrent_ops.h"
 #include "tensorflow/lite/kernels/register.h"
 #include "tflstm/op_set.h"
+#if TFLSTM_WITH_XNNPACK
+#include "xnnpack/xnn_ops.h"
+#endif
 
 namespace tflstm {
 
 std::unique_ptr<tflite::OpResolver> MakeOpResolver(LstmKernel lstm_kernel) {
-  // No default delegates: XNNPACK is not built, and results must come from TFLite's kernels.
+  // No default delegates: TFLite's XNNPACK delegate is not built (tflstm's XNNPACK kernels below
+  // run node by node instead, through this resolver).
   auto resolver = std::make_unique<tflite::ops::builtin::BuiltinOpResolverWithoutDefaultDelegates>();
   if (lstm_kernel == LstmKernel::kTflstm) AddTflstmLstmKernel(*resolver);
   rnn::AddRecurrentKernels(*resolver, /*simple_rnn=*/lstm_kernel == LstmKernel::kTflstm);
+#if TFLSTM_WITH_XNNPACK
+  xnn::AddAll(*resolver);  // CONV_2D, FULLY_CONNECTED, ... on XNNPACK where it covers the node
+#endif
   CompleteOpSet(*resolver);
   return resolver;
 }

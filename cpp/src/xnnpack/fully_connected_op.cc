@@ -1,0 +1,81 @@
+// FULLY_CONNECTED on XNNPACK's fully connected operator: float32, and int8 with per-tensor input
+// and output and per-tensor or per-channel symmetric weights; constant weights and bias in the
+// default layout, activation none/relu/relu6/relu_n1_to_1. Hybrid, int16, sparse or shuffled
+// weights and weights computed at run time run on TFLite's kernel.
+#include <cstdint>
+
+#include "tensorflow/lite/core/c/builtin_op_data.h"
+#include "tensorflow/lite/kernels/builtin_op_kernels.h"
+#include "xnn_kernel.h"
+#include "xnn_ops.h"
+
+namespace tflstm::xnn {
+namespace {
+
+TfLiteStatus Create(TfLiteContext* context, TfLiteNode* node, NodeData& data, pthreadpool_t pool, size_t* workspace) {
+  const auto* p = static_cast<const TfLiteFullyConnectedParams*>(node->builtin_data);
+  const TfLiteTensor* input = Input(context, node, 0);
+  const TfLiteTensor* weights = Input(context, node, 1);
+  const TfLiteTensor* bias = Input(context, node, 2);
+  TfLiteTensor* output = Output(context, node, 0);
+  if (p->weights_format != kTfLiteFullyConnectedWeightsFormatDefault || node->outputs->size != 1 ||
+      weights->dims->size != 2 || weights->sparsity != nullptr || !IsConstant(weights) ||
+      (bias != nullptr && !IsConstant(bias))) {
+    return kTfLiteOk;
+  }
+  const size_t out_channels = weights->dims->data[0];
+  const size_t in_channels = weights->dims->data[1];
+  size_t elements = 1;
+  for (int i = 0; i < input->dims->size; ++i) elements *= static_cast<size_t>(input->dims->data[i]);
+  size_t out_elements = 1;
+  for (int i = 0; i < output->dims->size; ++i) out_elements *= static_cast<size_t>(output->dims->data[i]);
+  if (in_channels == 0 || elements % in_channels != 0 || out_elements != elements / in_channels * out_channels) {
+    return kTfLiteOk;
+  }
+  xnn_operator_t op = nullptr;
+  xnn_status status = xnn_status_unsupported_parameter;
+  const bool is_float = input->type == kTfLiteFloat32;
+  if (is_float && weights->type == kTfLiteFloat32 && output->type == kTfLiteFloat32 &&
+      (bias == nullptr || bias->type == kTfLiteFloat32)) {
+    float lo = 0.0f, hi = 0.0f;
+    if (!FloatRange(p->activation, &lo, &hi)) return kTfLiteOk;
+    status = xnn_create_fully_connected_nc_f32(in_channels, out_channels, in_channels, out_channels, weights->data.f,
+                                               bias ? bias->data.f : nullptr, lo, hi, 0, nullptr, nullptr, &op);
+  } else if (input->type == kTfLiteInt8 && weights->type == kTfLiteInt8 && output->type == kTfLiteInt8 &&
+             (bias == nullptr || bias->type == kTfLiteInt32)) {
+    Int8Params q;
+    if (!Int8Io(input, output, p->activation, &q) ||
+        !ChannelScales(weights, 0, static_cast<int>(out_channels), &data.scales)) {
+      return kTfLiteOk;
+    }
+    status = xnn_create_fully_connected_nc_qs8_qc8w(
+        in_channels, out_channels, in_channels, out_channels, static_cast<int8_t>(q.in_zero), q.in_scale,
+        data.scales.data(), weights->data.int8, bias ? bias->data.i32 : nullptr, static_cast<int8_t>(q.out_zero),
+        q.out_scale, q.lo, q.hi, 0, nullptr, nullptr, &op);
+  }
+  if (status != xnn_status_success) return kTfLiteOk;
+  data.op.reset(op);
+  const size_t batch = elements / in_channels;
+  status = is_float ? xnn_reshape_fully_connected_nc_f32(op, batch, pool)
+                    : xnn_reshape_fully_connected_nc_qs8_qc8w(op, batch, pool);
+  if (status != xnn_status_success) data.op.reset();
+  *workspace = 0;
+  return kTfLiteOk;
+}
+
+xnn_status Setup(TfLiteContext* context, TfLiteNode* node, NodeData& data, void*) {
+  const TfLiteTensor* input = Input(context, node, 0);
+  TfLiteTensor* output = Output(context, node, 0);
+  if (input->type == kTfLiteFloat32) {
+    return xnn_setup_fully_connected_nc_f32(data.op.get(), input->data.f, output->data.f);
+  }
+  return xnn_setup_fully_connected_nc_qs8_qc8w(data.op.get(), input->data.int8, output->data.int8);
+}
+
+const OpKernel kFullyConnected = {tflite::ops::builtin::Register_FULLY_CONNECTED, Create, Setup};
+
+}  // namespace
+
+const TfLiteRegistration* FullyConnectedKernel() { return Registration<&kFullyConnected>(); }
+
+}  // namespace tflstm::xnn
