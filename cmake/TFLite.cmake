@@ -90,6 +90,9 @@ function(_tflstm_build_prefix prefix_out recipe lock flags compilers files)
   endif()
 
   set(build "${TFLSTM_CACHE_DIR}/build/${name}")
+  # A build folder here is one an interrupted build left (perhaps another checkout's, whose
+  # cache names its source folder): start afresh; ccache keeps what it compiled.
+  file(REMOVE_RECURSE "${build}")
   file(MAKE_DIRECTORY "${TFLSTM_CACHE_DIR}/build")
   set(args -G "${CMAKE_GENERATOR}" -Wno-dev
     -DCMAKE_BUILD_TYPE=Release

@@ -13,6 +13,7 @@
 #include "error_capture.h"
 #include "finite.h"
 #include "lstm/lstm_op.h"
+#include "ops/node_kernel.h"
 #include "memory_limit.h"
 #include "no_throw.h"
 #include "tensorflow/lite/builtin_ops.h"
@@ -818,7 +819,7 @@ MemoryStats Runner::MemoryOf(const Engine& engine) const {
     const tflite::Subgraph& sg = *interp.subgraph(static_cast<int>(s));
     for (int node : sg.execution_plan()) {
       if (const auto* nr = sg.node_and_registration(node)) {
-        m.kernel_weights += lstm::NodeKernelBytes(nr->second, nr->first);
+        m.kernel_weights += ops::NodeKernelBytes(nr->second, nr->first);  // LSTM, GRU, XNNPACK
         m.kernel_scratch += lstm::NodeScratchBytes(nr->second, nr->first);
       }
     }

@@ -1,12 +1,24 @@
 #include "recurrent_ops.h"
 
 #include "gru_options.h"
+#include "ops/node_kernel.h"
 
 namespace tflstm::rnn {
 
 void AddRecurrentKernels(tflite::MutableOpResolver& resolver, bool simple_rnn) {
+  // The runner counts what these kernels pack (ops::NodeKernelBytes) against its budget.
+  static const ops::KernelFamily gru = {
+      [](const TfLiteRegistration& r) { return r.invoke == GruRegistration().invoke; },
+      [](const TfLiteNode& node) { return node.user_data ? GruNodeKernel(node) : "tflite"; },
+      [](const TfLiteNode& node) { return node.user_data ? GruNodeBytes(node) : size_t{0}; }};
+  static const ops::KernelFamily rnn = {
+      [](const TfLiteRegistration& r) { return r.invoke == SimpleRnnRegistration().invoke; },
+      [](const TfLiteNode& node) { return node.user_data ? SimpleRnnNodeKernel(node) : "tflite"; },
+      [](const TfLiteNode& node) { return node.user_data ? SimpleRnnNodeBytes(node) : size_t{0}; }};
+  ops::RegisterKernelFamily(&gru);
   resolver.AddCustom(kGruCustomOp, &GruRegistration(), 1);
   if (simple_rnn) {
+    ops::RegisterKernelFamily(&rnn);
     resolver.AddBuiltin(tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_RNN, &SimpleRnnRegistration(), 1, 3);
   }
 }
