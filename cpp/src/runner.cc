@@ -889,8 +889,8 @@ Status Runner::CheckBudget(const Engine& engine, const std::vector<std::vector<i
   const std::string at = InputShapes(engine);
   const std::string parts = Part("tflstm arena", m.arena.budget) + Part("TFLite arena", m.tflite_arena) +
                             Part("TFLite persistent", m.tflite_persistent) +
-                            Part("TFLite heap tensors", m.tflite_dynamic) + Part("LSTM weights", m.kernel_weights) +
-                            Part("LSTM scratch", m.kernel_scratch) + Part("stream state", m.stream_state);
+                            Part("TFLite heap tensors", m.tflite_dynamic) + Part("packed kernel weights", m.kernel_weights) +
+                            Part("kernel scratch", m.kernel_scratch) + Part("stream state", m.stream_state);
   return Status(ErrorCode::kArenaExhausted, model_->description() + " plans " + internal::MiB(m.total()) +
                                                 " at input shapes " + at + " (MiB: " + parts.substr(2) +
                                                 "), more than " + Allowed(limit, source) + "; nothing ran at " +

@@ -341,7 +341,7 @@ auto StatsField(T MemoryStats::*field) {
 void bind_runner(py::module_& m) {
   py::class_<MemoryStats>(m, "MemoryStats",
                           "Memory a runner holds (or plans to), in bytes: tflstm's arena, TFLite's own "
-                          "allocations, what tflstm's LSTM kernel packs, and its streams' state.")
+                          "allocations, what tflstm's kernels pack, and its streams' state.")
       .def_property_readonly("arena", StatsField(&MemoryStats::arena), "tflstm's arena (input and output tensors)")
       .def_property_readonly("arena_required", StatsField(&MemoryStats::arena_required),
                              "What the model's inputs and outputs need from the arena")
@@ -352,8 +352,8 @@ void bind_runner(py::module_& m) {
       .def_property_readonly("tflite_dynamic", StatsField(&MemoryStats::tflite_dynamic),
                              "Dynamic tensors on TFLite's heap")
       .def_property_readonly("kernel_weights", StatsField(&MemoryStats::kernel_weights),
-                             "Weights tflstm's LSTM kernel packed, on the heap (the runners of one model share "
-                             "them; each counts them)")
+                             "Weights tflstm's kernels (LSTM, GRU, SimpleRNN, XNNPACK) packed, on the heap (the "
+                             "LSTM's are shared by the runners of one model; each counts them)")
       .def_property_readonly("kernel_scratch", StatsField(&MemoryStats::kernel_scratch),
                              "Scratch tflstm's LSTM kernel keeps on the heap")
       .def_property_readonly("stream_state", StatsField(&MemoryStats::stream_state),
@@ -399,7 +399,7 @@ void bind_runner(py::module_& m) {
   py::class_<PyRunner>(m, "Runner",
                        "Runs a Model with the TFLite interpreter; inputs and outputs live in tflstm's arena.\n\n"
                        "arena_bytes is the runner's memory budget: everything it allocates (tflstm's arena,\n"
-                       "TFLite's arenas and heap tensors, the LSTM kernel's packed weights and scratch, the\n"
+                       "TFLite's arenas and heap tensors, tflstm's kernels' packed weights and scratch, the\n"
                        "state of its streams). A plan over it is refused with ArenaExhaustedError before the\n"
                        "memory is used, when the runner is made, before each shape change and for each new\n"
                        "stream. Without it, the limit is the memory the process can still use.")

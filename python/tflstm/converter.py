@@ -319,8 +319,8 @@ def _tflite(
         quantize = converter._quantize
         converter._quantize = lambda model, *args: quantize(fix_fused_lstms(bytes(model)), *args)
     elif mode == "dynamic":
-        # Per-channel dense quantization emits FULLY_CONNECTED version 12, which TFLite 2.14
-        # cannot run; per-tensor gives version 9.
+        # Per-channel dense quantization emits FULLY_CONNECTED version 12: tflstm runs it, a stock
+        # TFLite 2.14 interpreter does not; per-tensor gives version 9, which both run.
         converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     with captured_stderr() as log:
         try:

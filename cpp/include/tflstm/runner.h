@@ -32,7 +32,7 @@ class ErrorCapture;
 struct RunnerOptions {
   int num_threads = 1;  // TFLite's thread count, 1 to Runner::MaxThreads(); -1 lets TFLite decide
   // The runner's memory budget: everything it allocates (tflstm's arena for the inputs and
-  // outputs, TFLite's arenas and heap tensors, the weights and scratch tflstm's LSTM kernel packs,
+  // outputs, TFLite's arenas and heap tensors, the weights and scratch tflstm's kernels pack,
   // each stream's state). Checked when the runner is made, before every shape change and for
   // each new stream, before the memory is used: a plan over it is refused (kArenaExhausted,
   // naming the plan and the budget). Unset, the limit is what the process can still use when
@@ -56,8 +56,9 @@ struct MemoryStats {
   size_t tflite_arena = 0;       // TFLite's arena for intermediate tensors
   size_t tflite_persistent = 0;  // TFLite's persistent arena (kernel state, LSTM variables)
   size_t tflite_dynamic = 0;     // dynamic tensors allocated on the heap by TFLite
-  size_t kernel_weights = 0;     // weights tflstm's LSTM kernel packed, on the heap; the runners of
-                                 // one model share them (each runner counts them)
+  size_t kernel_weights = 0;     // weights tflstm's kernels (LSTM, GRU, SimpleRNN, XNNPACK) packed, on
+                                 // the heap; the LSTM's are shared by the runners of one model (each
+                                 // runner counts them)
   size_t kernel_scratch = 0;     // scratch tflstm's LSTM kernel keeps on the heap
   size_t stream_state = 0;       // the state each live stream of the runner carries
   size_t budget = 0;             // what the plan was checked against: arena_bytes, or the memory the process
