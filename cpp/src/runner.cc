@@ -13,9 +13,9 @@
 #include "error_capture.h"
 #include "finite.h"
 #include "lstm/lstm_op.h"
-#include "ops/node_kernel.h"
 #include "memory_limit.h"
 #include "no_throw.h"
+#include "ops/node_kernel.h"
 #include "tensorflow/lite/builtin_ops.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
 #include "tensorflow/lite/core/subgraph.h"
@@ -804,6 +804,25 @@ std::vector<std::string> Runner::lstm_kernels() const {
   return kernels;
 }
 
+std::vector<NodeKernelName> Runner::node_kernels() const {
+  std::vector<NodeKernelName> kernels;
+  if (!engine_) return kernels;
+  const tflite::Interpreter& interp = *engine_->interpreter;
+  for (size_t s = 0; s < interp.subgraphs_size(); ++s) {
+    const tflite::Subgraph& sg = *interp.subgraph(static_cast<int>(s));
+    for (int node : sg.execution_plan()) {
+      const auto* nr = sg.node_and_registration(node);
+      if (nr == nullptr) continue;
+      const TfLiteRegistration& reg = nr->second;
+      std::string op = reg.builtin_code == tflite::BuiltinOperator_CUSTOM
+                           ? std::string(reg.custom_name != nullptr ? reg.custom_name : "CUSTOM")
+                           : tflite::EnumNameBuiltinOperator(static_cast<tflite::BuiltinOperator>(reg.builtin_code));
+      kernels.push_back({std::move(op), ops::NodeKernel(reg, nr->first)});
+    }
+  }
+  return kernels;
+}
+
 MemoryStats Runner::MemoryOf(const Engine& engine) const {
   MemoryStats m;
   m.arena = engine.arena->stats();
@@ -889,8 +908,9 @@ Status Runner::CheckBudget(const Engine& engine, const std::vector<std::vector<i
   const std::string at = InputShapes(engine);
   const std::string parts = Part("tflstm arena", m.arena.budget) + Part("TFLite arena", m.tflite_arena) +
                             Part("TFLite persistent", m.tflite_persistent) +
-                            Part("TFLite heap tensors", m.tflite_dynamic) + Part("packed kernel weights", m.kernel_weights) +
-                            Part("kernel scratch", m.kernel_scratch) + Part("stream state", m.stream_state);
+                            Part("TFLite heap tensors", m.tflite_dynamic) +
+                            Part("packed kernel weights", m.kernel_weights) + Part("kernel scratch", m.kernel_scratch) +
+                            Part("stream state", m.stream_state);
   return Status(ErrorCode::kArenaExhausted, model_->description() + " plans " + internal::MiB(m.total()) +
                                                 " at input shapes " + at + " (MiB: " + parts.substr(2) +
                                                 "), more than " + Allowed(limit, source) + "; nothing ran at " +

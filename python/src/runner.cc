@@ -254,6 +254,15 @@ std::vector<std::string> PyRunner::LstmKernels() {
   return kernels;
 }
 
+std::vector<std::pair<std::string, std::string>> PyRunner::NodeKernels() {
+  std::vector<std::pair<std::string, std::string>> kernels;
+  ThrowIfError(Locked([&](const Runner& r) {
+    for (NodeKernelName& k : r.node_kernels()) kernels.emplace_back(std::move(k.op), std::move(k.kernel));
+    return Status::Ok();
+  }));
+  return kernels;
+}
+
 bool PyRunner::Prepared() {
   bool prepared = false;
   ThrowIfError(Locked([&](const Runner& r) {
@@ -450,6 +459,10 @@ void bind_runner(py::module_& m) {
           "The kernel each fused LSTM node runs, in execution order: tflstm's, named by its "
           "instruction set ('avx2', 'hybrid-avx2', 'int8-avx2', ...), or 'tflite' where TFLite's "
           "own kernel runs it")
+      .def_property_readonly(
+          "node_kernels", [](py::handle self) { return Self<PyRunner>(self).NodeKernels(); },
+          "(op, kernel) of every node in execution order: tflstm's kernel family ('xnnpack', "
+          "'avx2', 'gru-avx2', ...) or 'tflite' where TFLite's own kernel runs the op")
       .def_property_readonly(
           "arena_stats",
           [](py::handle self) {

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model.h"
@@ -52,6 +53,7 @@ class PyRunner {
   std::vector<TensorInfo> Describe(bool inputs);
   MemoryStats Memory();
   std::vector<std::string> LstmKernels();
+  std::vector<std::pair<std::string, std::string>> NodeKernels();
   size_t Rebuilds();
   bool Prepared();
 

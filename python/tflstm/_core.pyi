@@ -149,6 +149,8 @@ class Runner:
     @property
     def lstm_kernels(self) -> list[str]: ...
     @property
+    def node_kernels(self) -> list[tuple[str, str]]: ...
+    @property
     def arena_stats(self) -> MemoryStats: ...  # deprecated name of `memory`
 
 class Stream:

@@ -73,6 +73,7 @@ def describe(model: Model, data: bytes) -> dict[str, Any]:
         runner = Runner(model)
         stats = runner.memory
         info["lstm_kernels"] = runner.lstm_kernels
+        info["node_kernels"] = [{"op": op, "kernel": kernel} for op, kernel in runner.node_kernels]
         info["memory"] = {
             "arena_bytes": stats.arena.budget,
             "tflite_arena_bytes": stats.tflite_arena,
@@ -121,10 +122,21 @@ def _print_inspect(path: str, info: dict[str, Any]) -> None:
         for n, kernel in enumerate(info["lstm_kernels"]):
             where = "TFLite's own kernel" if kernel == "tflite" else f"tflstm's {kernel} kernel"
             print(f"LSTM {n}: {where}")
+        print("kernels: " + _kernel_summary(info["node_kernels"]))
         print(
             f"memory: tflstm arena {m['arena_bytes']:,} B, TFLite arena {m['tflite_arena_bytes']:,} B, "
             f"persistent {m['tflite_persistent_bytes']:,} B, total {m['total_bytes']:,} B"
         )
+
+
+def _kernel_summary(nodes: list[dict[str, str]]) -> str:
+    """Which kernel family runs each op, counted, in the order the ops first run: e.g.
+    "CONV_2D xnnpack x5, UNIDIRECTIONAL_SEQUENCE_LSTM avx2, RESHAPE tflite"."""
+    counts: dict[tuple[str, str], int] = {}
+    for n in nodes:
+        key = (n["op"], n["kernel"])
+        counts[key] = counts.get(key, 0) + 1
+    return ", ".join(f"{op} {kernel}" + (f" x{c}" if c > 1 else "") for (op, kernel), c in counts.items())
 
 
 def ops_list(paths: Sequence[str]) -> str:

@@ -31,12 +31,18 @@ def test_inspect_shows_io_ops_compatibility_and_memory(converted, tmp_path):
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM v1" in out
     assert "runs every op" in out and "memory: tflstm arena" in out
     assert "LSTM 0: tflstm's int8-" in out and "LSTM 1: tflstm's int8-" in out
+    assert "kernels: " in out and "UNIDIRECTIONAL_SEQUENCE_LSTM int8-" in out
     assert done.stderr == ""
 
     info = json.loads(tflstm_cmd("inspect", path, "--json").stdout)
     model = tflstm.Model(path)
     assert info["inputs"][0]["shape"] == list(model.inputs[0].shape)
     assert [(o["op"], o["version"]) for o in info["ops"]] == model.ops
+    # Every node's kernel: the LSTMs on tflstm's int8 kernel, the int8 Dense on XNNPACK's.
+    nodes = info["node_kernels"]
+    assert {n["op"] for n in nodes} == {op for op, _ in model.ops}
+    assert [n["kernel"] for n in nodes if n["op"] == "UNIDIRECTIONAL_SEQUENCE_LSTM"] == info["lstm_kernels"]
+    assert {n["kernel"] for n in nodes if n["op"] == "FULLY_CONNECTED"} == {"xnnpack"}
 
 
 def test_inspect_names_what_the_runtime_lacks(converted, tmp_path):

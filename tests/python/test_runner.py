@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -65,6 +69,25 @@ def test_memory_stats_account_for_inputs_and_outputs(converted):
     assert d["kernel_weights"] == stats.kernel_weights
     lean = tflstm.Runner(model, lstm_kernel="tflite").memory  # TFLite's LSTM kernel packs nothing
     assert lean.kernel_weights < stats.kernel_weights
+
+
+def test_xnnpack_packed_weights_count_in_the_memory(converted, tmp_path):
+    """XNNPACK packs the Dense's weights on the heap: the runner counts them in kernel_weights
+    (and so against its budget). With TFLSTM_XNNPACK=off TFLite's kernels run every op and, with
+    TFLite's LSTM kernel too, nothing is packed."""
+    path = tmp_path / "m.tflite"
+    path.write_bytes(converted("float32"))
+    here = tflstm.Runner(tflstm.Model(path), lstm_kernel="tflite")
+    assert ("FULLY_CONNECTED", "xnnpack") in here.node_kernels
+    assert here.memory.kernel_weights > 0
+    code = (
+        "import sys, tflstm; r = tflstm.Runner(tflstm.Model(sys.argv[1]), lstm_kernel='tflite'); "
+        "print(r.memory.kernel_weights, *sorted({k for _, k in r.node_kernels}))"
+    )
+    env = {**os.environ, "TFLSTM_XNNPACK": "off"}
+    done = subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "tflite"]
 
 
 def test_larger_budget_is_reported(converted):

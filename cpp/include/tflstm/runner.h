@@ -71,6 +71,12 @@ struct MemoryStats {
 
 // A tensor's current type, shape and storage. `data` stays valid until the runner is
 // destroyed or its input shapes change (which rebuilds its tensors).
+// Which kernel runs a node of the model: its op and tflstm's kernel family for it.
+struct NodeKernelName {
+  std::string op;      // "CONV_2D", "UNIDIRECTIONAL_SEQUENCE_LSTM", a custom op's name ("TFLSTM_GRU")
+  std::string kernel;  // "xnnpack", "avx2", "int8-neon-dotprod", "gru-avx2", ...; "tflite": TFLite's own
+};
+
 struct TensorView {
   const char* name = "";
   TfLiteType dtype = kTfLiteNoType;
@@ -196,6 +202,9 @@ class Runner {
   // "hybrid-avx2", ...; "int8-avx512vnni", ...), or "tflite" where TFLite's own kernel runs the
   // node (a configuration tflstm's kernels do not cover, or RunnerOptions::lstm_kernel).
   std::vector<std::string> lstm_kernels() const;
+  // The kernel of every node, in execution order (every subgraph): which ops run on tflstm's
+  // kernels (LSTM, GRU, SimpleRNN, XNNPACK) and which on TFLite's.
+  std::vector<NodeKernelName> node_kernels() const;
 
   // Receives TFLite's per-op events (e.g. a benchmark's op profile); nullptr stops them. The
   // profiler must outlive the runner or be unset first; it stays set across shape changes.
