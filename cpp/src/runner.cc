@@ -790,16 +790,8 @@ void Runner::SetProfiler(tflite::Profiler* profiler) {
 
 std::vector<std::string> Runner::lstm_kernels() const {
   std::vector<std::string> kernels;
-  if (!engine_) return kernels;
-  const tflite::Interpreter& interp = *engine_->interpreter;
-  for (size_t s = 0; s < interp.subgraphs_size(); ++s) {
-    const tflite::Subgraph& sg = *interp.subgraph(static_cast<int>(s));
-    for (int node : sg.execution_plan()) {
-      const auto* nr = sg.node_and_registration(node);
-      if (nr == nullptr || nr->second.builtin_code != tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM) continue;
-      const char* name = lstm::NodeKernel(nr->second, nr->first);
-      kernels.emplace_back(name != nullptr ? name : "tflite");
-    }
+  for (NodeKernelName& k : node_kernels()) {
+    if (k.op == "UNIDIRECTIONAL_SEQUENCE_LSTM") kernels.push_back(std::move(k.kernel));
   }
   return kernels;
 }

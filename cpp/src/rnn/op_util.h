@@ -6,6 +6,7 @@
 #include <limits>
 #include <memory>
 
+#include "ops/lend_user_data.h"
 #include "tensorflow/lite/core/c/common.h"
 
 namespace tflstm::rnn {
@@ -17,18 +18,7 @@ inline const TfLiteTensor* OptionalInput(const TfLiteContext* context, const TfL
   return t < 0 ? nullptr : &context->tensors[t];
 }
 
-// TFLite's kernel finds its data in node->user_data: lend it for one call.
-class LendUserData {
- public:
-  LendUserData(TfLiteNode* node, void* data) : node_(node), saved_(node->user_data) { node_->user_data = data; }
-  ~LendUserData() { node_->user_data = saved_; }
-  LendUserData(const LendUserData&) = delete;
-  LendUserData& operator=(const LendUserData&) = delete;
-
- private:
-  TfLiteNode* node_;
-  void* saved_;
-};
+using ops::LendUserData;
 
 // Weights that cannot change between invokes: in the model, or computed once by an op such
 // as DEQUANTIZE of a float16 model's constants (TFLite keeps those in its persistent arena).
