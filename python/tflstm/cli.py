@@ -80,8 +80,31 @@ def describe(model: Model, data: bytes) -> dict[str, Any]:
             "tflite_persistent_bytes": stats.tflite_persistent,
             "kernel_weights_bytes": stats.kernel_weights,
             "total_bytes": stats.total,
+            "plan_by_steps": _plan_by_steps(runner, model),
         }
     return info
+
+
+PLAN_STEPS = (1, 100, 1000, 10000)
+
+
+def _plan_by_steps(runner: Runner, model: Model) -> dict[str, int | str]:
+    """What a runner would hold (MemoryStats.total) at batch 1 and a few sequence lengths (axis 1
+    of every input): what `arena_bytes` must allow. A length the model cannot take, or a plan
+    past what the process could use, is given as the refusal's message."""
+    if not model.inputs or any(len(t.shape_signature) < 2 for t in model.inputs):
+        return {}
+    plan: dict[str, int | str] = {}
+    for steps in PLAN_STEPS:
+        shapes = []
+        for t in model.inputs:
+            shape = [steps if axis == 1 else d for axis, d in enumerate(t.shape)]
+            shapes.append([1, *shape[1:]])
+        try:
+            plan[str(steps)] = runner.memory_plan(shapes).total
+        except Error as e:
+            plan[str(steps)] = f"{type(e).__name__}: {e}"
+    return plan
 
 
 def _print_inspect(path: str, info: dict[str, Any]) -> None:
@@ -127,6 +150,9 @@ def _print_inspect(path: str, info: dict[str, Any]) -> None:
             f"memory: tflstm arena {m['arena_bytes']:,} B, TFLite arena {m['tflite_arena_bytes']:,} B, "
             f"persistent {m['tflite_persistent_bytes']:,} B, total {m['total_bytes']:,} B"
         )
+        plans = [f"{s} steps {p:,} B" for s, p in m["plan_by_steps"].items() if isinstance(p, int)]
+        if plans:
+            print("memory plan at batch 1 (what arena_bytes must allow): " + ", ".join(plans))
 
 
 def _kernel_summary(nodes: list[dict[str, str]]) -> str:

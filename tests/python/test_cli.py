@@ -43,6 +43,13 @@ def test_inspect_shows_io_ops_compatibility_and_memory(converted, tmp_path):
     assert {n["op"] for n in nodes} == {op for op, _ in model.ops}
     assert [n["kernel"] for n in nodes if n["op"] == "UNIDIRECTIONAL_SEQUENCE_LSTM"] == info["lstm_kernels"]
     assert {n["kernel"] for n in nodes if n["op"] == "FULLY_CONNECTED"} == {"xnnpack"}
+    # The plan per sequence length: what a runner made for that length holds, growing with it.
+    plan = info["memory"]["plan_by_steps"]
+    assert list(plan) == ["1", "100", "1000", "10000"] and all(isinstance(v, int) for v in plan.values())
+    assert plan["1"] < plan["1000"] < plan["10000"]
+    features = model.inputs[0].shape[2]
+    assert tflstm.Runner(model, input_shapes=[[1, 1000, features]]).memory.total == plan["1000"]
+    assert "memory plan at batch 1" in out and "1,000 steps" not in out and "1000 steps" in out
 
 
 def test_inspect_names_what_the_runtime_lacks(converted, tmp_path):
