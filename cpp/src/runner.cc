@@ -26,7 +26,9 @@
 #include "tensorflow/lite/model_builder.h"
 #include "tensorflow/lite/schema/schema_generated.h"
 #include "tflstm/dtype.h"
-#include "tflstm/op_set.h"
+#include "tflstm/tflite/model.h"
+#include "tflstm/tflite/op_set.h"
+#include "tflstm/tflite/profiler.h"
 
 namespace tflstm {
 
@@ -103,8 +105,15 @@ struct Runner::Engine {
   std::vector<Resource> resources;
 };
 
+struct Runner::Profiling {
+  tflite::Profiler* profiler = nullptr;
+};
+
 Runner::Runner(Key, std::shared_ptr<const Model> model, RunnerOptions options)
-    : model_(std::move(model)), options_(std::move(options)), capture_(std::make_unique<internal::ErrorCapture>()) {}
+    : model_(std::move(model)),
+      options_(std::move(options)),
+      capture_(std::make_unique<internal::ErrorCapture>()),
+      profiling_(std::make_unique<Profiling>()) {}
 
 Runner::~Runner() = default;
 
@@ -178,7 +187,7 @@ Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vec
   }
   engine->budget = limit.bytes;
   const auto resolver = MakeOpResolver(options_.lstm_kernel);
-  const tflite::FlatBufferModel& fb = model_->flatbuffer();
+  const tflite::FlatBufferModel& fb = FlatBuffer(*model_);
   // This runner's own reporter, not the model's: one model serves runners on many threads.
   tflite::InterpreterBuilder builder(fb.GetModel(), *resolver, capture_.get(), nullptr, fb.allocation());
   if (builder.SetNumThreads(options_.num_threads) != kTfLiteOk) {
@@ -195,7 +204,7 @@ Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vec
   for (const TensorInfo& t : *input_info_) engine->inputs.push_back(t.index);
   for (const TensorInfo& t : *output_info_) engine->outputs.push_back(t.index);
   interp.SetCancellationFunction(this, [](void* self) { return static_cast<Runner*>(self)->cancelled_.load(); });
-  if (profiler_ != nullptr) interp.SetProfiler(profiler_);
+  if (profiling_->profiler != nullptr) interp.SetProfiler(profiling_->profiler);
 
   if (shapes != nullptr && !shapes->empty()) {
     tflite::Subgraph& sg = *engine->subgraph;
@@ -783,10 +792,14 @@ Status Runner::ResetState() {
   return Status::Ok();
 }
 
-void Runner::SetProfiler(tflite::Profiler* profiler) {
-  profiler_ = profiler;
-  if (engine_) engine_->interpreter->SetProfiler(profiler);
-}
+struct internal::RunnerAccess {
+  static void SetProfiler(Runner& runner, tflite::Profiler* profiler) {
+    runner.profiling_->profiler = profiler;
+    if (runner.engine_) runner.engine_->interpreter->SetProfiler(profiler);
+  }
+};
+
+void SetProfiler(Runner& runner, tflite::Profiler* profiler) { internal::RunnerAccess::SetProfiler(runner, profiler); }
 
 std::vector<std::string> Runner::lstm_kernels() const {
   std::vector<std::string> kernels;

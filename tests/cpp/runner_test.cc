@@ -11,6 +11,7 @@
 #include "tensorflow/lite/interpreter_builder.h"
 #include "tensorflow/lite/kernels/register.h"
 #include "test_models.h"
+#include "tflstm/tflite/model.h"
 
 namespace tflstm {
 namespace {
@@ -117,7 +118,7 @@ TEST(Runner, EveryRunStartsFromZeroState) {
   // The reference: TFLite's own interpreter on the same model, without a reset, drifts.
   std::unique_ptr<tflite::Interpreter> raw;
   auto resolver = std::make_unique<tflite::ops::builtin::BuiltinOpResolver>();
-  ASSERT_EQ(tflite::InterpreterBuilder(model.value()->flatbuffer(), *resolver)(&raw), kTfLiteOk);
+  ASSERT_EQ(tflite::InterpreterBuilder(FlatBuffer(*model.value()), *resolver)(&raw), kTfLiteOk);
   ASSERT_EQ(raw->AllocateTensors(), kTfLiteOk);
   std::memcpy(raw->typed_input_tensor<float>(0), x, in.bytes);
   ASSERT_EQ(raw->Invoke(), kTfLiteOk);
