@@ -73,13 +73,7 @@ Status Runner::Fail(ErrorCode code, const std::string& what) const {
 
 Result<std::unique_ptr<Runner>> Runner::Create(std::shared_ptr<const Model> model, const RunnerOptions& options) {
   if (!model) return Status(ErrorCode::kInvalidArgument, "Runner needs a model");
-  if (options.num_threads == 0 || options.num_threads < -1 || options.num_threads > MaxThreads()) {
-    // Each thread costs a stack: an unbounded count exhausts memory or, under an address-space
-    // limit, leaves TFLite's thread pool waiting for threads that could not start.
-    return Status(ErrorCode::kInvalidArgument, "num_threads must be -1 (TFLite's choice) or 1 to " +
-                                                   std::to_string(MaxThreads()) + ", got " +
-                                                   std::to_string(options.num_threads));
-  }
+  TFLSTM_RETURN_IF_ERROR(options.Validate());
   // Refuse a model the runtime cannot run before building anything, naming what is missing.
   TFLSTM_RETURN_IF_ERROR(model->Check());
   auto runner = std::make_unique<Runner>(Key(), std::move(model), options);

@@ -202,6 +202,37 @@ TEST(Runner, BadThreadCountIsAnInvalidArgument) {
   EXPECT_TRUE(Runner::Create(Load(AddModel()), most).ok());
 }
 
+// RunnerOptions::Validate is where the options are checked: Create refuses exactly what it refuses,
+// with its message, before loading anything.
+TEST(RunnerOptions, ValidateIsWhatCreateChecks) {
+  for (const int n : {-1, 1, Runner::MaxThreads()}) {
+    RunnerOptions options;
+    options.num_threads = n;
+    EXPECT_TRUE(options.Validate().ok()) << n << ": " << options.Validate().ToString();
+  }
+  RunnerOptions tflite_kernel;
+  tflite_kernel.lstm_kernel = LstmKernel::kTflite;
+  EXPECT_TRUE(tflite_kernel.Validate().ok());
+  EXPECT_TRUE(Runner::Create(Load(AddModel()), tflite_kernel).ok());
+
+  std::vector<RunnerOptions> bad(4);
+  bad[0].num_threads = 0;
+  bad[1].num_threads = -2;
+  bad[2].num_threads = Runner::MaxThreads() + 1;
+  bad[3].lstm_kernel = static_cast<LstmKernel>(2);  // an int cast to the enum
+  const char* const names[] = {"num_threads", "num_threads", "num_threads", "lstm_kernel"};
+  for (size_t i = 0; i < bad.size(); ++i) {
+    const Status refused = bad[i].Validate();
+    ASSERT_FALSE(refused.ok()) << i;
+    EXPECT_EQ(refused.code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(refused.message().rfind(names[i], 0), 0u) << refused.message();
+    auto runner = Runner::Create(Load(AddModel()), bad[i]);
+    ASSERT_FALSE(runner.ok()) << i;
+    EXPECT_EQ(runner.status().code(), refused.code());
+    EXPECT_EQ(runner.status().message(), refused.message());
+  }
+}
+
 TEST(Runner, APathWithANulByteIsRefusedNotCut) {
   const std::string real = TestData("add.bin");
   ASSERT_TRUE(Model::FromFile(real).ok());

@@ -44,6 +44,11 @@ struct RunnerOptions {
   // Refuse float inputs holding NaN or Inf, naming the input and the first position: TFLite's
   // kernels would turn them into confident finite outputs. Costs one scan of the inputs.
   bool check_finite = true;
+
+  // kInvalidArgument naming the first option out of range (num_threads, lstm_kernel), else Ok.
+  // Runner::Create checks its options here first; what depends on the model (signature,
+  // input_shapes, arena_bytes against the plan) it checks against the model.
+  Status Validate() const;
 };
 
 // Memory a runner holds (or plans to), in bytes.
