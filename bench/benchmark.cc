@@ -18,6 +18,7 @@
 #include "tensorflow/lite/core/api/profiler.h"
 #include "tflstm/model.h"
 #include "tflstm/runner.h"
+#include "tflstm/tflite/profiler.h"
 
 namespace {
 
@@ -178,7 +179,7 @@ int main(int argc, char** argv) {
     warm_total += Micros(a, Clock::now());
   }
   OpProfiler profiler;
-  if (o.profile) r.SetProfiler(&profiler);
+  if (o.profile) tflstm::SetProfiler(r, &profiler);
   std::vector<double> us;
   us.reserve(static_cast<size_t>(o.runs));
   for (int i = 0; i < o.runs; ++i) {
@@ -186,7 +187,7 @@ int main(int argc, char** argv) {
     if (tflstm::Status s = r.Invoke(); !s.ok()) return Fail(s);
     us.push_back(Micros(a, Clock::now()));
   }
-  r.SetProfiler(nullptr);
+  tflstm::SetProfiler(r, nullptr);
   std::sort(us.begin(), us.end());
   double mean = 0;
   for (double x : us) mean += x / static_cast<double>(us.size());

@@ -1,4 +1,5 @@
-# `cmake --install`: headers (tflstm's and the TFLite and flatbuffers headers they include), the
+# `cmake --install`: headers (tflstm's, and the TFLite and flatbuffers headers that tflstm/tflite/*.h
+# and a selective op set include), the
 # static libraries, and a package config, so that find_package(tflstm) and
 # target_link_libraries(app tflstm::tflstm) work in another project, as does a selective build
 # with tflstm_select_ops(app OPS_FILES ops.txt).

@@ -1,7 +1,7 @@
 // The full op set: every builtin op of TFLite (tflstm::all_ops).
 #include "rnn/recurrent_ops.h"
 #include "tensorflow/lite/kernels/register.h"
-#include "tflstm/op_set.h"
+#include "tflstm/tflite/op_set.h"
 #if TFLSTM_WITH_XNNPACK
 #include "xnnpack/xnn_ops.h"
 #endif

@@ -18,17 +18,25 @@
 #include "tensorflow/lite/schema/schema_generated.h"
 #include "tensorflow/lite/schema/schema_utils.h"
 #include "tflstm/arena.h"
-#include "tflstm/op_set.h"
+#include "tflstm/tflite/model.h"
+#include "tflstm/tflite/op_set.h"
 
 namespace tflstm {
 
 struct Model::Storage {
-  internal::ErrorCapture capture;  // must outlive flatbuffer_, which keeps a pointer to it
+  internal::ErrorCapture capture;  // must outlive flatbuffer, which keeps a pointer to it
   struct FreeDeleter {
     void operator()(char* p) const { std::free(p); }
   };
   std::unique_ptr<char, FreeDeleter> owned;
+  std::unique_ptr<tflite::FlatBufferModel> flatbuffer;  // declared last: destroyed before what it points at
 };
+
+struct internal::ModelAccess {
+  static const tflite::FlatBufferModel& FlatBuffer(const Model& model) { return *model.storage_->flatbuffer; }
+};
+
+const tflite::FlatBufferModel& FlatBuffer(const Model& model) { return internal::ModelAccess::FlatBuffer(model); }
 
 namespace {
 
@@ -244,9 +252,9 @@ Result<std::shared_ptr<const Model>> Model::FromFile(const std::string& path, Mo
     return internal::NoThrow([&] { return "loading " + where; }, [&] { return Build(std::move(model), bytes, got); });
   }
   internal::SilenceTfliteLogging();
-  model->flatbuffer_ =
+  model->storage_->flatbuffer =
       tflite::FlatBufferModel::VerifyAndBuildFromFile(path.c_str(), nullptr, &model->storage_->capture);
-  if (!model->flatbuffer_) {
+  if (!model->storage_->flatbuffer) {
     const std::string detail = model->storage_->capture.Take();
     return Status(ErrorCode::kInvalidModel, where + " (" + std::to_string(model->size_) +
                                                 " bytes) is not a valid TFLite flatbuffer" +
@@ -289,12 +297,12 @@ Result<std::shared_ptr<const Model>> Model::FromBytes(const void* data, size_t s
 }
 
 Result<std::shared_ptr<const Model>> Model::Build(std::shared_ptr<Model> model, const char* data, size_t size) {
-  if (!model->flatbuffer_) {  // from bytes (a mapped file is built already)
+  if (!model->storage_->flatbuffer) {  // from bytes (a mapped file is built already)
     if (size == 0) return Status(ErrorCode::kInvalidModel, "model bytes are empty (0 bytes)");
     internal::SilenceTfliteLogging();
-    model->flatbuffer_ =
+    model->storage_->flatbuffer =
         tflite::FlatBufferModel::VerifyAndBuildFromBuffer(data, size, nullptr, &model->storage_->capture);
-    if (!model->flatbuffer_) {
+    if (!model->storage_->flatbuffer) {
       const std::string detail = model->storage_->capture.Take();
       const bool file = model->description_.back() == '\'';  // "model 'path'": say its size too
       return Status(ErrorCode::kInvalidModel,
@@ -302,7 +310,7 @@ Result<std::shared_ptr<const Model>> Model::Build(std::shared_ptr<Model> model, 
                         " is not a valid TFLite flatbuffer" + (detail.empty() ? std::string() : ": " + detail));
     }
   }
-  const tflite::Model* m = model->flatbuffer_->GetModel();
+  const tflite::Model* m = model->storage_->flatbuffer->GetModel();
   if (m == nullptr) return Status(ErrorCode::kInvalidModel, model->description_ + " holds no model");
   // What TFLite would follow blindly (indices, sizes, operand shapes) is checked first.
   TFLSTM_RETURN_IF_ERROR(internal::ValidateModel(*m, model->size_, model->description_));

@@ -1,5 +1,5 @@
-// tflstm::CompleteOpSet (tflstm/op_set.h): what every op set adds to TFLite's registrations.
-#include "tflstm/op_set.h"
+// tflstm::CompleteOpSet (tflstm/tflite/op_set.h): what every op set adds to TFLite's registrations.
+#include "tflstm/tflite/op_set.h"
 #include "checked_read_variable.h"
 #include "fully_connected_per_channel.h"
 #include "op_versions.h"

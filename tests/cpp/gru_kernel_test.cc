@@ -21,8 +21,8 @@
 #include "tensorflow/lite/interpreter_builder.h"
 #include "tensorflow/lite/model_builder.h"
 #include "tflstm/model.h"
-#include "tflstm/op_set.h"
 #include "tflstm/runner.h"
+#include "tflstm/tflite/op_set.h"
 
 namespace tflstm {
 namespace {

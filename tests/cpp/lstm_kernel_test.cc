@@ -26,8 +26,8 @@
 #include "tensorflow/lite/kernels/internal/portable_tensor_utils.h"
 #include "tensorflow/lite/model_builder.h"
 #include "test_models.h"
-#include "tflstm/op_set.h"
 #include "tflstm/runner.h"
+#include "tflstm/tflite/op_set.h"
 
 namespace tflstm {
 namespace {

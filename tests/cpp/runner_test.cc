@@ -11,6 +11,7 @@
 #include "tensorflow/lite/interpreter_builder.h"
 #include "tensorflow/lite/kernels/register.h"
 #include "test_models.h"
+#include "tflstm/tflite/model.h"
 
 namespace tflstm {
 namespace {
@@ -117,7 +118,7 @@ TEST(Runner, EveryRunStartsFromZeroState) {
   // The reference: TFLite's own interpreter on the same model, without a reset, drifts.
   std::unique_ptr<tflite::Interpreter> raw;
   auto resolver = std::make_unique<tflite::ops::builtin::BuiltinOpResolver>();
-  ASSERT_EQ(tflite::InterpreterBuilder(model.value()->flatbuffer(), *resolver)(&raw), kTfLiteOk);
+  ASSERT_EQ(tflite::InterpreterBuilder(FlatBuffer(*model.value()), *resolver)(&raw), kTfLiteOk);
   ASSERT_EQ(raw->AllocateTensors(), kTfLiteOk);
   std::memcpy(raw->typed_input_tensor<float>(0), x, in.bytes);
   ASSERT_EQ(raw->Invoke(), kTfLiteOk);
@@ -199,6 +200,37 @@ TEST(Runner, BadThreadCountIsAnInvalidArgument) {
   RunnerOptions most;
   most.num_threads = Runner::MaxThreads();
   EXPECT_TRUE(Runner::Create(Load(AddModel()), most).ok());
+}
+
+// RunnerOptions::Validate is where the options are checked: Create refuses exactly what it refuses,
+// with its message, before loading anything.
+TEST(RunnerOptions, ValidateIsWhatCreateChecks) {
+  for (const int n : {-1, 1, Runner::MaxThreads()}) {
+    RunnerOptions options;
+    options.num_threads = n;
+    EXPECT_TRUE(options.Validate().ok()) << n << ": " << options.Validate().ToString();
+  }
+  RunnerOptions tflite_kernel;
+  tflite_kernel.lstm_kernel = LstmKernel::kTflite;
+  EXPECT_TRUE(tflite_kernel.Validate().ok());
+  EXPECT_TRUE(Runner::Create(Load(AddModel()), tflite_kernel).ok());
+
+  std::vector<RunnerOptions> bad(4);
+  bad[0].num_threads = 0;
+  bad[1].num_threads = -2;
+  bad[2].num_threads = Runner::MaxThreads() + 1;
+  bad[3].lstm_kernel = static_cast<LstmKernel>(2);  // an int cast to the enum
+  const char* const names[] = {"num_threads", "num_threads", "num_threads", "lstm_kernel"};
+  for (size_t i = 0; i < bad.size(); ++i) {
+    const Status refused = bad[i].Validate();
+    ASSERT_FALSE(refused.ok()) << i;
+    EXPECT_EQ(refused.code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(refused.message().rfind(names[i], 0), 0u) << refused.message();
+    auto runner = Runner::Create(Load(AddModel()), bad[i]);
+    ASSERT_FALSE(runner.ok()) << i;
+    EXPECT_EQ(runner.status().code(), refused.code());
+    EXPECT_EQ(runner.status().message(), refused.message());
+  }
 }
 
 TEST(Runner, APathWithANulByteIsRefusedNotCut) {

@@ -7,8 +7,9 @@
 #include "tensorflow/lite/interpreter_builder.h"
 #include "tensorflow/lite/kernels/register.h"
 #include "test_models.h"
-#include "tflstm/op_set.h"
 #include "tflstm/runner.h"
+#include "tflstm/tflite/model.h"
+#include "tflstm/tflite/op_set.h"
 
 namespace tflstm {
 namespace {
@@ -47,7 +48,7 @@ TEST(SelectiveBuild, RunsAnLstmAsTheFullResolverDoes) {
   // The reference: TFLite's interpreter with its full builtin resolver.
   std::unique_ptr<tflite::Interpreter> raw;
   tflite::ops::builtin::BuiltinOpResolver full;
-  ASSERT_EQ(tflite::InterpreterBuilder(model.value()->flatbuffer(), full)(&raw), kTfLiteOk);
+  ASSERT_EQ(tflite::InterpreterBuilder(FlatBuffer(*model.value()), full)(&raw), kTfLiteOk);
   ASSERT_EQ(raw->AllocateTensors(), kTfLiteOk);
   std::memcpy(raw->typed_input_tensor<float>(0), x, in.bytes);
   ASSERT_EQ(raw->Invoke(), kTfLiteOk);

@@ -23,8 +23,8 @@
 #include "tensorflow/lite/model_builder.h"
 #include "test_models.h"
 #include "tflstm/model.h"
-#include "tflstm/op_set.h"
 #include "tflstm/runner.h"
+#include "tflstm/tflite/op_set.h"
 
 namespace tflstm::testing {
 namespace {

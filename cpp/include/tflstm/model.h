@@ -12,16 +12,13 @@
 #include "tflstm/dtype.h"
 #include "tflstm/status.h"
 
-namespace tflite {
-namespace impl {
-class FlatBufferModel;
-}
-using FlatBufferModel = impl::FlatBufferModel;
-}  // namespace tflite
-
 namespace tflstm {
 
 class Arena;
+
+namespace internal {
+struct ModelAccess;
+}
 
 // How Model::FromFile holds the file's bytes.
 enum class ModelFile {
@@ -103,9 +100,9 @@ class Model {
   // Where the model came from, for messages: "model 'path'" or "model (N bytes)".
   const std::string& description() const { return description_; }
   size_t size_bytes() const { return size_; }
-  const tflite::FlatBufferModel& flatbuffer() const { return *flatbuffer_; }
 
  private:
+  friend struct internal::ModelAccess;  // FlatBuffer() of tflstm/tflite/model.h
   struct Storage;
   Model() = default;
   // Verifies `size` bytes at `data` (unless the flatbuffer is built already) and describes them;
@@ -114,8 +111,7 @@ class Model {
   // A 64-byte aligned copy of `size` bytes that `storage_` owns, or null when out of memory.
   char* Own(size_t size);
 
-  std::unique_ptr<Storage> storage_;  // owned copy of the bytes, if any
-  std::unique_ptr<tflite::FlatBufferModel> flatbuffer_;
+  std::unique_ptr<Storage> storage_;  // TFLite's flatbuffer model, and the owned copy of the bytes, if any
   std::string description_;
   size_t size_ = 0;
   std::vector<TensorInfo> inputs_;

@@ -15,19 +15,16 @@
 
 #include "tflstm/arena.h"
 #include "tflstm/dtype.h"
+#include "tflstm/lstm_kernel.h"
 #include "tflstm/model.h"
-#include "tflstm/op_set.h"
 #include "tflstm/status.h"
-
-namespace tflite {
-class Profiler;
-}
 
 namespace tflstm {
 
 namespace internal {
 class ErrorCapture;
-}
+struct RunnerAccess;
+}  // namespace internal
 
 struct RunnerOptions {
   int num_threads = 1;  // TFLite's thread count, 1 to Runner::MaxThreads(); -1 lets TFLite decide
@@ -47,6 +44,11 @@ struct RunnerOptions {
   // Refuse float inputs holding NaN or Inf, naming the input and the first position: TFLite's
   // kernels would turn them into confident finite outputs. Costs one scan of the inputs.
   bool check_finite = true;
+
+  // kInvalidArgument naming the first option out of range (num_threads, lstm_kernel), else Ok.
+  // Runner::Create checks its options here first; what depends on the model (signature,
+  // input_shapes, arena_bytes against the plan) it checks against the model.
+  Status Validate() const;
 };
 
 // Memory a runner holds (or plans to), in bytes.
@@ -206,12 +208,9 @@ class Runner {
   // kernels (LSTM, GRU, SimpleRNN, XNNPACK) and which on TFLite's.
   std::vector<NodeKernelName> node_kernels() const;
 
-  // Receives TFLite's per-op events (e.g. a benchmark's op profile); nullptr stops them. The
-  // profiler must outlive the runner or be unset first; it stays set across shape changes.
-  void SetProfiler(tflite::Profiler* profiler);
-
  private:
-  class Key {  // only Create() can name it
+  friend struct internal::RunnerAccess;  // SetProfiler() of tflstm/tflite/profiler.h
+  class Key {                            // only Create() can name it
     friend class Runner;
     explicit Key() = default;
   };
@@ -221,6 +220,7 @@ class Runner {
 
  private:
   struct Engine;
+  struct Profiling;  // the TFLite profiler that receives the engine's op events, across rebuilds
   // An interpreter prepared at `shapes` (null: the stored ones); with `check_budget`, refused
   // when its plan exceeds the budget, before anything uses the memory.
   Result<std::unique_ptr<Engine>> Build(const std::vector<std::vector<int>>* shapes, bool check_budget = true);
@@ -254,7 +254,7 @@ class Runner {
   std::unique_ptr<internal::ErrorCapture> capture_;  // outlives the engine, which reports to it
   std::unique_ptr<Engine> engine_;
   std::atomic<bool> cancelled_{false};
-  tflite::Profiler* profiler_ = nullptr;
+  std::unique_ptr<Profiling> profiling_;
   size_t rebuilds_ = 0;
   std::atomic<size_t> stream_state_{0};  // reserved by live streams (released without the runner's lock)
   Status unprepared_;                    // why the stored shapes could not be prepared, while !prepared()

@@ -21,7 +21,7 @@
 #include "tensorflow/lite/core/c/builtin_op_data.h"
 #include "tensorflow/lite/kernels/builtin_op_kernels.h"
 #include "tensorflow/lite/kernels/lstm_shared.h"
-#include "tflstm/op_set.h"
+#include "tflstm/tflite/op_set.h"
 
 namespace tflstm {
 namespace lstm {

@@ -10,14 +10,9 @@
 
 #include "tensorflow/lite/core/api/op_resolver.h"
 #include "tensorflow/lite/mutable_op_resolver.h"
+#include "tflstm/lstm_kernel.h"
 
 namespace tflstm {
-
-// The kernel that runs UNIDIRECTIONAL_SEQUENCE_LSTM.
-enum class LstmKernel {
-  kTflstm,  // tflstm's fused kernel; configurations it does not cover run TFLite's
-  kTflite,  // TFLite's builtin kernel, always
-};
 
 // A resolver with this program's ops; every Runner and Model::Check use one.
 std::unique_ptr<tflite::OpResolver> MakeOpResolver(LstmKernel lstm_kernel = LstmKernel::kTflstm);
