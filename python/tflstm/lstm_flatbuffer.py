@@ -184,10 +184,20 @@ def _zeros_like(model: Any, sg: Any, tensor: Any) -> int:
     return len(sg.tensors) - 1
 
 
+# The int16 cell state scales TFLite's integer LSTM computes with: tanh of the cell runs for
+# 0..6 integer bits (ApplyTanh), i.e. scales 2^-15 (range +-1) to 2^-9 (range +-64). Outside
+# them it writes nothing and the output ignores the cell (TensorFlow's interpreter too).
+CELL_SCALE_MIN, CELL_SCALE_MAX = 2.0**-15, 2.0**-9
+
+
 def widen_cell_scales(data: bytes, lstms: Sequence[Any], peaks: dict[str, float]) -> bytes:
     """Each full-integer fused LSTM's int16 cell state scaled to hold the peak its layer reaches
     (fusable.cell_state_peaks), where the converter's calibration scaled it for less: a power of
-    two, as TFLite's integer kernel requires, which derives its other cell scales from it."""
+    two, as TFLite's integer kernel requires, which derives its other cell scales from it. The
+    scale is then kept within CELL_SCALE_MIN..CELL_SCALE_MAX: TensorFlow's calibration sees
+    the state carried from one representative sample into the next, so a cell that counts can
+    come out scaled for +-512 or more, where the kernel no longer computes tanh of the cell at
+    all; a cell past +-64 saturates there instead (tanh(64) is 1 in float32)."""
     s, fb = schema()
     model = fb.convert_bytearray_to_object(bytearray(data))
     changed = False
@@ -199,14 +209,29 @@ def widen_cell_scales(data: bytes, lstms: Sequence[Any], peaks: dict[str, float]
         if cell.type != s.TensorType.INT16 or cell.quantization is None or cell.quantization.scale is None:
             continue
         best = find_layer(model, sg, op, lstms)
-        if best is None:
-            continue
-        peak = peaks.get(lstms[best].layer, 0.0)
-        scale = 2.0 ** np.ceil(np.log2(peak * 1.01)) / 32768.0 if peak > 0 else 0.0
-        if scale > float(cell.quantization.scale[0]):
+        peak = peaks.get(lstms[best].layer, 0.0) if best is not None else 0.0
+        now = float(cell.quantization.scale[0])
+        scale = max(now, 2.0 ** np.ceil(np.log2(peak * 1.01)) / 32768.0 if peak > 0 else 0.0)
+        scale = min(max(scale, CELL_SCALE_MIN), CELL_SCALE_MAX)
+        if scale != now:
             cell.quantization.scale = [float(scale)]
             changed = True
     return bytes(fb.convert_object_to_bytearray(model)) if changed else data
+
+
+def cell_state_scales(data: bytes) -> list[float]:
+    """The scale of each fused LSTM's int16 cell state, in model order (full-integer LSTMs)."""
+    s, fb = schema()
+    model = fb.convert_bytearray_to_object(bytearray(data))
+    scales = []
+    for sg, op in lstm_ops(model):
+        inputs = list(op.inputs)
+        if len(inputs) > _CELL_STATE and inputs[_CELL_STATE] >= 0:
+            cell = sg.tensors[inputs[_CELL_STATE]]
+            q = cell.quantization
+            if cell.type == s.TensorType.INT16 and q is not None and q.scale is not None:
+                scales.append(float(q.scale[0]))
+    return scales
 
 
 def int8_cell_states(data: bytes, lstms: Sequence[Any]) -> list[str]:

@@ -462,7 +462,8 @@ TEST(FuzzRegression, GraphInputThatAnOpWritesIsAnInvalidModel) {
 // refuses it when the node is prepared, as every broken contract of the op (a TFLite error).
 TEST(FuzzRegression, Int8LstmWithACellScaleBelow2ToTheMinus30IsRefused) {
   ExpectRefusedByTflitePrepare("int8_lstm_cell_scale_2_to_the_minus_31.bin",
-                               "the cell state's scale is 2^-31; an int8 LSTM needs a power of two from 2^-30 to 2^1");
+                               "the cell state's scale is 2^-31; TFLite's integer LSTM computes tanh of the cell for "
+                               "scales 2^-15 to 2^-9 only");
 }
 
 // issue 28 (a mutated model, 1 in 240,000, crashed inside TFLite): READ_VARIABLE copies as many

@@ -87,7 +87,7 @@ class Checker {
   void Fail(const char* format, Args... args) {
     if (!ok_) return;  // the first problem is the one to report
     ok_ = false;
-    char message[256];
+    char message[512];
     // Every caller passes a literal format; clang cannot see that through the template.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-security"
@@ -235,13 +235,18 @@ TfLiteStatus CheckLstmNode(TfLiteContext* context, const TfLiteNode* node, LstmD
     c.Quantized("the output", output);
     c.Quantized("the output state", output_state);
     c.Quantized("the cell state", cell_state);
-    // TFLite's integer step divides i * g by 2^(30 + e) for a cell state scale of 2^e with
-    // gemmlowp's RoundingDivideByPOT, which is defined for 0..31 only (TFLite 2.14's bound on e
-    // is commented out; found by model_fuzzer: a shift by -1).
+    // A cell state scale of 2^e gives tanh of the cell 15 + e integer bits, and TFLite's
+    // ApplyTanh computes 0..6 of them: outside -15..-9 it writes nothing and the hidden state
+    // reads a stale buffer (the input gate), a silent wrong answer TensorFlow's interpreter gives
+    // too (TFLite 2.14's own bound, e <= -9, is commented out). Below -30 the step's shift by
+    // 30 + e is undefined as well (found by model_fuzzer).
     int cell_exponent = 0;
     if (c.ok() && tflite::CheckedLog2(cell_state->params.scale, &cell_exponent)) {
-      if (cell_exponent < -30 || cell_exponent > 1) {
-        c.Fail("the cell state's scale is 2^%d; an int8 LSTM needs a power of two from 2^-30 to 2^1", cell_exponent);
+      if (cell_exponent < -15 || cell_exponent > -9) {
+        c.Fail("the cell state's scale is 2^%d; TFLite's integer LSTM computes tanh of the cell for scales 2^-15 to "
+               "2^-9 only (a cell range of +-1 to +-64), at others its output ignores the cell state "
+               "(tflstm.convert keeps the scale in that range)",
+               cell_exponent);
       }
     }
     // TFLite reads the hidden intermediate's scale always, the gates' ones with layer norm.
