@@ -243,10 +243,11 @@ TfLiteStatus CheckLstmNode(TfLiteContext* context, const TfLiteNode* node, LstmD
     int cell_exponent = 0;
     if (c.ok() && tflite::CheckedLog2(cell_state->params.scale, &cell_exponent)) {
       if (cell_exponent < -15 || cell_exponent > -9) {
-        c.Fail("the cell state's scale is 2^%d; TFLite's integer LSTM computes tanh of the cell for scales 2^-15 to "
-               "2^-9 only (a cell range of +-1 to +-64), at others its output ignores the cell state "
-               "(tflstm.convert keeps the scale in that range)",
-               cell_exponent);
+        c.Fail(
+            "the cell state's scale is 2^%d; TFLite's integer LSTM computes tanh of the cell for scales 2^-15 to "
+            "2^-9 only (a cell range of +-1 to +-64), at others its output ignores the cell state "
+            "(tflstm.convert keeps the scale in that range)",
+            cell_exponent);
       }
     }
     // TFLite reads the hidden intermediate's scale always, the gates' ones with layer norm.
