@@ -28,6 +28,7 @@ from .lstm_flatbuffer import (
     int8_cell_states,
     note_unfused,
     order_io,
+    requantize_lstm_outputs,
     set_cell_activations,
     widen_cell_scales,
 )
@@ -280,6 +281,7 @@ def convert(
         _refuse_int8_cell_states(data, rebuilt)
         assert samples is not None
         data = widen_cell_scales(data, rebuilt.lstms, cell_state_peaks(rebuilt, samples))
+        data = requantize_lstm_outputs(data)
     data = order_io(data, rebuilt.input_names, rebuilt.output_names)
     data = note_unfused(data, rebuilt.unfused)
     check_converted(data, rebuilt, mode)

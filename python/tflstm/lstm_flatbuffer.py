@@ -18,6 +18,7 @@ UNFUSED_NOTE = "tflstm: unfused recurrent layers: "
 # TFLite's LSTM inputs (tensorflow/lite/kernels/lstm_shared.h).
 _INPUT = 0
 _RECURRENT_TO_OUTPUT = 8
+_OUTPUT_STATE = 18
 _CELL_STATE = 19
 # Weights, peepholes, biases, projection and layer-norm coefficients: constants, never states.
 _CONSTANT_INPUTS = (*tuple(range(1, 18)), 20, 21, 22, 23)
@@ -217,6 +218,85 @@ def widen_cell_scales(data: bytes, lstms: Sequence[Any], peaks: dict[str, float]
             cell.quantization.scale = [float(scale)]
             changed = True
     return bytes(fb.convert_object_to_bytearray(model)) if changed else data
+
+
+def _scale_and_zero_point(tensor: Any) -> tuple[float, int] | None:
+    q = tensor.quantization
+    if q is None or q.scale is None or q.zeroPoint is None or len(q.scale) != 1:
+        return None
+    return float(q.scale[0]), int(q.zeroPoint[0])
+
+
+def requantize_lstm_outputs(data: bytes) -> bytes:
+    """Each full-integer fused LSTM made consistent with what TFLite's integer kernel computes.
+    The kernel quantizes the hidden state with the scale of its last intermediate tensor
+    (effective_hidden_scale_intermediate) and writes those int8 values into the output state,
+    which the next step reads with the output state's own scale, and into the output, read with
+    the output's. TensorFlow's quantizer can scale the three differently: it gives the output
+    the scale of the op it feeds where that op needs one scale for all operands (a
+    CONCATENATION, through slices, reshapes and tiles), and calibrates the state on its own.
+    An encoder whose state a decoder concatenates with its input came out 0.92 of the output
+    scale off Keras (TensorFlow's interpreter alike). The hidden state takes the output state's
+    scale (newer TFLite kernels read one, 2.14's the other); an output scaled otherwise gets a
+    QUANTIZE (int8 to int8) after the LSTM."""
+    s, fb = schema()
+    model = fb.convert_bytearray_to_object(bytearray(data))
+    quantize = None
+    changed = False
+    for sg, op in list(lstm_ops(model)):
+        inputs = list(op.inputs)
+        if len(inputs) <= _OUTPUT_STATE or inputs[_OUTPUT_STATE] < 0:
+            continue
+        out = sg.tensors[int(op.outputs[0])]
+        state = sg.tensors[inputs[_OUTPUT_STATE]]
+        if out.type != s.TensorType.INT8 or state.type != s.TensorType.INT8:
+            continue
+        want, have = _scale_and_zero_point(state), _scale_and_zero_point(out)
+        if want is None or have is None:
+            continue
+        between = list(op.intermediates) if op.intermediates is not None else []
+        hidden = sg.tensors[between[4]] if len(between) == 5 else None
+        if hidden is not None and hidden.quantization is not None and _scale_and_zero_point(hidden) != want:
+            hidden.quantization.scale, hidden.quantization.zeroPoint = [want[0]], [want[1]]
+            changed = True
+        if want == have:
+            continue
+        if quantize is None:
+            quantize = _opcode(model, s.BuiltinOperator.QUANTIZE, version=1)  # int8 to int8 is version 1
+        written = s.TensorT()
+        written.shape, written.type, written.buffer = list(out.shape), out.type, _empty_buffer(model)
+        written.shapeSignature = None if out.shapeSignature is None else list(out.shapeSignature)
+        name = out.name.decode() if isinstance(out.name, bytes) else str(out.name)
+        written.name = (name + "/hidden_state_scale").encode()
+        written.quantization = s.QuantizationParametersT()
+        written.quantization.scale, written.quantization.zeroPoint = [want[0]], [want[1]]
+        sg.tensors.append(written)
+        requant = s.OperatorT()
+        requant.opcodeIndex = quantize
+        requant.inputs, requant.outputs = [len(sg.tensors) - 1], [int(op.outputs[0])]
+        op.outputs = [len(sg.tensors) - 1] + list(op.outputs)[1:]
+        sg.operators.insert(sg.operators.index(op) + 1, requant)
+        changed = True
+    return bytes(fb.convert_object_to_bytearray(model)) if changed else data
+
+
+def _opcode(model: Any, builtin: int, version: int) -> int:
+    """The index of an operator code for `builtin` of at least `version`, added if missing."""
+    s, _ = schema()
+    for i, code in enumerate(model.operatorCodes):
+        if max(code.builtinCode, code.deprecatedBuiltinCode) == builtin:
+            code.version = max(code.version, version)
+            return i
+    code = s.OperatorCodeT()
+    code.builtinCode, code.deprecatedBuiltinCode, code.version = builtin, min(builtin, 127), version
+    model.operatorCodes.append(code)
+    return len(model.operatorCodes) - 1
+
+
+def _empty_buffer(model: Any) -> int:
+    s, _ = schema()
+    model.buffers.append(s.BufferT())
+    return len(model.buffers) - 1
 
 
 def cell_state_scales(data: bytes) -> list[float]:
