@@ -274,7 +274,7 @@ def requantize_lstm_outputs(data: bytes) -> bytes:
         requant = s.OperatorT()
         requant.opcodeIndex = quantize
         requant.inputs, requant.outputs = [len(sg.tensors) - 1], [int(op.outputs[0])]
-        op.outputs = [len(sg.tensors) - 1] + list(op.outputs)[1:]
+        op.outputs = [len(sg.tensors) - 1, *list(op.outputs)[1:]]
         sg.operators.insert(sg.operators.index(op) + 1, requant)
         changed = True
     return bytes(fb.convert_object_to_bytearray(model)) if changed else data
