@@ -159,6 +159,8 @@ TensorView Runner::View(int tensor_index, const char* name) const {
   v.bytes = t->bytes;
   v.scale = t->params.scale;
   v.zero_point = t->params.zero_point;
+  // Every input and output TFLite sizes before running is in tflstm's arena (BindToArena).
+  v.fixed = t->allocation_type != kTfLiteDynamic && t->allocation_type != kTfLiteArenaRw;
   return v;
 }
 

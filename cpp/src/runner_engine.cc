@@ -167,15 +167,45 @@ Status Runner::FillStringInputs(Engine& engine) const {
   return Status::Ok();
 }
 
+namespace {
+
+// The tensors whose size can change while the subgraph runs: dynamic tensors (sized by their
+// op's Eval, e.g. a RESHAPE whose shape is computed), and every output of a node that reads one
+// of them, since TFLite prepares those nodes again, resizing their outputs, once the dynamic
+// tensor has its size. Such a tensor cannot live in a block sized at prepare time. A Dense on
+// an LSTM's sequence of free length is one: its Tensordot reshapes by a computed shape.
+std::vector<bool> ResizedWhenRun(const tflite::Subgraph& sg) {
+  std::vector<bool> resized(sg.tensors_size(), false);
+  for (size_t t = 0; t < resized.size(); ++t) {
+    resized[t] = sg.tensor(static_cast<int>(t))->allocation_type == kTfLiteDynamic;
+  }
+  for (int n : sg.execution_plan()) {
+    const TfLiteNode& node = sg.node_and_registration(n)->first;
+    bool reads = false;
+    for (int i = 0; i < node.inputs->size && !reads; ++i) {
+      const int t = node.inputs->data[i];
+      reads = t >= 0 && resized[static_cast<size_t>(t)];
+    }
+    for (int i = 0; reads && i < node.outputs->size; ++i) {
+      if (node.outputs->data[i] >= 0) resized[static_cast<size_t>(node.outputs->data[i])] = true;
+    }
+  }
+  return resized;
+}
+
+}  // namespace
+
 // Gives every input and output tensor that TFLite would place in its own arena a block of
 // tflstm's arena instead, so their memory is bounded, accounted and stable across runs.
 Status Runner::BindToArena(Engine& engine) const {
   tflite::Subgraph& sg = *engine.subgraph;
+  const std::vector<bool> resized_when_run = ResizedWhenRun(sg);
   std::vector<int> bound;
   for (const std::vector<int>* list : {&engine.inputs, &engine.outputs}) {
     for (int t : *list) {
       const TfLiteTensor* tensor = sg.tensor(t);
       if (tensor->allocation_type != kTfLiteArenaRw) continue;  // constants, variables, dynamic tensors
+      if (resized_when_run[static_cast<size_t>(t)]) continue;   // its size is known only when it runs
       if (std::find(bound.begin(), bound.end(), t) != bound.end()) continue;
       bound.push_back(t);
       engine.arena_required += Arena::AlignUp(std::max<size_t>(tensor->bytes, 1));

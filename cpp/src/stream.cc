@@ -33,6 +33,9 @@ Result<std::unique_ptr<Stream>> Stream::Create(Runner& runner) {
                                                    " has no state tensors: there is nothing to carry "
                                                    "between chunks (is its LSTM fused?)");
   }
+  // An output the model sizes only while it runs (a Dense on a sequence of free length) has its
+  // step size after one step; Reset below starts the state again.
+  if (!runner.output(0).fixed) TFLSTM_RETURN_IF_ERROR(runner.InvokeWithState());
   stream->step_input_bytes_ = runner.input(0).bytes;
   stream->step_output_bytes_ = runner.output(0).bytes;
   size_t bytes = 0;
@@ -79,12 +82,17 @@ Status Stream::Run(const void* x, size_t steps, void* out, size_t out_stride) {
     std::memcpy(s.data, state_[i].data(), s.bytes);
   }
   const TensorView in = runner_.input(0);
-  const TensorView result = runner_.output(0);
   const auto* src = static_cast<const char*>(x);
   auto* dst = static_cast<char*>(out);
   for (size_t t = 0; t < steps; ++t) {
     std::memcpy(in.data, src + t * step_input_bytes_, step_input_bytes_);
     TFLSTM_RETURN_IF_ERROR(runner_.InvokeWithState());  // the stream's own state is untouched
+    const TensorView result = runner_.output(0);        // after the run: an output sized then can move
+    if (result.bytes != step_output_bytes_) {
+      return Status(ErrorCode::kRuntimeError, "output '" + std::string(result.name) + "' of one step has " +
+                                                  std::to_string(result.bytes) + " bytes, the stream expects " +
+                                                  std::to_string(step_output_bytes_));
+    }
     std::memcpy(dst + t * out_stride, result.data, step_output_bytes_);
   }
   for (size_t i = 0; i < state_.size(); ++i) std::memcpy(state_[i].data(), runner_.state(i).data, state_[i].size());

@@ -44,6 +44,12 @@ py::array View(const py::object& self, const py::object& key, bool input) {
       return Status(ErrorCode::kInvalidArgument, std::string(input ? "input" : "output") + " '" + v.name +
                                                      "' holds strings: tflstm offers no view of them");
     }
+    if (!v.fixed) {
+      return Status(ErrorCode::kInvalidArgument,
+                    std::string(input ? "input" : "output") + " '" + v.name +
+                        "' is sized by the model while it runs, so its memory can move: tflstm offers no view of "
+                        "it; read it from the call's results");
+    }
     r.views().fetch_add(1);
     return Status::Ok();
   }));

@@ -513,7 +513,6 @@ class _Rebuilder:
         for flag, why in (
             ("return_state", "returns its state as extra outputs"),
             ("time_major", "is time-major"),
-            ("stateful", ("is stateful (tflstm's Stream carries the state across calls: convert the stateless layer)")),
         ):
             if config.get(flag):
                 raise UnsupportedLayerError(
@@ -530,7 +529,15 @@ class _Rebuilder:
         activation = _activation_name(layer, config, "activation")
         gate = _activation_name(layer, config, "recurrent_activation") if kind != "SimpleRNN" else None
         if kind == "LSTM" and gate == "sigmoid" and activation in LSTM_ACTIVATIONS:
+            # stateful=True converts too: the fused op keeps its state in variable tensors, which a
+            # runner's Stream carries from one call to the next as the stateful layer does.
             twin, weights = self.fused_lstm(base, activation, weights)
+        elif config.get("stateful"):
+            raise UnsupportedLayerError(
+                f"{_describe(layer)} is stateful, but {self.unfused_reason(kind, gate, activation)}: unrolled "
+                "into builtin ops it would keep no state between calls. Convert the layer with stateful=False "
+                "and feed each call the whole sequence"
+            )
         else:
             # No fused kernel computes it in stock TFLite: plain builtin ops, one step after another.
             # A fused form with another gate function (a tflstm op) would be chosen here, built

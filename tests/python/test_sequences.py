@@ -187,6 +187,51 @@ def test_zero_copy_views_are_safe(keras_models, rng):
     del inp, out
 
 
+def test_free_length_sequence_with_a_dense_head_runs_at_any_length(rng):
+    """A Dense over an LSTM's sequence of free length converts to a Tensordot: RESHAPEs to a
+    shape computed from the input's, so TFLite sizes the model's output only while it runs.
+    The runner bound that output to a block sized when it was prepared, and every length but
+    the converted one failed ("Custom allocation is too small"); it is now left to TFLite, and
+    no zero-copy view of it is given (its memory can move during a run)."""
+    keras = zoo.keras3()
+    x_in = keras.Input((None, F))
+    h = keras.layers.LSTM(8, return_sequences=True)(x_in)
+    model = keras.Model(x_in, keras.layers.Dense(2)(h))
+    runner = tflstm.Runner(tflstm.Model(tflstm.convert(model, "float32")))
+    for steps in (1, 5, 40, 3):
+        x = rng.normal(size=(1, steps, F)).astype(np.float32)
+        got = runner(x)
+        assert got.shape == (1, steps, 2)
+        np.testing.assert_allclose(got, np.asarray(model(x)), atol=1e-5, rtol=0)
+    with pytest.raises(tflstm.InputError, match="sized by the model while it runs"):
+        runner.output_view(0)
+
+
+@pytest.mark.parametrize("flavour", ["keras3", "tf_keras"])
+def test_a_stateful_model_converts_and_its_stream_carries_the_state(flavour, rng):
+    """stateful=True: Keras carries the LSTM's state from one call to the next; the converted
+    model's Stream does the same (the fused op keeps its state in variable tensors)."""
+    keras = getattr(zoo, flavour)()
+    x_in = keras.Input(batch_shape=(1, None, F))
+    h = keras.layers.LSTM(8, stateful=True, return_sequences=True)(x_in)
+    model = keras.Model(x_in, keras.layers.Dense(2)(h))
+    stream = tflstm.Runner(tflstm.Model(tflstm.convert(model, "float32"))).stream()
+    for layer in model.layers:
+        if hasattr(layer, "reset_states"):
+            layer.reset_states()
+    for steps in (5, 7, 1):
+        x = rng.normal(size=(1, steps, F)).astype(np.float32)
+        np.testing.assert_allclose(stream(x), np.asarray(model(x)), atol=1e-5, rtol=0)
+
+
+def test_a_stateful_layer_that_would_be_unrolled_is_refused():
+    keras = zoo.keras3()
+    x_in = keras.Input(batch_shape=(1, 6, F))
+    model = keras.Model(x_in, keras.layers.SimpleRNN(4, stateful=True)(x_in))
+    with pytest.raises(tflstm.UnsupportedLayerError, match="is stateful, but TFLite has no fused SimpleRNN kernel"):
+        tflstm.convert(model, "float32")
+
+
 def test_views_released_allow_shape_changes(keras_models, rng):
     runner = tflstm.Runner(tflstm.Model(tflstm.convert(keras_models["last_step"], "float32")))
     view = runner.input_view(runner.inputs[0].name)

@@ -88,6 +88,9 @@ struct TensorView {
   size_t bytes = 0;
   float scale = 0.0f;  // per-tensor quantization, 0 when not quantized
   int32_t zero_point = 0;
+  // False for an output the model sizes while it runs (after a RESHAPE to a computed shape):
+  // TFLite may move its memory during a run, so `data` holds only until the next run.
+  bool fixed = true;
 
   bool HasShape(const int* dims, size_t n) const {
     return n == static_cast<size_t>(rank) && std::equal(dims, dims + n, shape);
