@@ -5,6 +5,8 @@
 
 #include <arm_neon.h>
 
+#include <cstring>
+
 #include "int8_lstm_impl.h"
 
 namespace tflstm::lstm {
@@ -15,7 +17,6 @@ struct NeonInt8 {
   using V32 = int32x4_t;
   static constexpr int kLanes16 = 8;
   static constexpr int kLanes32 = 4;
-  static constexpr int kGroup = 1;
   static constexpr int kBlocksAtOnce = 1;  // 8 accumulators a block: armhf has 16 q registers
 
   static V16 Set16(int16_t x) { return vdupq_n_s16(x); }
@@ -84,14 +85,29 @@ struct NeonInt8 {
   static V32 Add32(V32 a, V32 b) { return vaddq_s32(a, b); }
   static V32 Widen16(const int16_t* p) { return vmovl_s16(vld1_s16(p)); }
   static void StoreSat16(int16_t* p, V32 v) { vst1_s16(p, vqmovn_s32(v)); }
-  // acc[2g], acc[2g + 1] (units 0-3 and 4-7 of gate g) += w[g][unit] * x[0].
-  using XV = int16_t;
-  static XV LoadX(const int16_t* x) { return x[0]; }
-  static void Mac(V32* acc, const int8_t* w, XV xk) {
+  // Two columns a group: unit j's two weights are bytes 2j, 2j + 1 of the gate's 16, so one
+  // smull of 8 weight bytes by (x[k], x[k + 1]) x 4 gives 4 units' pairs of int16 products (exact:
+  // |int8 x int8| <= 2^14) and one sadalp adds each pair into its unit's int32 lane: 2
+  // instructions per 4 units and 2 columns, where widening the weights and vmlal by x[k] took 5
+  // per column.
+  static constexpr int kGroup = 2;
+  using XV = int8x16_t;  // (x[k], x[k + 1]) in every 16-bit lane, as int8 (the int16 x holds int8 values)
+  static XV LoadX(const int16_t* x) {
+    int32_t pair;  // x[k] and x[k + 1]: one 32-bit load (x's rows are padded to 4 columns)
+    std::memcpy(&pair, x, sizeof pair);
+    const int8x8_t x8 = vmovn_s16(vreinterpretq_s16_s32(vdupq_n_s32(pair)));
+    return vcombine_s8(x8, x8);
+  }
+  // acc[2g], acc[2g + 1] (units 0-3 and 4-7 of gate g) += the group's products.
+  static void Mac(V32* acc, const int8_t* w, XV x) {
     for (int g = 0; g < kGates; ++g) {
-      const int16x8_t wg = vmovl_s8(vld1_s8(w + 8 * g));
-      acc[2 * g] = vmlal_n_s16(acc[2 * g], vget_low_s16(wg), xk);
-      acc[2 * g + 1] = vmlal_n_s16(acc[2 * g + 1], vget_high_s16(wg), xk);
+      const int8x16_t wg = vld1q_s8(w + 16 * g);
+      acc[2 * g] = vpadalq_s16(acc[2 * g], vmull_s8(vget_low_s8(wg), vget_low_s8(x)));
+#if defined(__aarch64__)
+      acc[2 * g + 1] = vpadalq_s16(acc[2 * g + 1], vmull_high_s8(wg, x));
+#else
+      acc[2 * g + 1] = vpadalq_s16(acc[2 * g + 1], vmull_s8(vget_high_s8(wg), vget_high_s8(x)));
+#endif
     }
   }
 };

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 
 #include "activation.h"
 #include "layout.h"
@@ -115,9 +116,19 @@ void Project(const ProjectArgs& a) {
   }
 }
 
+template <class S, class = void>
+struct HasFmaLane : std::false_type {};
+template <class S>
+struct HasFmaLane<S, std::enable_if_t<S::kFmaLane>> : std::true_type {};
+
 // One block's recurrent product: acc[0] = init (W floats; zero when kFromInit is false) + the
-// block's packed weights w (n rows of W floats) times h[0..n). acc[1..kChains) are independent
-// chains, to hide the FMA latency, summed into acc[0] at the end.
+// block's packed weights w (n rows of W floats) times h[0..n). r[1..kChains) are independent
+// chains, to hide the FMA latency, summed into r[0] at the end. The sums live in a local array
+// whose address is never taken, copied to acc once: the caller passes acc on (to the cell
+// update), and while the loop wrote acc itself, GCC could not prove the weight loads did not
+// read it and stored every accumulator to the stack each column (aarch64, armhf).
+// Traits with kFmaLane (aarch64) load four h at once and multiply-accumulate by lane
+// (S::FmaLane<i>(h4, w, acc) = acc + h4[i] * w): the same products in the same order.
 template <class S, int W, bool kFromInit>
 inline void Product(const float* w, const float* init, const float* h, int n,
                     typename S::V (&acc)[S::kChains][W / S::kLanes]) {
@@ -125,30 +136,44 @@ inline void Product(const float* w, const float* init, const float* h, int n,
   constexpr int L = S::kLanes;
   constexpr int kVecs = W / L;
   constexpr int C = S::kChains;
+  V r[C][kVecs];
   for (int v = 0; v < kVecs; ++v) {
     if constexpr (kFromInit) {
-      acc[0][v] = S::Load(init + v * L);
+      r[0][v] = S::Load(init + v * L);
     } else {
-      acc[0][v] = S::Set(0.0f);
+      r[0][v] = S::Set(0.0f);
     }
-    for (int c = 1; c < C; ++c) acc[c][v] = S::Set(0.0f);
+    for (int c = 1; c < C; ++c) r[c][v] = S::Set(0.0f);
   }
   int k = 0;
-  for (; k + C <= n; k += C) {
-    for (int c = 0; c < C; ++c) {
-      const V hk = S::Set(h[k + c]);
-      const float* wk = w + static_cast<size_t>(k + c) * W;
-      for (int v = 0; v < kVecs; ++v) acc[c][v] = S::Fma(hk, S::Load(wk + v * L), acc[c][v]);
+  if constexpr (HasFmaLane<S>::value) {
+    static_assert(C == 1 && L == 4, "one chain, four h a load");
+    for (; k + 4 <= n; k += 4) {
+      const V h4 = S::Load(h + k);
+      const float* wk = w + static_cast<size_t>(k) * W;
+      for (int v = 0; v < kVecs; ++v) r[0][v] = S::template FmaLane<0>(h4, S::Load(wk + v * L), r[0][v]);
+      for (int v = 0; v < kVecs; ++v) r[0][v] = S::template FmaLane<1>(h4, S::Load(wk + W + v * L), r[0][v]);
+      for (int v = 0; v < kVecs; ++v) r[0][v] = S::template FmaLane<2>(h4, S::Load(wk + 2 * W + v * L), r[0][v]);
+      for (int v = 0; v < kVecs; ++v) r[0][v] = S::template FmaLane<3>(h4, S::Load(wk + 3 * W + v * L), r[0][v]);
+    }
+  } else {
+    for (; k + C <= n; k += C) {
+      for (int c = 0; c < C; ++c) {
+        const V hk = S::Set(h[k + c]);
+        const float* wk = w + static_cast<size_t>(k + c) * W;
+        for (int v = 0; v < kVecs; ++v) r[c][v] = S::Fma(hk, S::Load(wk + v * L), r[c][v]);
+      }
     }
   }
   for (; k < n; ++k) {
     const V hk = S::Set(h[k]);
     const float* wk = w + static_cast<size_t>(k) * W;
-    for (int v = 0; v < kVecs; ++v) acc[0][v] = S::Fma(hk, S::Load(wk + v * L), acc[0][v]);
+    for (int v = 0; v < kVecs; ++v) r[0][v] = S::Fma(hk, S::Load(wk + v * L), r[0][v]);
   }
   for (int c = 1; c < C; ++c) {
-    for (int v = 0; v < kVecs; ++v) acc[0][v] = S::Add(acc[0][v], acc[c][v]);
+    for (int v = 0; v < kVecs; ++v) r[0][v] = S::Add(r[0][v], r[c][v]);
   }
+  for (int v = 0; v < kVecs; ++v) acc[0][v] = r[0][v];
 }
 
 }  // namespace
