@@ -101,7 +101,7 @@ int Fail(const tflstm::Status& s) {
 void Random(const tflstm::TensorView& in, std::mt19937& rng) {
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   auto* bytes = static_cast<unsigned char*>(in.data);
-  if (in.dtype == kTfLiteFloat32) {
+  if (in.dtype == tflstm::DType::kFloat32) {
     auto* x = static_cast<float*>(in.data);
     for (size_t k = 0; k < in.bytes / sizeof(float); ++k) x[k] = u(rng);
   } else {
@@ -135,16 +135,15 @@ int main(int argc, char** argv) {
       return Usage(argv[0]);
     }
   }
-  if (o.model.empty() || o.runs < 1 || o.warmup < 0 || (o.lstm_kernel != "tflstm" && o.lstm_kernel != "tflite")) {
-    return Usage(argv[0]);
-  }
+  const auto kernel = tflstm::LstmKernelFromName(o.lstm_kernel);
+  if (o.model.empty() || o.runs < 1 || o.warmup < 0 || !kernel.ok()) return Usage(argv[0]);
 
   const Clock::time_point t0 = Clock::now();
   auto model = tflstm::Model::FromFile(o.model);
   if (!model.ok()) return Fail(model.status());
   tflstm::RunnerOptions options;
   options.num_threads = o.threads;
-  options.lstm_kernel = o.lstm_kernel == "tflite" ? tflstm::LstmKernel::kTflite : tflstm::LstmKernel::kTflstm;
+  options.lstm_kernel = kernel.value();
   if (o.arena >= 0) options.arena_bytes = static_cast<size_t>(o.arena);
   auto created = tflstm::Runner::Create(model.value(), options);
   if (!created.ok()) return Fail(created.status());

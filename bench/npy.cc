@@ -26,16 +26,16 @@ std::string Field(const std::string& header, const std::string& key) {
   return end == std::string::npos ? "" : header.substr(v, end - v + 1);
 }
 
-constexpr std::pair<TfLiteType, const char*> kDescr[] = {
-    {kTfLiteFloat32, "'<f4'"}, {kTfLiteInt8, "'|i1'"},  {kTfLiteUInt8, "'|u1'"},
-    {kTfLiteInt16, "'<i2'"},   {kTfLiteInt32, "'<i4'"}, {kTfLiteInt64, "'<i8'"},
+constexpr std::pair<DType, const char*> kDescr[] = {
+    {DType::kFloat32, "'<f4'"}, {DType::kInt8, "'|i1'"},  {DType::kUInt8, "'|u1'"},
+    {DType::kInt16, "'<i2'"},   {DType::kInt32, "'<i4'"}, {DType::kInt64, "'<i8'"},
 };
 
-TfLiteType TypeOf(const std::string& descr) {
+DType TypeOf(const std::string& descr) {
   for (const auto& [type, text] : kDescr) {
     if (descr == text) return type;
   }
-  return kTfLiteNoType;
+  return DType::kNone;
 }
 
 }  // namespace
@@ -60,7 +60,7 @@ Result<NpyArray> ReadNpy(const std::string& path) {
   const std::string header(bytes.data() + offset, header_len);
   NpyArray a;
   a.dtype = TypeOf(Field(header, "descr"));
-  if (a.dtype == kTfLiteNoType) return bad("unsupported dtype " + Field(header, "descr"));
+  if (a.dtype == DType::kNone) return bad("unsupported dtype " + Field(header, "descr"));
   if (Field(header, "fortran_order").rfind("True", 0) == 0) return bad("Fortran order is not supported");
   std::string dims = Field(header, "shape");
   for (char& c : dims) {
@@ -81,8 +81,7 @@ Result<NpyArray> ReadNpy(const std::string& path) {
   return a;
 }
 
-Status WriteNpy(const std::string& path, TfLiteType dtype, const int* shape, size_t rank, const void* data,
-                size_t bytes) {
+Status WriteNpy(const std::string& path, DType dtype, const int* shape, size_t rank, const void* data, size_t bytes) {
   const char* descr = nullptr;
   for (const auto& [type, text] : kDescr) {
     if (type == dtype) descr = text;

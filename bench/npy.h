@@ -4,19 +4,18 @@
 #include <string>
 #include <vector>
 
-#include "tensorflow/lite/core/c/c_api_types.h"
+#include "tflstm/dtype.h"
 #include "tflstm/status.h"
 
 namespace tflstm::bench {
 
 struct NpyArray {
-  TfLiteType dtype = kTfLiteNoType;
+  DType dtype = DType::kNone;
   std::vector<int> shape;
   std::vector<char> data;
 };
 
 Result<NpyArray> ReadNpy(const std::string& path);
-Status WriteNpy(const std::string& path, TfLiteType dtype, const int* shape, size_t rank, const void* data,
-                size_t bytes);
+Status WriteNpy(const std::string& path, DType dtype, const int* shape, size_t rank, const void* data, size_t bytes);
 
 }  // namespace tflstm::bench

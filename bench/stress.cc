@@ -77,7 +77,7 @@ std::unique_ptr<Runner> MakeRunner(const std::shared_ptr<const Model>& model, Ls
 }
 
 Status Run(Runner& r, const Case& c) {
-  tflstm::InputData in{c.x.data(), c.x.size() * sizeof(float), kTfLiteFloat32, c.shape.data(), c.shape.size()};
+  tflstm::InputData in{c.x.data(), c.x.size() * sizeof(float), tflstm::DType::kFloat32, c.shape.data(), c.shape.size()};
   const Status set = r.SetInputs({in});
   return set.ok() ? r.Invoke() : set;
 }

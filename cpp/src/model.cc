@@ -18,6 +18,7 @@
 #include "tensorflow/lite/schema/schema_generated.h"
 #include "tensorflow/lite/schema/schema_utils.h"
 #include "tflstm/arena.h"
+#include "tflstm/tflite/dtype.h"
 #include "tflstm/tflite/model.h"
 #include "tflstm/tflite/op_set.h"
 
@@ -45,6 +46,15 @@ size_t Length(const flatbuffers::Vector<T>* v) {
   return v ? v->size() : 0;
 }
 
+// The schema's tensor type as a DType, through TFLite's own conversion (the types this runtime
+// knows); false, with the reason reported, for one it does not know.
+bool ConvertType(tflite::TensorType type, DType* out, tflite::ErrorReporter* reporter) {
+  TfLiteType converted = kTfLiteNoType;
+  const bool ok = tflite::ConvertTensorType(type, &converted, reporter) == kTfLiteOk;
+  *out = FromTfLite(converted);
+  return ok;
+}
+
 Result<TensorInfo> DescribeTensor(const tflite::SubGraph& sg, int index, const std::string& where) {
   const auto* t = sg.tensors()->Get(index);
   TensorInfo info;
@@ -52,7 +62,7 @@ Result<TensorInfo> DescribeTensor(const tflite::SubGraph& sg, int index, const s
   info.tensor_name = t->name() ? t->name()->str() : std::string();
   info.name = info.tensor_name;
   internal::ErrorCapture capture;
-  if (tflite::ConvertTensorType(t->type(), &info.dtype, &capture) != kTfLiteOk) {
+  if (!ConvertType(t->type(), &info.dtype, &capture)) {
     return Status(ErrorCode::kInvalidModel, where + ": tensor '" + info.tensor_name + "': " + capture.Take());
   }
   if (t->shape()) info.shape.assign(t->shape()->begin(), t->shape()->end());
@@ -80,7 +90,7 @@ std::vector<StateInfo> DescribeState(const tflite::Model& m) {
     StateInfo s;
     s.name = tensor->name() ? tensor->name()->str() : "tensor " + std::to_string(t);
     internal::ErrorCapture ignore;
-    tflite::ConvertTensorType(tensor->type(), &s.dtype, &ignore);
+    ConvertType(tensor->type(), &s.dtype, &ignore);
     if (tensor->shape()) s.shape.assign(tensor->shape()->begin(), tensor->shape()->end());
     state.push_back(std::move(s));
   }
@@ -114,7 +124,7 @@ std::vector<StateInfo> DescribeState(const tflite::Model& m) {
           if (value < 0 || static_cast<size_t>(value) >= Length(sg.tensors())) continue;
           const tflite::Tensor* v = sg.tensors()->Get(value);
           internal::ErrorCapture ignore;
-          tflite::ConvertTensorType(v->type(), &state[k].dtype, &ignore);
+          ConvertType(v->type(), &state[k].dtype, &ignore);
           if (v->shape()) state[k].shape.assign(v->shape()->begin(), v->shape()->end());
         }
       }

@@ -27,7 +27,7 @@
 #include "tensorflow/lite/interpreter_builder.h"
 #include "tensorflow/lite/model_builder.h"
 #include "tensorflow/lite/schema/schema_generated.h"
-#include "tflstm/dtype.h"
+#include "tflstm/tflite/dtype.h"
 #include "tflstm/tflite/model.h"
 #include "tflstm/tflite/op_set.h"
 #include "tflstm/tflite/profiler.h"
@@ -152,7 +152,7 @@ TensorView Runner::View(int tensor_index, const char* name) const {
   const TfLiteTensor* t = engine_->subgraph->tensor(tensor_index);
   TensorView v;
   v.name = name;
-  v.dtype = t->type;
+  v.dtype = FromTfLite(t->type);
   v.shape = t->dims ? t->dims->data : nullptr;
   v.rank = t->dims ? t->dims->size : 0;
   v.data = t->data.raw;
@@ -187,7 +187,7 @@ TensorView Runner::input(size_t i) const {
   if (i >= input_count()) return TensorView{};
   if (!engine_) return Unprepared(input_info()[i]);
   TensorView v = View(engine_->inputs[i], input_info()[i].name.c_str());
-  if (v.dtype == kTfLiteString) {
+  if (v.dtype == DType::kString) {
     v.data = nullptr;  // TFLite's packed strings, not elements: tflstm keeps them valid (FillStringInputs)
     v.bytes = 0;
   }

@@ -82,8 +82,8 @@ Status Runner::CheckShape(size_t i, const int* shape, size_t rank) const {
 // shape against the model's, and its byte count against that shape.
 Status Runner::CheckInput(size_t i, const InputData& in, bool quantize) const {
   if (in.data == nullptr) return Status(ErrorCode::kInvalidArgument, InputLabel(i) + " was not given");
-  const TfLiteType type = input(i).dtype;
-  const bool quantizing = quantize && in.dtype == kTfLiteFloat32 && type != kTfLiteFloat32;
+  const DType type = input(i).dtype;
+  const bool quantizing = quantize && in.dtype == DType::kFloat32 && type != DType::kFloat32;
   if (quantizing && !DTypeIsQuantized(type)) {
     return Status(ErrorCode::kInvalidArgument,
                   InputLabel(i) + " is " + DTypeName(type) +
@@ -130,8 +130,8 @@ void Runner::CopyInput(size_t i, const InputData& in) {
   const auto* f = static_cast<const float*>(in.data);
   const size_t n = in.bytes / sizeof(float);
   switch (t.dtype) {
-    case kTfLiteInt8: QuantizeInto<int8_t>(f, n, t.scale, t.zero_point, t.data); break;
-    case kTfLiteUInt8: QuantizeInto<uint8_t>(f, n, t.scale, t.zero_point, t.data); break;
+    case DType::kInt8: QuantizeInto<int8_t>(f, n, t.scale, t.zero_point, t.data); break;
+    case DType::kUInt8: QuantizeInto<uint8_t>(f, n, t.scale, t.zero_point, t.data); break;
     default: QuantizeInto<int16_t>(f, n, t.scale, t.zero_point, t.data); break;
   }
 }
@@ -228,12 +228,12 @@ Status Runner::SetOne(size_t i, const InputData& in, bool quantize) {
   return Status::Ok();
 }
 
-Status Runner::SetInput(size_t i, const void* data, size_t bytes, TfLiteType dtype, const int* shape, size_t rank) {
+Status Runner::SetInput(size_t i, const void* data, size_t bytes, DType dtype, const int* shape, size_t rank) {
   return SetOne(i, InputData{data, bytes, dtype, shape, rank}, false);
 }
 
 Status Runner::SetInputFromFloat(size_t i, const float* data, size_t count, const int* shape, size_t rank) {
-  return SetOne(i, InputData{data, count * sizeof(float), kTfLiteFloat32, shape, rank}, true);
+  return SetOne(i, InputData{data, count * sizeof(float), DType::kFloat32, shape, rank}, true);
 }
 
 Status Runner::OutputToFloat(size_t i, float* out, size_t count) const {
@@ -245,12 +245,12 @@ Status Runner::OutputToFloat(size_t i, float* out, size_t count) const {
                   OutputLabel(i) + " holds " + std::to_string(n) + " values, not " + std::to_string(count));
   }
   switch (v.dtype) {
-    case kTfLiteFloat32:  // an empty output may have no storage, and `out` may be null then
+    case DType::kFloat32:  // an empty output may have no storage, and `out` may be null then
       if (n) std::memcpy(out, v.data, v.bytes);
       return Status::Ok();
-    case kTfLiteInt8: DequantizeFrom<int8_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
-    case kTfLiteUInt8: DequantizeFrom<uint8_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
-    case kTfLiteInt16: DequantizeFrom<int16_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
+    case DType::kInt8: DequantizeFrom<int8_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
+    case DType::kUInt8: DequantizeFrom<uint8_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
+    case DType::kInt16: DequantizeFrom<int16_t>(v.data, n, v.scale, v.zero_point, out); return Status::Ok();
     default:
       return Status(ErrorCode::kInvalidArgument,
                     OutputLabel(i) + " is " + DTypeName(v.dtype) + ", which has no float form");
@@ -267,13 +267,12 @@ Status Runner::CheckFinite() const {
   return Status::Ok();
 }
 
-Status Runner::NonFinite(size_t i, TfLiteType dtype, const void* data, size_t bytes, const int* shape,
-                         size_t rank) const {
+Status Runner::NonFinite(size_t i, DType dtype, const void* data, size_t bytes, const int* shape, size_t rank) const {
   size_t n = 0, bad = 0;
-  if (dtype == kTfLiteFloat32) {
+  if (dtype == DType::kFloat32) {
     n = bytes / sizeof(float);
     bad = internal::FirstNonFinite(static_cast<const float*>(data), n);
-  } else if (dtype == kTfLiteFloat16) {
+  } else if (dtype == DType::kFloat16) {
     n = bytes / sizeof(uint16_t);
     bad = internal::FirstNonFiniteHalf(static_cast<const uint16_t*>(data), n);
   }
@@ -283,12 +282,12 @@ Status Runner::NonFinite(size_t i, TfLiteType dtype, const void* data, size_t by
     at[d] = static_cast<int>(rest % static_cast<size_t>(shape[d]));
     rest /= static_cast<size_t>(shape[d]);
   }
-  const bool nan = dtype == kTfLiteFloat32 && std::isnan(static_cast<const float*>(data)[bad]);
+  const bool nan = dtype == DType::kFloat32 && std::isnan(static_cast<const float*>(data)[bad]);
   return Status(ErrorCode::kInvalidArgument,
                 InputLabel(i) + " holds " +
-                    (dtype == kTfLiteFloat16 ? "NaN or Inf"
-                     : nan                   ? "NaN"
-                                             : "Inf") +
+                    (dtype == DType::kFloat16 ? "NaN or Inf"
+                     : nan                    ? "NaN"
+                                              : "Inf") +
                     " at " + ShapeString(at) + " (element " + std::to_string(bad) +
                     "); the model would give a finite answer from it. Runner option check_finite=false skips "
                     "this check");

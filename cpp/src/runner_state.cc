@@ -28,7 +28,7 @@
 #include "tensorflow/lite/interpreter_builder.h"
 #include "tensorflow/lite/model_builder.h"
 #include "tensorflow/lite/schema/schema_generated.h"
-#include "tflstm/dtype.h"
+#include "tflstm/tflite/dtype.h"
 #include "tflstm/tflite/model.h"
 #include "tflstm/tflite/op_set.h"
 #include "tflstm/tflite/profiler.h"
@@ -95,7 +95,7 @@ TensorView Runner::state(size_t i) const {
   if (t == nullptr) return TensorView{};
   TensorView v;
   v.name = r.name.c_str();
-  v.dtype = t->type;
+  v.dtype = FromTfLite(t->type);
   v.shape = t->dims->data;
   v.rank = t->dims->size;
   v.data = t->data.raw;

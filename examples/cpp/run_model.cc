@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   // Inputs live in tflstm's arena: fill them in place (zero-copy). Here: a ramp.
   for (size_t i = 0; i < r.input_count(); ++i) {
     tflstm::TensorView in = r.input(i);
-    if (in.dtype == kTfLiteFloat32) {
+    if (in.dtype == tflstm::DType::kFloat32) {
       auto* x = static_cast<float*>(in.data);
       for (size_t k = 0; k < in.bytes / sizeof(float); ++k) x[k] = 0.01f * static_cast<float>(k);
     } else {
@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < r.output_count(); ++i) {
     const tflstm::TensorView out = r.output(i);
     std::printf("output '%s' (%s, %zu bytes):", out.name, tflstm::DTypeName(out.dtype), out.bytes);
-    if (out.dtype == kTfLiteFloat32) {
+    if (out.dtype == tflstm::DType::kFloat32) {
       const auto* y = static_cast<const float*>(out.data);
       for (size_t k = 0; k < out.bytes / sizeof(float) && k < 8; ++k) std::printf(" %.6f", y[k]);
     }

@@ -1,17 +1,16 @@
-// The numpy face of tflstm/dtype.h: TFLite tensor types <-> numpy dtypes.
+// The numpy face of tflstm/dtype.h: tflstm's DType <-> numpy dtypes.
 #pragma once
 
 #include <pybind11/numpy.h>
 
-#include "tensorflow/lite/core/c/c_api_types.h"
 #include "tflstm/dtype.h"
 
 namespace tflstm::python {
 
-inline pybind11::dtype ToNumpy(TfLiteType type) {
+inline pybind11::dtype ToNumpy(DType type) {
   switch (type) {
-    case kTfLiteString: return pybind11::dtype("O");
-    case kTfLiteNoType: return pybind11::dtype("V");
+    case DType::kString: return pybind11::dtype("O");
+    case DType::kNone: return pybind11::dtype("V");
     default: return pybind11::dtype(DTypeName(type));
   }
 }
@@ -23,29 +22,29 @@ inline bool IsNative(const pybind11::dtype& dt) {
   return order == '=' || order == '|' || order == kNative;
 }
 
-// The TFLite type with the same layout as a numpy dtype, or kTfLiteNoType (also for a dtype
-// in the other byte order: its bytes are not the values TFLite would read).
-inline TfLiteType FromNumpy(const pybind11::dtype& dt) {
-  if (!IsNative(dt)) return kTfLiteNoType;
+// The DType with the same layout as a numpy dtype, or DType::kNone (also for a dtype in the
+// other byte order: its bytes are not the values TFLite would read).
+inline DType FromNumpy(const pybind11::dtype& dt) {
+  if (!IsNative(dt)) return DType::kNone;
   const char kind = dt.kind();
   const auto size = dt.itemsize();
   if (kind == 'f')
-    return size == 4 ? kTfLiteFloat32 : size == 2 ? kTfLiteFloat16 : size == 8 ? kTfLiteFloat64 : kTfLiteNoType;
+    return size == 4 ? DType::kFloat32 : size == 2 ? DType::kFloat16 : size == 8 ? DType::kFloat64 : DType::kNone;
   if (kind == 'i')
-    return size == 1   ? kTfLiteInt8
-           : size == 2 ? kTfLiteInt16
-           : size == 4 ? kTfLiteInt32
-           : size == 8 ? kTfLiteInt64
-                       : kTfLiteNoType;
+    return size == 1   ? DType::kInt8
+           : size == 2 ? DType::kInt16
+           : size == 4 ? DType::kInt32
+           : size == 8 ? DType::kInt64
+                       : DType::kNone;
   if (kind == 'u')
-    return size == 1   ? kTfLiteUInt8
-           : size == 2 ? kTfLiteUInt16
-           : size == 4 ? kTfLiteUInt32
-           : size == 8 ? kTfLiteUInt64
-                       : kTfLiteNoType;
-  if (kind == 'b') return kTfLiteBool;
-  if (kind == 'c') return size == 8 ? kTfLiteComplex64 : size == 16 ? kTfLiteComplex128 : kTfLiteNoType;
-  return kTfLiteNoType;
+    return size == 1   ? DType::kUInt8
+           : size == 2 ? DType::kUInt16
+           : size == 4 ? DType::kUInt32
+           : size == 8 ? DType::kUInt64
+                       : DType::kNone;
+  if (kind == 'b') return DType::kBool;
+  if (kind == 'c') return size == 8 ? DType::kComplex64 : size == 16 ? DType::kComplex128 : DType::kNone;
+  return DType::kNone;
 }
 
 }  // namespace tflstm::python

@@ -1,5 +1,5 @@
 // tflstm._core: the Python face of the C++ core. Each bind_<thing> lives in the file named
-// after the core file it exposes.
+// after the core file or type it exposes.
 #include <pybind11/pybind11.h>
 
 namespace py = pybind11;
@@ -8,6 +8,8 @@ namespace tflstm::python {
 void bind_status(py::module_& m);
 void bind_arena(py::module_& m);
 void bind_model(py::module_& m);
+void bind_memory_stats(py::module_& m);
+void bind_runner_options(py::module_& m);
 void bind_runner(py::module_& m);
 void bind_stream(py::module_& m);
 }  // namespace tflstm::python
@@ -17,6 +19,8 @@ PYBIND11_MODULE(_core, m) {
   tflstm::python::bind_status(m);
   tflstm::python::bind_arena(m);
   tflstm::python::bind_model(m);
+  tflstm::python::bind_memory_stats(m);
+  tflstm::python::bind_runner_options(m);
   tflstm::python::bind_runner(m);
   tflstm::python::bind_stream(m);
 }

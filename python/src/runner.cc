@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
+#include <string>
 #include <utility>
 
 #include "args.h"
 #include "dtype.h"
+#include "runner_options.h"
 #include "status.h"
 
 namespace py = pybind11;
@@ -40,7 +43,7 @@ py::array View(const py::object& self, const py::object& key, bool input) {
   ThrowIfError(r.Locked([&](const Runner& locked) {
     TFLSTM_RETURN_IF_ERROR(locked.CheckPrepared());
     v = input ? locked.input(i) : locked.output(i);
-    if (v.dtype == kTfLiteString) {  // TFLite's packed strings are no numpy elements
+    if (v.dtype == DType::kString) {  // TFLite's packed strings are no numpy elements
       return Status(ErrorCode::kInvalidArgument, std::string(input ? "input" : "output") + " '" + v.name +
                                                      "' holds strings: tflstm offers no view of them");
     }
@@ -108,22 +111,10 @@ namespace {
 // the runner will have (its signature's, when it runs one).
 std::vector<std::vector<int>> InputShapes(const Model& model, const std::string& signature, const py::handle& given,
                                           const char* what) {
-  std::vector<std::vector<int>> shapes;
-  if (given.is_none()) return shapes;
-  if (!py::isinstance<py::dict>(given)) {
-    if (py::isinstance<py::str>(given) || !py::isinstance<py::sequence>(given)) {
-      Raise(Status(ErrorCode::kInvalidArgument, std::string(what) +
-                                                    " must be None, a list of shapes (one per input) or "
-                                                    "{input name: shape}, got " +
-                                                    std::string(py::repr(given)).substr(0, 200)));
-    }
-    const auto items = py::reinterpret_borrow<py::sequence>(given);
-    for (size_t i = 0; i < items.size(); ++i) shapes.push_back(Shape(items[i], what + ("[" + std::to_string(i) + "]")));
-    return shapes;
-  }
+  if (!py::isinstance<py::dict>(given)) return ShapeList(given, what);
   const std::vector<TensorInfo>* infos = &model.inputs();
   if (!signature.empty()) infos = &Unwrap(model.Signature(signature))->inputs;
-  shapes.resize(infos->size());
+  std::vector<std::vector<int>> shapes(infos->size());
   std::vector<bool> named(infos->size(), false);
   for (auto item : given.cast<py::dict>()) {
     const std::string name = Name(item.first, std::string(what) + " key");
@@ -142,27 +133,46 @@ std::vector<std::vector<int>> InputShapes(const Model& model, const std::string&
   return shapes;
 }
 
-// Runner(...)'s arguments, each checked: a wrong type or value is an InputError naming it.
+// Runner(model, options=RunnerOptions(...)) or Runner(model, num_threads=..., ...): the keywords
+// fill a RunnerOptions, each converted or refused with an InputError naming it. Whether the values
+// are in range is the core's to say (Runner::Create validates them).
 std::unique_ptr<PyRunner> MakeRunner(const py::object& model, const py::object& num_threads,
                                      const py::object& arena_bytes, const py::object& signature,
                                      const py::object& quantize_io, const py::object& lstm_kernel,
-                                     const py::object& input_shapes, const py::object& check_finite) {
+                                     const py::object& input_shapes, const py::object& check_finite,
+                                     const py::object& given) {
   if (!py::isinstance<PyModel>(model)) {
     Raise(Status(ErrorCode::kInvalidArgument,
                  "Runner() takes a tflstm.Model, got " + std::string(py::str(py::type::of(model).attr("__name__")))));
   }
   const PyModel& m = Self<PyModel>(model);
+  const std::pair<const char*, const py::object*> keywords[] = {
+      {"num_threads", &num_threads}, {"arena_bytes", &arena_bytes},   {"signature", &signature},
+      {"lstm_kernel", &lstm_kernel}, {"check_finite", &check_finite}, {"input_shapes", &input_shapes},
+  };
   RunnerOptions options;
-  const std::string kernel = Name(lstm_kernel, "lstm_kernel");
-  if (kernel != "tflstm" && kernel != "tflite") {
-    Raise(Status(ErrorCode::kInvalidArgument, "lstm_kernel must be 'tflstm' or 'tflite', got '" + kernel + "'"));
+  if (!given.is_none()) {
+    if (!py::isinstance<RunnerOptions>(given)) {
+      Raise(Status(ErrorCode::kInvalidArgument, "options must be a tflstm.RunnerOptions, got " +
+                                                    std::string(py::str(py::type::of(given).attr("__name__")))));
+    }
+    for (const auto& [name, value] : keywords) {
+      if (!Unset(*value)) {
+        Raise(Status(ErrorCode::kInvalidArgument, std::string("Runner() takes options=RunnerOptions(...) or the "
+                                                              "option keywords, not both: ") +
+                                                      name + " was given with options"));
+      }
+    }
+    options = Self<RunnerOptions>(given);
   }
-  options.lstm_kernel = kernel == "tflite" ? LstmKernel::kTflite : LstmKernel::kTflstm;
-  options.num_threads = static_cast<int>(Integer(num_threads, "num_threads", -1, Runner::MaxThreads()));
-  if (!signature.is_none()) options.signature = Name(signature, "signature");
-  options.input_shapes = InputShapes(*m.model, options.signature, input_shapes, "input_shapes");
-  options.check_finite = Flag(check_finite, "check_finite");
-  if (!arena_bytes.is_none()) options.arena_bytes = ByteCount(arena_bytes, "arena_bytes");
+  for (const auto& [name, value] : keywords) {
+    if (Unset(*value)) continue;
+    if (value == &input_shapes) {  // {name: shape} too, with the names of the signature set above
+      options.input_shapes = InputShapes(*m.model, options.signature, input_shapes, "input_shapes");
+    } else {
+      Field(name).set(options, *value);
+    }
+  }
   return std::make_unique<PyRunner>(m, options, Flag(quantize_io, "quantize_io"));
 }
 
@@ -295,7 +305,7 @@ py::array PyRunner::AsArray(const py::handle& obj, size_t i) const {
   if (quantize_io_ && DTypeIsQuantized(runner_->input_info()[i].dtype) && arr.dtype().kind() == 'f') {
     arr = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(arr);
   }
-  if (FromNumpy(arr.dtype()) == kTfLiteNoType) {  // object, str, datetime: no tensor type at all
+  if (FromNumpy(arr.dtype()) == DType::kNone) {  // object, str, datetime: no tensor type at all
     Raise(Status(ErrorCode::kInvalidArgument, runner_->InputLabel(i) + " expects dtype " +
                                                   DTypeName(runner_->input_info()[i].dtype) + ", got " +
                                                   std::string(py::str(arr.dtype()))));
@@ -337,7 +347,7 @@ py::array PyRunner::CopyOutput(size_t i) const {
     ThrowIfError(runner_->OutputToFloat(i, out.mutable_data(), static_cast<size_t>(out.size())));
     return std::move(out);
   }
-  if (v.dtype == kTfLiteString) return StringsToNumpy(v, shape);
+  if (v.dtype == DType::kString) return StringsToNumpy(v, shape);
   py::array out(ToNumpy(v.dtype), shape);
   if (v.bytes > 0) std::memcpy(out.mutable_data(), v.data, v.bytes);
   return out;
@@ -345,72 +355,17 @@ py::array PyRunner::CopyOutput(size_t i) const {
 
 namespace {
 
-// A MemoryStats field, read through a checked self.
-template <typename T>
-auto StatsField(T MemoryStats::*field) {
-  return [field](py::handle self) { return Self<MemoryStats>(self).*field; };
+// An option keyword of Runner(): left out (Ellipsis), it keeps RunnerOptions' default, which the
+// signature shows (`shown` keeps that text until pybind11 has copied it).
+py::arg_v Option(const char* name, std::deque<std::string>& shown) {
+  shown.push_back(py::repr(Field(name).get(RunnerOptions{})));
+  return py::arg_v(name, py::ellipsis(), shown.back().c_str());
 }
 
 }  // namespace
 
 void bind_runner(py::module_& m) {
-  py::class_<MemoryStats>(m, "MemoryStats",
-                          "Memory a runner holds (or plans to), in bytes: tflstm's arena, TFLite's own "
-                          "allocations, what tflstm's kernels pack, and its streams' state.")
-      .def_property_readonly("arena", StatsField(&MemoryStats::arena), "tflstm's arena (input and output tensors)")
-      .def_property_readonly("arena_required", StatsField(&MemoryStats::arena_required),
-                             "What the model's inputs and outputs need from the arena")
-      .def_property_readonly("tflite_arena", StatsField(&MemoryStats::tflite_arena),
-                             "TFLite's arena for intermediate tensors")
-      .def_property_readonly("tflite_persistent", StatsField(&MemoryStats::tflite_persistent),
-                             "TFLite's persistent arena (kernel state, LSTM state variables)")
-      .def_property_readonly("tflite_dynamic", StatsField(&MemoryStats::tflite_dynamic),
-                             "Dynamic tensors on TFLite's heap")
-      .def_property_readonly("kernel_weights", StatsField(&MemoryStats::kernel_weights),
-                             "Weights tflstm's kernels (LSTM, GRU, SimpleRNN, XNNPACK) packed, on the heap (the "
-                             "LSTM's are shared by the runners of one model; each counts them)")
-      .def_property_readonly("kernel_scratch", StatsField(&MemoryStats::kernel_scratch),
-                             "Scratch tflstm's LSTM kernel keeps on the heap")
-      .def_property_readonly("stream_state", StatsField(&MemoryStats::stream_state),
-                             "The state the runner's live streams carry")
-      .def_property_readonly("budget", StatsField(&MemoryStats::budget),
-                             "What the plan is checked against: arena_bytes, or without it the memory the "
-                             "process could still use when the runner was last built")
-      .def_property_readonly(
-          "total", [](py::handle self) { return Self<MemoryStats>(self).total(); },
-          "Everything above: what the budget bounds")
-      .def("as_dict",
-           [](py::handle self) {
-             const MemoryStats& s = Self<MemoryStats>(self);
-             py::dict d;
-             d["arena_used"] = s.arena.used;
-             d["arena_high_water"] = s.arena.high_water;
-             d["arena_budget"] = s.arena.budget;
-             d["arena_required"] = s.arena_required;
-             d["tflite_arena"] = s.tflite_arena;
-             d["tflite_persistent"] = s.tflite_persistent;
-             d["tflite_dynamic"] = s.tflite_dynamic;
-             d["kernel_weights"] = s.kernel_weights;
-             d["kernel_scratch"] = s.kernel_scratch;
-             d["stream_state"] = s.stream_state;
-             d["budget"] = s.budget;
-             d["total"] = s.total();
-             return d;
-           })
-      .def("__repr__", [](py::handle self) {
-        const MemoryStats& s = Self<MemoryStats>(self);
-        return "MemoryStats(arena=ArenaStats(used=" + std::to_string(s.arena.used) +
-               ", high_water=" + std::to_string(s.arena.high_water) + ", budget=" + std::to_string(s.arena.budget) +
-               "), arena_required=" + std::to_string(s.arena_required) +
-               ", tflite_arena=" + std::to_string(s.tflite_arena) +
-               ", tflite_persistent=" + std::to_string(s.tflite_persistent) +
-               ", tflite_dynamic=" + std::to_string(s.tflite_dynamic) +
-               ", kernel_weights=" + std::to_string(s.kernel_weights) +
-               ", kernel_scratch=" + std::to_string(s.kernel_scratch) +
-               ", stream_state=" + std::to_string(s.stream_state) + ", budget=" + std::to_string(s.budget) +
-               ", total=" + std::to_string(s.total()) + ")";
-      });
-
+  std::deque<std::string> shown;  // the option keywords' defaults, as the signature shows them
   py::class_<PyRunner>(m, "Runner",
                        "Runs a Model with the TFLite interpreter; inputs and outputs live in tflstm's arena.\n\n"
                        "arena_bytes is the runner's memory budget: everything it allocates (tflstm's arena,\n"
@@ -418,9 +373,9 @@ void bind_runner(py::module_& m) {
                        "state of its streams). A plan over it is refused with ArenaExhaustedError before the\n"
                        "memory is used, when the runner is made, before each shape change and for each new\n"
                        "stream. Without it, the limit is the memory the process can still use.")
-      .def(py::init(&MakeRunner), py::arg("model"), py::arg("num_threads") = 1, py::arg("arena_bytes") = py::none(),
-           py::arg("signature") = py::none(), py::arg("quantize_io") = false, py::arg("lstm_kernel") = "tflstm",
-           py::kw_only(), py::arg("input_shapes") = py::none(), py::arg("check_finite") = true)
+      .def(py::init(&MakeRunner), py::arg("model"), Option("num_threads", shown), Option("arena_bytes", shown),
+           Option("signature", shown), py::arg("quantize_io") = false, Option("lstm_kernel", shown), py::kw_only(),
+           Option("input_shapes", shown), Option("check_finite", shown), py::arg("options") = py::none())
       .def("__call__", [](py::handle self, const py::args& args) { return Self<PyRunner>(self).Call(args); })
       .def(
           "run", [](py::handle self, const py::object& inputs) { return Self<PyRunner>(self).Run(inputs); },

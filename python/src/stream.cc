@@ -200,12 +200,12 @@ class PyStream {
   PyRunner* runner_;
   std::unique_ptr<Stream> stream_;
   std::vector<int> step_input_, step_output_;
-  TfLiteType input_dtype_ = kTfLiteNoType, output_dtype_ = kTfLiteNoType;
+  DType input_dtype_ = DType::kNone, output_dtype_ = DType::kNone;
   py::dtype output_numpy_;
   bool sequence_output_ = false;  // of a step stream: output [1, 1, ...] per step
   std::vector<py::ssize_t> last_step_shape_;
   std::vector<std::vector<int>> state_shapes_;
-  std::vector<TfLiteType> state_dtypes_;
+  std::vector<DType> state_dtypes_;
   std::vector<std::string> state_names_;
 };
 

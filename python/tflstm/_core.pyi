@@ -113,6 +113,28 @@ class Model:
     @property
     def description(self) -> str: ...
 
+class RunnerOptions:
+    num_threads: int
+    arena_bytes: int | None
+    signature: str | None
+    lstm_kernel: str
+    check_finite: bool
+    @property
+    def input_shapes(self) -> list[list[int]]: ...
+    @input_shapes.setter
+    def input_shapes(self, value: Sequence[Sequence[int]] | None) -> None: ...
+    def __init__(
+        self,
+        *,
+        num_threads: int = 1,
+        arena_bytes: int | None = None,
+        signature: str | None = None,
+        lstm_kernel: str = "tflstm",
+        input_shapes: Sequence[Sequence[int]] | None = None,
+        check_finite: bool = True,
+    ) -> None: ...
+    def validate(self) -> None: ...
+
 class Runner:
     def __init__(
         self,
@@ -125,6 +147,7 @@ class Runner:
         *,
         input_shapes: Sequence[Sequence[int]] | Mapping[str, Sequence[int]] | None = None,
         check_finite: bool = True,
+        options: RunnerOptions | None = None,
     ) -> None: ...
     def __call__(self, *inputs: npt.ArrayLike) -> Any: ...
     def run(self, inputs: dict[str, npt.ArrayLike]) -> dict[str, np.ndarray[Any, Any]]: ...

@@ -123,12 +123,12 @@ TEST(Budget, TheBudgetBoundsEverythingTheRunnerHoldsAndShapeChangesAreCheckedFir
   EXPECT_GT(bigger.value().total(), plan.total());
   const float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
   const int two[] = {2, 4};
-  const Status s = r.SetInput(0, x, sizeof x, kTfLiteFloat32, two, 2);
+  const Status s = r.SetInput(0, x, sizeof x, DType::kFloat32, two, 2);
   EXPECT_EQ(s.code(), ErrorCode::kArenaExhausted) << s.ToString();
   EXPECT_NE(s.message().find("at input shapes [2, 4]"), std::string::npos) << s.message();
   EXPECT_EQ(r.input(0).shape[0], 1);  // kept its shape, and works
   const int one[] = {1, 4};
-  ASSERT_TRUE(r.SetInput(0, x, 16, kTfLiteFloat32, one, 2).ok());
+  ASSERT_TRUE(r.SetInput(0, x, 16, DType::kFloat32, one, 2).ok());
   ASSERT_TRUE(r.Invoke().ok());
   EXPECT_FLOAT_EQ(*static_cast<const float*>(r.output(0).data), 2.5f);
   // PlanFor measured what a runner at those shapes holds.

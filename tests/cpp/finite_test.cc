@@ -50,15 +50,15 @@ TEST(Finite, RunnerRefusesNaNAndInfNamingInputAndPosition) {
   std::vector<float> a(6, 1.0f), b(6, 2.0f);
   b[4] = std::numeric_limits<float>::quiet_NaN();
   ASSERT_TRUE(
-      r->SetInputs({{a.data(), 24, kTfLiteFloat32, shape.data(), 2}, {b.data(), 24, kTfLiteFloat32, shape.data(), 2}})
+      r->SetInputs({{a.data(), 24, DType::kFloat32, shape.data(), 2}, {b.data(), 24, DType::kFloat32, shape.data(), 2}})
           .ok());
   Status s = r->Invoke();
   EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(s.message().find("input 1 ('b') holds NaN at [1, 1] (element 4)"), std::string::npos) << s.message();
   b[4] = 2.0f;
   a[0] = -std::numeric_limits<float>::infinity();
-  ASSERT_TRUE(r->SetInput(0, a.data(), 24, kTfLiteFloat32, shape.data(), 2).ok());
-  ASSERT_TRUE(r->SetInput(1, b.data(), 24, kTfLiteFloat32, shape.data(), 2).ok());
+  ASSERT_TRUE(r->SetInput(0, a.data(), 24, DType::kFloat32, shape.data(), 2).ok());
+  ASSERT_TRUE(r->SetInput(1, b.data(), 24, DType::kFloat32, shape.data(), 2).ok());
   s = r->Invoke();
   EXPECT_NE(s.message().find("input 0 ('a') holds Inf at [0, 0]"), std::string::npos) << s.message();
 
@@ -68,8 +68,8 @@ TEST(Finite, RunnerRefusesNaNAndInfNamingInputAndPosition) {
   raw.check_finite = false;
   auto unchecked = AddRunner(raw);
   ASSERT_NE(unchecked, nullptr);
-  ASSERT_TRUE(unchecked->SetInput(0, a.data(), 24, kTfLiteFloat32, shape.data(), 2).ok());
-  ASSERT_TRUE(unchecked->SetInput(1, b.data(), 24, kTfLiteFloat32, shape.data(), 2).ok());
+  ASSERT_TRUE(unchecked->SetInput(0, a.data(), 24, DType::kFloat32, shape.data(), 2).ok());
+  ASSERT_TRUE(unchecked->SetInput(1, b.data(), 24, DType::kFloat32, shape.data(), 2).ok());
   ASSERT_TRUE(unchecked->Invoke().ok());
   const float y = static_cast<const float*>(unchecked->output(0).data)[0];
   EXPECT_TRUE(std::isfinite(y));

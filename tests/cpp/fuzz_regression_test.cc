@@ -351,7 +351,7 @@ TEST(FuzzRegression, UnsetStringInputHoldsEmptyStrings) {
   size_t strings = 0;
   for (size_t i = 0; i < r.input_count(); ++i) {
     const TensorView in = r.input(i);
-    if (in.dtype != kTfLiteString) continue;
+    if (in.dtype != DType::kString) continue;
     ++strings;
     EXPECT_EQ(in.data, nullptr) << in.name;
     EXPECT_EQ(in.bytes, 0u) << in.name;
@@ -371,7 +371,7 @@ TEST(FuzzRegression, StringInputsCountAgainstTheBudget) {
   size_t strings = 0;
   for (size_t i = 0; i < unbounded.value()->input_count(); ++i) {
     const TensorView in = unbounded.value()->input(i);
-    if (in.dtype != kTfLiteString) continue;
+    if (in.dtype != DType::kString) continue;
     size_t count = 1;
     for (int k = 0; k < in.rank; ++k) count *= static_cast<size_t>(in.shape[k]);
     strings += sizeof(int32_t) * (count + 2);

@@ -30,7 +30,7 @@ TEST(Model, DescribesInputsOutputsAndOps) {
   ASSERT_EQ(m.inputs().size(), 2u);
   EXPECT_EQ(m.inputs()[0].name, "a");
   EXPECT_EQ(m.inputs()[1].name, "b");
-  EXPECT_EQ(m.inputs()[0].dtype, kTfLiteFloat32);
+  EXPECT_EQ(m.inputs()[0].dtype, DType::kFloat32);
   EXPECT_EQ(m.inputs()[0].shape, (std::vector<int>{2, 3}));
   EXPECT_EQ(m.inputs()[0].shape_signature, (std::vector<int>{2, 3}));
   ASSERT_EQ(m.outputs().size(), 1u);
@@ -60,7 +60,7 @@ TEST(Model, QuantizationIsDescribed) {
   auto model = Model::FromFile(TestData("add_quantized_int8.bin"));
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   const TensorInfo& in = model.value()->inputs()[0];
-  EXPECT_EQ(in.dtype, kTfLiteInt8);
+  EXPECT_EQ(in.dtype, DType::kInt8);
   ASSERT_EQ(in.quantization.scales.size(), 1u);
   EXPECT_GT(in.quantization.scales[0], 0.0f);
   EXPECT_EQ(in.quantization.zero_points.size(), 1u);

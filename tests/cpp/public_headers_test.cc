@@ -1,6 +1,6 @@
-// Compiled alone by ctest public_headers.sealed with tflstm's include directory and TFLite's C
-// type header (c_api_types.h: TfLiteType) only: a TFLite C++ header reachable from a public
-// header fails to compile here. tflstm/tflite/*.h are the TFLite-facing ones and stay out.
+// Compiled alone by ctest public_headers.sealed with tflstm's include directory only: a TFLite
+// header (even its C types, c_api_types.h) reachable from a public header fails to compile here.
+// tflstm/tflite/*.h are the TFLite-facing ones and stay out.
 #include "tflstm/arena.h"
 #include "tflstm/dtype.h"
 #include "tflstm/lstm_kernel.h"
@@ -16,5 +16,5 @@ static_assert(tflstm::LstmKernel::kTflstm != tflstm::LstmKernel::kTflite);
 int main() {
   tflstm::RunnerOptions options;
   options.lstm_kernel = tflstm::LstmKernel::kTflite;
-  return tflstm::DTypeSize(kTfLiteFloat32) == 4 && options.check_finite ? 0 : 1;
+  return tflstm::DTypeSize(tflstm::DType::kFloat32) == 4 && options.check_finite ? 0 : 1;
 }

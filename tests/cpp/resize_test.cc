@@ -24,7 +24,7 @@ std::unique_ptr<Runner> LstmRunner(RunnerOptions options = {}) {
 }
 
 std::vector<float> RunOnce(Runner& r, const std::vector<float>& x, std::vector<int> shape) {
-  const Status s = r.SetInput(0, x.data(), x.size() * sizeof(float), kTfLiteFloat32, shape.data(), shape.size());
+  const Status s = r.SetInput(0, x.data(), x.size() * sizeof(float), DType::kFloat32, shape.data(), shape.size());
   EXPECT_TRUE(s.ok()) << s.ToString();
   EXPECT_TRUE(r.Invoke().ok());
   const TensorView out = r.output(0);
@@ -79,7 +79,7 @@ TEST(Resize, ArenaBudgetBoundsGrowthAndTheRunnerKeepsWorking) {
   const std::vector<float> x = Wave(100);
   const std::vector<float> before = RunOnce(*r, {x.begin(), x.begin() + 4}, {1, 2, 2});
   const std::vector<int> shape = {1, 50, 2};
-  const Status s = r->SetInput(0, x.data(), x.size() * sizeof(float), kTfLiteFloat32, shape.data(), 3);
+  const Status s = r->SetInput(0, x.data(), x.size() * sizeof(float), DType::kFloat32, shape.data(), 3);
   EXPECT_EQ(s.code(), ErrorCode::kArenaExhausted) << s.ToString();
   EXPECT_NE(s.message().find("needs an arena of at least"), std::string::npos) << s.message();
   EXPECT_EQ(r->input(0).shape[1], 2);  // still the old shape, and still working
@@ -90,7 +90,7 @@ TEST(Resize, FixedFeatureAxisIsRefused) {
   auto r = LstmRunner();
   const std::vector<float> x = Wave(6);
   const std::vector<int> shape = {1, 2, 3};
-  const Status s = r->SetInput(0, x.data(), 24, kTfLiteFloat32, shape.data(), 3);
+  const Status s = r->SetInput(0, x.data(), 24, DType::kFloat32, shape.data(), 3);
   EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(s.message().find("expects shape [1, 2, 2], got [1, 2, 3]: dimension 2 is fixed"), std::string::npos)
       << s.message();

@@ -39,10 +39,10 @@ TEST(Runner, DenseLayerMatchesItsArithmetic) {
   ASSERT_TRUE(runner);
   const std::vector<float> x = {1.0f, 2.0f, -3.0f};
   const int shape[] = {1, 3};
-  ASSERT_TRUE(runner->SetInput(0, x.data(), sizeof(float) * 3, kTfLiteFloat32, shape, 2).ok());
+  ASSERT_TRUE(runner->SetInput(0, x.data(), sizeof(float) * 3, DType::kFloat32, shape, 2).ok());
   ASSERT_TRUE(runner->Invoke().ok());
   const TensorView y = runner->output(0);
-  ASSERT_EQ(y.dtype, kTfLiteFloat32);
+  ASSERT_EQ(y.dtype, DType::kFloat32);
   ASSERT_EQ(y.rank, 2);
   ASSERT_EQ(y.shape[1], 2);
   const auto* out = static_cast<const float*>(y.data);
@@ -84,7 +84,7 @@ TEST(Runner, ReportsTfliteMemoryForLstm) {
   // The LSTM runs on its inputs and produces finite numbers.
   for (size_t i = 0; i < runner->input_count(); ++i) {
     TensorView in = runner->input(i);
-    if (in.dtype == kTfLiteFloat32) {
+    if (in.dtype == DType::kFloat32) {
       auto* p = static_cast<float*>(in.data);
       for (size_t k = 0; k < in.bytes / sizeof(float); ++k) p[k] = std::sin(0.1f * static_cast<float>(k));
     }
@@ -102,7 +102,7 @@ TEST(Runner, EveryRunStartsFromZeroState) {
   auto runner = Make(model.value());
   ASSERT_TRUE(runner);
   TensorView in = runner->input(0);
-  ASSERT_EQ(in.dtype, kTfLiteFloat32);
+  ASSERT_EQ(in.dtype, DType::kFloat32);
   auto* x = static_cast<float*>(in.data);
   for (size_t k = 0; k < in.bytes / sizeof(float); ++k) x[k] = 0.5f + 0.1f * static_cast<float>(k % 7);
   const TensorView out = runner->output(0);
@@ -152,17 +152,17 @@ TEST(Runner, WrongInputsAreRefusedAndTheRunnerKeepsWorking) {
   const float x[4] = {1, 2, 3, 4};
   const int good[] = {1, 4};
   const int bad_shape[] = {2, 2};
-  Status s = runner->SetInput(0, x, sizeof x, kTfLiteFloat32, bad_shape, 2);
+  Status s = runner->SetInput(0, x, sizeof x, DType::kFloat32, bad_shape, 2);
   EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(s.message().find("expects shape [1, 4], got [2, 2]"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("'a'"), std::string::npos) << s.message();
 
   const int32_t xi[4] = {1, 2, 3, 4};
-  s = runner->SetInput(0, xi, sizeof xi, kTfLiteInt32, good, 2);
+  s = runner->SetInput(0, xi, sizeof xi, DType::kInt32, good, 2);
   EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(s.message().find("expects dtype float32, got int32"), std::string::npos) << s.message();
 
-  s = runner->SetInput(5, x, sizeof x, kTfLiteFloat32, good, 2);
+  s = runner->SetInput(5, x, sizeof x, DType::kFloat32, good, 2);
   EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(s.message().find("out of range"), std::string::npos);
 
@@ -171,8 +171,8 @@ TEST(Runner, WrongInputsAreRefusedAndTheRunnerKeepsWorking) {
   EXPECT_NE(idx.status().message().find("'a', 'b'"), std::string::npos) << idx.status().message();
   EXPECT_EQ(runner->InputIndex("b").value(), 1u);
 
-  ASSERT_TRUE(runner->SetInput(0, x, sizeof x, kTfLiteFloat32, good, 2).ok());
-  ASSERT_TRUE(runner->SetInput(1, x, sizeof x, kTfLiteFloat32, good, 2).ok());
+  ASSERT_TRUE(runner->SetInput(0, x, sizeof x, DType::kFloat32, good, 2).ok());
+  ASSERT_TRUE(runner->SetInput(1, x, sizeof x, DType::kFloat32, good, 2).ok());
   ASSERT_TRUE(runner->Invoke().ok());
   EXPECT_FLOAT_EQ(static_cast<const float*>(runner->output(0).data)[3], 8.0f);
 }
@@ -233,6 +233,22 @@ TEST(RunnerOptions, ValidateIsWhatCreateChecks) {
   }
 }
 
+// The names the command lines and the Python API give the kernels, both ways.
+TEST(LstmKernel, NamesRoundTrip) {
+  for (const LstmKernel k : {LstmKernel::kTflstm, LstmKernel::kTflite}) {
+    const auto parsed = LstmKernelFromName(LstmKernelName(k));
+    ASSERT_TRUE(parsed.ok()) << LstmKernelName(k);
+    EXPECT_EQ(parsed.value(), k);
+  }
+  EXPECT_STREQ(LstmKernelName(LstmKernel::kTflite), "tflite");
+  for (const char* bad : {"", "TFLITE", "tflstm ", "neon"}) {
+    const auto parsed = LstmKernelFromName(bad);
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_EQ(parsed.status().code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(parsed.status().message(), "lstm_kernel must be 'tflstm' or 'tflite', got '" + std::string(bad) + "'");
+  }
+}
+
 TEST(Runner, APathWithANulByteIsRefusedNotCut) {
   const std::string real = TestData("add.bin");
   ASSERT_TRUE(Model::FromFile(real).ok());
@@ -259,8 +275,8 @@ TEST(Runner, AModelOutlivesChangesToItsFile) {
   ASSERT_TRUE(runner);
   const float x[4] = {1, 2, 3, 4};
   const int shape[] = {1, 4};
-  ASSERT_TRUE(runner->SetInput(0, x, sizeof x, kTfLiteFloat32, shape, 2).ok());
-  ASSERT_TRUE(runner->SetInput(1, x, sizeof x, kTfLiteFloat32, shape, 2).ok());
+  ASSERT_TRUE(runner->SetInput(0, x, sizeof x, DType::kFloat32, shape, 2).ok());
+  ASSERT_TRUE(runner->SetInput(1, x, sizeof x, DType::kFloat32, shape, 2).ok());
   ASSERT_TRUE(runner->Invoke().ok());
   EXPECT_FLOAT_EQ(static_cast<const float*>(runner->output(0).data)[3], 8.0f);
   // An empty file is refused by name, whether read or mapped.

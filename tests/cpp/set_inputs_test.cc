@@ -32,7 +32,7 @@ std::vector<float> Iota(size_t n, float start) {
 }
 
 InputData Data(const std::vector<float>& v, const std::vector<int>& shape) {
-  return InputData{v.data(), v.size() * sizeof(float), kTfLiteFloat32, shape.data(), shape.size()};
+  return InputData{v.data(), v.size() * sizeof(float), DType::kFloat32, shape.data(), shape.size()};
 }
 
 TEST(SetInputs, InputsThatMustAgreeResizeTogetherInOneRebuild) {
@@ -54,7 +54,7 @@ TEST(SetInputs, InputsThatMustAgreeResizeTogetherInOneRebuild) {
   // shapes and works on.
   const std::vector<int> three = {3, 4};
   const std::vector<float> a3 = Iota(12, 0.0f);
-  const Status one = r->SetInput(0, a3.data(), a3.size() * sizeof(float), kTfLiteFloat32, three.data(), 2);
+  const Status one = r->SetInput(0, a3.data(), a3.size() * sizeof(float), DType::kFloat32, three.data(), 2);
   EXPECT_EQ(one.code(), ErrorCode::kInvalidArgument) << one.ToString();
   EXPECT_TRUE(r->input(0).HasShape(shape.data(), 2));
   ASSERT_TRUE(r->Invoke().ok());
@@ -91,7 +91,7 @@ TEST(SetInputs, ABadInputWritesNothing) {
   s = r->SetInputs({Data(c, shape)});
   EXPECT_NE(s.message().find("takes 2 input(s), got 1"), std::string::npos) << s.message();
   const std::vector<int32_t> ints(4, 1);
-  s = r->SetInputs({Data(c, shape), InputData{ints.data(), 16, kTfLiteInt32, shape.data(), 2}});
+  s = r->SetInputs({Data(c, shape), InputData{ints.data(), 16, DType::kInt32, shape.data(), 2}});
   EXPECT_NE(s.message().find("input 1 ('b') expects dtype float32, got int32"), std::string::npos) << s.message();
 
   EXPECT_EQ(r->rebuild_count(), 0u);
@@ -106,8 +106,8 @@ TEST(SetInput, AResizeKeepsTheDataOfTheOtherInputs) {
   ASSERT_NE(r, nullptr);
   const std::vector<int> one = {1, 4}, two = {2, 4};
   const std::vector<float> a = Iota(4, 1.0f), b = Iota(8, 10.0f);
-  ASSERT_TRUE(r->SetInput(0, a.data(), 16, kTfLiteFloat32, one.data(), 2).ok());
-  ASSERT_TRUE(r->SetInput(1, b.data(), 32, kTfLiteFloat32, two.data(), 2).ok());
+  ASSERT_TRUE(r->SetInput(0, a.data(), 16, DType::kFloat32, one.data(), 2).ok());
+  ASSERT_TRUE(r->SetInput(1, b.data(), 32, DType::kFloat32, two.data(), 2).ok());
   EXPECT_EQ(r->rebuild_count(), 1u);
   ASSERT_TRUE(r->Invoke().ok());
   const std::vector<float> y = Output(*r);

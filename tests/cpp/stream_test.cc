@@ -28,7 +28,7 @@ Fixture Load(float phase = 0.0f) {
   f.runner = std::move(runner).value();
   for (int k = 0; k < 4; ++k) f.x.push_back(std::sin(phase + 0.7f * static_cast<float>(k)));
   const int shape[] = {1, 2, 2};
-  EXPECT_TRUE(f.runner->SetInput(0, f.x.data(), 16, kTfLiteFloat32, shape, 3).ok());
+  EXPECT_TRUE(f.runner->SetInput(0, f.x.data(), 16, DType::kFloat32, shape, 3).ok());
   EXPECT_TRUE(f.runner->Invoke().ok());
   const TensorView out = f.runner->output(0);
   const auto* y = static_cast<const float*>(out.data);
@@ -119,7 +119,7 @@ TEST(Stream, WholeRunsBetweenChunksDoNotDisturbIt) {
   ASSERT_TRUE(stream.value()->Feed(f.x.data(), 1, out.data()).ok());
   // The runner goes back to two steps for a stateless whole-sequence run...
   const int shape[] = {1, 2, 2};
-  ASSERT_TRUE(f.runner->SetInput(0, f.x.data(), 16, kTfLiteFloat32, shape, 3).ok());
+  ASSERT_TRUE(f.runner->SetInput(0, f.x.data(), 16, DType::kFloat32, shape, 3).ok());
   ASSERT_TRUE(f.runner->Invoke().ok());
   // ...and the stream carries on where it was.
   ASSERT_TRUE(stream.value()->Feed(f.x.data() + 2, 1, out.data() + 2).ok());
@@ -132,7 +132,7 @@ TEST(Stream, StartsOnARunnerThatRanABatch) {
   std::vector<float> three;
   for (int b = 0; b < 3; ++b) three.insert(three.end(), f.x.begin(), f.x.end());
   const int shape[] = {3, 2, 2};
-  ASSERT_TRUE(f.runner->SetInput(0, three.data(), three.size() * sizeof(float), kTfLiteFloat32, shape, 3).ok());
+  ASSERT_TRUE(f.runner->SetInput(0, three.data(), three.size() * sizeof(float), DType::kFloat32, shape, 3).ok());
   ASSERT_TRUE(f.runner->Invoke().ok());
   auto stream = Stream::Create(*f.runner);
   ASSERT_TRUE(stream.ok()) << stream.status().ToString();

@@ -567,7 +567,7 @@ TEST(XnnpackKernels, RunnerRunsThem) {
   ASSERT_TRUE(runner.ok()) << runner.status().message();
   const std::vector<float> x = Random(256, rng);
   const int shape[] = {1, 256};
-  ASSERT_TRUE(runner.value()->SetInput(0, x.data(), x.size() * 4, kTfLiteFloat32, shape, 2).ok());
+  ASSERT_TRUE(runner.value()->SetInput(0, x.data(), x.size() * 4, DType::kFloat32, shape, 2).ok());
   ASSERT_TRUE(runner.value()->Invoke().ok());
   const tflite::ops::builtin::BuiltinOpResolverWithoutDefaultDelegates tflite_resolver;
   const Outcome ref = Invoke(data, tflite_resolver, x);

@@ -79,7 +79,7 @@ TEST(ZeroAlloc, TheCounterSeesAllocations) {
 void FillInputs(Runner& runner, float phase) {
   for (size_t i = 0; i < runner.input_count(); ++i) {
     TensorView in = runner.input(i);
-    if (in.dtype != kTfLiteFloat32) continue;
+    if (in.dtype != DType::kFloat32) continue;
     auto* p = static_cast<float*>(in.data);
     for (size_t k = 0; k < in.bytes / sizeof(float); ++k) p[k] = std::sin(phase + 0.01f * static_cast<float>(k));
   }
@@ -111,7 +111,7 @@ void ExpectSteadyStateRunsDoNotAllocate(std::shared_ptr<const Model> model, int 
     for (int run = 0; run < 20; ++run) {
       ASSERT_TRUE(runner.SetInputs(inputs).ok());
       ASSERT_TRUE(
-          runner.SetInput(0, x.data(), x.size() * sizeof(float), kTfLiteFloat32, shape.data(), shape.size()).ok());
+          runner.SetInput(0, x.data(), x.size() * sizeof(float), DType::kFloat32, shape.data(), shape.size()).ok());
       ASSERT_TRUE(runner.Invoke().ok());
       FillInputs(runner, static_cast<float>(run));
       ASSERT_TRUE(runner.Invoke().ok());

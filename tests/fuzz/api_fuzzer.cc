@@ -86,7 +86,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const tflstm::TensorInfo* info = i < n_in ? &r.input_info()[i] : nullptr;
     switch (fdp.ConsumeIntegralInRange(0, 10)) {
       case 0: {
-        const auto dtype = static_cast<TfLiteType>(fdp.ConsumeIntegralInRange(0, 18));
+        // every DType, and one past them (a code no enumerator names)
+        const auto dtype =
+            static_cast<tflstm::DType>(fdp.ConsumeIntegralInRange(0, static_cast<int>(tflstm::DType::kOther) + 1));
         const std::vector<int> shape = Shape(fdp, info);
         const std::vector<uint8_t> bytes = fdp.ConsumeBytes<uint8_t>(fdp.ConsumeIntegralInRange(0, 4096));
         (void)r.SetInput(i, bytes.data(), bytes.size(), dtype, shape.data(), shape.size());

@@ -185,6 +185,7 @@ def test_string_outputs_read_as_bytes_and_string_tensors_have_no_view():
         lambda m: tflstm.Quantization.__new__(tflstm.Quantization),
         lambda m: tflstm.MemoryStats.__new__(tflstm.MemoryStats),
         lambda m: tflstm.ArenaStats.__new__(tflstm.ArenaStats),
+        lambda m: tflstm.RunnerOptions.__new__(tflstm.RunnerOptions),
     ],
 )
 def test_objects_made_without_init_raise_typed_errors(converted, make):
@@ -208,9 +209,10 @@ def test_objects_made_without_init_raise_typed_errors(converted, make):
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        ("num_threads", 2**64, "num_threads must be an int from -1 to"),
-        ("num_threads", 100000, "num_threads must be an int from -1 to"),
-        ("num_threads", 1000, "num_threads must be an int from -1 to"),
+        ("num_threads", 2**64, "num_threads must be an int from -2147483648 to 2147483647, got 18446744073709551616"),
+        # the range is the core's (RunnerOptions::Validate)
+        ("num_threads", 100000, r"num_threads must be -1 \(TFLite's choice\) or 1 to \d+, got 100000"),
+        ("num_threads", 1000, r"num_threads must be -1 \(TFLite's choice\) or 1 to \d+, got 1000"),
         ("num_threads", 1.5, "num_threads must be an int"),
         ("num_threads", True, "num_threads must be an int"),
         ("arena_bytes", 2**64, "arena_bytes must be None or a byte count"),
@@ -231,6 +233,87 @@ def test_out_of_range_options_are_typed_errors(converted, option, value, message
     model = tflstm.Model(converted("float32"))
     with pytest.raises(tflstm.InputError, match=message):
         tflstm.Runner(model, **{option: value})
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("num_threads", 2**64, "num_threads must be an int from -2147483648 to 2147483647"),
+        ("num_threads", 0, r"num_threads must be -1 \(TFLite's choice\) or 1 to \d+, got 0"),
+        ("num_threads", 1.5, "num_threads must be an int"),
+        ("arena_bytes", -1, "arena_bytes must be None or a byte count"),
+        ("signature", 7, "signature must be a str"),
+        ("lstm_kernel", "neon", "lstm_kernel must be 'tflstm' or 'tflite', got 'neon'"),
+        ("input_shapes", [["abc"]], r"input_shapes\[0\]\[0\] must be an int"),
+        ("input_shapes", {"series": [1, 2, 3]}, r"needs the model's input names.*Runner\(model, input_shapes="),
+        ("check_finite", 2, "check_finite must be True or False"),
+    ],
+)
+def test_runner_options_refuse_what_the_keywords_refuse(converted, option, value, message):
+    """A wrong type is refused when the field is set; a value out of range by the core's
+    RunnerOptions::Validate, in validate() and in Runner(model, options=...) with one message."""
+    model = tflstm.Model(converted("float32"))
+    options = tflstm.RunnerOptions()
+    with pytest.raises(tflstm.InputError, match=message) as validated:
+        setattr(options, option, value)
+        options.validate()
+    with pytest.raises(tflstm.InputError, match=message) as made:
+        tflstm.Runner(model, options=tflstm.RunnerOptions(**{option: value}))
+    assert str(made.value) == str(validated.value)
+
+
+def test_runner_options_are_the_cores(converted, rng):
+    """tflstm.RunnerOptions is the C++ RunnerOptions bound directly: its defaults, its fields,
+    and a runner made from it runs as one made from the same keywords."""
+    model = tflstm.Model(converted("float32"))
+    default = tflstm.RunnerOptions()
+    assert repr(default) == (
+        "RunnerOptions(num_threads=1, arena_bytes=None, signature=None, lstm_kernel='tflstm', "
+        "input_shapes=[], check_finite=True)"
+    )
+    default.validate()
+    steps, features = model.inputs[0].shape[1], model.inputs[0].shape[2]
+    options = tflstm.RunnerOptions(num_threads=2, lstm_kernel="tflite", input_shapes=[(1, 2 * steps, features)])
+    options.arena_bytes = 64 << 20
+    options.check_finite = False
+    assert (options.num_threads, options.arena_bytes, options.lstm_kernel, options.input_shapes) == (
+        2,
+        64 << 20,
+        "tflite",
+        [[1, 2 * steps, features]],
+    )
+    runner = tflstm.Runner(model, options=options)
+    by_keywords = tflstm.Runner(
+        model,
+        num_threads=2,
+        arena_bytes=64 << 20,
+        lstm_kernel="tflite",
+        input_shapes=[[1, 2 * steps, features]],
+        check_finite=False,
+    )
+    assert runner.inputs[0].shape == (1, 2 * steps, features)
+    assert set(runner.lstm_kernels) == {"tflite"} and runner.lstm_kernels == by_keywords.lstm_kernels
+    assert runner.memory.budget == 64 << 20
+    x = rng.normal(size=(1, 2 * steps, features)).astype(np.float32)
+    np.testing.assert_array_equal(runner(x), by_keywords(x))
+    x[0, 1, 0] = np.nan
+    runner(x)  # check_finite=False: no NaN check
+    with pytest.raises(tflstm.InputError, match="holds NaN"):
+        tflstm.Runner(model)(x)
+
+
+def test_runner_takes_options_or_keywords_not_both(converted):
+    model = tflstm.Model(converted("float32"))
+    with pytest.raises(tflstm.InputError, match="not both: num_threads was given with options"):
+        tflstm.Runner(model, num_threads=1, options=tflstm.RunnerOptions())
+    with pytest.raises(tflstm.InputError, match=r"options must be a tflstm\.RunnerOptions, got dict"):
+        tflstm.Runner(model, options={"num_threads": 2})  # type: ignore[arg-type]
+    with pytest.raises(tflstm.InputError, match="keywords only"):
+        tflstm.RunnerOptions(2)  # type: ignore[misc]
+    with pytest.raises(tflstm.InputError, match="no option 'threads'; the options are num_threads, arena_bytes"):
+        tflstm.RunnerOptions(threads=2)  # type: ignore[call-arg]
+    quantized = tflstm.Runner(model, options=tflstm.RunnerOptions(), quantize_io=True)  # not an option of the core's
+    assert quantized.quantize_io
 
 
 def test_bad_keys_and_arguments_are_typed_errors(converted):

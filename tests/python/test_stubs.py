@@ -62,3 +62,26 @@ def test_the_runtime_imports_without_tensorflow():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def _stub_init_keywords(cls_name: str) -> list[str]:
+    tree = ast.parse((PACKAGE / "_core.pyi").read_text())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls_name)
+    init = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    return [a.arg for a in init.args.args[1:] + init.args.kwonlyargs]
+
+
+def test_runner_options_stub_is_the_bound_struct():
+    """RunnerOptions' stub names the fields the extension binds (its repr lists them, read from
+    the C++ struct's defaults), in order; Runner takes each as a keyword, and options=."""
+    shown = repr(tflstm.RunnerOptions())
+    fields = [part.split("=")[0] for part in shown[len("RunnerOptions(") : -1].split(", ")]
+    assert fields == ["num_threads", "arena_bytes", "signature", "lstm_kernel", "input_shapes", "check_finite"]
+    assert _stub_init_keywords("RunnerOptions") == fields
+    for name in fields:
+        assert hasattr(tflstm.RunnerOptions, name)
+    runner_keywords = _stub_init_keywords("Runner")
+    assert set(fields) | {"model", "quantize_io", "options"} == set(runner_keywords)
+    runtime_doc = tflstm.Runner.__init__.__doc__ or ""
+    for name in runner_keywords:
+        assert f"{name}: object" in runtime_doc, name

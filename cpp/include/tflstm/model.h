@@ -39,7 +39,7 @@ struct TensorInfo {
   std::string name;         // the signature's name for it when the model has one signature,
                             // else the tensor's name
   std::string tensor_name;  // the tensor's own name, e.g. "serving_default_x:0"
-  TfLiteType dtype = kTfLiteNoType;
+  DType dtype = DType::kNone;
   std::vector<int> shape;            // as stored (-1 entries of the signature appear as 1)
   std::vector<int> shape_signature;  // -1 marks a dimension that may vary
   Quantization quantization;
@@ -57,7 +57,7 @@ struct OpInfo {
 struct StateInfo {
   std::string name;  // the tensor's name, or the resource variable's shared name
   bool resource_variable = false;
-  TfLiteType dtype = kTfLiteNoType;
+  DType dtype = DType::kNone;
   std::vector<int> shape;  // empty when the model does not say
   size_t bytes() const;
 };

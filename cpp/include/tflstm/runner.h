@@ -81,7 +81,7 @@ struct NodeKernelName {
 
 struct TensorView {
   const char* name = "";
-  TfLiteType dtype = kTfLiteNoType;
+  DType dtype = DType::kNone;
   const int* shape = nullptr;
   int rank = 0;
   void* data = nullptr;
@@ -102,7 +102,7 @@ struct TensorView {
 struct InputData {
   const void* data = nullptr;
   size_t bytes = 0;
-  TfLiteType dtype = kTfLiteNoType;
+  DType dtype = DType::kNone;
   const int* shape = nullptr;
   size_t rank = 0;
 };
@@ -151,7 +151,7 @@ class Runner {
   // Copies `bytes` of `dtype` data with the given shape into input `i`. A shape other than the
   // current one resizes the runner first (see ResizeInputs), keeping the data already set in
   // the other inputs; to change the shapes of inputs that must agree, use SetInputs.
-  Status SetInput(size_t i, const void* data, size_t bytes, TfLiteType dtype, const int* shape, size_t rank);
+  Status SetInput(size_t i, const void* data, size_t bytes, DType dtype, const int* shape, size_t rank);
   // For a quantized (int8, uint8, int16) input: quantizes float data as SetInputs does. A float
   // input is copied as it is.
   Status SetInputFromFloat(size_t i, const float* data, size_t count, const int* shape, size_t rank);
@@ -244,7 +244,7 @@ class Runner {
   Status Run(bool reset_state);
   Status CheckFinite() const;
   // The first NaN or Inf in float data for input `i`, as a refusal naming the position.
-  Status NonFinite(size_t i, TfLiteType dtype, const void* data, size_t bytes, const int* shape, size_t rank) const;
+  Status NonFinite(size_t i, DType dtype, const void* data, size_t bytes, const int* shape, size_t rank) const;
   Status InitializeResources(Engine& engine);
   TensorView View(int tensor_index, const char* name) const;
   Status Fail(ErrorCode code, const std::string& what) const;
