@@ -14,15 +14,16 @@
 //   int32: Load32 Add32 Widen16(p) (kLanes32 int16 -> int32) StoreSat16(p, v) Mbqm(v, qm) (TFLite's
 //     MultiplyByQuantizedMultiplier), XV LoadX(x) (x[0..kGroup) in the form Mac takes, prepared
 //     once for every block that uses it), Mac(acc, w, xv) (acc[v] += the products of one packed
-//     weight group with those columns), kBlocksAtOnce (1, 2 or 4: blocks whose products share each
-//     prepared x, where the registers hold all their accumulators).
+//     weight group with those columns), kBlocksAtOnce (1, 2, 4 or 8: blocks whose products share
+//     each prepared x).
 // Optionally (kMulIfBit = true) MulIfBit16(x, bits, bit, m) = lanes where bits & bit != 0:
 // Mul16(x, m), others x (AVX-512: one test into a mask register and a masked multiply); and
 // (kStoreSat16x2 = true) StoreSat16x2(p, a, b): two vectors saturated to int16 in one store;
 // (kStoreSat16x4 = true, with 8 int32 lanes) StoreSat16x4(p, a, b, c, d): four vectors
 // saturated to 32 int16 in one store; Requant and MakeRequant(qm) (what Mbqm takes in place of
 // qm: its constants, made once per call); kInterleave (the cell's activations on that many
-// vectors at once, see Interleaved).
+// vectors at once, see Interleaved); kLookup16 and Lookup16(table, v) (table[v] per lane: the
+// activations from tables, see TableOf).
 // The fixed-point functions below are gemmlowp's (fixedpoint.h) for 16-bit raw values, the
 // same operations in the same order, so every lane gets the scalar code's bits.
 #pragma once
@@ -129,8 +130,10 @@ struct Fixed {
     const V x2 = S::Mul16(x, x);
     const V x3 = S::Mul16(x2, x);
     const V x4 = S::Mul16(x2, x2);
-    const V x4_over_4 = DivPot<2>(x4);
-    const V poly = DivPot<1>(S::Add16(S::Mul16(S::Add16(x4_over_4, x3), one_third), x2));
+    // RoundingDivideByPOT of a value >= 0 (x4, and the polynomial's sum) rounds half up, as
+    // Mul16 by 2^(15 - E) does: one operation where DivPot handles either sign.
+    const V x4_over_4 = S::Mul16(x4, S::Set16(1 << 13));
+    const V poly = S::Mul16(S::Add16(S::Mul16(S::Add16(x4_over_4, x3), one_third), x2), S::Set16(1 << 14));
     return S::SatAdd16(constant_term, S::Mul16(constant_term, S::Add16(x, poly)));
   }
 
@@ -177,7 +180,10 @@ struct Fixed {
     V x = S::Add16(S::Set16(Q16(1515870810)), S::Mul16(half_denominator, S::Set16(Q16(-1010580540))));
     for (int i = 0; i < 3; ++i) {
       const V one_minus = S::Sub16(S::Set16(1 << 13), S::Mul16(half_denominator, x));
-      x = S::Add16(x, SatShl<2>(S::Mul16(x, one_minus)));
+      // gemmlowp's saturating shift never saturates here (the correction is small once x
+      // starts from the linear estimate; Int8Activations.EveryInputMatchesTflite runs every
+      // input): a plain shift gives its bits.
+      x = S::Add16(x, S::template Shl16<2>(S::Mul16(x, one_minus)));
     }
     return x;
   }
@@ -256,14 +262,17 @@ void ProjectBlocks(const Int8ProjectArgs& a, int blk, int groups) {
   }
 }
 
+// Blocks blk.. of the input projection, NB at a time, then the rest by halves (NB a power of two).
+template <class S, int NB>
+void ProjectFrom(const Int8ProjectArgs& a, int blk, int groups) {
+  const int blocks = Blocks(a.n_cell);
+  for (; blk + NB <= blocks; blk += NB) ProjectBlocks<S, NB>(a, blk, groups);
+  if constexpr (NB > 1) ProjectFrom<S, NB / 2>(a, blk, groups);
+}
+
 template <class S>
 void Int8Project(const Int8ProjectArgs& a) {
-  const int blocks = Blocks(a.n_cell);
-  const int groups = (a.n_input + S::kGroup - 1) / S::kGroup;
-  constexpr int NB = S::kBlocksAtOnce;
-  int blk = 0;
-  for (; blk + NB <= blocks; blk += NB) ProjectBlocks<S, NB>(a, blk, groups);
-  for (; blk < blocks; ++blk) ProjectBlocks<S, 1>(a, blk, groups);
+  ProjectFrom<S, S::kBlocksAtOnce>(a, 0, (a.n_input + S::kGroup - 1) / S::kGroup);
 }
 
 // Blocks `blk` .. blk + NB of one step's gates, for every batch row (the blocks' weights stay in
@@ -293,8 +302,11 @@ void GatesOfBlocks(const Int8StepArgs& a, int blk, int groups) {
       // Each gate's 32 units in one store, which the cell's 32-lane load of them can forward from
       // (a wide load over several narrow stores waits until they reach the cache).
       for (int g = 0; g < kGates; ++g) S::StoreSat16x4(gates + g * padded, acc[0][g], acc[1][g], acc[2][g], acc[3][g]);
-    } else if constexpr (NB == 2 && kVecs == kGates && HasStoreSat16x2<S>::value) {
-      for (int g = 0; g < kGates; ++g) S::StoreSat16x2(gates + g * padded, acc[0][g], acc[1][g]);
+    } else if constexpr (NB % 2 == 0 && kVecs == kGates && HasStoreSat16x2<S>::value) {
+      for (int n = 0; n < NB; n += 2) {
+        for (int g = 0; g < kGates; ++g)
+          S::StoreSat16x2(gates + g * padded + n * kBlockUnits, acc[n][g], acc[n + 1][g]);
+      }
     } else {
       for (int n = 0; n < NB; ++n) {
         for (int v = 0; v < kVecs; ++v) {
@@ -305,14 +317,17 @@ void GatesOfBlocks(const Int8StepArgs& a, int blk, int groups) {
   }
 }
 
+// Blocks blk.. of one step's gates, NB at a time, then the rest by halves (NB a power of two).
+template <class S, int NB>
+void GatesFrom(const Int8StepArgs& a, int blk, int groups) {
+  const int blocks = Blocks(a.n_cell);
+  for (; blk + NB <= blocks; blk += NB) GatesOfBlocks<S, NB>(a, blk, groups);
+  if constexpr (NB > 1) GatesFrom<S, NB / 2>(a, blk, groups);
+}
+
 template <class S>
 void Int8Gates(const Int8StepArgs& a) {
-  const int blocks = Blocks(a.n_cell);
-  const int groups = (a.n_cell + S::kGroup - 1) / S::kGroup;
-  constexpr int NB = S::kBlocksAtOnce;
-  int blk = 0;
-  for (; blk + NB <= blocks; blk += NB) GatesOfBlocks<S, NB>(a, blk, groups);
-  for (; blk < blocks; ++blk) GatesOfBlocks<S, 1>(a, blk, groups);
+  GatesFrom<S, S::kBlocksAtOnce>(a, 0, (a.n_cell + S::kGroup - 1) / S::kGroup);
 }
 
 // K vectors of S as one vector type (kLanes16 = K * S's), each operation applied to the K in
@@ -400,6 +415,9 @@ struct Interleaved {
   TFLSTM_INT8_INLINE static V16 MulIfBit16(const V16& x, const V16& bits, const V16& bit, const V16& m) {
     return Each<V16>([&](int k) { return S::MulIfBit16(x[k], bits[k], bit[k], m[k]); });
   }
+  TFLSTM_INT8_INLINE static V16 Lookup16(const int16_t* table, const V16& a) {
+    return Each<V16>([&](int k) { return S::Lookup16(table, a[k]); });
+  }
   TFLSTM_INT8_INLINE static V16 MulRound16(const V16& a, const V16& b, int shift) {
     return Each<V16>([&](int k) { return S::MulRound16(a[k], b[k], shift); });
   }
@@ -423,14 +441,6 @@ void InChunks(size_t n, Body body) {
   for (; i < n; i += S::kLanes16) body(Interleaved<S, 1>(), i);
 }
 
-// fn(T) (a Fixed<T> activation) in place over n int16 values.
-template <class S, class Fn>
-void Activate(int16_t* p, size_t n, Fn fn) {
-  InChunks<S, InterleaveOf<S>::value>(n, [&](auto t, size_t i) {
-    using T = decltype(t);
-    T::Store16(p + i, fn(t, T::Load16(p + i)));
-  });
-}
 struct LogisticQ3 {
   template <class T>
   typename T::V16 operator()(T, const typename T::V16& v) const {
@@ -444,6 +454,60 @@ struct TanhQ {
     return Fixed<T>::template Tanh<N>(v);
   }
 };
+
+template <class S, class = void>
+struct HasLookup16 : std::false_type {};
+template <class S>
+struct HasLookup16<S, std::enable_if_t<S::kLookup16>> : std::true_type {};
+
+// fn(T) (a Fixed<T> activation) in place over n int16 values, computed.
+template <class S, class Fn>
+void Compute(int16_t* p, size_t n, Fn fn) {
+  InChunks<S, InterleaveOf<S>::value>(n, [&](auto t, size_t i) {
+    using T = decltype(t);
+    T::Store16(p + i, fn(t, T::Load16(p + i)));
+  });
+}
+
+// Fn of every int16 input, computed once by S's vector code on first use (a function-local
+// static: thread-safe, no heap), indexed from -32768 to 32767; one entry past the end for
+// lookups that read two entries at once.
+template <class S, class Fn>
+const int16_t* TableOf() {
+  alignas(64) static int16_t table[65536 + S::kLanes16];
+  static const bool kBuilt = [] {
+    for (int i = 0; i < 65536; ++i) table[i] = static_cast<int16_t>(i - 32768);
+    Compute<S>(table, 65536, Fn());
+    return true;
+  }();
+  static_cast<void>(kBuilt);
+  return table + 32768;
+}
+
+// fn of v (T: S or Interleaved<S, K>): from its table where S looks values up (kLookup16), which
+// costs less than computing gemmlowp's fixed-point activations, else computed.
+template <class S, class T, class Fn>
+TFLSTM_INT8_INLINE typename T::V16 Apply(Fn fn, const typename T::V16& v) {
+  if constexpr (HasLookup16<S>::value) {
+    return T::Lookup16(TableOf<S, Fn>(), v);
+  } else {
+    return fn(T(), v);
+  }
+}
+
+// fn in place over n int16 values: looked up a vector at a time (the gathers overlap without
+// help), or computed K vectors interleaved.
+template <class S, class Fn>
+void Activate(int16_t* p, size_t n, Fn fn) {
+  if constexpr (HasLookup16<S>::value) {
+    for (size_t i = 0; i < n; i += S::kLanes16) S::Store16(p + i, Apply<S, S>(fn, S::Load16(p + i)));
+  } else {
+    InChunks<S, InterleaveOf<S>::value>(n, [&](auto t, size_t i) {
+      using T = decltype(t);
+      T::Store16(p + i, fn(t, T::Load16(p + i)));
+    });
+  }
+}
 
 // The activations, cell update and hidden state (kCellBits = 15 + the cell state's scale
 // exponent: tanh's input format): first each gate's activation in place, then the cell, in
@@ -475,7 +539,7 @@ void Int8Cell(const Int8StepArgs& a) {
       }
       T::Store16(c + u, cell);
       V cell_tanh = i_gate;
-      if constexpr (kCellBits >= 0) cell_tanh = Fixed<T>::template Tanh<kCellBits>(cell);
+      if constexpr (kCellBits >= 0) cell_tanh = Apply<S, T>(TanhQ<kCellBits>(), cell);
       T::Store16(h + u, T::HiddenOut(o_gate, cell_tanh, p.hidden, p.hidden_zp));
     });
   }
