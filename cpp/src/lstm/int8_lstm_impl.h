@@ -426,19 +426,18 @@ struct Interleaved {
   }
 };
 
-// How many vectors S's cell interleaves (S::kInterleave; 1 where S does not say).
+// How many vectors S's cell interleaves (S::kInterleave, a power of two; 1 where S does not say).
 template <class S, class = void>
 struct InterleaveOf : std::integral_constant<int, 1> {};
 template <class S>
 struct InterleaveOf<S, std::enable_if_t<(S::kInterleave > 1)>> : std::integral_constant<int, S::kInterleave> {};
 
-// body(T) for n values, T::kLanes16 at a time: T = Interleaved<S, K> while K vectors remain,
-// then one vector at a time.
+// body(T) for values i.. of n, T::kLanes16 at a time: T = Interleaved<S, K> while K vectors
+// remain, then by halves (K a power of two).
 template <class S, int K, class Body>
-void InChunks(size_t n, Body body) {
-  size_t i = 0;
+void InChunks(size_t n, Body body, size_t i = 0) {
   for (; i + K * S::kLanes16 <= n; i += K * S::kLanes16) body(Interleaved<S, K>(), i);
-  for (; i < n; i += S::kLanes16) body(Interleaved<S, 1>(), i);
+  if constexpr (K > 1) InChunks<S, K / 2>(n, body, i);
 }
 
 struct LogisticQ3 {
