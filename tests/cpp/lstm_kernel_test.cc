@@ -729,25 +729,26 @@ TEST(Int8Activations, ForgetGateTimesCellMatchesTflite) {
   }
 }
 
-// gemmlowp's logistic and tanh of every int16 input: each of this CPU's kernels as the
-// portable one (which is gemmlowp's scalar code, operation for operation).
-TEST(Int8Activations, EveryInputMatchesThePortableKernel) {
+// gemmlowp's logistic and tanh of every int16 input: each of this CPU's kernels (the portable
+// one included) as TFLite's own ApplySigmoid and ApplyTanh, which its integer LSTM calls.
+TEST(Int8Activations, EveryInputMatchesTflite) {
   std::vector<int16_t> in(65536), want(65536), got(65536);
   for (int i = 0; i < 65536; ++i) in[i] = static_cast<int16_t>(i - 32768);
-  const lstm::Int8Kernels& portable = lstm::PortableInt8Kernels();
+  tflite::tensor_utils::ApplySigmoid(in.data(), 1, 65536, want.data());
+  EXPECT_EQ(want[32768], 16384);  // logistic(0) = 1/2
   for (const lstm::Int8Kernels* k : lstm::Int8KernelsOnThisCpu()) {
-    portable.sigmoid(in.data(), want.data(), 65536);
     k->sigmoid(in.data(), got.data(), 65536);
     EXPECT_EQ(want, got) << "sigmoid, " << k->name;
-    EXPECT_EQ(want[32768], 16384);  // logistic(0) = 1/2
-    for (int bits = 0; bits <= 6; ++bits) {
-      portable.tanh(bits, in.data(), want.data(), 65536);
+  }
+  for (int bits = 0; bits <= 6; ++bits) {
+    tflite::tensor_utils::ApplyTanh(bits, in.data(), 1, 65536, want.data());
+    EXPECT_EQ(want[32768], 0);
+    if (bits >= 3) {
+      EXPECT_EQ(want[0], -32767) << bits;  // saturated: tanh(-8) and below
+    }
+    for (const lstm::Int8Kernels* k : lstm::Int8KernelsOnThisCpu()) {
       k->tanh(bits, in.data(), got.data(), 65536);
       EXPECT_EQ(want, got) << "tanh with " << bits << " integer bits, " << k->name;
-      EXPECT_EQ(want[32768], 0);
-      if (bits >= 3) {
-        EXPECT_EQ(want[0], -32767) << bits;  // saturated: tanh(-8) and below
-      }
     }
   }
 }
@@ -840,81 +841,87 @@ TEST(FloatKernels, EveryInstructionSetMatchesThePortableOne) {
 // Odd sizes (a last block of 5 units, column groups with a tail), two batch rows, weights and
 // inputs at the ends of their ranges.
 TEST(Int8Kernels, EveryInstructionSetMatchesThePortableOne) {
-  constexpr int kCell = 51, kInput = 11, kRows = 3, kBatch = 2;  // 7 blocks: 3 past a multiple of 4
-  std::mt19937 rng(11);
-  const auto draw = [&](int lo, int hi) {
-    const int pick = static_cast<int>(rng() % 4);
-    return pick == 0 ? lo : pick == 1 ? hi : lo + static_cast<int>(rng() % static_cast<unsigned>(hi - lo + 1));
-  };
-  std::vector<int8_t> w_in[lstm::kGates], w_rec[lstm::kGates];
-  const int8_t* in_ptrs[lstm::kGates];
-  const int8_t* rec_ptrs[lstm::kGates];
-  for (int g = 0; g < lstm::kGates; ++g) {
-    w_in[g].resize(kCell * kInput);
-    w_rec[g].resize(kCell * kCell);
-    for (int8_t& v : w_in[g]) v = static_cast<int8_t>(draw(-127, 127));
-    for (int8_t& v : w_rec[g]) v = static_cast<int8_t>(draw(-127, 127));
-    in_ptrs[g] = w_in[g].data();
-    rec_ptrs[g] = w_rec[g].data();
-  }
-  const size_t row = static_cast<size_t>(lstm::Blocks(kCell)) * lstm::kBlockWidth;
-  std::vector<int32_t> gate_bias[lstm::kGates];
-  const int32_t* bias_ptrs[lstm::kGates];
-  for (int g = 0; g < lstm::kGates; ++g) {
-    gate_bias[g].resize(kCell);
-    for (int32_t& b : gate_bias[g]) b = draw(-20000, 20000);
-    bias_ptrs[g] = gate_bias[g].data();
-  }
-  lstm::Int8Params params;
-  for (int g = 0; g < lstm::kGates; ++g) {
-    params.input[g] = {1518500250 + g, -7 - g % 2};
-    params.recurrent[g] = {1276901417 - g, -8 + g % 2};
-  }
-  params.hidden = {1395864371, -13};
-  params.hidden_zp = -3;
-  params.cell_scale = -11;
-  params.cell_clip = 20000;
-  const size_t padded = static_cast<size_t>(lstm::Int8Padded(kCell));
-  std::vector<int16_t> x(static_cast<size_t>(kRows) * lstm::Int8Columns(kInput), 0);
-  for (int r = 0; r < kRows; ++r) {
-    for (int k = 0; k < kInput; ++k) x[static_cast<size_t>(r) * lstm::Int8Columns(kInput) + k] = draw(-128, 127);
-  }
-  std::vector<int16_t> h_prev(kBatch * padded, 0), c0(kBatch * padded, 0);
-  for (int b = 0; b < kBatch; ++b) {
-    for (int u = 0; u < kCell; ++u) {
-      h_prev[b * padded + u] = static_cast<int16_t>(draw(-128, 127));
-      c0[b * padded + u] = static_cast<int16_t>(draw(-32768, 32767));
+  constexpr int kInput = 11, kRows = 3, kBatch = 2;
+  // 51 units: 7 blocks, 3 past a multiple of 4, 64 padded units; 77: 10 blocks (8 and 2 at
+  // once with AVX2), 96 padded units (4 and 2 vectors at once).
+  for (const int kCell : {51, 77}) {
+    SCOPED_TRACE(kCell);
+    std::mt19937 rng(11);
+    const auto draw = [&](int lo, int hi) {
+      const int pick = static_cast<int>(rng() % 4);
+      return pick == 0 ? lo : pick == 1 ? hi : lo + static_cast<int>(rng() % static_cast<unsigned>(hi - lo + 1));
+    };
+    std::vector<int8_t> w_in[lstm::kGates], w_rec[lstm::kGates];
+    const int8_t* in_ptrs[lstm::kGates];
+    const int8_t* rec_ptrs[lstm::kGates];
+    for (int g = 0; g < lstm::kGates; ++g) {
+      w_in[g].resize(kCell * kInput);
+      w_rec[g].resize(kCell * kCell);
+      for (int8_t& v : w_in[g]) v = static_cast<int8_t>(draw(-127, 127));
+      for (int8_t& v : w_rec[g]) v = static_cast<int8_t>(draw(-127, 127));
+      in_ptrs[g] = w_in[g].data();
+      rec_ptrs[g] = w_rec[g].data();
     }
-  }
-  struct Result {
-    std::vector<int16_t> gx, h, c;
-  };
-  const auto run = [&](const lstm::Int8Kernels& k) {
-    std::vector<int8_t> packed_in(lstm::PackedInt8Size(kCell, kInput, k.group));
-    std::vector<int8_t> packed_rec(lstm::PackedInt8Size(kCell, kCell, k.group));
-    lstm::PackInt8Gates(in_ptrs, kCell, kInput, k.group, packed_in.data());
-    lstm::PackInt8Gates(rec_ptrs, kCell, kCell, k.group, packed_rec.data());
-    // As Int8Lstm::Prepare: zero points (-5 and 3 here) and the kernel's x offset in the biases.
-    std::vector<int32_t> in_bias(row), rec_bias(row);
-    lstm::Int8EffectiveBias(in_ptrs, bias_ptrs, -5 - k.x_offset, kCell, kInput, in_bias.data());
-    lstm::Int8EffectiveBias(rec_ptrs, bias_ptrs, 3 - k.x_offset, kCell, kCell, rec_bias.data());
-    Result out{std::vector<int16_t>(kRows * row), std::vector<int16_t>(kBatch * padded), c0};
-    k.project({x.data(), kRows, kInput, kCell, packed_in.data(), in_bias.data(), &params, out.gx.data()});
-    std::vector<int16_t> gates(kBatch * lstm::kGates * padded);
-    const lstm::Int8StepArgs step{packed_rec.data(), rec_bias.data(), out.gx.data(), row,   h_prev.data(), out.h.data(),
-                                  out.c.data(),      gates.data(),    kBatch,        kCell, &params};
-    k.gates(step);
-    k.cell(step);
-    return out;
-  };
-  const Result want = run(lstm::PortableInt8Kernels());
-  for (const lstm::Int8Kernels* k : lstm::Int8KernelsOnThisCpu()) {
-    const Result got = run(*k);
-    EXPECT_EQ(got.gx, want.gx) << k->name << " projection";
-    for (int b = 0; b < kBatch; ++b) {  // past n_cell the state's lanes are scratch
+    const size_t row = static_cast<size_t>(lstm::Blocks(kCell)) * lstm::kBlockWidth;
+    std::vector<int32_t> gate_bias[lstm::kGates];
+    const int32_t* bias_ptrs[lstm::kGates];
+    for (int g = 0; g < lstm::kGates; ++g) {
+      gate_bias[g].resize(kCell);
+      for (int32_t& b : gate_bias[g]) b = draw(-20000, 20000);
+      bias_ptrs[g] = gate_bias[g].data();
+    }
+    lstm::Int8Params params;
+    for (int g = 0; g < lstm::kGates; ++g) {
+      params.input[g] = {1518500250 + g, -7 - g % 2};
+      params.recurrent[g] = {1276901417 - g, -8 + g % 2};
+    }
+    params.hidden = {1395864371, -13};
+    params.hidden_zp = -3;
+    params.cell_scale = -11;
+    params.cell_clip = 20000;
+    const size_t padded = static_cast<size_t>(lstm::Int8Padded(kCell));
+    std::vector<int16_t> x(static_cast<size_t>(kRows) * lstm::Int8Columns(kInput), 0);
+    for (int r = 0; r < kRows; ++r) {
+      for (int k = 0; k < kInput; ++k) x[static_cast<size_t>(r) * lstm::Int8Columns(kInput) + k] = draw(-128, 127);
+    }
+    std::vector<int16_t> h_prev(kBatch * padded, 0), c0(kBatch * padded, 0);
+    for (int b = 0; b < kBatch; ++b) {
       for (int u = 0; u < kCell; ++u) {
-        EXPECT_EQ(got.c[b * padded + u], want.c[b * padded + u]) << k->name << " c " << u;
-        EXPECT_EQ(got.h[b * padded + u], want.h[b * padded + u]) << k->name << " h " << u;
+        h_prev[b * padded + u] = static_cast<int16_t>(draw(-128, 127));
+        c0[b * padded + u] = static_cast<int16_t>(draw(-32768, 32767));
+      }
+    }
+    struct Result {
+      std::vector<int16_t> gx, h, c;
+    };
+    const auto run = [&](const lstm::Int8Kernels& k) {
+      std::vector<int8_t> packed_in(lstm::PackedInt8Size(kCell, kInput, k.group));
+      std::vector<int8_t> packed_rec(lstm::PackedInt8Size(kCell, kCell, k.group));
+      lstm::PackInt8Gates(in_ptrs, kCell, kInput, k.group, packed_in.data());
+      lstm::PackInt8Gates(rec_ptrs, kCell, kCell, k.group, packed_rec.data());
+      // As Int8Lstm::Prepare: zero points (-5 and 3 here) and the kernel's x offset in the biases.
+      std::vector<int32_t> in_bias(row), rec_bias(row);
+      lstm::Int8EffectiveBias(in_ptrs, bias_ptrs, -5 - k.x_offset, kCell, kInput, in_bias.data());
+      lstm::Int8EffectiveBias(rec_ptrs, bias_ptrs, 3 - k.x_offset, kCell, kCell, rec_bias.data());
+      Result out{std::vector<int16_t>(kRows * row), std::vector<int16_t>(kBatch * padded), c0};
+      k.project({x.data(), kRows, kInput, kCell, packed_in.data(), in_bias.data(), &params, out.gx.data()});
+      std::vector<int16_t> gates(kBatch * lstm::kGates * padded);
+      const lstm::Int8StepArgs step{
+          packed_rec.data(), rec_bias.data(), out.gx.data(), row,   h_prev.data(), out.h.data(),
+          out.c.data(),      gates.data(),    kBatch,        kCell, &params};
+      k.gates(step);
+      k.cell(step);
+      return out;
+    };
+    const Result want = run(lstm::PortableInt8Kernels());
+    for (const lstm::Int8Kernels* k : lstm::Int8KernelsOnThisCpu()) {
+      const Result got = run(*k);
+      EXPECT_EQ(got.gx, want.gx) << k->name << " projection";
+      for (int b = 0; b < kBatch; ++b) {  // past n_cell the state's lanes are scratch
+        for (int u = 0; u < kCell; ++u) {
+          EXPECT_EQ(got.c[b * padded + u], want.c[b * padded + u]) << k->name << " c " << u;
+          EXPECT_EQ(got.h[b * padded + u], want.h[b * padded + u]) << k->name << " h " << u;
+        }
       }
     }
   }

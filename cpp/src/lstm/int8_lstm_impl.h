@@ -14,12 +14,16 @@
 //   int32: Load32 Add32 Widen16(p) (kLanes32 int16 -> int32) StoreSat16(p, v) Mbqm(v, qm) (TFLite's
 //     MultiplyByQuantizedMultiplier), XV LoadX(x) (x[0..kGroup) in the form Mac takes, prepared
 //     once for every block that uses it), Mac(acc, w, xv) (acc[v] += the products of one packed
-//     weight group with those columns), kBlocksAtOnce (1, 2 or 4: blocks whose products share each
-//     prepared x, where the registers hold all their accumulators).
+//     weight group with those columns), kBlocksAtOnce (1, 2, 4 or 8: blocks whose products share
+//     each prepared x).
 // Optionally (kMulIfBit = true) MulIfBit16(x, bits, bit, m) = lanes where bits & bit != 0:
 // Mul16(x, m), others x (AVX-512: one test into a mask register and a masked multiply); and
+// (kStoreSat16x2 = true) StoreSat16x2(p, a, b): two vectors saturated to int16 in one store;
 // (kStoreSat16x4 = true, with 8 int32 lanes) StoreSat16x4(p, a, b, c, d): four vectors
-// saturated to 32 int16 in one store.
+// saturated to 32 int16 in one store; Requant and MakeRequant(qm) (what Mbqm takes in place of
+// qm: its constants, made once per call); kInterleave (the cell's activations on that many
+// vectors at once, see Interleaved); kLookup16 and Lookup16(table, v) (table[v] per lane: the
+// activations from tables, see TableOf).
 // The fixed-point functions below are gemmlowp's (fixedpoint.h) for 16-bit raw values, the
 // same operations in the same order, so every lane gets the scalar code's bits.
 #pragma once
@@ -31,6 +35,15 @@
 #include <type_traits>
 
 #include "int8_lstm.h"
+
+// The activations' operations and the cell's passes inlined whatever the compiler's budget:
+// an interleaved activation is several hundred instructions, past GCC's limits, and a call
+// per operation takes the vectors through memory.
+#if defined(__GNUC__)
+#define TFLSTM_INT8_INLINE inline __attribute__((always_inline))
+#else
+#define TFLSTM_INT8_INLINE inline
+#endif
 
 namespace tflstm::lstm {
 namespace {
@@ -70,43 +83,62 @@ struct HasMulIfBit : std::false_type {};
 template <class S>
 struct HasMulIfBit<S, std::enable_if_t<S::kMulIfBit>> : std::true_type {};
 template <class S, class = void>
+struct HasStoreSat16x2 : std::false_type {};
+template <class S>
+struct HasStoreSat16x2<S, std::enable_if_t<S::kStoreSat16x2>> : std::true_type {};
+template <class S, class = void>
 struct HasStoreSat16x4 : std::false_type {};
 template <class S>
 struct HasStoreSat16x4<S, std::enable_if_t<S::kStoreSat16x4>> : std::true_type {};
+
+// A quantized multiplier as S's Mbqm takes it: S::Requant (S::MakeRequant(q): its constants
+// made once per kernel call, not once per vector), or the multiplier itself.
+template <class S, class = void>
+struct RequantOf {
+  using type = QuantizedMultiplier;
+  static type Make(QuantizedMultiplier q) { return q; }
+};
+template <class S>
+struct RequantOf<S, std::void_t<typename S::Requant>> {
+  using type = typename S::Requant;
+  static type Make(QuantizedMultiplier q) { return S::MakeRequant(q); }
+};
 
 template <class S>
 struct Fixed {
   using V = typename S::V16;
 
-  static V Neg(V a) { return S::Sub16(S::Set16(0), a); }
+  TFLSTM_INT8_INLINE static V Neg(V a) { return S::Sub16(S::Set16(0), a); }
   // RoundingDivideByPOT with a compile-time exponent: to nearest, ties away from zero.
   template <int E>
-  static V DivPot(V x) {
+  TFLSTM_INT8_INLINE static V DivPot(V x) {
     return S::template DivPot16<E>(x);
   }
   // SaturatingRoundingMultiplyByPOT<E> for E > 0: a left shift that saturates, which is E
   // saturating doublings.
   template <int E>
-  static V SatShl(V x) {
+  TFLSTM_INT8_INLINE static V SatShl(V x) {
     for (int i = 0; i < E; ++i) x = S::SatAdd16(x, x);
     return x;
   }
 
   // exp(a) for a in [-1/4, 0), Q0.15.
-  static V ExpQuarter(V a) {
+  TFLSTM_INT8_INLINE static V ExpQuarter(V a) {
     const V constant_term = S::Set16(Q16(1895147668));
     const V one_third = S::Set16(Q16(715827883));
     const V x = S::Add16(a, S::Set16(1 << 12));
     const V x2 = S::Mul16(x, x);
     const V x3 = S::Mul16(x2, x);
     const V x4 = S::Mul16(x2, x2);
-    const V x4_over_4 = DivPot<2>(x4);
-    const V poly = DivPot<1>(S::Add16(S::Mul16(S::Add16(x4_over_4, x3), one_third), x2));
+    // RoundingDivideByPOT of a value >= 0 (x4, and the polynomial's sum) rounds half up, as
+    // Mul16 by 2^(15 - E) does: one operation where DivPot handles either sign.
+    const V x4_over_4 = S::Mul16(x4, S::Set16(1 << 13));
+    const V poly = S::Mul16(S::Add16(S::Mul16(S::Add16(x4_over_4, x3), one_third), x2), S::Set16(1 << 14));
     return S::SatAdd16(constant_term, S::Mul16(constant_term, S::Add16(x, poly)));
   }
 
   template <int N, int E>
-  static V Barrel(V result, V remainder, int32_t multiplier) {
+  TFLSTM_INT8_INLINE static V Barrel(V result, V remainder, int32_t multiplier) {
     if constexpr (N > E) {
       constexpr int kShift = 15 - N + E;
       const V bit = S::Set16(static_cast<int16_t>(1 << kShift));
@@ -122,7 +154,7 @@ struct Fixed {
 
   // exp(a) for a <= 0 with N integer bits, Q0.15.
   template <int N>
-  static V ExpOnNegative(V a) {
+  TFLSTM_INT8_INLINE static V ExpOnNegative(V a) {
     constexpr int16_t kQuarter = static_cast<int16_t>(1 << (15 - N - 2));
     const V a_mod_quarter_minus_quarter = S::Sub16(S::And16(a, S::Set16(kQuarter - 1)), S::Set16(kQuarter));
     // Rescale<0>: in [-1/4, 0) the shift cannot saturate.
@@ -143,12 +175,15 @@ struct Fixed {
   }
 
   // Newton-Raphson for 1 / (1 + a), a in [0, 1]: Q2.13.
-  static V Reciprocal(V a) {
+  TFLSTM_INT8_INLINE static V Reciprocal(V a) {
     const V half_denominator = S::HalfSumNonneg16(a, S::Set16(32767));
     V x = S::Add16(S::Set16(Q16(1515870810)), S::Mul16(half_denominator, S::Set16(Q16(-1010580540))));
     for (int i = 0; i < 3; ++i) {
       const V one_minus = S::Sub16(S::Set16(1 << 13), S::Mul16(half_denominator, x));
-      x = S::Add16(x, SatShl<2>(S::Mul16(x, one_minus)));
+      // gemmlowp's saturating shift never saturates here (the correction is small once x
+      // starts from the linear estimate; Int8Activations.EveryInputMatchesTflite runs every
+      // input): a plain shift gives its bits.
+      x = S::Add16(x, S::template Shl16<2>(S::Mul16(x, one_minus)));
     }
     return x;
   }
@@ -156,14 +191,14 @@ struct Fixed {
   // (int16) RoundingDivideByPOT(a * b, 15) for a >= 0 (the forget gate times the cell state, as
   // TFLite's CwiseMul): Mul16 rounds halves up, which differs only where a * b < 0 lies exactly
   // halfway, its low 15 bits 0x4000; there the result is one less (every pair was checked).
-  static V MulRoundQ15(V a, V b) {
+  TFLSTM_INT8_INLINE static V MulRoundQ15(V a, V b) {
     const V low = S::Select16(S::CmpLt16(b, S::Set16(0)), S::And16(S::Mullo16(a, b), S::Set16(0x7fff)), S::Set16(0));
     const V r = S::Mul16(a, b);
     return S::Select16(S::CmpEq16(low, S::Set16(0x4000)), S::Sub16(r, S::Set16(1)), r);
   }
 
   template <int N>
-  static V Logistic(V a) {
+  TFLSTM_INT8_INLINE static V Logistic(V a) {
     const V zero = S::Set16(0);
     const auto positive = S::CmpGt16(a, zero);
     const V minus_abs = S::Select16(positive, Neg(a), a);  // -|a|, -32768 staying -32768 as in gemmlowp
@@ -173,7 +208,7 @@ struct Fixed {
   }
 
   template <int N>
-  static V Tanh(V a) {
+  TFLSTM_INT8_INLINE static V Tanh(V a) {
     const V zero = S::Set16(0);
     const auto negative = S::CmpLt16(a, zero);
     const V n = S::Select16(negative, a, Neg(a));
@@ -210,26 +245,34 @@ void ProjectBlocks(const Int8ProjectArgs& a, int blk, int groups) {
   const size_t row_stride = static_cast<size_t>(Blocks(a.n_cell)) * kBlockWidth;
   const int8_t* w = a.weights + blk * block_stride;
   const int32_t* bias = a.bias + static_cast<size_t>(blk) * kBlockWidth;
+  typename RequantOf<S>::type scale[kVecs];
+  for (int v = 0; v < kVecs; ++v) scale[v] = RequantOf<S>::Make(a.params->input[v * L / kBlockUnits]);
   for (int r = 0; r < a.rows; ++r) {
     V32 acc[NB][kVecs];
     Accumulate<S, NB>(w, block_stride, groups, a.x + r * x_stride, bias, acc);
     for (int n = 0; n < NB; ++n) {
       int16_t* gx = a.gx + r * row_stride + static_cast<size_t>(blk + n) * kBlockWidth;
-      for (int v = 0; v < kVecs; ++v) {
-        S::StoreSat16(gx + v * L, S::Mbqm(acc[n][v], a.params->input[v * L / kBlockUnits]));
+      for (int v = 0; v < kVecs; ++v) acc[n][v] = S::Mbqm(acc[n][v], scale[v]);
+      if constexpr (kVecs % 2 == 0 && HasStoreSat16x2<S>::value) {
+        for (int v = 0; v < kVecs; v += 2) S::StoreSat16x2(gx + v * L, acc[n][v], acc[n][v + 1]);
+      } else {
+        for (int v = 0; v < kVecs; ++v) S::StoreSat16(gx + v * L, acc[n][v]);
       }
     }
   }
 }
 
+// Blocks blk.. of the input projection, NB at a time, then the rest by halves (NB a power of two).
+template <class S, int NB>
+void ProjectFrom(const Int8ProjectArgs& a, int blk, int groups) {
+  const int blocks = Blocks(a.n_cell);
+  for (; blk + NB <= blocks; blk += NB) ProjectBlocks<S, NB>(a, blk, groups);
+  if constexpr (NB > 1) ProjectFrom<S, NB / 2>(a, blk, groups);
+}
+
 template <class S>
 void Int8Project(const Int8ProjectArgs& a) {
-  const int blocks = Blocks(a.n_cell);
-  const int groups = (a.n_input + S::kGroup - 1) / S::kGroup;
-  constexpr int NB = S::kBlocksAtOnce;
-  int blk = 0;
-  for (; blk + NB <= blocks; blk += NB) ProjectBlocks<S, NB>(a, blk, groups);
-  for (; blk < blocks; ++blk) ProjectBlocks<S, 1>(a, blk, groups);
+  ProjectFrom<S, S::kBlocksAtOnce>(a, 0, (a.n_input + S::kGroup - 1) / S::kGroup);
 }
 
 // Blocks `blk` .. blk + NB of one step's gates, for every batch row (the blocks' weights stay in
@@ -243,13 +286,15 @@ void GatesOfBlocks(const Int8StepArgs& a, int blk, int groups) {
   const size_t block_stride = static_cast<size_t>(groups) * kBlockWidth * S::kGroup;
   const int8_t* w = a.recurrent + blk * block_stride;
   const int32_t* bias = a.bias + static_cast<size_t>(blk) * kBlockWidth;
+  typename RequantOf<S>::type scale[kVecs];
+  for (int v = 0; v < kVecs; ++v) scale[v] = RequantOf<S>::Make(a.params->recurrent[v * L / kBlockUnits]);
   for (int b = 0; b < a.batch; ++b) {
     V32 acc[NB][kVecs];
     Accumulate<S, NB>(w, block_stride, groups, a.h_prev + b * padded, bias, acc);
     for (int n = 0; n < NB; ++n) {
       const int16_t* gx = a.gx + b * a.gx_batch_stride + static_cast<size_t>(blk + n) * kBlockWidth;
       for (int v = 0; v < kVecs; ++v) {
-        acc[n][v] = S::Add32(S::Mbqm(acc[n][v], a.params->recurrent[v * L / kBlockUnits]), S::Widen16(gx + v * L));
+        acc[n][v] = S::Add32(S::Mbqm(acc[n][v], scale[v]), S::Widen16(gx + v * L));
       }
     }
     int16_t* gates = a.gates + b * kGates * padded + static_cast<size_t>(blk) * kBlockUnits;
@@ -257,6 +302,11 @@ void GatesOfBlocks(const Int8StepArgs& a, int blk, int groups) {
       // Each gate's 32 units in one store, which the cell's 32-lane load of them can forward from
       // (a wide load over several narrow stores waits until they reach the cache).
       for (int g = 0; g < kGates; ++g) S::StoreSat16x4(gates + g * padded, acc[0][g], acc[1][g], acc[2][g], acc[3][g]);
+    } else if constexpr (NB % 2 == 0 && kVecs == kGates && HasStoreSat16x2<S>::value) {
+      for (int n = 0; n < NB; n += 2) {
+        for (int g = 0; g < kGates; ++g)
+          S::StoreSat16x2(gates + g * padded + n * kBlockUnits, acc[n][g], acc[n + 1][g]);
+      }
     } else {
       for (int n = 0; n < NB; ++n) {
         for (int v = 0; v < kVecs; ++v) {
@@ -267,45 +317,230 @@ void GatesOfBlocks(const Int8StepArgs& a, int blk, int groups) {
   }
 }
 
-template <class S>
-void Int8Gates(const Int8StepArgs& a) {
+// Blocks blk.. of one step's gates, NB at a time, then the rest by halves (NB a power of two).
+template <class S, int NB>
+void GatesFrom(const Int8StepArgs& a, int blk, int groups) {
   const int blocks = Blocks(a.n_cell);
-  const int groups = (a.n_cell + S::kGroup - 1) / S::kGroup;
-  constexpr int NB = S::kBlocksAtOnce;
-  int blk = 0;
   for (; blk + NB <= blocks; blk += NB) GatesOfBlocks<S, NB>(a, blk, groups);
-  for (; blk < blocks; ++blk) GatesOfBlocks<S, 1>(a, blk, groups);
+  if constexpr (NB > 1) GatesFrom<S, NB / 2>(a, blk, groups);
 }
 
-// The activations, cell update and hidden state, kLanes16 units at a time (kCellBits =
-// 15 + the cell state's scale exponent: tanh's input format). For kCellBits outside 0..6
-// TFLite's ApplyTanh writes nothing, and its output stage reads the buffer it reuses, which
-// holds the input gate: kCellBits = -1 does the same.
+template <class S>
+void Int8Gates(const Int8StepArgs& a) {
+  GatesFrom<S, S::kBlocksAtOnce>(a, 0, (a.n_cell + S::kGroup - 1) / S::kGroup);
+}
+
+// K vectors of S as one vector type (kLanes16 = K * S's), each operation applied to the K in
+// turn. gemmlowp's activations are long chains of dependent operations: one chain at a time
+// leaves the CPU waiting on each result (an out-of-order window holds about two of them), K
+// chains written interleaved keep its units busy. Load16 and Store16 take K consecutive vectors.
+template <class S, int K>
+struct Interleaved {
+  using One = typename S::V16;
+  using OneMask = decltype(S::CmpEq16(S::Set16(0), S::Set16(0)));
+  struct V16 {
+    One v[K];
+    One& operator[](int k) { return v[k]; }
+    const One& operator[](int k) const { return v[k]; }
+  };
+  struct Mask {
+    OneMask v[K];
+  };
+  static constexpr int kLanes16 = K * S::kLanes16;
+  static constexpr bool kMulIfBit = HasMulIfBit<S>::value;
+
+  template <class R, class F>
+  TFLSTM_INT8_INLINE static R Each(F f) {
+    R r;
+    for (int k = 0; k < K; ++k) r.v[k] = f(k);
+    return r;
+  }
+  TFLSTM_INT8_INLINE static V16 Set16(int16_t x) {
+    const One v = S::Set16(x);
+    return Each<V16>([&](int) { return v; });
+  }
+  TFLSTM_INT8_INLINE static V16 Load16(const int16_t* p) {
+    return Each<V16>([&](int k) { return S::Load16(p + k * S::kLanes16); });
+  }
+  TFLSTM_INT8_INLINE static void Store16(int16_t* p, const V16& a) {
+    for (int k = 0; k < K; ++k) S::Store16(p + k * S::kLanes16, a[k]);
+  }
+  TFLSTM_INT8_INLINE static V16 Add16(const V16& a, const V16& b) {
+    return Each<V16>([&](int k) { return S::Add16(a[k], b[k]); });
+  }
+  TFLSTM_INT8_INLINE static V16 Sub16(const V16& a, const V16& b) {
+    return Each<V16>([&](int k) { return S::Sub16(a[k], b[k]); });
+  }
+  TFLSTM_INT8_INLINE static V16 SatAdd16(const V16& a, const V16& b) {
+    return Each<V16>([&](int k) { return S::SatAdd16(a[k], b[k]); });
+  }
+  TFLSTM_INT8_INLINE static V16 Mul16(const V16& a, const V16& b) {
+    return Each<V16>([&](int k) { return S::Mul16(a[k], b[k]); });
+  }
+  TFLSTM_INT8_INLINE static V16 Mullo16(const V16& a, const V16& b) {
+    return Each<V16>([&](int k) { return S::Mullo16(a[k], b[k]); });
+  }
+  TFLSTM_INT8_INLINE static V16 And16(const V16& a, const V16& b) {
+    return Each<V16>([&](int k) { return S::And16(a[k], b[k]); });
+  }
+  TFLSTM_INT8_INLINE static V16 Min16(const V16& a, const V16& b) {
+    return Each<V16>([&](int k) { return S::Min16(a[k], b[k]); });
+  }
+  TFLSTM_INT8_INLINE static V16 Max16(const V16& a, const V16& b) {
+    return Each<V16>([&](int k) { return S::Max16(a[k], b[k]); });
+  }
+  TFLSTM_INT8_INLINE static Mask CmpGt16(const V16& a, const V16& b) {
+    return Each<Mask>([&](int k) { return S::CmpGt16(a[k], b[k]); });
+  }
+  TFLSTM_INT8_INLINE static Mask CmpLt16(const V16& a, const V16& b) {
+    return Each<Mask>([&](int k) { return S::CmpLt16(a[k], b[k]); });
+  }
+  TFLSTM_INT8_INLINE static Mask CmpEq16(const V16& a, const V16& b) {
+    return Each<Mask>([&](int k) { return S::CmpEq16(a[k], b[k]); });
+  }
+  TFLSTM_INT8_INLINE static V16 Select16(const Mask& m, const V16& a, const V16& b) {
+    return Each<V16>([&](int k) { return S::Select16(m.v[k], a[k], b[k]); });
+  }
+  template <int N>
+  TFLSTM_INT8_INLINE static V16 Shl16(const V16& a) {
+    return Each<V16>([&](int k) { return S::template Shl16<N>(a[k]); });
+  }
+  template <int E>
+  TFLSTM_INT8_INLINE static V16 DivPot16(const V16& a) {
+    return Each<V16>([&](int k) { return S::template DivPot16<E>(a[k]); });
+  }
+  TFLSTM_INT8_INLINE static V16 HalfSumNonneg16(const V16& a, const V16& b) {
+    return Each<V16>([&](int k) { return S::HalfSumNonneg16(a[k], b[k]); });
+  }
+  TFLSTM_INT8_INLINE static V16 MulIfBit16(const V16& x, const V16& bits, const V16& bit, const V16& m) {
+    return Each<V16>([&](int k) { return S::MulIfBit16(x[k], bits[k], bit[k], m[k]); });
+  }
+  TFLSTM_INT8_INLINE static V16 Lookup16(const int16_t* table, const V16& a) {
+    return Each<V16>([&](int k) { return S::Lookup16(table, a[k]); });
+  }
+  TFLSTM_INT8_INLINE static V16 MulRound16(const V16& a, const V16& b, int shift) {
+    return Each<V16>([&](int k) { return S::MulRound16(a[k], b[k], shift); });
+  }
+  TFLSTM_INT8_INLINE static V16 HiddenOut(const V16& o, const V16& t, QuantizedMultiplier q, int32_t zp) {
+    return Each<V16>([&](int k) { return S::HiddenOut(o[k], t[k], q, zp); });
+  }
+};
+
+// How many vectors S's cell interleaves (S::kInterleave, a power of two; 1 where S does not say).
+template <class S, class = void>
+struct InterleaveOf : std::integral_constant<int, 1> {};
+template <class S>
+struct InterleaveOf<S, std::enable_if_t<(S::kInterleave > 1)>> : std::integral_constant<int, S::kInterleave> {};
+
+// body(T) for values i.. of n, T::kLanes16 at a time: T = Interleaved<S, K> while K vectors
+// remain, then by halves (K a power of two).
+template <class S, int K, class Body>
+void InChunks(size_t n, Body body, size_t i = 0) {
+  for (; i + K * S::kLanes16 <= n; i += K * S::kLanes16) body(Interleaved<S, K>(), i);
+  if constexpr (K > 1) InChunks<S, K / 2>(n, body, i);
+}
+
+struct LogisticQ3 {
+  template <class T>
+  typename T::V16 operator()(T, const typename T::V16& v) const {
+    return Fixed<T>::template Logistic<3>(v);
+  }
+};
+template <int N>
+struct TanhQ {
+  template <class T>
+  typename T::V16 operator()(T, const typename T::V16& v) const {
+    return Fixed<T>::template Tanh<N>(v);
+  }
+};
+
+template <class S, class = void>
+struct HasLookup16 : std::false_type {};
+template <class S>
+struct HasLookup16<S, std::enable_if_t<S::kLookup16>> : std::true_type {};
+
+// fn(T) (a Fixed<T> activation) in place over n int16 values, computed.
+template <class S, class Fn>
+void Compute(int16_t* p, size_t n, Fn fn) {
+  InChunks<S, InterleaveOf<S>::value>(n, [&](auto t, size_t i) {
+    using T = decltype(t);
+    T::Store16(p + i, fn(t, T::Load16(p + i)));
+  });
+}
+
+// Fn of every int16 input, computed once by S's vector code on first use (a function-local
+// static: thread-safe, no heap), indexed from -32768 to 32767; one entry past the end for
+// lookups that read two entries at once.
+template <class S, class Fn>
+const int16_t* TableOf() {
+  alignas(64) static int16_t table[65536 + S::kLanes16];
+  static const bool kBuilt = [] {
+    for (int i = 0; i < 65536; ++i) table[i] = static_cast<int16_t>(i - 32768);
+    Compute<S>(table, 65536, Fn());
+    return true;
+  }();
+  static_cast<void>(kBuilt);
+  return table + 32768;
+}
+
+// fn of v (T: S or Interleaved<S, K>): from its table where S looks values up (kLookup16), which
+// costs less than computing gemmlowp's fixed-point activations, else computed.
+template <class S, class T, class Fn>
+TFLSTM_INT8_INLINE typename T::V16 Apply(Fn fn, const typename T::V16& v) {
+  if constexpr (HasLookup16<S>::value) {
+    return T::Lookup16(TableOf<S, Fn>(), v);
+  } else {
+    return fn(T(), v);
+  }
+}
+
+// fn in place over n int16 values: looked up a vector at a time (the gathers overlap without
+// help), or computed K vectors interleaved.
+template <class S, class Fn>
+void Activate(int16_t* p, size_t n, Fn fn) {
+  if constexpr (HasLookup16<S>::value) {
+    for (size_t i = 0; i < n; i += S::kLanes16) S::Store16(p + i, Apply<S, S>(fn, S::Load16(p + i)));
+  } else {
+    InChunks<S, InterleaveOf<S>::value>(n, [&](auto t, size_t i) {
+      using T = decltype(t);
+      T::Store16(p + i, fn(t, T::Load16(p + i)));
+    });
+  }
+}
+
+// The activations, cell update and hidden state (kCellBits = 15 + the cell state's scale
+// exponent: tanh's input format): first each gate's activation in place, then the cell, in
+// passes short enough that a CPU overlaps the chains of consecutive vectors. For kCellBits
+// outside 0..6 TFLite's ApplyTanh writes nothing, and its output stage reads the buffer it
+// reuses, which holds the input gate: kCellBits = -1 does the same.
 template <class S, int kCellBits>
 void Int8Cell(const Int8StepArgs& a) {
-  using F = Fixed<S>;
-  using V = typename S::V16;
   const Int8Params& p = *a.params;
   const size_t padded = static_cast<size_t>(Int8Padded(a.n_cell));
   const int ic_shift = 30 + p.cell_scale;
-  const V clip_hi = S::Set16(p.cell_clip);
-  const V clip_lo = S::Set16(static_cast<int16_t>(-p.cell_clip));
   for (int b = 0; b < a.batch; ++b) {
-    const int16_t* gates = a.gates + b * kGates * padded;
+    int16_t* gates = a.gates + b * kGates * padded;
     int16_t* c = a.c + b * padded;
     int16_t* h = a.h_next + b * padded;
-    for (size_t u = 0; u < padded; u += S::kLanes16) {
-      const V i_gate = F::template Logistic<3>(S::Load16(gates + u));
-      const V f_gate = F::template Logistic<3>(S::Load16(gates + padded + u));
-      const V c_gate = F::template Tanh<3>(S::Load16(gates + 2 * padded + u));
-      const V o_gate = F::template Logistic<3>(S::Load16(gates + 3 * padded + u));
-      V cell = S::SatAdd16(F::MulRoundQ15(f_gate, S::Load16(c + u)), S::MulRound16(i_gate, c_gate, ic_shift));
-      if (p.cell_clip > 0) cell = S::Max16(S::Min16(cell, clip_hi), clip_lo);
-      S::Store16(c + u, cell);
+    Activate<S>(gates, 2 * padded, LogisticQ3());  // i and f
+    Activate<S>(gates + 2 * padded, padded, TanhQ<3>());
+    Activate<S>(gates + 3 * padded, padded, LogisticQ3());
+    InChunks<S, InterleaveOf<S>::value>(padded, [&](auto t, size_t u) {
+      using T = decltype(t);
+      using V = typename T::V16;
+      const V i_gate = T::Load16(gates + u);
+      const V f_gate = T::Load16(gates + padded + u);
+      const V c_gate = T::Load16(gates + 2 * padded + u);
+      const V o_gate = T::Load16(gates + 3 * padded + u);
+      V cell = T::SatAdd16(Fixed<T>::MulRoundQ15(f_gate, T::Load16(c + u)), T::MulRound16(i_gate, c_gate, ic_shift));
+      if (p.cell_clip > 0) {
+        cell = T::Max16(T::Min16(cell, T::Set16(p.cell_clip)), T::Set16(static_cast<int16_t>(-p.cell_clip)));
+      }
+      T::Store16(c + u, cell);
       V cell_tanh = i_gate;
-      if constexpr (kCellBits >= 0) cell_tanh = F::template Tanh<kCellBits>(cell);
-      S::Store16(h + u, S::HiddenOut(o_gate, cell_tanh, p.hidden, p.hidden_zp));
-    }
+      if constexpr (kCellBits >= 0) cell_tanh = Apply<S, T>(TanhQ<kCellBits>(), cell);
+      T::Store16(h + u, T::HiddenOut(o_gate, cell_tanh, p.hidden, p.hidden_zp));
+    });
   }
 }
 
@@ -323,25 +558,24 @@ void Int8CellOf(const Int8StepArgs& a) {
   }
 }
 
-// Whole vectors over buffers of n values (n a multiple of kLanes16), for the tests.
+// Whole vectors over buffers of n values (n a multiple of kLanes16), for the tests: the cell's code.
 template <class S>
 void Int8Sigmoid(const int16_t* in, int16_t* out, int n) {
-  for (int i = 0; i < n; i += S::kLanes16) S::Store16(out + i, Fixed<S>::template Logistic<3>(S::Load16(in + i)));
-}
-template <class S, int N>
-void Int8TanhN(const int16_t* in, int16_t* out, int n) {
-  for (int i = 0; i < n; i += S::kLanes16) S::Store16(out + i, Fixed<S>::template Tanh<N>(S::Load16(in + i)));
+  std::copy(in, in + n, out);
+  Activate<S>(out, static_cast<size_t>(n), LogisticQ3());
 }
 template <class S>
 void Int8Tanh(int integer_bits, const int16_t* in, int16_t* out, int n) {
+  std::copy(in, in + n, out);
+  const auto size = static_cast<size_t>(n);
   switch (integer_bits) {
-    case 0: return Int8TanhN<S, 0>(in, out, n);
-    case 1: return Int8TanhN<S, 1>(in, out, n);
-    case 2: return Int8TanhN<S, 2>(in, out, n);
-    case 3: return Int8TanhN<S, 3>(in, out, n);
-    case 4: return Int8TanhN<S, 4>(in, out, n);
-    case 5: return Int8TanhN<S, 5>(in, out, n);
-    default: return Int8TanhN<S, 6>(in, out, n);
+    case 0: return Activate<S>(out, size, TanhQ<0>());
+    case 1: return Activate<S>(out, size, TanhQ<1>());
+    case 2: return Activate<S>(out, size, TanhQ<2>());
+    case 3: return Activate<S>(out, size, TanhQ<3>());
+    case 4: return Activate<S>(out, size, TanhQ<4>());
+    case 5: return Activate<S>(out, size, TanhQ<5>());
+    default: return Activate<S>(out, size, TanhQ<6>());
   }
 }
 

@@ -35,6 +35,9 @@ struct VnniInt8 : Avx2Int8 {
     return _mm256_mask_add_epi32(shifted, up, shifted, one);
   }
   static V32 Mbqm(V32 v, QuantizedMultiplier q) { return Mbqm256<VnniInt8>(v, q); }
+  // Its Mbqm takes the multiplier itself (not Avx2Int8::Requant's constants).
+  using Requant = QuantizedMultiplier;
+  static Requant MakeRequant(QuantizedMultiplier q) { return q; }
   static constexpr bool kStoreSat16x4 = true;
   static void StoreSat16x4(int16_t* p, V32 a, V32 b, V32 c, V32 d) {
     const __m512i ab = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
