@@ -11,10 +11,13 @@ put in the form that converts:
 - an LSTM without bias gets a zero bias; an LSTM whose cell activation is relu, relu6, sigmoid
   or linear is built with tanh and its fused op's activation is set afterwards (see
   lstm_flatbuffer.py), as TFLite's float and hybrid kernels take that activation as a parameter;
-- a GRU or SimpleRNN, which TFLite has no fused kernel for, and an LSTM whose gates are not
-  sigmoid (Keras 2's hard_sigmoid) or whose cell activation the fused op does not compute, are
-  unrolled over the fixed number of steps into builtin ops, each gate function computed as its
-  source Keras defines it (see gate_function);
+- a GRU (and a Bidirectional GRU) whose activations tflstm's fused GRU computes becomes a
+  placeholder (gru_stand_ins.py) that the converter's output then has replaced by the
+  TFLSTM_GRU custom op (fuse_gru.py), unless the conversion is portable (stock TFLite only);
+- any other GRU, a SimpleRNN, which TFLite has no fused kernel for, and an LSTM whose gates are
+  not sigmoid (Keras 2's hard_sigmoid) or whose cell activation the fused op does not compute,
+  are unrolled over the fixed number of steps into builtin ops, each gate function computed as
+  its source Keras defines it (see gate_function);
 - a subclassed model's call() runs on the rebuilt layers (its own Python code, tf_keras twins in
   place of its layers);
 - a layer tf_keras does not have (a custom layer, a Lambda, a Keras 3 op) runs inside a tf_keras
@@ -35,7 +38,9 @@ from typing import Any
 
 import numpy as np
 
+from . import gru_stand_ins
 from .errors import ConversionError, UnsupportedLayerError
+from .fuse_gru import KERAS3_HARD_SIGMOID, GruSpec, op_activation
 
 # Cell activations of the fused LSTM op that TFLite's float and hybrid kernels compute
 # (tensor_utils::ApplyActivationToVector), as TFLite's ActivationFunctionType codes.
@@ -47,9 +52,8 @@ _MASK_HELP = (
     "feed fixed-length windows, or keep the mask out of the exported model and run the shorter "
     "sequence itself: the runtime resizes to any length"
 )
-# Activations whose definition differs between tf_keras (Keras 2) and Keras 3: the rebuilt layer
-# computes the source's. Keras 2: clip(0.2 x + 0.5, 0, 1); Keras 3: relu6(x + 3) / 6.
-KERAS3_HARD_SIGMOID = "hard_sigmoid (Keras 3)"
+# Activations whose definition differs between tf_keras (Keras 2) and Keras 3 (KERAS3_HARD_SIGMOID):
+# the rebuilt layer computes the source's. Keras 2: clip(0.2 x + 0.5, 0, 1); Keras 3: relu6(x + 3) / 6.
 # Keyword arguments Keras records on a call that mean nothing to the rebuilt graph.
 _CALL_NOISE = ("training",)
 
@@ -79,6 +83,8 @@ class Rebuilt:
     time_axes: list[int | None]  # each input's time axis (batch axis not counted), None for static features
     free_axes: list[int | None]  # the time axis where the source model's length is free
     source_lengths: list[int | None]  # the source's fixed length on the time axis (None: free or none)
+    grus: dict[int, GruSpec] = dataclasses.field(default_factory=dict)  # placeholder index -> the GRU it stands for
+    gru_ops: int = 0  # TFLSTM_GRU ops the emission must give (one per direction and call)
 
     @property
     def activations(self) -> list[FusedLstm]:
@@ -249,13 +255,18 @@ class _Twins:
 
 
 class _Rebuilder:
-    def __init__(self, batch_size: int, timesteps: Timesteps, faithful: bool) -> None:
+    def __init__(self, batch_size: int, timesteps: Timesteps, faithful: bool, fuse_grus: bool = False) -> None:
         self.keras = tf_keras()
         self.batch_size = batch_size
         self.timesteps = timesteps
         # faithful: LSTMs keep their own cell activation (for the check against the original);
         # otherwise they are built with tanh so that they fuse, and listed in self.lstms.
         self.faithful = faithful
+        # fuse_grus: GRUs the fused op computes become placeholders (as real GRUs when faithful).
+        self.fuse_grus = fuse_grus
+        self.grus: dict[int, GruSpec] = {}
+        self.gru_twins: list[tuple[Any, int]] = []  # (placeholder called in the graph, TFLSTM_GRU ops per call)
+        self.given_state = False  # the layer being rebuilt is called with a state from other layers
         self.leaf = _tensor_types()
         self.twins: dict[int, Any] = {}
         self.pending_weights: list[tuple[Any, list[np.ndarray], Any]] = []
@@ -363,7 +374,7 @@ class _Rebuilder:
             return outs[0] if len(outs) == 1 else outs
         if isinstance(op, _model_classes()):
             return self.subclassed(op, args[0] if len(args) == 1 else args, kwargs)
-        self.refuse_given_state(op, args, kwargs)
+        self.given_state = self.refuse_given_state(op, args, kwargs)
         self.steps = _time_steps(args, self.leaf[1:])
         twin = self.twin(op)
         try:
@@ -373,17 +384,18 @@ class _Rebuilder:
         except Exception as e:
             raise UnsupportedLayerError(f"{_describe(op)} could not be rebuilt in tf_keras: {e}") from e
 
-    def refuse_given_state(self, op: Any, args: Any, kwargs: dict[str, Any]) -> None:
+    def refuse_given_state(self, op: Any, args: Any, kwargs: dict[str, Any]) -> bool:
         """An LSTM's state computed by other layers: TFLite's fused LSTM takes its state from
-        its own variables only (the fused form that takes it is the recurrent kernels' work)."""
+        its own variables only (the fused form that takes it is the recurrent kernels' work).
+        True for another layer called with a state (a GRU so called is not fused)."""
         kind = type(op).__name__
         if kind == "RNN":
             kind = type(op.cell).__name__[:-4]
         elif kind == "Bidirectional":
             kind = type(op.forward_layer).__name__
-        if kind != "LSTM":
-            return
         state = _flatten([kwargs.get("initial_state"), *_flatten(args, self.leaf[1:])[1:]], self.leaf[1:])
+        if kind != "LSTM":
+            return bool(state)
         if state:
             raise UnsupportedLayerError(
                 f"{_describe(op)} takes its initial_state from other layers; TFLite's fused LSTM starts from "
@@ -529,8 +541,19 @@ class _Rebuilder:
         }
         activation = _activation_name(layer, config, "activation")
         gate = _activation_name(layer, config, "recurrent_activation") if kind != "SimpleRNN" else None
+        spec = self.gru_spec(layer, kind, config, weights, activation, gate)
         if kind == "LSTM" and gate == "sigmoid" and activation in LSTM_ACTIVATIONS:
             twin, weights = self.fused_lstm(base, activation, weights)
+        elif spec is not None and not self.faithful:
+            return self.gru_placeholder(spec)
+        elif spec is not None:  # the GRU itself, for the check against the source
+            twin = L.GRU(
+                activation=gate_function(activation),
+                recurrent_activation=gate_function(gate),
+                reset_after=spec.reset_after,
+                **base,
+            )
+            self.recurrent_twins.append((twin, 0))
         else:
             # No fused kernel computes it in stock TFLite: plain builtin ops, one step after another.
             # A fused form with another gate function (a tflstm op) would be chosen here, built
@@ -554,6 +577,37 @@ class _Rebuilder:
             self.unfused.append(f"{base['name']} ({kind}, unrolled over {self.steps} steps into builtin ops)")
             self.recurrent_twins.append((twin, 0))
         return self.with_weights(twin, weights, layer)
+
+    def gru_spec(
+        self, layer: Any, kind: str, config: dict[str, Any], weights: list[np.ndarray], activation: str, gate: Any
+    ) -> GruSpec | None:
+        """The GRU as tflstm's fused op runs it, None when it is not fused (not a GRU, a portable
+        or int8 conversion, an activation the op does not compute, a state from other layers)."""
+        if kind != "GRU" or not self.fuse_grus or self.given_state:
+            return None
+        act, rec = op_activation(activation), op_activation(gate)
+        if act is None or rec is None:
+            return None
+        return GruSpec(
+            name=layer.name,
+            units=int(config["units"]),
+            weights=[np.asarray(w, np.float32) for w in weights],
+            reset_after=bool(config.get("reset_after", True)),
+            use_bias=bool(config.get("use_bias", True)),
+            activation=act,
+            recurrent_activation=rec,
+            return_sequences=bool(config.get("return_sequences", False)),
+            go_backwards=bool(config.get("go_backwards", False)),
+        )
+
+    def gru_placeholder(self, spec: GruSpec, ops: int = 1) -> Any:
+        """The placeholder of a fused GRU, registered for the emission."""
+        index = len(self.grus)
+        self.grus[index] = spec
+        twin = gru_stand_ins.placeholder(spec, index)
+        if ops:
+            self.gru_twins.append((twin, ops))
+        return twin
 
     @staticmethod
     def unfused_reason(kind: str, gate: str | None, activation: str) -> str:
@@ -595,6 +649,7 @@ class _Rebuilder:
     def bidirectional(self, layer: Any) -> Any:
         halves = []
         first_lstm = len(self.lstms)
+        parts = []
         for part in (layer.forward_layer, layer.backward_layer):
             kind = type(part).__name__
             if kind == "RNN":
@@ -607,6 +662,11 @@ class _Rebuilder:
                 raise UnsupportedLayerError(
                     f"{_describe(layer)} wraps a {kind}; tflstm converts Bidirectional LSTM, GRU and SimpleRNN"
                 )
+            parts.append((part, kind, config))
+        fused = self.bidirectional_gru(layer, parts)
+        if fused is not None:
+            return fused
+        for part, kind, config in parts:
             halves.append(self.recurrent(part, kind, config, part.get_weights()))
         # Bidirectional rebuilds both halves from their configs: their weights go to its copies.
         pending = self.pending_weights[-2:]
@@ -626,6 +686,28 @@ class _Rebuilder:
             lstm.layer = f"{layer.name}/{lstm.layer}"
         return twin
 
+    def bidirectional_gru(self, layer: Any, parts: list[tuple[Any, str, dict[str, Any]]]) -> Any:
+        """Bidirectional(GRU) as two fused GRUs merged in builtin ops, None when a half is not fused."""
+        merge_mode = layer.get_config().get("merge_mode", "concat")
+        if merge_mode not in gru_stand_ins.MERGE_MODES:
+            return None
+        specs = []
+        for part, kind, config in parts:
+            weights = part.get_weights()
+            activation = _activation_name(part, config, "activation")
+            gate = _activation_name(part, config, "recurrent_activation")
+            spec = self.gru_spec(part, kind, config, weights, activation, gate)
+            if spec is None:
+                return None
+            specs.append(spec)
+        if self.faithful:  # the GRUs themselves in the same merge (tf_keras's cannot rebuild a function gate)
+            halves = [self.recurrent(part, kind, config, part.get_weights()) for part, kind, config in parts]
+            return gru_stand_ins.bidirectional(halves[0], halves[1], merge_mode, layer.name)
+        halves = [self.gru_placeholder(spec, ops=0) for spec in specs]
+        twin = gru_stand_ins.bidirectional(halves[0], halves[1], merge_mode, layer.name)
+        self.gru_twins.append((twin, 2))
+        return twin
+
     def set_weights(self) -> None:
         for twin, weights, source in self.pending_weights:
             try:
@@ -639,6 +721,10 @@ class _Rebuilder:
         """One fused op per LSTM direction and call."""
         return sum(ops * len(twin._inbound_nodes) for twin, ops in self.recurrent_twins)
 
+    def gru_ops(self) -> int:
+        """One TFLSTM_GRU op per fused GRU direction and call."""
+        return sum(ops * len(twin._inbound_nodes) for twin, ops in self.gru_twins)
+
 
 def input_shape(model: Any) -> tuple[int | None, ...]:
     """The model's (first) input shape without the batch axis, e.g. (timesteps, features)."""
@@ -646,8 +732,10 @@ def input_shape(model: Any) -> tuple[int | None, ...]:
     return tuple(None if d is None else int(d) for d in shape)
 
 
-def _build(model: Any, batch_size: int, timesteps: Timesteps, faithful: bool) -> tuple[Any, _Rebuilder]:
-    rebuilder = _Rebuilder(batch_size, timesteps, faithful)
+def _build(
+    model: Any, batch_size: int, timesteps: Timesteps, faithful: bool, fuse_grus: bool
+) -> tuple[Any, _Rebuilder]:
+    rebuilder = _Rebuilder(batch_size, timesteps, faithful, fuse_grus)
     try:
         with warnings.catch_warnings():
             # Reading a layer's config warns about a lambda in it as if it were being saved; a
@@ -666,13 +754,16 @@ def _build(model: Any, batch_size: int, timesteps: Timesteps, faithful: bool) ->
     return copy, rebuilder
 
 
-def rebuild(model: Any, batch_size: int = 1, timesteps: Timesteps = None, check: bool = True) -> Rebuilt:
-    """The tf_keras model to convert, and what its conversion must contain.
+def rebuild(
+    model: Any, batch_size: int = 1, timesteps: Timesteps = None, check: bool = True, fuse_grus: bool = False
+) -> Rebuilt:
+    """The tf_keras model to convert, and what its conversion must contain; with ``fuse_grus``
+    each GRU the fused op computes is a placeholder (Rebuilt.grus) for fuse_gru.emit.
 
     Raises UnsupportedLayerError naming the first layer that cannot be converted, and why;
     with ``check``, ConversionError when the rebuilt model computes something else."""
-    copy, rebuilder = _build(model, batch_size, timesteps, faithful=False)
-    if not rebuilder.recurrent_twins:
+    copy, rebuilder = _build(model, batch_size, timesteps, False, fuse_grus)
+    if not rebuilder.recurrent_twins and not rebuilder.grus:
         raise UnsupportedLayerError(
             f"model '{model.name}' has no LSTM, GRU or SimpleRNN layer; tflstm converts sequence models"
         )
@@ -680,8 +771,8 @@ def rebuild(model: Any, batch_size: int = 1, timesteps: Timesteps = None, check:
         # A model whose inputs fix the sequence length runs only at that length: the check
         # compares a copy at that length (the converted one, e.g. one step, shares its weights).
         check_steps = None if rebuilder.resized else timesteps
-        if any(lstm.activation != "tanh" for lstm in rebuilder.lstms) or rebuilder.resized:
-            faithful = _build(model, batch_size, check_steps, faithful=True)[0]
+        if any(lstm.activation != "tanh" for lstm in rebuilder.lstms) or rebuilder.resized or rebuilder.grus:
+            faithful = _build(model, batch_size, check_steps, True, fuse_grus)[0]
         else:
             faithful = copy
         check_same_outputs(model, faithful)
@@ -695,6 +786,8 @@ def rebuild(model: Any, batch_size: int = 1, timesteps: Timesteps = None, check:
         rebuilder.time_axes,
         rebuilder.free_axes,
         rebuilder.source_lengths,
+        rebuilder.grus,
+        rebuilder.gru_ops(),
     )
 
 
@@ -724,15 +817,16 @@ def embedding_inputs(copy: Any) -> dict[int, int]:
 def sample_inputs(
     copy: Any, seed: int = 0, steps: int = 8, shapes: Sequence[tuple[int, ...]] | None = None, scale: float = 1.0
 ) -> list[np.ndarray]:
-    """Random inputs for each of the copy's inputs, of its shapes (a free axis gets `steps`) or
-    of `shapes` (batch axis first): normal floats times `scale`, and for an input that feeds an
+    """Random inputs for each of the copy's inputs, of its shapes or of `shapes` (batch axis
+    first; a free axis, None, gets `steps`): normal floats times `scale`, and for an input that feeds an
     Embedding integer ids that it accepts, in the input's dtype."""
     rng = np.random.default_rng(seed)
     ids = embedding_inputs(copy)
     vocab = min(ids.values(), default=2)
     out = []
     for i, t in enumerate(copy.inputs):
-        shape = shapes[i] if shapes is not None else tuple(int(d) if d is not None else steps for d in t.shape)
+        dims = shapes[i] if shapes is not None else tuple(t.shape)
+        shape = tuple(int(d) if d is not None else steps for d in dims)
         dtype = t.dtype.as_numpy_dtype
         if i in ids or t.dtype.is_integer:
             out.append(rng.integers(0, ids.get(i, vocab), size=shape).astype(dtype))
