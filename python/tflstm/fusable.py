@@ -40,7 +40,7 @@ import numpy as np
 
 from . import gru_stand_ins
 from .errors import ConversionError, UnsupportedLayerError
-from .fuse_gru import KERAS3_HARD_SIGMOID, GruSpec, op_activation
+from .fuse_gru import KERAS3_HARD_SIGMOID, GruSpec
 
 # Cell activations of the fused LSTM op that TFLite's float and hybrid kernels compute
 # (tensor_utils::ApplyActivationToVector), as TFLite's ActivationFunctionType codes.
@@ -263,9 +263,7 @@ class _Rebuilder:
         # otherwise they are built with tanh so that they fuse, and listed in self.lstms.
         self.faithful = faithful
         # fuse_grus: GRUs the fused op computes become placeholders (as real GRUs when faithful).
-        self.fuse_grus = fuse_grus
-        self.grus: dict[int, GruSpec] = {}
-        self.gru_twins: list[tuple[Any, int]] = []  # (placeholder called in the graph, TFLSTM_GRU ops per call)
+        self.gru = gru_stand_ins.GruStandIns(fuse_grus)
         self.given_state = False  # the layer being rebuilt is called with a state from other layers
         self.leaf = _tensor_types()
         self.twins: dict[int, Any] = {}
@@ -541,11 +539,11 @@ class _Rebuilder:
         }
         activation = _activation_name(layer, config, "activation")
         gate = _activation_name(layer, config, "recurrent_activation") if kind != "SimpleRNN" else None
-        spec = self.gru_spec(layer, kind, config, weights, activation, gate)
+        spec = None if self.given_state else self.gru.spec(layer.name, kind, config, weights, activation, gate)
         if kind == "LSTM" and gate == "sigmoid" and activation in LSTM_ACTIVATIONS:
             twin, weights = self.fused_lstm(base, activation, weights)
         elif spec is not None and not self.faithful:
-            return self.gru_placeholder(spec)
+            return self.gru.placeholder(spec)
         elif spec is not None:  # the GRU itself, for the check against the source
             twin = L.GRU(
                 activation=gate_function(activation),
@@ -577,37 +575,6 @@ class _Rebuilder:
             self.unfused.append(f"{base['name']} ({kind}, unrolled over {self.steps} steps into builtin ops)")
             self.recurrent_twins.append((twin, 0))
         return self.with_weights(twin, weights, layer)
-
-    def gru_spec(
-        self, layer: Any, kind: str, config: dict[str, Any], weights: list[np.ndarray], activation: str, gate: Any
-    ) -> GruSpec | None:
-        """The GRU as tflstm's fused op runs it, None when it is not fused (not a GRU, a portable
-        or int8 conversion, an activation the op does not compute, a state from other layers)."""
-        if kind != "GRU" or not self.fuse_grus or self.given_state:
-            return None
-        act, rec = op_activation(activation), op_activation(gate)
-        if act is None or rec is None:
-            return None
-        return GruSpec(
-            name=layer.name,
-            units=int(config["units"]),
-            weights=[np.asarray(w, np.float32) for w in weights],
-            reset_after=bool(config.get("reset_after", True)),
-            use_bias=bool(config.get("use_bias", True)),
-            activation=act,
-            recurrent_activation=rec,
-            return_sequences=bool(config.get("return_sequences", False)),
-            go_backwards=bool(config.get("go_backwards", False)),
-        )
-
-    def gru_placeholder(self, spec: GruSpec, ops: int = 1) -> Any:
-        """The placeholder of a fused GRU, registered for the emission."""
-        index = len(self.grus)
-        self.grus[index] = spec
-        twin = gru_stand_ins.placeholder(spec, index)
-        if ops:
-            self.gru_twins.append((twin, ops))
-        return twin
 
     @staticmethod
     def unfused_reason(kind: str, gate: str | None, activation: str) -> str:
@@ -689,24 +656,19 @@ class _Rebuilder:
     def bidirectional_gru(self, layer: Any, parts: list[tuple[Any, str, dict[str, Any]]]) -> Any:
         """Bidirectional(GRU) as two fused GRUs merged in builtin ops, None when a half is not fused."""
         merge_mode = layer.get_config().get("merge_mode", "concat")
-        if merge_mode not in gru_stand_ins.MERGE_MODES:
+        if merge_mode not in gru_stand_ins.MERGE_MODES or self.given_state:
             return None
         specs = []
         for part, kind, config in parts:
-            weights = part.get_weights()
             activation = _activation_name(part, config, "activation")
             gate = _activation_name(part, config, "recurrent_activation")
-            spec = self.gru_spec(part, kind, config, weights, activation, gate)
-            if spec is None:
-                return None
-            specs.append(spec)
+            specs.append(self.gru.spec(part.name, kind, config, part.get_weights(), activation, gate))
+        if None in specs:
+            return None
         if self.faithful:  # the GRUs themselves in the same merge (tf_keras's cannot rebuild a function gate)
             halves = [self.recurrent(part, kind, config, part.get_weights()) for part, kind, config in parts]
             return gru_stand_ins.bidirectional(halves[0], halves[1], merge_mode, layer.name)
-        halves = [self.gru_placeholder(spec, ops=0) for spec in specs]
-        twin = gru_stand_ins.bidirectional(halves[0], halves[1], merge_mode, layer.name)
-        self.gru_twins.append((twin, 2))
-        return twin
+        return self.gru.bidirectional(specs, merge_mode, layer.name)
 
     def set_weights(self) -> None:
         for twin, weights, source in self.pending_weights:
@@ -720,10 +682,6 @@ class _Rebuilder:
     def fused_ops(self) -> int:
         """One fused op per LSTM direction and call."""
         return sum(ops * len(twin._inbound_nodes) for twin, ops in self.recurrent_twins)
-
-    def gru_ops(self) -> int:
-        """One TFLSTM_GRU op per fused GRU direction and call."""
-        return sum(ops * len(twin._inbound_nodes) for twin, ops in self.gru_twins)
 
 
 def input_shape(model: Any) -> tuple[int | None, ...]:
@@ -763,7 +721,7 @@ def rebuild(
     Raises UnsupportedLayerError naming the first layer that cannot be converted, and why;
     with ``check``, ConversionError when the rebuilt model computes something else."""
     copy, rebuilder = _build(model, batch_size, timesteps, False, fuse_grus)
-    if not rebuilder.recurrent_twins and not rebuilder.grus:
+    if not rebuilder.recurrent_twins and not rebuilder.gru.specs:
         raise UnsupportedLayerError(
             f"model '{model.name}' has no LSTM, GRU or SimpleRNN layer; tflstm converts sequence models"
         )
@@ -771,7 +729,7 @@ def rebuild(
         # A model whose inputs fix the sequence length runs only at that length: the check
         # compares a copy at that length (the converted one, e.g. one step, shares its weights).
         check_steps = None if rebuilder.resized else timesteps
-        if any(lstm.activation != "tanh" for lstm in rebuilder.lstms) or rebuilder.resized or rebuilder.grus:
+        if any(lstm.activation != "tanh" for lstm in rebuilder.lstms) or rebuilder.resized or rebuilder.gru.specs:
             faithful = _build(model, batch_size, check_steps, True, fuse_grus)[0]
         else:
             faithful = copy
@@ -786,8 +744,8 @@ def rebuild(
         rebuilder.time_axes,
         rebuilder.free_axes,
         rebuilder.source_lengths,
-        rebuilder.grus,
-        rebuilder.gru_ops(),
+        rebuilder.gru.specs,
+        rebuilder.gru.ops(),
     )
 
 

@@ -17,9 +17,64 @@ from __future__ import annotations
 
 from typing import Any
 
-from .fuse_gru import PLACEHOLDER_PREFIX, GruSpec, placeholder_weights
+import numpy as np
+
+from .fuse_gru import PLACEHOLDER_PREFIX, GruSpec, op_activation, placeholder_weights
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+class GruStandIns:
+    """The GRUs of one rebuild that become placeholders (when `enabled`): their specs by index,
+    for fuse_gru.emit, and the stand-ins called in the graph, to count the ops they give."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.specs: dict[int, GruSpec] = {}
+        self.called: list[tuple[Any, int]] = []  # (stand-in, TFLSTM_GRU ops per call)
+
+    def spec(
+        self, name: str, kind: str, config: dict[str, Any], weights: list[np.ndarray], activation: str, gate: Any
+    ) -> GruSpec | None:
+        """The GRU as the fused op runs it (activations as the rebuild names them, see
+        fuse_gru.op_activation); None when it is not fused: not a GRU, not enabled (a portable
+        or int8 conversion), or an activation the op does not compute."""
+        if kind != "GRU" or not self.enabled:
+            return None
+        act, rec = op_activation(activation), op_activation(gate)
+        if act is None or rec is None:
+            return None
+        return GruSpec(
+            name=name,
+            units=int(config["units"]),
+            weights=[np.asarray(w, np.float32) for w in weights],
+            reset_after=bool(config.get("reset_after", True)),
+            use_bias=bool(config.get("use_bias", True)),
+            activation=act,
+            recurrent_activation=rec,
+            return_sequences=bool(config.get("return_sequences", False)),
+            go_backwards=bool(config.get("go_backwards", False)),
+        )
+
+    def placeholder(self, spec: GruSpec, ops: int = 1) -> Any:
+        """The placeholder of `spec`, registered (giving `ops` ops per call)."""
+        index = len(self.specs)
+        self.specs[index] = spec
+        twin = placeholder(spec, index)
+        if ops:
+            self.called.append((twin, ops))
+        return twin
+
+    def bidirectional(self, specs: list[GruSpec], merge_mode: str | None, name: str) -> Any:
+        """Bidirectional(GRU) of the forward and backward `specs`, registered."""
+        halves = [self.placeholder(spec, ops=0) for spec in specs]
+        twin = bidirectional(halves[0], halves[1], merge_mode, name)
+        self.called.append((twin, 2))
+        return twin
+
+    def ops(self) -> int:
+        """One TFLSTM_GRU op per fused GRU direction and call."""
+        return sum(ops * len(twin._inbound_nodes) for twin, ops in self.called)
 
 
 def placeholder(spec: GruSpec | Any, index: int) -> Any:
