@@ -1,5 +1,6 @@
 """tflstm's fused GRU (the TFLSTM_GRU custom op) against its peers, in one process, interleaved:
-tflstm on its fused op, tflstm on what TFLite's converter makes of the model (the GRU unrolled
+tflstm on its fused op (as fuse_gru.gru_model writes it, and as tflstm.convert emits it for the
+Keras model), tflstm on the portable conversion (convert(..., portable=True): the GRU unrolled
 into builtin ops), tf.lite.Interpreter and ai-edge-litert on the converter's model, and ONNX
 Runtime's GRU op built with onnx.helper from the same weights. Batch 1, 1 thread; a full
 sequence per call (state reset) and a streaming step (one time step per call, state carried;
@@ -84,16 +85,20 @@ def peers(units: int, timesteps: int, features: int, x: np.ndarray, step_x: np.n
     model = keras_gru(units, timesteps, features)
     step_model = keras_gru(units, 1, features, model.get_weights())
     layer, step_layer = model.layers[-1], step_model.layers[-1]
-    full, step = convert(model, mode), convert(step_model, mode)
+    full, step = convert(model, mode, portable=True), convert(step_model, mode, portable=True)
+    emitted = convert(model, mode)  # the converter's fused GRU, any length
     q = mode == "dynamic"
     fused, fused_step = gru_model(layer, 1, timesteps, quantize=q), gru_model(step_layer, 1, 1, quantize=q)
     calls = {}
     r, s = tflstm.Runner(tflstm.Model(fused)), tflstm.Runner(tflstm.Model(fused_step)).stream()
     calls["tflstm (fused GRU)"] = ((lambda: r(x)), (lambda: s(step_x)))
+    r3 = tflstm.Runner(tflstm.Model(emitted))
+    s3 = tflstm.Runner(tflstm.Model(emitted)).stream()
+    calls["tflstm (convert, fused GRU)"] = ((lambda: r3(x)), (lambda: s3(step_x)))
     # The converter's GRU keeps no state between invokes (the unrolled form has no variable), so
     # its "streaming step" is one step from a zero state each call: the same work, for the timing.
     r2, s2 = tflstm.Runner(tflstm.Model(full)), tflstm.Runner(tflstm.Model(step))
-    calls["tflstm (converter's unrolled GRU)"] = ((lambda: r2(x)), (lambda: s2(step_x)))
+    calls["tflstm (portable: unrolled GRU)"] = ((lambda: r2(x)), (lambda: s2(step_x)))
     for name, cls in (("tf.lite.Interpreter", tf.lite.Interpreter), ("ai-edge-litert", litert.Interpreter)):
         calls[name] = (tflite_call(cls, full, x, reset=True), tflite_call(cls, step, step_x, reset=False))
     seq = ort_session(onnx_gru(layer, timesteps, features, stateful=False))

@@ -15,7 +15,12 @@ import numpy as np
 
 from ._build_config import TFLITE_VERSION
 from ._core import Error, Model, Runner
+from .fuse_gru import GRU_OP
 from .lstm_flatbuffer import unfused_layers
+
+# tflstm's own custom ops: a model with one runs on tflstm's runtime only (convert(...,
+# portable=True) gives the stock-TFLite form).
+TFLSTM_OPS = (GRU_OP,)
 
 
 def _load_npy(path: str, what: str) -> np.ndarray:
@@ -68,6 +73,7 @@ def describe(model: Model, data: bytes) -> dict[str, Any]:
         ],
         "unsupported_ops": [{"op": n, "version": v} for n, v in model.unsupported_ops],
         "unfused_recurrent_layers": unfused_layers(data),
+        "tflstm_ops": sorted({name for name, _ in model.ops if name in TFLSTM_OPS}),
     }
     if not info["unsupported_ops"]:
         runner = Runner(model)
@@ -136,6 +142,11 @@ def _print_inspect(path: str, info: dict[str, Any]) -> None:
         print(f"  {op['op']} v{op['version']}")
     for layer in info["unfused_recurrent_layers"]:
         print(f"unfused: {layer}: no fused kernel, each step runs as separate builtin ops")
+    if info["tflstm_ops"]:
+        print(
+            f"needs tflstm's runtime: stock TFLite cannot run {', '.join(info['tflstm_ops'])} (tflstm's own "
+            "op; convert with portable=True, or --portable, for a model stock TFLite runs)"
+        )
     if info["unsupported_ops"]:
         missing = ", ".join(f"{o['op']} v{o['version']}" for o in info["unsupported_ops"])
         print(f"compatibility: {info['runtime']} CANNOT run {missing}")
@@ -211,6 +222,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         timesteps=_timesteps(args.timesteps),
         verify=not args.no_verify,
+        portable=args.portable,
     )
     with open(args.output, "wb") as f:
         f.write(data)
@@ -368,6 +380,11 @@ def parser() -> argparse.ArgumentParser:
         "--no-verify",
         action="store_true",
         help="skip running the converted model against the Keras model (see tflstm.verification)",
+    )
+    c.add_argument(
+        "--portable",
+        action="store_true",
+        help="stock TFLite ops only: GRUs as builtin ops instead of tflstm's fused TFLSTM_GRU",
     )
     c.set_defaults(func=cmd_convert)
 

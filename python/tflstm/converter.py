@@ -1,7 +1,9 @@
 """Keras model -> TFLite flatbuffer bytes that the linked runtime (TFLite 2.14.1) can run.
 
 The model is rebuilt as tf_keras (see fusable.py) so that every LSTM layer becomes the builtin
-UNIDIRECTIONAL_SEQUENCE_LSTM and every other layer builtin ops; each mode
+UNIDIRECTIONAL_SEQUENCE_LSTM, every GRU tflstm's fused TFLSTM_GRU custom op (fuse_gru.py; not
+with ``portable=True``, nor in mode int8, which has no fused GRU) and every other layer builtin
+ops; each mode
 really shrinks the model (see quantize_lstm.py for dynamic-range). What TensorFlow's converter
 writes differently from Keras is set right in the flatbuffer (lstm_flatbuffer.py: the cell
 clip, cell activations, the order of inputs and outputs), and the result is checked against the
@@ -22,6 +24,7 @@ from ._core import Model, UnsupportedOpError
 from ._stderr import captured_stderr
 from .errors import ConversionError, UnsupportedLayerError
 from .fusable import Rebuilt, Timesteps, cell_state_peaks, rebuild
+from .fuse_gru import GRU_OP, count_gru_ops, emit
 from .lstm_flatbuffer import (
     count_fused_lstms,
     fix_fused_lstms,
@@ -36,6 +39,8 @@ from .quantize_lstm import quantize_lstm_weights
 from .verification import verify as verify_converted
 
 MODES = ("float32", "dynamic", "int8", "float16")
+# The weights of the fused GRU in each mode that has one (int8 has none: its GRUs stay builtin ops).
+GRU_WEIGHTS = {"float32": "float32", "float16": "float16", "dynamic": "int8"}
 # Ops that mean an LSTM was not fused, or that the model needs TensorFlow's own kernels.
 _UNFUSED_OPS = ("WHILE", "CALL_ONCE", "FLEX", "CUSTOM")
 
@@ -188,8 +193,9 @@ def _named(data: Callable[[], Iterable[Any]], names: list[str]) -> Callable[[], 
 
 
 def check_converted(data: bytes, rebuilt: Rebuilt, mode: str) -> Model:
-    """The converted model has one fused op per LSTM (direction and call), nothing unfused or
-    outside TFLite's builtin ops, and the linked runtime can run every (op, version) in it."""
+    """The converted model has one fused op per LSTM and fused GRU (direction and call), nothing
+    unfused or outside TFLite's builtin ops and tflstm's own, and the linked runtime can run every
+    (op, version) in it."""
     name = rebuilt.model.name
     model = Model(data)
     names = [n for n, _ in model.ops]
@@ -205,6 +211,11 @@ def check_converted(data: bytes, rebuilt: Rebuilt, mode: str) -> Model:
         raise ConversionError(
             f"'{name}' computes {rebuilt.lstm_ops} LSTM directions but the converted model "
             f"has {lstm_ops} fused LSTM ops"
+        )
+    gru_ops = count_gru_ops(data) if GRU_OP in names else 0
+    if gru_ops != rebuilt.gru_ops:
+        raise ConversionError(
+            f"'{name}' has {rebuilt.gru_ops} fused GRU directions but the converted model has {gru_ops} {GRU_OP} ops"
         )
     try:
         model.check()
@@ -222,6 +233,7 @@ def convert(
     batch_size: int = 1,
     timesteps: Timesteps = None,
     verify: bool = True,
+    portable: bool = False,
 ) -> bytes:
     """Convert a Keras sequence model (Keras 3 or tf_keras, functional, Sequential or
     subclassed, or the path of a saved one: see load_keras) to TFLite bytes.
@@ -231,6 +243,13 @@ def convert(
     few hundred are plenty; ``int8_io`` makes the model's inputs and outputs int8 too);
     ``float16`` (float16 weights, float32 compute).
     The model is rebuilt with a fixed ``batch_size`` so that each LSTM becomes one fused op.
+    Each GRU (and Bidirectional GRU) becomes tflstm's fused GRU, the custom op ``TFLSTM_GRU``
+    (float32, float16 weights, or int8 weights in mode dynamic; any sequence length): such a
+    model runs on tflstm's runtime only (``tflstm inspect`` says so). ``portable=True`` keeps
+    every GRU in stock TFLite's builtin ops (unrolled over a fixed length, or TensorFlow's own
+    form), so that stock TFLite and tf.lite run the file. Mode int8 has no fused GRU: its GRUs
+    are converted as with ``portable=True``. A GRU whose activation the fused op does not
+    compute, or that is called with an initial_state, is converted so too.
     ``timesteps`` sets the sequence length the model is converted for (default: the model's own):
     each input's first free axis (a (None,) token input, a spectrogram's free time axis), or
     the first axis of a fixed-length sequence; a dict {input name: N} sets it per input.
@@ -263,7 +282,7 @@ def convert(
     tf = tensorflow()
     if isinstance(model, (str, os.PathLike)):
         model = load_keras(model)
-    rebuilt = rebuild(model, batch_size, timesteps)
+    rebuilt = rebuild(model, batch_size, timesteps, fuse_grus=not portable and mode in GRU_WEIGHTS)
     if mode == "int8" and rebuilt.activations:
         names = ", ".join(f"'{a.layer}' ({a.activation})" for a in rebuilt.activations)
         raise UnsupportedLayerError(
@@ -273,6 +292,8 @@ def convert(
         )
     samples = None if representative_data is None else _representative(representative_data, rebuilt, batch_size)
     data = _tflite(tf, model.name, rebuilt, mode, representative_data, samples, int8_io, batch_size)
+    if rebuilt.grus:
+        data = emit(data, rebuilt.grus, GRU_WEIGHTS[mode])
     data = set_cell_activations(data, rebuilt.activations)
     data = fix_fused_lstms(data)
     if mode == "dynamic":

@@ -11,10 +11,13 @@ put in the form that converts:
 - an LSTM without bias gets a zero bias; an LSTM whose cell activation is relu, relu6, sigmoid
   or linear is built with tanh and its fused op's activation is set afterwards (see
   lstm_flatbuffer.py), as TFLite's float and hybrid kernels take that activation as a parameter;
-- a GRU or SimpleRNN, which TFLite has no fused kernel for, and an LSTM whose gates are not
-  sigmoid (Keras 2's hard_sigmoid) or whose cell activation the fused op does not compute, are
-  unrolled over the fixed number of steps into builtin ops, each gate function computed as its
-  source Keras defines it (see gate_function);
+- a GRU (and a Bidirectional GRU) whose activations tflstm's fused GRU computes becomes a
+  placeholder (gru_stand_ins.py) that the converter's output then has replaced by the
+  TFLSTM_GRU custom op (fuse_gru.py), unless the conversion is portable (stock TFLite only);
+- any other GRU, a SimpleRNN, which TFLite has no fused kernel for, and an LSTM whose gates are
+  not sigmoid (Keras 2's hard_sigmoid) or whose cell activation the fused op does not compute,
+  are unrolled over the fixed number of steps into builtin ops, each gate function computed as
+  its source Keras defines it (see gate_function);
 - a subclassed model's call() runs on the rebuilt layers (its own Python code, tf_keras twins in
   place of its layers);
 - a layer tf_keras does not have (a custom layer, a Lambda, a Keras 3 op) runs inside a tf_keras
@@ -35,7 +38,9 @@ from typing import Any
 
 import numpy as np
 
+from . import gru_stand_ins
 from .errors import ConversionError, UnsupportedLayerError
+from .fuse_gru import KERAS3_HARD_SIGMOID, GruSpec
 
 # Cell activations of the fused LSTM op that TFLite's float and hybrid kernels compute
 # (tensor_utils::ApplyActivationToVector), as TFLite's ActivationFunctionType codes.
@@ -47,9 +52,8 @@ _MASK_HELP = (
     "feed fixed-length windows, or keep the mask out of the exported model and run the shorter "
     "sequence itself: the runtime resizes to any length"
 )
-# Activations whose definition differs between tf_keras (Keras 2) and Keras 3: the rebuilt layer
-# computes the source's. Keras 2: clip(0.2 x + 0.5, 0, 1); Keras 3: relu6(x + 3) / 6.
-KERAS3_HARD_SIGMOID = "hard_sigmoid (Keras 3)"
+# Activations whose definition differs between tf_keras (Keras 2) and Keras 3 (KERAS3_HARD_SIGMOID):
+# the rebuilt layer computes the source's. Keras 2: clip(0.2 x + 0.5, 0, 1); Keras 3: relu6(x + 3) / 6.
 # Keyword arguments Keras records on a call that mean nothing to the rebuilt graph.
 _CALL_NOISE = ("training",)
 
@@ -79,6 +83,8 @@ class Rebuilt:
     time_axes: list[int | None]  # each input's time axis (batch axis not counted), None for static features
     free_axes: list[int | None]  # the time axis where the source model's length is free
     source_lengths: list[int | None]  # the source's fixed length on the time axis (None: free or none)
+    grus: dict[int, GruSpec] = dataclasses.field(default_factory=dict)  # placeholder index -> the GRU it stands for
+    gru_ops: int = 0  # TFLSTM_GRU ops the emission must give (one per direction and call)
 
     @property
     def activations(self) -> list[FusedLstm]:
@@ -249,13 +255,16 @@ class _Twins:
 
 
 class _Rebuilder:
-    def __init__(self, batch_size: int, timesteps: Timesteps, faithful: bool) -> None:
+    def __init__(self, batch_size: int, timesteps: Timesteps, faithful: bool, fuse_grus: bool = False) -> None:
         self.keras = tf_keras()
         self.batch_size = batch_size
         self.timesteps = timesteps
         # faithful: LSTMs keep their own cell activation (for the check against the original);
         # otherwise they are built with tanh so that they fuse, and listed in self.lstms.
         self.faithful = faithful
+        # fuse_grus: GRUs the fused op computes become placeholders (as real GRUs when faithful).
+        self.gru = gru_stand_ins.GruStandIns(fuse_grus)
+        self.given_state = False  # the layer being rebuilt is called with a state from other layers
         self.leaf = _tensor_types()
         self.twins: dict[int, Any] = {}
         self.pending_weights: list[tuple[Any, list[np.ndarray], Any]] = []
@@ -363,7 +372,7 @@ class _Rebuilder:
             return outs[0] if len(outs) == 1 else outs
         if isinstance(op, _model_classes()):
             return self.subclassed(op, args[0] if len(args) == 1 else args, kwargs)
-        self.refuse_given_state(op, args, kwargs)
+        self.given_state = self.refuse_given_state(op, args, kwargs)
         self.steps = _time_steps(args, self.leaf[1:])
         twin = self.twin(op)
         try:
@@ -373,17 +382,18 @@ class _Rebuilder:
         except Exception as e:
             raise UnsupportedLayerError(f"{_describe(op)} could not be rebuilt in tf_keras: {e}") from e
 
-    def refuse_given_state(self, op: Any, args: Any, kwargs: dict[str, Any]) -> None:
+    def refuse_given_state(self, op: Any, args: Any, kwargs: dict[str, Any]) -> bool:
         """An LSTM's state computed by other layers: TFLite's fused LSTM takes its state from
-        its own variables only (the fused form that takes it is the recurrent kernels' work)."""
+        its own variables only (the fused form that takes it is the recurrent kernels' work).
+        True for another layer called with a state (a GRU so called is not fused)."""
         kind = type(op).__name__
         if kind == "RNN":
             kind = type(op.cell).__name__[:-4]
         elif kind == "Bidirectional":
             kind = type(op.forward_layer).__name__
-        if kind != "LSTM":
-            return
         state = _flatten([kwargs.get("initial_state"), *_flatten(args, self.leaf[1:])[1:]], self.leaf[1:])
+        if kind != "LSTM":
+            return bool(state)
         if state:
             raise UnsupportedLayerError(
                 f"{_describe(op)} takes its initial_state from other layers; TFLite's fused LSTM starts from "
@@ -528,10 +538,21 @@ class _Rebuilder:
         }
         activation = _activation_name(layer, config, "activation")
         gate = _activation_name(layer, config, "recurrent_activation") if kind != "SimpleRNN" else None
+        spec = None if self.given_state else self.gru.spec(layer.name, kind, config, weights, activation, gate)
         if kind == "LSTM" and gate == "sigmoid" and activation in LSTM_ACTIVATIONS:
             # stateful=True converts too: the fused op keeps its state in variable tensors, which a
             # runner's Stream carries from one call to the next as the stateful layer does.
             twin, weights = self.fused_lstm(base, activation, weights)
+        elif spec is not None and not self.faithful:
+            return self.gru.placeholder(spec)
+        elif spec is not None:  # the GRU itself, for the check against the source
+            twin = L.GRU(
+                activation=gate_function(activation),
+                recurrent_activation=gate_function(gate),
+                reset_after=spec.reset_after,
+                **base,
+            )
+            self.recurrent_twins.append((twin, 0))
         elif config.get("stateful"):
             raise UnsupportedLayerError(
                 f"{_describe(layer)} is stateful, but {self.unfused_reason(kind, gate, activation)}: unrolled "
@@ -602,6 +623,7 @@ class _Rebuilder:
     def bidirectional(self, layer: Any) -> Any:
         halves = []
         first_lstm = len(self.lstms)
+        parts = []
         for part in (layer.forward_layer, layer.backward_layer):
             kind = type(part).__name__
             if kind == "RNN":
@@ -614,6 +636,11 @@ class _Rebuilder:
                 raise UnsupportedLayerError(
                     f"{_describe(layer)} wraps a {kind}; tflstm converts Bidirectional LSTM, GRU and SimpleRNN"
                 )
+            parts.append((part, kind, config))
+        fused = self.bidirectional_gru(layer, parts)
+        if fused is not None:
+            return fused
+        for part, kind, config in parts:
             halves.append(self.recurrent(part, kind, config, part.get_weights()))
         # Bidirectional rebuilds both halves from their configs: their weights go to its copies.
         pending = self.pending_weights[-2:]
@@ -632,6 +659,23 @@ class _Rebuilder:
         for lstm in self.lstms[first_lstm:]:
             lstm.layer = f"{layer.name}/{lstm.layer}"
         return twin
+
+    def bidirectional_gru(self, layer: Any, parts: list[tuple[Any, str, dict[str, Any]]]) -> Any:
+        """Bidirectional(GRU) as two fused GRUs merged in builtin ops, None when a half is not fused."""
+        merge_mode = layer.get_config().get("merge_mode", "concat")
+        if merge_mode not in gru_stand_ins.MERGE_MODES or self.given_state:
+            return None
+        specs = []
+        for part, kind, config in parts:
+            activation = _activation_name(part, config, "activation")
+            gate = _activation_name(part, config, "recurrent_activation")
+            specs.append(self.gru.spec(part.name, kind, config, part.get_weights(), activation, gate))
+        if None in specs:
+            return None
+        if self.faithful:  # the GRUs themselves in the same merge (tf_keras's cannot rebuild a function gate)
+            halves = [self.recurrent(part, kind, config, part.get_weights()) for part, kind, config in parts]
+            return gru_stand_ins.bidirectional(halves[0], halves[1], merge_mode, layer.name)
+        return self.gru.bidirectional(specs, merge_mode, layer.name)
 
     def set_weights(self) -> None:
         for twin, weights, source in self.pending_weights:
@@ -653,8 +697,10 @@ def input_shape(model: Any) -> tuple[int | None, ...]:
     return tuple(None if d is None else int(d) for d in shape)
 
 
-def _build(model: Any, batch_size: int, timesteps: Timesteps, faithful: bool) -> tuple[Any, _Rebuilder]:
-    rebuilder = _Rebuilder(batch_size, timesteps, faithful)
+def _build(
+    model: Any, batch_size: int, timesteps: Timesteps, faithful: bool, fuse_grus: bool
+) -> tuple[Any, _Rebuilder]:
+    rebuilder = _Rebuilder(batch_size, timesteps, faithful, fuse_grus)
     try:
         with warnings.catch_warnings():
             # Reading a layer's config warns about a lambda in it as if it were being saved; a
@@ -673,13 +719,16 @@ def _build(model: Any, batch_size: int, timesteps: Timesteps, faithful: bool) ->
     return copy, rebuilder
 
 
-def rebuild(model: Any, batch_size: int = 1, timesteps: Timesteps = None, check: bool = True) -> Rebuilt:
-    """The tf_keras model to convert, and what its conversion must contain.
+def rebuild(
+    model: Any, batch_size: int = 1, timesteps: Timesteps = None, check: bool = True, fuse_grus: bool = False
+) -> Rebuilt:
+    """The tf_keras model to convert, and what its conversion must contain; with ``fuse_grus``
+    each GRU the fused op computes is a placeholder (Rebuilt.grus) for fuse_gru.emit.
 
     Raises UnsupportedLayerError naming the first layer that cannot be converted, and why;
     with ``check``, ConversionError when the rebuilt model computes something else."""
-    copy, rebuilder = _build(model, batch_size, timesteps, faithful=False)
-    if not rebuilder.recurrent_twins:
+    copy, rebuilder = _build(model, batch_size, timesteps, False, fuse_grus)
+    if not rebuilder.recurrent_twins and not rebuilder.gru.specs:
         raise UnsupportedLayerError(
             f"model '{model.name}' has no LSTM, GRU or SimpleRNN layer; tflstm converts sequence models"
         )
@@ -687,8 +736,8 @@ def rebuild(model: Any, batch_size: int = 1, timesteps: Timesteps = None, check:
         # A model whose inputs fix the sequence length runs only at that length: the check
         # compares a copy at that length (the converted one, e.g. one step, shares its weights).
         check_steps = None if rebuilder.resized else timesteps
-        if any(lstm.activation != "tanh" for lstm in rebuilder.lstms) or rebuilder.resized:
-            faithful = _build(model, batch_size, check_steps, faithful=True)[0]
+        if any(lstm.activation != "tanh" for lstm in rebuilder.lstms) or rebuilder.resized or rebuilder.gru.specs:
+            faithful = _build(model, batch_size, check_steps, True, fuse_grus)[0]
         else:
             faithful = copy
         check_same_outputs(model, faithful)
@@ -702,6 +751,8 @@ def rebuild(model: Any, batch_size: int = 1, timesteps: Timesteps = None, check:
         rebuilder.time_axes,
         rebuilder.free_axes,
         rebuilder.source_lengths,
+        rebuilder.gru.specs,
+        rebuilder.gru.ops(),
     )
 
 
@@ -731,15 +782,16 @@ def embedding_inputs(copy: Any) -> dict[int, int]:
 def sample_inputs(
     copy: Any, seed: int = 0, steps: int = 8, shapes: Sequence[tuple[int, ...]] | None = None, scale: float = 1.0
 ) -> list[np.ndarray]:
-    """Random inputs for each of the copy's inputs, of its shapes (a free axis gets `steps`) or
-    of `shapes` (batch axis first): normal floats times `scale`, and for an input that feeds an
+    """Random inputs for each of the copy's inputs, of its shapes or of `shapes` (batch axis
+    first; a free axis, None, gets `steps`): normal floats times `scale`, and for an input that feeds an
     Embedding integer ids that it accepts, in the input's dtype."""
     rng = np.random.default_rng(seed)
     ids = embedding_inputs(copy)
     vocab = min(ids.values(), default=2)
     out = []
     for i, t in enumerate(copy.inputs):
-        shape = shapes[i] if shapes is not None else tuple(int(d) if d is not None else steps for d in t.shape)
+        dims = shapes[i] if shapes is not None else tuple(t.shape)
+        shape = tuple(int(d) if d is not None else steps for d in dims)
         dtype = t.dtype.as_numpy_dtype
         if i in ids or t.dtype.is_integer:
             out.append(rng.integers(0, ids.get(i, vocab), size=shape).astype(dtype))

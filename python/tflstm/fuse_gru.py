@@ -6,12 +6,14 @@ tensor; options a FlexBuffers map {"version": 1, "reset_after", "time_major", "a
 "recurrent_activation"}.
 
 ``gru_model(layer, batch, timesteps)`` is one GRU layer as a model of its own (the tests compare
-it with Keras); ``placeholder`` and ``emit`` are the converter's emission (a GRU converted as a
-placeholder, then rewritten into this op). With ``quantize`` the weight matrices are int8 with one
-scale a tensor (as TF's dynamic-range quantization makes them): the hybrid GRU."""
+it with Keras); ``emit`` is the converter's emission: a GRU converted as a placeholder (see
+gru_stand_ins.py), then rewritten into this op. Weights are float32, float16 (a DEQUANTIZE in
+front makes them float32 once) or int8 with one scale a tensor (as TF's dynamic-range
+quantization makes them: the hybrid GRU)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,9 @@ GRU_OP = "TFLSTM_GRU"
 OPTIONS_VERSION = 1
 # Keras's activation names -> the op's; hard_sigmoid differs between Keras 2 and 3.
 _ACTIVATIONS = {"tanh": "tanh", "relu": "relu", "sigmoid": "sigmoid", "linear": "linear", "relu6": "relu6"}
+# The rebuild's name of Keras 3's hard_sigmoid (fusable.py), which Keras 2 / tf_keras define otherwise.
+KERAS3_HARD_SIGMOID = "hard_sigmoid (Keras 3)"
+WEIGHTS = ("float32", "float16", "int8")
 
 
 def activation_name(activation: Any, keras3: bool) -> str:
@@ -30,6 +35,53 @@ def activation_name(activation: Any, keras3: bool) -> str:
     if name not in _ACTIVATIONS:
         raise ValueError(f"tflstm's GRU has no activation '{name}'")
     return _ACTIVATIONS[name]
+
+
+def op_activation(name: str) -> str | None:
+    """The op's name of an activation as the rebuild names it (KERAS3_HARD_SIGMOID for Keras 3's
+    hard_sigmoid), None when the op does not compute it."""
+    if name == KERAS3_HARD_SIGMOID:
+        return "hard_sigmoid_relu6"
+    if name == "hard_sigmoid":
+        return "hard_sigmoid"
+    return _ACTIVATIONS.get(name)
+
+
+@dataclasses.dataclass
+class GruSpec:
+    """What the op needs of one GRU direction: its settings (activations by the op's names) and
+    Keras's weights (kernel [features, 3 units], recurrent kernel, bias [3 units] or [2, 3 units])."""
+
+    name: str
+    units: int
+    weights: list[np.ndarray]
+    reset_after: bool = True
+    use_bias: bool = True
+    activation: str = "tanh"
+    recurrent_activation: str = "sigmoid"
+    return_sequences: bool = False
+    go_backwards: bool = False
+
+    @property
+    def features(self) -> int:
+        return int(self.weights[0].shape[0])
+
+    @classmethod
+    def of(cls, layer: Any) -> GruSpec:
+        """The spec of a Keras GRU layer (Keras 3 or tf_keras); ValueError if the op cannot run it."""
+        config = layer.get_config()
+        keras3 = not type(layer).__module__.startswith("tf_keras")
+        return cls(
+            name=layer.name,
+            units=int(config["units"]),
+            weights=[np.asarray(w) for w in layer.get_weights()],
+            reset_after=bool(config.get("reset_after", True)),
+            use_bias=bool(config.get("use_bias", True)),
+            activation=activation_name(config.get("activation", "tanh"), keras3),
+            recurrent_activation=activation_name(config.get("recurrent_activation", "sigmoid"), keras3),
+            return_sequences=bool(config.get("return_sequences", False)),
+            go_backwards=bool(config.get("go_backwards", False)),
+        )
 
 
 def gru_options(reset_after: bool, activation: str, recurrent_activation: str, time_major: bool = False) -> bytes:
@@ -47,13 +99,10 @@ def gru_options(reset_after: bool, activation: str, recurrent_activation: str, t
 
 
 def gru_operands(layer: Any) -> dict[str, Any]:
-    """The op's weights and options from a Keras GRU (Keras 3 or tf_keras)."""
-    config = layer.get_config()
-    weights = layer.get_weights()
-    keras3 = not type(layer).__module__.startswith("tf_keras")
-    kernel, recurrent = weights[0], weights[1]
-    bias = weights[2] if config.get("use_bias", True) and len(weights) > 2 else None
-    reset_after = bool(config.get("reset_after", True))
+    """The op's weights and options from a Keras GRU (Keras 3 or tf_keras) or a GruSpec."""
+    spec = layer if isinstance(layer, GruSpec) else GruSpec.of(layer)
+    kernel, recurrent = spec.weights[0], spec.weights[1]
+    bias = spec.weights[2] if spec.use_bias and len(spec.weights) > 2 else None
     b_in = b_rec = None
     if bias is not None:
         if bias.ndim == 2:  # reset_after: input bias, recurrent bias
@@ -62,17 +111,13 @@ def gru_operands(layer: Any) -> dict[str, Any]:
             b_in = bias
     f32 = np.float32
     return {
-        "units": int(config["units"]),
-        "w": np.ascontiguousarray(kernel.T, dtype=f32),
-        "u": np.ascontiguousarray(recurrent.T, dtype=f32),
+        "units": spec.units,
+        "w": np.ascontiguousarray(np.asarray(kernel).T, dtype=f32),
+        "u": np.ascontiguousarray(np.asarray(recurrent).T, dtype=f32),
         "b_in": None if b_in is None else np.asarray(b_in, dtype=f32),
         "b_rec": None if b_rec is None else np.asarray(b_rec, dtype=f32),
-        "options": gru_options(
-            reset_after,
-            activation_name(config.get("activation", "tanh"), keras3),
-            activation_name(config.get("recurrent_activation", "sigmoid"), keras3),
-        ),
-        "return_sequences": bool(config.get("return_sequences", False)),
+        "options": gru_options(spec.reset_after, spec.activation, spec.recurrent_activation),
+        "return_sequences": spec.return_sequences,
     }
 
 
@@ -176,57 +221,47 @@ def gru_model(layer: Any, batch: int, timesteps: int, quantize: bool = False) ->
 
 
 # The converter's emission: each GRU of the rebuilt tf_keras model is replaced by a placeholder
-# that TFLite's converter turns into one FULLY_CONNECTED of the sequence (its weights a tensor
-# named after the placeholder), and emit() rewrites that op into TFLSTM_GRU with the GRU's weights.
+# (gru_stand_ins.py) that TFLite's converter turns into one FULLY_CONNECTED of the sequence (its
+# weights a tensor named after the placeholder), and emit() rewrites that op into TFLSTM_GRU.
 PLACEHOLDER_PREFIX = "tflstm_gru_"
 
 
-def placeholder(layer: Any, index: int) -> Any:
-    """A tf_keras layer standing in for the Keras GRU `layer` during conversion: x [batch, time,
-    features] -> [batch, time, units] (the GRU's sequence; its last step is taken after it when
-    the GRU returns one step). Named PLACEHOLDER_PREFIX + index."""
-    import tensorflow as tf
-    import tf_keras
-
-    units = int(layer.get_config()["units"])
-    features = int(layer.get_weights()[0].shape[0])
-
-    class GruPlaceholder(tf_keras.layers.Layer):
-        def call(self, x):
-            # Distinct values, so that the converter shares this constant with no other.
-            w = np.arange(features * units, dtype=np.float32).reshape(features, units) * np.float32(1e-3) + index + 0.5
-            return tf.einsum("bti,iu->btu", x, tf.constant(w))
-
-    return GruPlaceholder(name=f"{PLACEHOLDER_PREFIX}{index}")
+def placeholder_weights(index: int, features: int, units: int) -> np.ndarray:
+    """Placeholder index's constant as its FULLY_CONNECTED holds it ([units, features]): values
+    no other constant has, so that the converter shares it with none."""
+    w = np.arange(units * features, dtype=np.float32).reshape(units, features) * np.float32(1e-3)
+    return w + np.float32(index + 0.5)
 
 
-def emit(data: bytes, grus: dict[int, Any], quantize: bool = False) -> bytes:
+def emit(data: bytes, grus: dict[int, Any], weights: str = "float32") -> bytes:
     """The converted model `data` with placeholder i's FULLY_CONNECTED replaced by TFLSTM_GRU
-    running grus[i] (a Keras GRU), its state a new variable tensor; int8 weight matrices with
-    `quantize` (the hybrid GRU). ValueError if a placeholder is not found or a GRU setting has no
-    fused form."""
+    running grus[i] (a Keras GRU or a GruSpec), its state a new variable tensor (one per call of
+    a shared layer); its weight matrices `weights` (WEIGHTS: float16 ones dequantized once by a
+    DEQUANTIZE in front, int8 ones the hybrid GRU). ValueError if a placeholder is not found, or
+    the converter folded another op into one (its constant, bias or activation changed)."""
     from tensorflow.lite.python import schema_py_generated as s
 
+    if weights not in WEIGHTS:
+        raise ValueError(f"GRU weights are one of {WEIGHTS}, not {weights!r}")
+    specs = {i: g if isinstance(g, GruSpec) else GruSpec.of(g) for i, g in grus.items()}
     model = s.ModelT.InitFromPackedBuf(data, 0)
-    code = s.OperatorCodeT()
-    code.builtinCode, code.deprecatedBuiltinCode, code.version = s.BuiltinOperator.CUSTOM, 32, 1
-    code.customCode = GRU_OP
-    model.operatorCodes.append(code)
-    gru_code = len(model.operatorCodes) - 1
+    codes = _Codes(model)
     found = set()
     for sg in model.subgraphs:
+        operators = []
+        stale: list[int] = []  # what the placeholders read
         for op in sg.operators:
-            c = model.operatorCodes[op.opcodeIndex]
-            if max(c.builtinCode, c.deprecatedBuiltinCode) != s.BuiltinOperator.FULLY_CONNECTED:
+            index = _placeholder_of(model, sg, op)
+            if index is None or index not in specs:
+                operators.append(op)
                 continue
-            w = sg.tensors[op.inputs[1]]
-            name = w.name.decode() if isinstance(w.name, bytes) else str(w.name)
-            index = _placeholder_index(name)
-            if index is None or index not in grus:
-                continue
-            _rewrite(model, sg, op, grus[index], gru_code, index, quantize)
+            _check_placeholder(model, sg, op, index, specs[index])
+            stale += [int(op.inputs[1]), int(op.inputs[0])]  # its constant and (unless read) its guard
+            operators.extend(_Rewrite(model, sg, codes, index, weights).ops(op, specs[index]))
             found.add(index)
-    missing = set(grus) - found
+        sg.operators = operators
+        _drop_stale(model, sg, stale)
+    missing = set(specs) - found
     if missing:
         raise ValueError(f"the converted model has no placeholder of GRU {sorted(missing)}")
     import flatbuffers
@@ -236,49 +271,201 @@ def emit(data: bytes, grus: dict[int, Any], quantize: bool = False) -> bytes:
     return bytes(fbb.Output())
 
 
-def _placeholder_index(name: str) -> int | None:
-    for part in name.split("/"):
-        if part.startswith(PLACEHOLDER_PREFIX) and part[len(PLACEHOLDER_PREFIX) :].isdigit():
-            return int(part[len(PLACEHOLDER_PREFIX) :])
+def count_gru_ops(data: bytes) -> int:
+    """How many TFLSTM_GRU ops a model has."""
+    from tensorflow.lite.python import schema_py_generated as s
+
+    model = s.ModelT.InitFromPackedBuf(data, 0)
+    grus = {i for i, c in enumerate(model.operatorCodes) if _text(c.customCode) == GRU_OP}
+    return sum(op.opcodeIndex in grus for sg in model.subgraphs for op in sg.operators)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
+
+
+def _placeholder_of(model: Any, sg: Any, op: Any) -> int | None:
+    """The index of the placeholder `op` is (a FULLY_CONNECTED whose weights are named after it)."""
+    from tensorflow.lite.python import schema_py_generated as s
+
+    c = model.operatorCodes[op.opcodeIndex]
+    if max(c.builtinCode, c.deprecatedBuiltinCode) != s.BuiltinOperator.FULLY_CONNECTED:
+        return None
+    # The weights' name, or the product's where the converter merged the constants of a shared
+    # placeholder into one (its first name is the op's own: "model/tflstm_gru_0/einsum/...").
+    weights, product = _text(sg.tensors[op.inputs[1]].name), _text(sg.tensors[op.outputs[0]].name).split(";")[0]
+    for name in (weights, product if "/einsum" in product else ""):
+        for part in name.split("/"):
+            if part.startswith(PLACEHOLDER_PREFIX) and part[len(PLACEHOLDER_PREFIX) :].isdigit():
+                return int(part[len(PLACEHOLDER_PREFIX) :])
     return None
 
 
-def _rewrite(model: Any, sg: Any, op: Any, layer: Any, gru_code: int, index: int, quantize: bool) -> None:
+def _constant(model: Any, sg: Any, index: int) -> np.ndarray | None:
+    """A constant tensor's values as float32 (an int8 one dequantized, a float16 one behind its
+    DEQUANTIZE), None if it is not constant."""
+    t = sg.tensors[index]
+    data = model.buffers[t.buffer].data if t.buffer > 0 else None
+    if data is None or not len(data):
+        for op in sg.operators:  # a float16 constant's DEQUANTIZE
+            if index in [int(o) for o in op.outputs] and len(op.inputs) == 1:
+                return _constant(model, sg, int(op.inputs[0]))
+        return None
+    raw = np.frombuffer(bytes(bytearray(data)), {0: np.float32, 1: np.float16, 9: np.int8}.get(t.type, np.uint8))
+    values = raw.astype(np.float32)
+    if t.type == 9 and t.quantization is not None and t.quantization.scale is not None:
+        scale = np.asarray(t.quantization.scale, np.float32)
+        values = (values.reshape(len(scale), -1) * scale[:, None]).reshape(-1) if len(scale) > 1 else values * scale[0]
+    return values.reshape([int(d) for d in t.shape])
+
+
+def _int8(model: Any, sg: Any, index: int) -> bool:
+    """The tensor is int8 (the converter quantized a constant in dynamic mode)."""
+    return int(sg.tensors[index].type) == 9
+
+
+def _check_placeholder(model: Any, sg: Any, op: Any, index: int, spec: GruSpec) -> None:
+    """The placeholder's FULLY_CONNECTED as the stand-in made it: its input the guard REVERSE_V2,
+    its constant, no bias, no activation; the converter folds a following ADD, MUL or activation
+    into such an op, which the GRU in its place would lose."""
     from tensorflow.lite.python import schema_py_generated as s
 
-    ops = gru_operands(layer)
-    if layer.get_config().get("go_backwards", False):
-        raise ValueError(f"GRU {index} runs backwards; tflstm's fused GRU runs forwards")
-    x = int(op.inputs[0])
-    batch = int(sg.tensors[x].shape[0])
-    units = ops["units"]
+    why = ""
+    producer = [p for p in sg.operators if int(op.inputs[0]) in [int(o) for o in p.outputs]]
+    code = model.operatorCodes[producer[0].opcodeIndex] if producer else None
+    if code is None or max(code.builtinCode, code.deprecatedBuiltinCode) != s.BuiltinOperator.REVERSE_V2:
+        why = "its input is not the time-reversed sequence"
+    elif len(op.inputs) > 2 and op.inputs[2] >= 0:
+        why = "a bias was folded into it"
+    elif op.builtinOptions is not None and getattr(op.builtinOptions, "fusedActivationFunction", 0):
+        why = "an activation was folded into it"
+    else:
+        want = placeholder_weights(index, spec.features, spec.units)
+        got = _constant(model, sg, int(op.inputs[1]))
+        # Exact but for the converter's own rounding: float16, or int8 in dynamic mode (half a step).
+        rounding = float(np.max(want)) / 127 if _int8(model, sg, int(op.inputs[1])) else 0.0
+        if got is None or got.shape != want.shape or not np.allclose(got, want, rtol=1e-3, atol=rounding):
+            why = "its constant was changed (a scale folded into it)"
+    if why:
+        raise ValueError(
+            f"GRU '{spec.name}': TensorFlow's converter merged the ops around it into its placeholder ({why}); "
+            "convert with portable=True for stock TFLite's GRU"
+        )
 
-    def tensor(name: str, shape: list[int], values: np.ndarray | None, variable: bool = False, q=False) -> int:
+
+def _drop_stale(model: Any, sg: Any, stale: list[int]) -> None:
+    """The placeholders' weights no op reads any more: the DEQUANTIZE that made one (float16)
+    goes, and their constants' data, so that the file carries only the GRU's own weights; so
+    does a guard REVERSE_V2 no op reads."""
+    read = {int(i) for op in sg.operators for i in op.inputs if i >= 0} | {int(i) for i in sg.outputs}
+    for t in stale:
+        if t in read:
+            continue
+        for op in list(sg.operators):
+            if t in [int(o) for o in op.outputs]:
+                sg.operators.remove(op)
+                stale.extend(int(i) for i in op.inputs if i >= 0 and int(i) not in read)
+        tensor = sg.tensors[t]
+        if tensor.buffer > 0:
+            model.buffers[tensor.buffer].data = None
+            tensor.buffer = 0
+
+
+class _Codes:
+    """The model's operator codes for TFLSTM_GRU and DEQUANTIZE, added when first needed."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.found: dict[Any, int] = {}
+
+    def __call__(self, builtin: int, custom: str | None = None, version: int = 1) -> int:
+        key = custom or builtin
+        for i, c in enumerate(self.model.operatorCodes):  # the converter's own code, when it has one
+            same = (_text(c.customCode) or max(c.builtinCode, c.deprecatedBuiltinCode)) == key
+            if key not in self.found and same and c.version == version:
+                self.found[key] = i
+        if key not in self.found:
+            from tensorflow.lite.python import schema_py_generated as s
+
+            c = s.OperatorCodeT()
+            c.builtinCode, c.deprecatedBuiltinCode, c.version = builtin, min(builtin, 127), version
+            c.customCode = custom
+            self.model.operatorCodes.append(c)
+            self.found[key] = len(self.model.operatorCodes) - 1
+        return self.found[key]
+
+
+class _Rewrite:
+    """One placeholder's FULLY_CONNECTED made TFLSTM_GRU (and the DEQUANTIZEs of float16 weights)."""
+
+    def __init__(self, model: Any, sg: Any, codes: _Codes, index: int, weights: str) -> None:
+        from tensorflow.lite.python import schema_py_generated as s
+
+        self.s, self.model, self.sg, self.codes, self.index, self.weights = s, model, sg, codes, index, weights
+        self.before: list[Any] = []  # ops that must run before the GRU
+
+    def tensor(self, name: str, shape: list[int], values: np.ndarray | None = None, kind: int | None = None) -> int:
+        s = self.s
         t = s.TensorT()
-        t.name = f"{PLACEHOLDER_PREFIX}{index}/{name}".encode()
+        t.name = f"{PLACEHOLDER_PREFIX}{self.index}/{name}".encode()
         t.shape = np.array(shape, np.int32)
-        t.type = s.TensorType.FLOAT32
-        t.isVariable = variable
+        t.type = s.TensorType.FLOAT32 if kind is None else kind
         t.buffer = 0
         if values is not None:
-            values = _weight(s, t, values, q)
             b = s.BufferT()
-            b.data = np.frombuffer(values.tobytes(), np.uint8)
-            model.buffers.append(b)
-            t.buffer = len(model.buffers) - 1
-        sg.tensors.append(t)
-        return len(sg.tensors) - 1
+            b.data = np.frombuffer(np.ascontiguousarray(values).tobytes(), np.uint8)
+            self.model.buffers.append(b)
+            t.buffer = len(self.model.buffers) - 1
+        self.sg.tensors.append(t)
+        return len(self.sg.tensors) - 1
 
-    inputs = [
-        x,
-        tensor("input_weights", [3 * units, ops["w"].shape[1]], ops["w"], q=quantize),
-        tensor("recurrent_weights", [3 * units, units], ops["u"], q=quantize),
-        -1 if ops["b_in"] is None else tensor("input_bias", [3 * units], ops["b_in"]),
-        -1 if ops["b_rec"] is None else tensor("recurrent_bias", [3 * units], ops["b_rec"]),
-        tensor("h", [batch, units], None, variable=True),
-    ]
-    op.opcodeIndex = gru_code
-    op.inputs = np.array(inputs, np.int32)
-    op.builtinOptionsType, op.builtinOptions = 0, None
-    op.customOptions = np.frombuffer(ops["options"], np.uint8)
-    op.customOptionsFormat = s.CustomOptionsFormat.FLEXBUFFERS
+    def matrix(self, name: str, values: np.ndarray) -> int:
+        s = self.s
+        shape = list(values.shape)
+        if self.weights == "float16":
+            half = self.tensor(f"{name}_float16", shape, values.astype(np.float16), s.TensorType.FLOAT16)
+            out = self.tensor(name, shape)
+            op = s.OperatorT()
+            op.opcodeIndex = self.codes(s.BuiltinOperator.DEQUANTIZE, version=3)  # version 3: float16 input
+            op.inputs, op.outputs = np.array([half], np.int32), np.array([out], np.int32)
+            self.before.append(op)
+            return out
+        if self.weights == "int8":
+            q, scale = _quantized(values)
+            t = self.tensor(name, shape, q, s.TensorType.INT8)
+            quant = s.QuantizationParametersT()
+            quant.scale, quant.zeroPoint = [scale], [0]
+            self.sg.tensors[t].quantization = quant
+            return t
+        return self.tensor(name, shape, values)
+
+    def ops(self, op: Any, spec: GruSpec) -> list[Any]:
+        s, sg = self.s, self.sg
+        operands = gru_operands(spec)
+        units = operands["units"]
+        x = int(op.inputs[0])  # the time-reversed sequence (see _check_placeholder)
+        if not spec.go_backwards:  # the sequence itself, before the guard
+            x = next(int(p.inputs[0]) for p in sg.operators if x in [int(o) for o in p.outputs])
+        batch = int(sg.tensors[x].shape[0])
+        h = self.tensor("h", [batch, units])
+        sg.tensors[h].isVariable = True
+        inputs = [
+            x,
+            self.matrix("input_weights", operands["w"]),
+            self.matrix("recurrent_weights", operands["u"]),
+            -1 if operands["b_in"] is None else self.tensor("input_bias", [3 * units], operands["b_in"]),
+            -1 if operands["b_rec"] is None else self.tensor("recurrent_bias", [3 * units], operands["b_rec"]),
+            h,
+        ]
+        # The op's output is [batch, time, units] whatever shape the placeholder's product had.
+        out = sg.tensors[int(op.outputs[0])]
+        x_t = sg.tensors[x]
+        out.shape = np.array([batch, int(x_t.shape[1]), units], np.int32)
+        if x_t.shapeSignature is not None and len(x_t.shapeSignature):
+            out.shapeSignature = np.array([batch, int(x_t.shapeSignature[1]), units], np.int32)
+        op.opcodeIndex = self.codes(s.BuiltinOperator.CUSTOM, GRU_OP)
+        op.inputs = np.array(inputs, np.int32)
+        op.builtinOptionsType, op.builtinOptions = 0, None
+        op.customOptions = np.frombuffer(operands["options"], np.uint8)
+        op.customOptionsFormat = s.CustomOptionsFormat.FLEXBUFFERS
+        return [*self.before, op]

@@ -102,14 +102,19 @@ def _cases(rebuilt: Rebuilt, representative: list[np.ndarray] | None, batch_size
     # A fixed-length id input (tokens) has its time axis first too.
     axes = [a if a is not None or i not in ids else 0 for i, a in enumerate(rebuilt.time_axes)]
     cases = {"typical": typical, "stress": _held_constant(typical, axes, list(ids))}
-    if not rebuilt.unfused and any(a is not None for a in rebuilt.free_axes):
+    # Free where the converted model is free too (timesteps=N fixes a free axis of the source).
+    free = [
+        a if a is not None and tuple(t.shape)[a + 1] is None else None
+        for t, a in zip(copy.inputs, rebuilt.free_axes, strict=True)
+    ]
+    if not rebuilt.unfused and any(a is not None for a in free):
         shapes = []
-        for x, axis in zip(typical, rebuilt.free_axes, strict=True):
+        for x, axis in zip(typical, free, strict=True):
             shape = list(x.shape)
             if axis is not None:
                 shape[axis + 1] = LONG_STEPS
             shapes.append(tuple(shape))
-        cases["long"] = _held_constant(sample_inputs(copy, 1, shapes=shapes), rebuilt.free_axes, list(ids))
+        cases["long"] = _held_constant(sample_inputs(copy, 1, shapes=shapes), free, list(ids))
     if representative is not None:
         count = min(len(a) for a in representative)
         count = min(count - count % batch_size, 16 * batch_size)

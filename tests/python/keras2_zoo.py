@@ -183,7 +183,9 @@ BUILDERS = {
 }
 # Models their users saved as .h5 (tf_keras): the test converts the reloaded file.
 H5 = ("name_classifier", "gru_reset_before", "cudnn_text_lstm", "bidirectional_gru_stack", "lstm_attention")
-# Fused LSTM ops each conversion holds (hard_sigmoid LSTMs and GRUs are unrolled: none).
+# TFLSTM_GRU ops each conversion holds (one per GRU direction; none in int8, nor portable).
+GRU_OPS = {"gru_reset_before": 2, "bidirectional_gru_stack": 4, "keras3_hard_sigmoid": 1}
+# Fused LSTM ops each conversion holds (hard_sigmoid LSTMs are unrolled: none).
 FUSED = {
     "name_classifier": 0,
     "gru_reset_before": 0,

@@ -60,6 +60,28 @@ def test_inspect_names_what_the_runtime_lacks(converted, tmp_path):
     assert "CANNOT run FULLY_CONNECTED v99" in done.stdout
 
 
+def test_inspect_says_a_fused_gru_needs_tflstms_runtime(tmp_path):
+    keras = zoo.keras3()
+    keras.utils.set_random_seed(3)
+    x = keras.Input((None, 4), name="imu")
+    model = keras.Model(x, keras.layers.Dense(2)(keras.layers.GRU(8)(x)))
+    model.save(tmp_path / "gru.keras")
+    for portable in (False, True):
+        out = tmp_path / f"gru_{portable}.tflite"
+        args = ["--portable", "--timesteps", "6"] if portable else []
+        done = tflstm_cmd("convert", tmp_path / "gru.keras", "-o", out, *args)
+        assert done.returncode == 0, done.stderr
+        assert ("TFLSTM_GRU" in done.stdout) != portable, done.stdout
+        shown = tflstm_cmd("inspect", out)
+        assert shown.returncode == 0, shown.stderr
+        needs = "needs tflstm's runtime: stock TFLite cannot run TFLSTM_GRU"
+        assert (needs in shown.stdout) != portable, shown.stdout
+        info = json.loads(tflstm_cmd("inspect", out, "--json").stdout)
+        assert info["tflstm_ops"] == ([] if portable else ["TFLSTM_GRU"])
+        if not portable:  # tflstm's own GRU kernel runs it
+            assert any(n["op"] == "TFLSTM_GRU" and n["kernel"].startswith("gru-") for n in info["node_kernels"])
+
+
 def read_ops_list(text: str) -> dict[str, int]:
     lines = [line.split("#")[0].split() for line in text.splitlines()]
     return {fields[0]: int(fields[1]) for fields in lines if fields}

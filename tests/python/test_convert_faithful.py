@@ -106,12 +106,16 @@ def test_hard_sigmoid_gates_compute_as_their_source_defines_them(flavour, kind, 
     model = keras.Model(x, keras.layers.Dense(2, name="out")(layer(x)))
     # Weights large enough that gates reach both the linear part and the clipped ends.
     model.set_weights([2.0 * rng.normal(size=w.shape).astype(np.float32) for w in model.get_weights()])
-    data = tflstm.convert(model, "float32")
-    assert unfused_layers(data) == [f"gated ({kind}, unrolled over 9 steps into builtin ops)"]
     xs = rng.normal(size=(8, 9, 3)).astype(np.float32)
-    runner = tflstm.Runner(tflstm.Model(data))
-    got = np.concatenate([runner(xs[i : i + 1]) for i in range(8)])
-    np.testing.assert_allclose(got, np.asarray(model(xs, training=False)), atol=1e-4, rtol=0)
+    # A GRU runs as tflstm's fused op, or (portable) unrolled into builtin ops as an LSTM with these gates.
+    for portable in (False, True) if kind == "GRU" else (False,):
+        data = tflstm.convert(model, "float32", portable=portable)
+        fused = kind == "GRU" and not portable
+        assert unfused_layers(data) == ([] if fused else [f"gated ({kind}, unrolled over 9 steps into builtin ops)"])
+        assert (("TFLSTM_GRU", 1) in tflstm.Model(data).ops) == fused
+        runner = tflstm.Runner(tflstm.Model(data))
+        got = np.concatenate([runner(xs[i : i + 1]) for i in range(8)])
+        np.testing.assert_allclose(got, np.asarray(model(xs, training=False)), atol=1e-4, rtol=0)
 
 
 def test_embedding_behind_a_float32_input(rng):
@@ -130,12 +134,12 @@ def test_embedding_behind_a_float32_input(rng):
 def test_timesteps_fixes_a_free_axis_of_any_rank(rng):
     keras = _keras("keras3")
     L = keras.layers
-    # Ids on (None,): the GRU is unrolled over the given length.
+    # Ids on (None,): the portable GRU is unrolled over the given length (the fused one takes any).
     ids = keras.Input((None,), dtype="int32", name="ids")
     model = keras.Model(ids, L.Dense(2)(L.GRU(4, name="gru_ids")(L.Embedding(20, 3)(ids))))
     with pytest.raises(tflstm.UnsupportedLayerError, match=r"'gru_ids'.*free: convert with timesteps=N"):
-        tflstm.convert(model, "float32")
-    data = tflstm.convert(model, "float32", timesteps=6)
+        tflstm.convert(model, "float32", portable=True)
+    data = tflstm.convert(model, "float32", timesteps=6, portable=True)
     assert tflstm.Model(data).inputs[0].shape == (1, 6)
     # A spectrogram (time, bins, channels) with a free time axis, and a static input of rank 1.
     spec, static = keras.Input((None, 8, 2), name="spectrogram"), keras.Input((3,), name="static")

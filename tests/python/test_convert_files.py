@@ -39,6 +39,13 @@ def test_legacy_h5_through_the_command(tmp_path):
     assert count_fused_lstms(data) == 1
     _matches_keras(data, model)
     shown = tflstm_cmd("inspect", out)
+    # The GRU is tflstm's fused op, which stock TFLite does not have: inspect says so.
+    assert "unfused:" not in shown.stdout, shown.stdout
+    assert "needs tflstm's runtime: stock TFLite cannot run TFLSTM_GRU" in shown.stdout, shown.stdout
+    done = tflstm_cmd("convert", path, "-m", "float32", "-o", out, "--portable")
+    assert done.returncode == 0, done.stderr
+    _matches_keras(out.read_bytes(), model)
+    shown = tflstm_cmd("inspect", out)
     gru = model.get_layer(index=1).name  # the layer's name as saved
     assert f"unfused: {gru} (GRU, unrolled over 6 steps into builtin ops)" in shown.stdout, shown.stdout
 

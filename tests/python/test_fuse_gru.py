@@ -1,5 +1,5 @@
 """The converter's GRU emission (python/tflstm/fuse_gru.py): a tf_keras model whose GRU is
-replaced by fuse_gru's placeholder, converted by TFLite's converter, then rewritten into
+replaced by its placeholder (gru_stand_ins.py), converted by TFLite's converter, then rewritten into
 TFLSTM_GRU, computes what the Keras model with the GRU computes (tflstm.Runner against Keras),
 and its stream carries the GRU's state."""
 
@@ -12,7 +12,7 @@ import pytest
 
 import tf_models as zoo
 import tflstm
-from tflstm import fuse_gru
+from tflstm import fuse_gru, gru_stand_ins
 
 T, F = 12, 4
 
@@ -31,8 +31,7 @@ def _models(reset_after: bool, return_sequences: bool, timesteps: int = T):
             for i, w in enumerate(gru.get_weights())
         ]
     )
-    sequence = fuse_gru.placeholder(gru, 0)(inputs)
-    stand_in = keras.Model(inputs, head(sequence if return_sequences else sequence[:, -1]))
+    stand_in = keras.Model(inputs, head(gru_stand_ins.placeholder(gru, 0)(inputs)))
     return reference, stand_in, gru
 
 

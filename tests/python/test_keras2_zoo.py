@@ -15,13 +15,15 @@ import pytest
 import keras2_zoo as zoo
 import tflstm
 from test_zoo import BOUND
+from tflstm.fuse_gru import count_gru_ops
 from tflstm.lstm_flatbuffer import CELL_SCALE_MAX, CELL_SCALE_MIN, cell_state_scales, count_fused_lstms, unfused_layers
 
 ALL = os.environ.get("TFLSTM_ZOO_ALL") == "1"
 MODELS = list(zoo.BUILDERS)
 # By default the quantized modes run where they test something of their own: the counting LSTMs
 # (cell states past 10) in every mode, the encoder-decoder's input order in int8 calibration, an
-# unrolled hard_sigmoid LSTM (Keras 2 and Keras 3's definitions) in dynamic and float16.
+# unrolled hard_sigmoid LSTM (Keras 2 and Keras 3's definitions) in dynamic and float16, the fused
+# GRUs (reset_after=False with hard_sigmoid, Bidirectional) with float16 and int8 weights.
 QUANTIZED = [
     (name, mode)
     for name in MODELS
@@ -35,6 +37,9 @@ QUANTIZED = [
         ("encoder_decoder", "int8"),
         ("name_classifier", "dynamic"),
         ("keras3_hard_sigmoid", "float16"),
+        ("gru_reset_before", "dynamic"),
+        ("gru_reset_before", "float16"),
+        ("bidirectional_gru_stack", "dynamic"),
     }
 ]
 CASES = [(name, "float32") for name in MODELS] + QUANTIZED
@@ -72,12 +77,10 @@ def test_keras2_model_converts_and_agrees(models, name, mode):
     warned = [str(w.message) for w in seen if issubclass(w.category, tflstm.AccuracyWarning)]
     assert mode != "float32" or not warned
     assert count_fused_lstms(data) == zoo.FUSED[name]
-    assert len(unfused_layers(data)) == {
-        "name_classifier": 1,
-        "gru_reset_before": 2,
-        "bidirectional_gru_stack": 4,
-        "keras3_hard_sigmoid": 2,
-    }.get(name, 0)
+    grus = 0 if mode == "int8" else zoo.GRU_OPS.get(name, 0)  # int8 has no fused GRU: unrolled
+    assert count_gru_ops(data) == grus
+    unrolled_grus = zoo.GRU_OPS.get(name, 0) - grus
+    assert len(unfused_layers(data)) == {"name_classifier": 1, "keras3_hard_sigmoid": 1}.get(name, 0) + unrolled_grus
     converted = tflstm.Model(data)
     ops = {op for op, _ in converted.ops}
     assert not ops & {"WHILE", "CUSTOM", "CALL_ONCE"}, ops

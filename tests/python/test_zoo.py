@@ -25,6 +25,7 @@ import pytest
 
 import keras_zoo as zoo
 import tflstm
+from tflstm.fuse_gru import count_gru_ops
 from tflstm.lstm_flatbuffer import count_fused_lstms, unfused_layers
 
 BOUND = {"float32": 1e-4, "float16": 1e-2, "dynamic": 5e-2, "int8": 2.5e-1}
@@ -39,12 +40,18 @@ QUANTIZED = (
     else ["conv1d_lstm", "embedding_lstm", "static_features", "two_outputs", "gru", "relu_lstm"]
 )
 CASES = [(name, "float32") for name in MODELS] + [(name, mode) for mode in tflstm.MODES[1:] for name in QUANTIZED]
-UNFUSED_KINDS = ("GRU", "SimpleRNN")  # recurrent layers TFLite has no fused kernel for
 
 
-def _unfused_names(model) -> list[str]:
-    """The model's own names for them (Keras numbers a repeated name: gru, gru_1, ...)."""
-    return [layer.name for layer in model.layers if type(layer).__name__ in UNFUSED_KINDS]
+def _unfused_names(model, mode: str = "float32") -> list[str]:
+    """The model's own names for its recurrent layers that no fused kernel runs (Keras numbers a
+    repeated name: gru, gru_1, ...): SimpleRNNs, and GRUs in int8, which has no fused GRU."""
+    kinds = ("GRU", "SimpleRNN") if mode == "int8" else ("SimpleRNN",)
+    return [layer.name for layer in model.layers if type(layer).__name__ in kinds]
+
+
+def _grus(model, mode: str) -> int:
+    """TFLSTM_GRU ops the conversion holds: one per GRU, none in int8."""
+    return 0 if mode == "int8" else sum(type(layer).__name__ == "GRU" for layer in model.layers)
 
 
 SAMPLES = 4
@@ -97,7 +104,8 @@ def test_zoo_model_converts_fused_and_matches_keras(zoo_models, name, mode):
         if op in ("WHILE", "CUSTOM", "CALL_ONCE") or op.startswith("Flex") or "TENSOR_LIST" in op or "TensorList" in op
     ], ops
     assert count_fused_lstms(data) == zoo.FUSED[name]
-    assert [u.split(" ")[0] for u in unfused_layers(data)] == _unfused_names(model)
+    assert count_gru_ops(data) == _grus(model, mode)
+    assert [u.split(" ")[0] for u in unfused_layers(data)] == _unfused_names(model, mode)
     converted.check()  # the linked TFLite 2.14.1 runs every (op, version)
 
     xs = zoo.sample(model, SAMPLES)
@@ -169,23 +177,24 @@ def test_custom_layer_that_traces_to_builtin_ops_converts():
     np.testing.assert_allclose(native_outputs(data, model, xs)["out"], keras_outputs(model, xs)["out"], atol=1e-4)
 
 
-def test_gru_with_free_length_needs_timesteps():
+def test_portable_gru_with_free_length_needs_timesteps():
     keras = _keras()
     x = keras.Input((None, zoo.F))
     model = keras.Model(x, keras.layers.Dense(2)(keras.layers.GRU(4, name="free_gru")(x)))
+    assert count_gru_ops(tflstm.convert(model, "float32")) == 1  # fused: any length
     with pytest.raises(tflstm.UnsupportedLayerError, match=r"'free_gru'.*timesteps=N"):
-        tflstm.convert(model, "float32")
-    data = tflstm.convert(model, "float32", timesteps=zoo.T)
+        tflstm.convert(model, "float32", portable=True)
+    data = tflstm.convert(model, "float32", timesteps=zoo.T, portable=True)
     assert unfused_layers(data) == [f"free_gru (GRU, unrolled over {zoo.T} steps into builtin ops)"]
 
 
 def test_profile_says_which_layers_are_unfused(zoo_models):
-    model = zoo_models("gru")
+    model = zoo_models("simple_rnn")
     x = zoo.sample(model, 6)[0]
     y = np.argmax(model.predict(x, verbose=0), axis=-1)
     report = tflstm.profile(model, x, y, modes=["float32"], runs=3, progress=None)
-    (gru,) = _unfused_names(model)
-    assert report.unfused == [f"{gru} (GRU, unrolled over {zoo.T} steps into builtin ops)"]
-    assert f"unfused: {gru} (GRU" in report.table()
+    (rnn,) = _unfused_names(model)
+    assert report.unfused == [f"{rnn} (SimpleRNN, unrolled over {zoo.T} steps into builtin ops)"]
+    assert f"unfused: {rnn} (SimpleRNN" in report.table()
     assert report.to_dict()["unfused"] == report.unfused
     assert report.rows[0].agreement == 1.0  # float32 picks Keras's class for every sample

@@ -1,0 +1,128 @@
+"""The tf_keras layers that stand in for Keras GRUs while TFLite's converter runs, so that
+fuse_gru.emit can put tflstm's fused GRU op in their place afterwards.
+
+A placeholder computes x [batch, time, features] -> [batch, time, units] as one product with a
+constant whose tensor is named after it (PLACEHOLDER_PREFIX + index): the converter makes it one
+FULLY_CONNECTED, which emit finds by that name and rewrites into TFLSTM_GRU with the GRU's
+weights. Its input is always the time-reversed x (REVERSE_V2): that keeps the converter from
+folding a scale or offset computed before the GRU into the product's constant (it does so for a
+MUL or ADD right before a FULLY_CONNECTED); emit feeds the GRU x itself unless it goes
+backwards. What a GRU does around its recurrence stays in builtin ops: return_sequences=False
+takes the last step after it, and a Bidirectional GRU is two placeholders merged as Keras
+merges them. The placeholder's product is
+not the GRU: only the converted and rewritten model computes it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .fuse_gru import PLACEHOLDER_PREFIX, GruSpec, op_activation, placeholder_weights
+
+MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+class GruStandIns:
+    """The GRUs of one rebuild that become placeholders (when `enabled`): their specs by index,
+    for fuse_gru.emit, and the stand-ins called in the graph, to count the ops they give."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.specs: dict[int, GruSpec] = {}
+        self.called: list[tuple[Any, int]] = []  # (stand-in, TFLSTM_GRU ops per call)
+
+    def spec(
+        self, name: str, kind: str, config: dict[str, Any], weights: list[np.ndarray], activation: str, gate: Any
+    ) -> GruSpec | None:
+        """The GRU as the fused op runs it (activations as the rebuild names them, see
+        fuse_gru.op_activation); None when it is not fused: not a GRU, not enabled (a portable
+        or int8 conversion), or an activation the op does not compute."""
+        if kind != "GRU" or not self.enabled:
+            return None
+        act, rec = op_activation(activation), op_activation(gate)
+        if act is None or rec is None:
+            return None
+        return GruSpec(
+            name=name,
+            units=int(config["units"]),
+            weights=[np.asarray(w, np.float32) for w in weights],
+            reset_after=bool(config.get("reset_after", True)),
+            use_bias=bool(config.get("use_bias", True)),
+            activation=act,
+            recurrent_activation=rec,
+            return_sequences=bool(config.get("return_sequences", False)),
+            go_backwards=bool(config.get("go_backwards", False)),
+        )
+
+    def placeholder(self, spec: GruSpec, ops: int = 1) -> Any:
+        """The placeholder of `spec`, registered (giving `ops` ops per call)."""
+        index = len(self.specs)
+        self.specs[index] = spec
+        twin = placeholder(spec, index)
+        if ops:
+            self.called.append((twin, ops))
+        return twin
+
+    def bidirectional(self, specs: list[GruSpec], merge_mode: str | None, name: str) -> Any:
+        """Bidirectional(GRU) of the forward and backward `specs`, registered."""
+        halves = [self.placeholder(spec, ops=0) for spec in specs]
+        twin = bidirectional(halves[0], halves[1], merge_mode, name)
+        self.called.append((twin, 2))
+        return twin
+
+    def ops(self) -> int:
+        """One TFLSTM_GRU op per fused GRU direction and call."""
+        return sum(ops * len(twin._inbound_nodes) for twin, ops in self.called)
+
+
+def placeholder(spec: GruSpec | Any, index: int) -> Any:
+    """A tf_keras layer standing in for the GRU `spec` (a GruSpec or a Keras GRU layer): the
+    sequence it returns (reversed input with go_backwards, the last step without
+    return_sequences), named PLACEHOLDER_PREFIX + index."""
+    import tensorflow as tf
+    import tf_keras
+
+    spec = spec if isinstance(spec, GruSpec) else GruSpec.of(spec)
+    features, units = spec.features, spec.units
+
+    class GruPlaceholder(tf_keras.layers.Layer):  # type: ignore[misc, name-defined]
+        def call(self, x: Any) -> Any:
+            x = tf.reverse(x, axis=[1])  # the guard (and go_backwards's own reversal)
+            y = tf.einsum("bti,iu->btu", x, tf.constant(placeholder_weights(index, features, units).T))
+            return y if spec.return_sequences else y[:, -1]
+
+    return GruPlaceholder(name=f"{PLACEHOLDER_PREFIX}{index}")
+
+
+def bidirectional(forward: Any, backward: Any, merge_mode: str | None, name: str) -> Any:
+    """A tf_keras layer standing in for Bidirectional(GRU): the two placeholders `forward` and
+    `backward` (whose spec goes backwards), the backward sequence put back in time order, merged
+    as Keras's Bidirectional merges them (a list of both for merge_mode None)."""
+    import tensorflow as tf
+    import tf_keras
+
+    if merge_mode not in MERGE_MODES:
+        raise ValueError(f"Bidirectional merge_mode {merge_mode!r} is not one of {MERGE_MODES}")
+
+    class BidirectionalGruPlaceholder(tf_keras.layers.Layer):  # type: ignore[misc, name-defined]
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.forward, self.backward = forward, backward
+
+        def call(self, x: Any) -> Any:
+            f, b = self.forward(x), self.backward(x)
+            if len(b.shape) == 3:  # return_sequences: Keras reverses the backward sequence back
+                b = tf.reverse(b, axis=[1])
+            if merge_mode == "concat":
+                return tf.concat([f, b], axis=-1)
+            if merge_mode == "sum":
+                return f + b
+            if merge_mode == "mul":
+                return f * b
+            if merge_mode == "ave":
+                return (f + b) / 2
+            return [f, b]
+
+    return BidirectionalGruPlaceholder(name=name)
