@@ -207,13 +207,14 @@ def test_free_length_sequence_with_a_dense_head_runs_at_any_length(rng):
         runner.output_view(0)
 
 
-@pytest.mark.parametrize("flavour", ["keras3", "tf_keras"])
-def test_a_stateful_model_converts_and_its_stream_carries_the_state(flavour, rng):
-    """stateful=True: Keras carries the LSTM's state from one call to the next; the converted
-    model's Stream does the same (the fused op keeps its state in variable tensors)."""
+@pytest.mark.parametrize(("flavour", "kind"), [("keras3", "LSTM"), ("tf_keras", "LSTM"), ("keras3", "GRU")])
+def test_a_stateful_model_converts_and_its_stream_carries_the_state(flavour, kind, rng):
+    """stateful=True: Keras carries the layer's state from one call to the next; the converted
+    model's Stream does the same (the fused LSTM and GRU ops keep their state in variable
+    tensors)."""
     keras = getattr(zoo, flavour)()
     x_in = keras.Input(batch_shape=(1, None, F))
-    h = keras.layers.LSTM(8, stateful=True, return_sequences=True)(x_in)
+    h = getattr(keras.layers, kind)(8, stateful=True, return_sequences=True)(x_in)
     model = keras.Model(x_in, keras.layers.Dense(2)(h))
     stream = tflstm.Runner(tflstm.Model(tflstm.convert(model, "float32"))).stream()
     for layer in model.layers:
