@@ -53,7 +53,7 @@ struct VnniInt8 : Avx2Int8 {
   }
 };
 
-// The int16 operations of the cell (Int8Cell and the fixed-point functions of int8_lstm_impl.h)
+// The int16 operations of the cell (Int8Cell and the fixed-point functions of int8_fixed_point.h)
 // on 512-bit vectors, each AVX2's operation twice as wide; comparisons give mask registers.
 struct Avx512Int8 {
   using V16 = __m512i;
