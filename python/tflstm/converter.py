@@ -23,7 +23,7 @@ import numpy as np
 from ._core import Model, UnsupportedOpError
 from ._stderr import captured_stderr
 from .errors import ConversionError, UnsupportedLayerError
-from .fusable import Rebuilt, Timesteps, cell_state_peaks, rebuild
+from .fusable import Rebuilt, Timesteps, rebuild
 from .fuse_gru import GRU_OP, count_gru_ops, emit
 from .lstm_flatbuffer import (
     count_fused_lstms,
@@ -36,6 +36,7 @@ from .lstm_flatbuffer import (
     widen_cell_scales,
 )
 from .quantize_lstm import quantize_lstm_weights
+from .rebuild_check import cell_state_peaks
 from .verification import verify as verify_converted
 
 MODES = ("float32", "dynamic", "int8", "float16")

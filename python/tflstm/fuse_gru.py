@@ -22,7 +22,7 @@ GRU_OP = "TFLSTM_GRU"
 OPTIONS_VERSION = 1
 # Keras's activation names -> the op's; hard_sigmoid differs between Keras 2 and 3.
 _ACTIVATIONS = {"tanh": "tanh", "relu": "relu", "sigmoid": "sigmoid", "linear": "linear", "relu6": "relu6"}
-# The rebuild's name of Keras 3's hard_sigmoid (fusable.py), which Keras 2 / tf_keras define otherwise.
+# The rebuild's name of Keras 3's hard_sigmoid (keras_graph.py), which Keras 2 / tf_keras define otherwise.
 KERAS3_HARD_SIGMOID = "hard_sigmoid (Keras 3)"
 WEIGHTS = ("float32", "float16", "int8")
 

@@ -99,7 +99,7 @@ def _constant(model: Any, sg: Any, index: int) -> np.ndarray | None:
 
 
 def find_layer(model: Any, sg: Any, op: Any, lstms: Sequence[Any]) -> int | None:
-    """Which of `lstms` (fusable.FusedLstm) a fused LSTM op computes, by its recurrent-to-output
+    """Which of `lstms` (recurrent_twins.FusedLstm) a fused LSTM op computes, by its recurrent-to-output
     weights, which tell the layers apart; None when none matches."""
     if not lstms:
         return None
@@ -120,7 +120,7 @@ def find_layer(model: Any, sg: Any, op: Any, lstms: Sequence[Any]) -> int | None
 
 
 def set_cell_activations(data: bytes, activations: Sequence[Any]) -> bytes:
-    """Sets each listed LSTM's fused cell activation (fusable.FusedLstm), finding its op by its
+    """Sets each listed LSTM's fused cell activation (recurrent_twins.FusedLstm), finding its op by its
     weights."""
     if not activations:
         return data
@@ -193,7 +193,7 @@ CELL_SCALE_MIN, CELL_SCALE_MAX = 2.0**-15, 2.0**-9
 
 def widen_cell_scales(data: bytes, lstms: Sequence[Any], peaks: dict[str, float]) -> bytes:
     """Each full-integer fused LSTM's int16 cell state scaled to hold the peak its layer reaches
-    (fusable.cell_state_peaks), where the converter's calibration scaled it for less: a power of
+    (rebuild_check.cell_state_peaks), where the converter's calibration scaled it for less: a power of
     two, as TFLite's integer kernel requires, which derives its other cell scales from it. The
     scale is then kept within CELL_SCALE_MIN..CELL_SCALE_MAX: TensorFlow's calibration sees
     the state carried from one representative sample into the next, so a cell that counts can
@@ -315,7 +315,7 @@ def cell_state_scales(data: bytes) -> list[float]:
 
 
 def int8_cell_states(data: bytes, lstms: Sequence[Any]) -> list[str]:
-    """The layers (fusable.FusedLstm names) of full-integer fused LSTMs whose cell state
+    """The layers (recurrent_twins.FusedLstm names) of full-integer fused LSTMs whose cell state
     TensorFlow's quantizer made int8: TFLite's integer kernel needs it int16 and refuses it."""
     s, fb = schema()
     model = fb.convert_bytearray_to_object(bytearray(data))

@@ -18,7 +18,7 @@ from ._core import InputError, Model, Runner
 from .bench import p90, sample_times
 from .converter import MODES, convert
 from .errors import AccuracyWarning
-from .fusable import input_shape
+from .keras_graph import input_shape
 from .lstm_flatbuffer import unfused_layers
 from .training import magnitude_prune, sparsity, task_of
 

@@ -36,7 +36,9 @@ import numpy as np
 
 from ._core import Error, Model, Runner
 from .errors import AccuracyWarning, ConversionError, MismatchError
-from .fusable import Rebuilt, as_list, embedding_inputs, sample_inputs
+from .fusable import Rebuilt
+from .keras_graph import as_list, embedding_inputs
+from .rebuild_check import sample_inputs
 
 TOLERANCE = {"float32": 1e-3, "float16": 1e-2, "dynamic": 5e-2, "int8": 2.5e-1}
 # Which inputs each mode is held to (see the module's docstring).

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import tflstm
-from tflstm.fusable import cell_state_peaks, rebuild
+from tflstm.fusable import rebuild
+from tflstm.rebuild_check import cell_state_peaks
 
 TEXTS = [
     "The quick brown fox jumps over the lazy dog again and again",

@@ -1,0 +1,197 @@
+"""The recurrent layers of the rebuild (fusable.py): each Keras LSTM, GRU, SimpleRNN, RNN(cell)
+and Bidirectional in the tf_keras form that converts (a fused LSTM, a GRU placeholder for
+tflstm's fused GRU, or builtin ops unrolled over fixed steps), as methods the rebuilder
+inherits."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from . import gru_stand_ins
+from .errors import UnsupportedLayerError
+from .keras_graph import _activation_name, _describe, gate_function
+
+# Cell activations of the fused LSTM op that TFLite's float and hybrid kernels compute
+# (tensor_utils::ApplyActivationToVector), as TFLite's ActivationFunctionType codes.
+LSTM_ACTIVATIONS = {"linear": 0, "relu": 1, "relu6": 3, "tanh": 4, "sigmoid": 6}
+
+
+@dataclasses.dataclass
+class FusedLstm:
+    """An LSTM layer (one direction) that becomes a fused op, found in the converted flatbuffer
+    by its weights (lstm_flatbuffer.find_layer) to set what the converter does not write."""
+
+    layer: str
+    activation: str  # its cell activation, set on the op after conversion when not tanh
+    recurrent_output_weights: np.ndarray  # [units, units]: TFLite's recurrent_to_output_weights
+
+    @property
+    def code(self) -> int:
+        return LSTM_ACTIVATIONS[self.activation]
+
+
+class RecurrentTwins:
+    """The rebuilder's recurrent layers (mixed into fusable's rebuilder, whose state they use)."""
+
+    def recurrent(self, layer: Any, kind: str, config: dict[str, Any], weights: list[np.ndarray]) -> Any:
+        """The tf_keras LSTM, GRU or SimpleRNN that converts, from the settings of `layer`."""
+        L = self.keras.layers
+        for flag, why in (
+            ("return_state", "returns its state as extra outputs"),
+            ("time_major", "is time-major"),
+        ):
+            if config.get(flag):
+                raise UnsupportedLayerError(
+                    f"{_describe(layer)} {why}; tflstm converts recurrent layers that "
+                    "take (batch, time, features) and return only their output"
+                )
+        base = {
+            "units": config["units"],
+            "use_bias": config.get("use_bias", True),
+            "return_sequences": config.get("return_sequences", False),
+            "go_backwards": config.get("go_backwards", False),
+            "name": layer.name,
+        }
+        activation = _activation_name(layer, config, "activation")
+        gate = _activation_name(layer, config, "recurrent_activation") if kind != "SimpleRNN" else None
+        spec = None if self.given_state else self.gru.spec(layer.name, kind, config, weights, activation, gate)
+        if kind == "LSTM" and gate == "sigmoid" and activation in LSTM_ACTIVATIONS:
+            # stateful=True converts too: the fused op keeps its state in variable tensors, which a
+            # runner's Stream carries from one call to the next as the stateful layer does.
+            twin, weights = self.fused_lstm(base, activation, weights)
+        elif spec is not None and not self.faithful:
+            return self.gru.placeholder(spec)
+        elif spec is not None:  # the GRU itself, for the check against the source
+            twin = L.GRU(
+                activation=gate_function(activation),
+                recurrent_activation=gate_function(gate),
+                reset_after=spec.reset_after,
+                **base,
+            )
+            self.recurrent_twins.append((twin, 0))
+        elif config.get("stateful"):
+            raise UnsupportedLayerError(
+                f"{_describe(layer)} is stateful, but {self.unfused_reason(kind, gate, activation)}: unrolled "
+                "into builtin ops it would keep no state between calls. Convert the layer with stateful=False "
+                "and feed each call the whole sequence"
+            )
+        else:
+            # No fused kernel computes it in stock TFLite: plain builtin ops, one step after another.
+            # A fused form with another gate function (a tflstm op) would be chosen here, built
+            # with sigmoid gates so that it fuses and its gate set on the op after conversion, as
+            # fused_lstm does for the cell activation.
+            if self.steps is None:
+                fixed = "" if self.timesteps is None else f" after timesteps={self.timesteps!r}"
+                raise UnsupportedLayerError(
+                    f"{_describe(layer)}: {self.unfused_reason(kind, gate, activation)}, so tflstm unrolls it "
+                    f"over a fixed number of steps; the sequence length reaching it is free{fixed}: convert with "
+                    "timesteps=N (or a dict {input name: N} for each input with a free time axis)"
+                )
+            extra = {"recurrent_activation": gate_function(gate)} if gate is not None else {}
+            if kind == "GRU":
+                extra["reset_after"] = config.get("reset_after", True)
+                if not extra["reset_after"]:
+                    # The same GRU computed gate by gate: the default form splits a product of
+                    # two gates' width into three, one of them empty, which no op should run on.
+                    extra["implementation"] = 1
+            twin = getattr(L, kind)(activation=gate_function(activation), unroll=True, **extra, **base)
+            self.unfused.append(f"{base['name']} ({kind}, unrolled over {self.steps} steps into builtin ops)")
+            self.recurrent_twins.append((twin, 0))
+        return self.with_weights(twin, weights, layer)
+
+    @staticmethod
+    def unfused_reason(kind: str, gate: str | None, activation: str) -> str:
+        if kind != "LSTM":
+            return f"TFLite has no fused {kind} kernel"
+        if gate != "sigmoid":
+            return f"TFLite's fused LSTM computes sigmoid gates, not {gate}"
+        return f"TFLite's fused LSTM computes the cell activations {', '.join(LSTM_ACTIVATIONS)}, not {activation}"
+
+    def fused_lstm(
+        self, base: dict[str, Any], activation: str, weights: list[np.ndarray]
+    ) -> tuple[Any, list[np.ndarray]]:
+        """The tf_keras LSTM the converter fuses (sigmoid gates, a bias, tanh: a fused LSTM whose
+        cell activation is another gets it set on the op after conversion, see lstm_flatbuffer),
+        and its weights."""
+        units = int(base["units"])
+        if not base["use_bias"]:  # the fused path needs a bias: a zero one changes nothing
+            weights = [*list(weights), np.zeros(4 * units, np.float32)]
+            base["use_bias"] = True
+        if len(weights) >= 2:
+            rk = np.asarray(weights[1], np.float32)
+            self.lstms.append(FusedLstm(base["name"], activation, np.ascontiguousarray(rk[:, 3 * units :].T)))
+        built_activation = activation if self.faithful else "tanh"
+        twin = self.keras.layers.LSTM(activation=built_activation, recurrent_activation="sigmoid", **base)
+        self.recurrent_twins.append((twin, 1))
+        return twin, weights
+
+    def cell_rnn(self, layer: Any) -> Any:
+        cell = layer.cell
+        kind = type(cell).__name__
+        if kind not in ("LSTMCell", "GRUCell", "SimpleRNNCell"):
+            raise UnsupportedLayerError(
+                f"{_describe(layer)} runs a {kind}; tflstm converts RNN(LSTMCell), RNN(GRUCell) and "
+                "RNN(SimpleRNNCell); for several cells, stack recurrent layers"
+            )
+        config = {**cell.get_config(), **{k: v for k, v in layer.get_config().items() if k != "cell"}}
+        return self.recurrent(layer, kind[:-4], config, layer.get_weights())
+
+    def bidirectional(self, layer: Any) -> Any:
+        halves = []
+        first_lstm = len(self.lstms)
+        parts = []
+        for part in (layer.forward_layer, layer.backward_layer):
+            kind = type(part).__name__
+            if kind == "RNN":
+                cell = type(part.cell).__name__
+                config = {**part.cell.get_config(), **part.get_config()}
+                kind = cell[:-4]
+            else:
+                config = part.get_config()
+            if kind not in ("LSTM", "GRU", "SimpleRNN"):
+                raise UnsupportedLayerError(
+                    f"{_describe(layer)} wraps a {kind}; tflstm converts Bidirectional LSTM, GRU and SimpleRNN"
+                )
+            parts.append((part, kind, config))
+        fused = self.bidirectional_gru(layer, parts)
+        if fused is not None:
+            return fused
+        for part, kind, config in parts:
+            halves.append(self.recurrent(part, kind, config, part.get_weights()))
+        # Bidirectional rebuilds both halves from their configs: their weights go to its copies.
+        pending = self.pending_weights[-2:]
+        del self.pending_weights[-2:]
+        twins = self.recurrent_twins[-2:]
+        del self.recurrent_twins[-2:]
+        twin = self.keras.layers.Bidirectional(
+            halves[0],
+            backward_layer=halves[1],
+            merge_mode=layer.get_config().get("merge_mode", "concat"),
+            name=layer.name,
+        )
+        for (_, weights, source), half in zip(pending, (twin.forward_layer, twin.backward_layer), strict=True):
+            self.pending_weights.append((half, weights, source))
+        self.recurrent_twins.append((twin, sum(ops for _, ops in twins)))
+        for lstm in self.lstms[first_lstm:]:
+            lstm.layer = f"{layer.name}/{lstm.layer}"
+        return twin
+
+    def bidirectional_gru(self, layer: Any, parts: list[tuple[Any, str, dict[str, Any]]]) -> Any:
+        """Bidirectional(GRU) as two fused GRUs merged in builtin ops, None when a half is not fused."""
+        merge_mode = layer.get_config().get("merge_mode", "concat")
+        if merge_mode not in gru_stand_ins.MERGE_MODES or self.given_state:
+            return None
+        specs = []
+        for part, kind, config in parts:
+            activation = _activation_name(part, config, "activation")
+            gate = _activation_name(part, config, "recurrent_activation")
+            specs.append(self.gru.spec(part.name, kind, config, part.get_weights(), activation, gate))
+        if None in specs:
+            return None
+        if self.faithful:  # the GRUs themselves in the same merge (tf_keras's cannot rebuild a function gate)
+            halves = [self.recurrent(part, kind, config, part.get_weights()) for part, kind, config in parts]
+            return gru_stand_ins.bidirectional(halves[0], halves[1], merge_mode, layer.name)
+        return self.gru.bidirectional(specs, merge_mode, layer.name)
