@@ -38,21 +38,18 @@ def sample_inputs(
     return out
 
 
+def _outputs(model: Any, xs: list[np.ndarray], failure: str) -> list[np.ndarray]:
+    try:
+        return as_list(model(xs if len(xs) > 1 else xs[0], training=False))
+    except Exception as e:  # whatever Keras raises, named
+        raise ConversionError(f"{failure}: {type(e).__name__}: {e}") from e
+
+
 def check_same_outputs(original: Any, copy: Any, seed: int = 0) -> None:
     """The copy must compute what the original computes, on random inputs."""
     xs = sample_inputs(copy, seed)
-    try:
-        want = as_list(original(xs if len(xs) > 1 else xs[0], training=False))
-    except Exception as e:
-        raise ConversionError(
-            f"model '{original.name}' cannot run on inputs of shape {[x.shape for x in xs]}: {type(e).__name__}: {e}"
-        ) from e
-    try:
-        got = as_list(copy(xs if len(xs) > 1 else xs[0], training=False))
-    except Exception as e:
-        raise ConversionError(
-            f"model '{original.name}': its tf_keras rebuild cannot run: {type(e).__name__}: {e}"
-        ) from e
+    want = _outputs(original, xs, f"model '{original.name}' cannot run on inputs of shape {[x.shape for x in xs]}")
+    got = _outputs(copy, xs, f"model '{original.name}': its tf_keras rebuild cannot run")
     for i, (w, g) in enumerate(zip(want, got, strict=True)):
         if w.shape != g.shape or not np.allclose(w, g, rtol=1e-4, atol=1e-5):
             diff = float(np.max(np.abs(w - g))) if w.shape == g.shape else float("inf")
