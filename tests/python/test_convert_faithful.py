@@ -181,8 +181,11 @@ def test_positional_inputs_and_outputs_follow_the_keras_model(mode, rng):
     enc, dec = rep[0][:1], rep[1][:1]
     token, stop = tflstm.Runner(converted)(enc, dec)
     by_name = reference_interpreter(data).get_signature_runner()(encoder_in=enc, decoder_in=dec)
-    np.testing.assert_allclose(token, by_name["zz_token"], atol=1e-5, rtol=0)
-    np.testing.assert_allclose(stop, by_name["aa_stop"], atol=1e-5, rtol=0)
+    # int8: a step of the output apart at most, where XNNPACK's int8 MEAN (the pooled head)
+    # rescales in float and TFLite's kernel in fixed point (docs/kernels.md); seen: 0.0014.
+    atol = 1e-5 if mode == "float32" else 5e-3
+    np.testing.assert_allclose(token, by_name["zz_token"], atol=atol, rtol=0)
+    np.testing.assert_allclose(stop, by_name["aa_stop"], atol=atol, rtol=0)
     if mode == "float32":
         want = model([enc, dec])
         np.testing.assert_allclose(token, np.asarray(want[0]), atol=1e-4, rtol=0)
