@@ -181,7 +181,7 @@ def test_positional_inputs_and_outputs_follow_the_keras_model(mode, rng):
     enc, dec = rep[0][:1], rep[1][:1]
     token, stop = tflstm.Runner(converted)(enc, dec)
     by_name = reference_interpreter(data).get_signature_runner()(encoder_in=enc, decoder_in=dec)
-    # int8: a step of the output apart at most, where XNNPACK's int8 MEAN (the pooled head)
+    # int8: a few steps of the output apart at most, where XNNPACK's int8 MEAN (the pooled head)
     # rescales in float and TFLite's kernel in fixed point (docs/kernels.md); seen: up to 0.0035,
     # and 1.5e-8 with TFLSTM_XNNPACK=off.
     atol = 1e-5 if mode == "float32" else 1e-2
