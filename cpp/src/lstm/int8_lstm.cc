@@ -91,9 +91,9 @@ bool Int8Lstm::Covers(const TfLiteContext* context, const TfLiteNode* node) {
   const TfLiteTensor* cell_state = OptionalInput(context, node, full::kCellStateTensor);
   int cell_scale = 0;
   if (!tflite::CheckedLog2(cell_state->params.scale, &cell_scale)) return false;
-  // The input gate times the cell gate is shifted right by 30 + cell_scale (at most 31); past
-  // -15..-9, TFLite's tanh of the cell writes nothing (see Int8Cell).
-  return cell_scale >= -20 && cell_scale <= 1;
+  // The scales at which TFLite computes tanh of the cell; the LSTM check (lstm_check.cc) refuses
+  // the others before any kernel is chosen.
+  return cell_scale >= -15 && cell_scale <= -9;
 }
 
 TfLiteStatus Int8Lstm::Prepare(TfLiteContext* context, TfLiteNode* node, const LstmDims& dims, int first_temporary) {
