@@ -308,9 +308,9 @@ def cell_state_scales(data: bytes) -> list[float]:
         inputs = list(op.inputs)
         if len(inputs) > _CELL_STATE and inputs[_CELL_STATE] >= 0:
             cell = sg.tensors[inputs[_CELL_STATE]]
-            q = cell.quantization
-            if cell.type == s.TensorType.INT16 and q is not None and q.scale is not None:
-                scales.append(float(q.scale[0]))
+            q = _scale_and_zero_point(cell)
+            if cell.type == s.TensorType.INT16 and q is not None:
+                scales.append(q[0])
     return scales
 
 
