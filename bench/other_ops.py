@@ -119,6 +119,19 @@ def tflite_model(model, mode: str, sample: np.ndarray) -> bytes:
     return bytes(converter.convert())
 
 
+def prepared(name: str, mode: str):
+    """One of MODELS, seeded, with trained-like batch norms: (Keras model, its .tflite in `mode`,
+    one input, 128 calibration samples)."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    tf.keras.utils.set_random_seed(0)
+    model = MODELS[name](tf.keras)
+    randomize_batch_norm(model, rng)
+    sample = rng.normal(size=(128, *model.input_shape[1:])).astype(np.float32)
+    return model, tflite_model(model, mode, sample), sample[:1].copy(), sample
+
+
 # --- ONNX: the same models from the Keras weights ---------------------------------------------
 
 
@@ -396,14 +409,7 @@ def main() -> None:
         f"{args.calls} single calls, interleaved"
     )
     for name in args.models.split(","):
-        rng = np.random.default_rng(0)
-        tf.keras.utils.set_random_seed(0)
-        model = MODELS[name](tf.keras)
-        randomize_batch_norm(model, rng)
-        in_shape = (1, *model.input_shape[1:])
-        sample = rng.normal(size=(128, *in_shape[1:])).astype(np.float32)
-        x = sample[:1].copy()
-        data = tflite_model(model, args.mode, sample)
+        model, data, x, sample = prepared(name, args.mode)
         if args.save:
             Path(args.save).mkdir(parents=True, exist_ok=True)
             (Path(args.save) / f"{name}_{args.mode}.tflite").write_bytes(data)
