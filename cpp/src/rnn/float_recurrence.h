@@ -15,6 +15,13 @@ namespace tflstm::rnn {
 
 namespace {
 
+// Traits with kOwnActivations give their own Sigmoid and Tanh (aarch64 NEON: a shorter
+// polynomial whose constants are lanes of a few registers).
+template <class S, class = void>
+struct HasOwnActivations : std::false_type {};
+template <class S>
+struct HasOwnActivations<S, std::enable_if_t<S::kOwnActivations>> : std::true_type {};
+
 template <class S>
 struct Math {
   using V = typename S::V;
@@ -37,10 +44,12 @@ struct Math {
   // Clamped so that every intermediate stays a normal float (a reciprocal estimate of a huge
   // value is 0 on 32-bit NEON); the results at the bounds round to 0 and 1.
   static V Sigmoid(V x) {
+    if constexpr (HasOwnActivations<S>::value) return S::Sigmoid(x);
     const V e = Exp(S::Sub(S::Set(0.0f), Clamp(x, -40.0f, 40.0f)));
     return S::Div(S::Set(1.0f), S::Add(S::Set(1.0f), e));
   }
   static V Tanh(V x) {
+    if constexpr (HasOwnActivations<S>::value) return S::Tanh(x);
     const V e = Exp(S::Mul(S::Set(-2.0f), Clamp(x, -9.0f, 9.0f)));
     return S::Div(S::Sub(S::Set(1.0f), e), S::Add(S::Set(1.0f), e));
   }
@@ -148,6 +157,10 @@ inline void Product(const float* w, const float* init, const float* h, int n,
   int k = 0;
   if constexpr (HasFmaLane<S>::value) {
     static_assert(C == 1 && L == 4, "one chain, four h a load");
+    if constexpr (kVecs == 8) {  // a block of 8 vectors: the traits' loop, in assembly
+      if (n >= 4) S::Columns8(w, h, n / 4, r[0]);
+      k = n / 4 * 4;
+    }
     for (; k + 4 <= n; k += 4) {
       const V h4 = S::Load(h + k);
       const float* wk = w + static_cast<size_t>(k) * W;
