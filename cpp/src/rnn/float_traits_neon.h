@@ -159,6 +159,9 @@ struct Neon {
     return vreinterpretq_f32_s32(vaddq_s32(vreinterpretq_s32_f32(y), vshlq_n_s32(n_int, 23)));
   }
 #else
+  // 16 q registers: a block's product keeps at most 8 accumulators a pass (float_recurrence.h's
+  // PassVecs); the GRU's 12 spilled weights and accumulators to the stack every column.
+  static constexpr int kPassVecs = 8;
   static V Div(V a, V b) {  // ARMv7 has no vector divide: a reciprocal estimate and two Newton steps
     V r = vrecpeq_f32(b);
     r = vmulq_f32(vrecpsq_f32(b, r), r);
