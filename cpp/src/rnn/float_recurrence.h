@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <type_traits>
+#include <utility>
 
 #include "activation.h"
 #include "layout.h"
@@ -14,6 +15,13 @@
 namespace tflstm::rnn {
 
 namespace {
+
+// Traits with kOwnActivations give their own Sigmoid and Tanh (aarch64 NEON: a shorter
+// polynomial whose constants are lanes of a few registers).
+template <class S, class = void>
+struct HasOwnActivations : std::false_type {};
+template <class S>
+struct HasOwnActivations<S, std::enable_if_t<S::kOwnActivations>> : std::true_type {};
 
 template <class S>
 struct Math {
@@ -37,10 +45,12 @@ struct Math {
   // Clamped so that every intermediate stays a normal float (a reciprocal estimate of a huge
   // value is 0 on 32-bit NEON); the results at the bounds round to 0 and 1.
   static V Sigmoid(V x) {
+    if constexpr (HasOwnActivations<S>::value) return S::Sigmoid(x);
     const V e = Exp(S::Sub(S::Set(0.0f), Clamp(x, -40.0f, 40.0f)));
     return S::Div(S::Set(1.0f), S::Add(S::Set(1.0f), e));
   }
   static V Tanh(V x) {
+    if constexpr (HasOwnActivations<S>::value) return S::Tanh(x);
     const V e = Exp(S::Mul(S::Set(-2.0f), Clamp(x, -9.0f, 9.0f)));
     return S::Div(S::Sub(S::Set(1.0f), e), S::Add(S::Set(1.0f), e));
   }
@@ -121,6 +131,34 @@ struct HasFmaLane : std::false_type {};
 template <class S>
 struct HasFmaLane<S, std::enable_if_t<S::kFmaLane>> : std::true_type {};
 
+// How many accumulators one pass over h may keep: S::kPassVecs where the traits set it (32-bit
+// NEON, 16 registers), else all of a block's.
+template <class S, class = void>
+struct PassVecs {
+  static constexpr int value = 1 << 16;
+};
+template <class S>
+struct PassVecs<S, std::void_t<decltype(S::kPassVecs)>> {
+  static constexpr int value = S::kPassVecs;
+};
+
+// Vectors [P0, P0 + P) of a block's product (one chain): one pass over h[0..n).
+template <class S, int W, int P0, int P>
+inline void ProductPass(const float* w, const float* h, int n, typename S::V (&r)[W / S::kLanes]) {
+  using V = typename S::V;
+  constexpr int L = S::kLanes;
+  for (int k = 0; k < n; ++k) {
+    const V hk = S::Set(h[k]);
+    const float* wk = w + static_cast<size_t>(k) * W + P0 * L;
+    for (int v = 0; v < P; ++v) r[P0 + v] = S::Fma(hk, S::Load(wk + v * L), r[P0 + v]);
+  }
+}
+template <class S, int W, int P, size_t... I>
+inline void ProductPasses(const float* w, const float* h, int n, typename S::V (&r)[W / S::kLanes],
+                          std::index_sequence<I...>) {
+  (ProductPass<S, W, static_cast<int>(I) * P, P>(w, h, n, r), ...);
+}
+
 // One block's recurrent product: acc[0] = init (W floats; zero when kFromInit is false) + the
 // block's packed weights w (n rows of W floats) times h[0..n). r[1..kChains) are independent
 // chains, to hide the FMA latency, summed into r[0] at the end. The sums live in a local array
@@ -148,6 +186,10 @@ inline void Product(const float* w, const float* init, const float* h, int n,
   int k = 0;
   if constexpr (HasFmaLane<S>::value) {
     static_assert(C == 1 && L == 4, "one chain, four h a load");
+    if constexpr (kVecs == 8) {  // a block of 8 vectors: the traits' loop, in assembly
+      if (n >= 4) S::Columns8(w, h, n / 4, r[0]);
+      k = n / 4 * 4;
+    }
     for (; k + 4 <= n; k += 4) {
       const V h4 = S::Load(h + k);
       const float* wk = w + static_cast<size_t>(k) * W;
@@ -156,6 +198,14 @@ inline void Product(const float* w, const float* init, const float* h, int n,
       for (int v = 0; v < kVecs; ++v) r[0][v] = S::template FmaLane<2>(h4, S::Load(wk + 2 * W + v * L), r[0][v]);
       for (int v = 0; v < kVecs; ++v) r[0][v] = S::template FmaLane<3>(h4, S::Load(wk + 3 * W + v * L), r[0][v]);
     }
+  } else if constexpr (C == 1 && kVecs > PassVecs<S>::value) {
+    // More accumulators than registers (32-bit NEON's GRU block: 12 of 16 q registers, with 12
+    // weight vectors that GCC loads ahead): equal passes that each fit, the same products in the
+    // same order for every accumulator.
+    constexpr int kPasses = (kVecs + PassVecs<S>::value - 1) / PassVecs<S>::value;
+    static_assert(kVecs % kPasses == 0, "equal passes");
+    ProductPasses<S, W, kVecs / kPasses>(w, h, n, r[0], std::make_index_sequence<kPasses>());
+    k = n;
   } else {
     for (; k + C <= n; k += C) {
       for (int c = 0; c < C; ++c) {
