@@ -42,10 +42,13 @@ def main() -> int:
         "stacked": (tf_models.stacked_model(keras), False),
         "bidirectional": (tf_models.bidirectional_model(keras), False),
         "streaming": (streaming, True),
+        **own_op_models(keras),
     }
     for name, (model, free_time) in models.items():
         for mode in ("float32", "dynamic", "int8", "float16"):
             rep = tf_models.representative() if mode == "int8" else None
+            if rep is not None and len(model.inputs) > 1:
+                rep = [rep] * len(model.inputs)
             for step in (False, True) if free_time else (False,):
                 try:
                     data = tflstm.convert(model, mode, rep, int8_io=mode == "int8", timesteps=1 if step else None)
@@ -60,6 +63,30 @@ def main() -> int:
         path.write_bytes(data)
         print(path)
     return 0
+
+
+def own_op_models(keras) -> dict[str, tuple[object, bool]]:
+    """Models that convert to tflstm's own recurrent ops (TFLSTM_GRU, with explicit states, and
+    TFLSTM_LSTM for gates TFLite's LSTM cannot compute), whose options and operands the fuzzer
+    then mutates: a GRU stream, Keras 2's hard_sigmoid LSTM, a GRU seq2seq whose decoder starts
+    from the encoder's state."""
+    L = keras.layers
+    gru = keras.Sequential(
+        [keras.Input((None, tf_models.FEATURES)), L.GRU(tf_models.UNITS, reset_after=False), L.Dense(3)]
+    )
+    hard = keras.Sequential(
+        [
+            keras.Input((tf_models.TIMESTEPS, tf_models.FEATURES)),
+            L.LSTM(tf_models.UNITS, recurrent_activation="hard_sigmoid", return_sequences=True),
+            L.Dense(3),
+        ]
+    )
+    enc_in = keras.Input((tf_models.TIMESTEPS, tf_models.FEATURES), name="encoder_in")
+    dec_in = keras.Input((tf_models.TIMESTEPS, tf_models.FEATURES), name="decoder_in")
+    _, state = L.GRU(tf_models.UNITS, return_state=True)(enc_in)
+    h = L.GRU(tf_models.UNITS, return_sequences=True)(dec_in, initial_state=state)
+    seq2seq = keras.Model([enc_in, dec_in], L.Dense(3)(h))
+    return {"gru": (gru, True), "hard_sigmoid_lstm": (hard, False), "gru_seq2seq": (seq2seq, False)}
 
 
 def tensorflow_files(keras) -> dict[str, bytes]:
