@@ -34,6 +34,34 @@ void PackInt8B(const Int8MatMul& p, const int8_t* b, bool pairs, int16_t* packed
 void PackInt8BBlock(const Int8MatMul& p, const int8_t* b, bool pairs, int block, int16_t* packed);
 void PackInt8ARow(const Int8MatMul& p, const int8_t* a, int row, int16_t* packed);
 
+// The packing with an instruction set's loops where the operand is not transposed (the layout
+// the converter gives attention's products): `vector(src, row)` packs a row's first values and
+// returns how many; `block(block, dst)` packs a whole block of 8 columns. The generic code packs
+// the rest.
+template <class Vector>
+void PackInt8AWith(const Int8MatMul& p, const int8_t* a, int16_t* packed, Vector vector) {
+  if (p.adj_a) return PackInt8A(p, a, packed);
+  const int depth = Int8MatMulDepth(p.k);
+  for (int i = 0; i < p.m; ++i) {
+    const int8_t* src = a + static_cast<size_t>(i) * p.k;
+    int16_t* row = packed + static_cast<size_t>(i) * depth;
+    int k = vector(src, row);
+    for (; k < p.k; ++k) row[k] = static_cast<int16_t>(src[k] - p.a_zero);
+    for (; k < depth; ++k) row[k] = 0;
+  }
+}
+template <class Block>
+void PackInt8BWith(const Int8MatMul& p, const int8_t* b, bool pairs, int16_t* packed, Block whole) {
+  const size_t block_size = static_cast<size_t>(Int8MatMulDepth(p.k)) * 8;
+  for (int block = 0; block < Int8MatMulBlocks(p.n); ++block) {
+    if (p.adj_b || block * 8 + 8 > p.n) {
+      PackInt8BBlock(p, b, pairs, block, packed);
+    } else {
+      whole(block, packed + block * block_size);
+    }
+  }
+}
+
 // One instruction set's kernel: `run` multiplies one batch entry; pack_b false reuses the b
 // that the previous call packed into the same scratch (a broadcast right-hand side).
 struct Int8MatMulKernel {

@@ -59,34 +59,23 @@ void Tile(const Int8MatMul& p, const int16_t* pa, const int16_t* pb, int row, in
   }
 }
 
-// The packing of int8_matmul.cc, 16 (a) or 8 x 2 (b) values at a time where the operand is not
-// transposed (the layout the converter gives attention's products); the generic code otherwise.
+// The packing of int8_matmul.cc, 16 (a) or 8 x 2 (b) values at a time.
 void PackA(const Int8MatMul& p, const int8_t* a, int16_t* packed) {
-  if (p.adj_a) return PackInt8A(p, a, packed);
-  const int depth = Int8MatMulDepth(p.k);
   const __m256i zero = _mm256_set1_epi16(static_cast<int16_t>(p.a_zero));
-  for (int i = 0; i < p.m; ++i) {
-    const int8_t* src = a + static_cast<size_t>(i) * p.k;
-    int16_t* row = packed + static_cast<size_t>(i) * depth;
+  PackInt8AWith(p, a, packed, [&](const int8_t* src, int16_t* row) {
     int k = 0;
     for (; k + 16 <= p.k; k += 16) {
       const __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k)));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + k), _mm256_sub_epi16(v, zero));
     }
-    for (; k < p.k; ++k) row[k] = static_cast<int16_t>(src[k] - p.a_zero);
-    for (; k < depth; ++k) row[k] = 0;
-  }
+    return k;
+  });
 }
 
 void PackB(const Int8MatMul& p, const int8_t* b, int16_t* packed) {
   const int depth = Int8MatMulDepth(p.k);
   const __m128i zero = _mm_set1_epi16(static_cast<int16_t>(p.b_zero));
-  for (int block = 0; block < Int8MatMulBlocks(p.n); ++block) {
-    if (p.adj_b || block * 8 + 8 > p.n) {
-      PackInt8BBlock(p, b, true, block, packed);
-      continue;
-    }
-    int16_t* dst = packed + static_cast<size_t>(block) * depth * 8;
+  PackInt8BWith(p, b, true, packed, [&](int block, int16_t* dst) {
     // Row k's 8 columns, widened, less the zero point (0 past the depth).
     const auto row = [&](int k) {
       if (k >= p.k) return _mm_setzero_si128();
@@ -98,7 +87,7 @@ void PackB(const Int8MatMul& p, const int8_t* b, int16_t* packed) {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + k * 8),
                           _mm256_set_m128i(_mm_unpackhi_epi16(r0, r1), _mm_unpacklo_epi16(r0, r1)));
     }
-  }
+  });
 }
 
 template <int Blocks>

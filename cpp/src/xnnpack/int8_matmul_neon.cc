@@ -55,12 +55,34 @@ void Tile(const Int8MatMul& p, const int16_t* pa, const int16_t* pb, int row, in
   }
 }
 
+// The packing of int8_matmul.cc, 8 values at a time.
+void PackA(const Int8MatMul& p, const int8_t* a, int16_t* packed) {
+  const int16x8_t zero = vdupq_n_s16(static_cast<int16_t>(p.a_zero));
+  PackInt8AWith(p, a, packed, [&](const int8_t* src, int16_t* row) {
+    int k = 0;
+    for (; k + 8 <= p.k; k += 8) vst1q_s16(row + k, vsubq_s16(vmovl_s8(vld1_s8(src + k)), zero));
+    return k;
+  });
+}
+
+void PackB(const Int8MatMul& p, const int8_t* b, int16_t* packed) {
+  const int depth = Int8MatMulDepth(p.k);
+  const int16x8_t zero = vdupq_n_s16(static_cast<int16_t>(p.b_zero));
+  PackInt8BWith(p, b, false, packed, [&](int block, int16_t* dst) {
+    for (int k = 0; k < depth; ++k) {
+      const int16x8_t v =
+          k < p.k ? vsubq_s16(vmovl_s8(vld1_s8(b + static_cast<size_t>(k) * p.n + block * 8)), zero) : vdupq_n_s16(0);
+      vst1q_s16(dst + k * 8, v);
+    }
+  });
+}
+
 void Run(const Int8MatMul& p, const int8_t* a, const int8_t* b, int8_t* out, int16_t* scratch, bool pack_b) {
   const int blocks = Int8MatMulBlocks(p.n);
   int16_t* pb = scratch;
   int16_t* pa = scratch + static_cast<size_t>(blocks) * Int8MatMulDepth(p.k) * 8;
-  if (pack_b) PackInt8B(p, b, false, pb);
-  PackInt8A(p, a, pa);
+  if (pack_b) PackB(p, b, pb);
+  PackA(p, a, pa);
   for (int block = 0; block < blocks; ++block) {
     int row = 0;
     for (; row + 4 <= p.m; row += 4) Tile<4>(p, pa, pb, row, block, out);
