@@ -8,6 +8,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tensorflow/lite/schema/schema_generated.h"
@@ -48,6 +49,35 @@ inline std::vector<char> Serialize(tflite::ModelT& model) {
   return std::vector<char>(p, p + fbb.GetSize());
 }
 
+// The subgraph's one operator (operator code 0): tensors 0 and 1 in, 2 out, as the subgraph's
+// inputs and output.
+template <typename Options>
+void AddBinaryOperator(tflite::SubGraphT* sg, Options options) {
+  sg->inputs = {0, 1};
+  sg->outputs = {2};
+  auto op = std::make_unique<tflite::OperatorT>();
+  op->opcode_index = 0;
+  op->inputs = {0, 1};
+  op->outputs = {2};
+  op->builtin_options.Set(std::move(options));
+  sg->operators.push_back(std::move(op));
+}
+
+// Uniform int8 values in [lo, 127].
+inline std::vector<int8_t> RandomInt8(size_t n, std::mt19937& rng, int lo = -127) {
+  std::uniform_int_distribution<int> d(lo, 127);
+  std::vector<int8_t> v(n);
+  for (int8_t& q : v) q = static_cast<int8_t>(d(rng));
+  return v;
+}
+
+// The number of elements of a tensor of `shape`.
+inline size_t Count(const std::vector<int>& shape) {
+  size_t n = 1;
+  for (int d : shape) n *= static_cast<size_t>(d);
+  return n;
+}
+
 // sum = a + b, float32 tensors of `shape`; `version` is the ADD op's version.
 inline std::vector<char> AddModel(std::vector<int> shape = {1, 4}, int version = 1) {
   tflite::ModelT m;
@@ -58,14 +88,7 @@ inline std::vector<char> AddModel(std::vector<int> shape = {1, 4}, int version =
   sg->tensors.push_back(Tensor("a", shape));
   sg->tensors.push_back(Tensor("b", shape));
   sg->tensors.push_back(Tensor("sum", shape));
-  sg->inputs = {0, 1};
-  sg->outputs = {2};
-  auto op = std::make_unique<tflite::OperatorT>();
-  op->opcode_index = 0;
-  op->inputs = {0, 1};
-  op->outputs = {2};
-  op->builtin_options.Set(tflite::AddOptionsT());
-  sg->operators.push_back(std::move(op));
+  AddBinaryOperator(sg.get(), tflite::AddOptionsT());
   m.subgraphs.push_back(std::move(sg));
   return Serialize(m);
 }
@@ -259,7 +282,7 @@ inline std::vector<char> LstmModel(const LstmSpec& s) {
   options.cell_clip = s.cell_clip;
   options.time_major = s.time_major;
   options.asymmetric_quantize_inputs = s.asymmetric_inputs;
-  op->builtin_options.Set(options);
+  op->builtin_options.Set(std::move(options));
   sg->operators.push_back(std::move(op));
   sg->inputs = {inputs[0]};
   if (s.forget_weights_as_input) sg->inputs.push_back(inputs[2]);
@@ -374,7 +397,7 @@ inline std::vector<char> Int8LstmModel(const Int8LstmSpec& s) {
   options.fused_activation_function = tflite::ActivationFunctionType_TANH;
   options.cell_clip = s.cell_clip;
   options.time_major = s.time_major;
-  op->builtin_options.Set(options);
+  op->builtin_options.Set(std::move(options));
   sg->operators.push_back(std::move(op));
   sg->inputs = {inputs[0]};
   sg->outputs = {y};

@@ -174,19 +174,6 @@ std::vector<float> Random(size_t n, std::mt19937& rng, float lo = -1.0f, float h
   return v;
 }
 
-std::vector<int8_t> RandomInt8(size_t n, std::mt19937& rng) {
-  std::uniform_int_distribution<int> d(-127, 127);
-  std::vector<int8_t> v(n);
-  for (int8_t& q : v) q = static_cast<int8_t>(d(rng));
-  return v;
-}
-
-size_t Count(const std::vector<int>& shape) {
-  size_t n = 1;
-  for (int d : shape) n *= static_cast<size_t>(d);
-  return n;
-}
-
 int OutSize(int in, int k, int stride, int dilation, Padding padding) {
   const int effective = (k - 1) * dilation + 1;
   return padding == tflite::Padding_SAME ? (in + stride - 1) / stride : (in - effective + stride) / stride;

@@ -140,6 +140,7 @@ TfLiteStatus PrepareNode(const OpKernel& k, TfLiteContext* context, TfLiteNode* 
     TF_LITE_ENSURE_OK(context, k.builtin()->prepare(context, node));
   }
   data.op.reset();
+  data.own = nullptr;
   data.bound.clear();
   // A run allocates nothing: the pointer lists get their room now.
   const size_t pointers = static_cast<size_t>(node->inputs->size + node->outputs->size) + 1;
@@ -155,8 +156,9 @@ TfLiteStatus PrepareNode(const OpKernel& k, TfLiteContext* context, TfLiteNode* 
     const CountHeap count(&data.heap_bytes);
     status = k.create(context, node, data, data.pool ? data.pool->get() : nullptr, &workspace);
   }
-  if (status != kTfLiteOk || !data.op) {  // not covered after all: TFLite's kernel runs it
+  if (status != kTfLiteOk || (!data.op && data.own == nullptr)) {  // not covered: TFLite's kernel runs it
     data.op.reset();
+    data.own = nullptr;
     data.heap_bytes = 0;
     return status;
   }
@@ -197,14 +199,14 @@ void Pointers(const TfLiteContext* context, const TfLiteNode* node, void* worksp
 
 TfLiteStatus InvokeNode(const OpKernel& k, TfLiteContext* context, TfLiteNode* node) {
   NodeData& data = *static_cast<NodeData*>(node->user_data);
-  if (!data.op) {
+  if (!data.op && data.own == nullptr) {
     LendUserData lend(node, data.builtin);
     return k.builtin()->invoke(context, node);
   }
   void* workspace = data.workspace_bytes > 0 ? context->tensors[data.workspace].data.raw : nullptr;
   // Set up again only when a tensor moved (setting up can rebuild indirection buffers).
-  Pointers(context, node, workspace, &data.now);
-  if (data.now != data.bound) {
+  if (data.op) Pointers(context, node, workspace, &data.now);
+  if (data.op && data.now != data.bound) {
     if (k.setup(context, node, data, workspace) != xnn_status_success) {
       context->ReportError(context, "XNNPACK: cannot bind the node's tensors to its operator");
       return kTfLiteError;
@@ -221,6 +223,7 @@ TfLiteStatus InvokeNode(const OpKernel& k, TfLiteContext* context, TfLiteNode* n
 
 const char* KernelName(const TfLiteContext*, const TfLiteNode* node) {
   const auto* data = static_cast<const NodeData*>(node->user_data);
+  if (data != nullptr && data->own != nullptr) return data->own;
   return data != nullptr && data->op ? "xnnpack" : "tflite";
 }
 

@@ -27,9 +27,10 @@ class Threadpool;
 
 // What a node keeps between Prepare and Invoke.
 struct NodeData {
-  void* builtin = nullptr;  // TFLite's kernel's own data, for the configurations it runs
-  int workspace = -1;       // the temporary tensor that holds the operator's scratch
-  Operator op;              // null: TFLite's kernel runs the node
+  void* builtin = nullptr;    // TFLite's kernel's own data, for the configurations it runs
+  int workspace = -1;         // the temporary tensor that holds the operator's scratch
+  Operator op;                // null: TFLite's kernel runs the node, unless `own` is set
+  const char* own = nullptr;  // tflstm's own kernel (its name) runs the node, on no XNNPACK operator
   std::shared_ptr<Threadpool> pool;
   size_t heap_bytes = 0;  // what XNNPACK allocated for the operator (packed weights, indirection)
   size_t workspace_bytes = 0;
@@ -44,7 +45,9 @@ bool Available();
 
 // One op's part: Create is called after TFLite's Prepare succeeded and leaves data.op null when
 // XNNPACK does not cover the node; it creates the operator (inside a CountHeap scope) and
-// reshapes it. Setup binds the tensors' current data (and the workspace) to the operator.
+// reshapes it. Setup binds the tensors' current data (and the workspace) to the operator. A
+// node that tflstm's own kernel runs (data.own) has no operator: Setup is not called, and `run`
+// does the work with the workspace.
 struct OpKernel {
   TfLiteRegistration* (*builtin)();  // TFLite's Register_<OP>
   TfLiteStatus (*create)(TfLiteContext* context, TfLiteNode* node, NodeData& data, pthreadpool_t pool,
@@ -59,7 +62,8 @@ void* InitNode(const OpKernel& kernel, TfLiteContext* context, const char* buffe
 void FreeNode(const OpKernel& kernel, TfLiteContext* context, void* buffer);
 TfLiteStatus PrepareNode(const OpKernel& kernel, TfLiteContext* context, TfLiteNode* node);
 TfLiteStatus InvokeNode(const OpKernel& kernel, TfLiteContext* context, TfLiteNode* node);
-// The node's kernel family ("xnnpack", or "tflite" where TFLite's kernel runs it): the
+// The node's kernel family ("xnnpack", the name of tflstm's own kernel such as
+// "bmm-int8-avx2", or "tflite" where TFLite's kernel runs it): the
 // registration's profiling_string, which also tells tflstm's registrations from others.
 const char* KernelName(const TfLiteContext* context, const TfLiteNode* node);
 // What XNNPACK holds for the node on the heap (packed weights, indirection buffers).
