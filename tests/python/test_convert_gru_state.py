@@ -180,3 +180,43 @@ def test_an_lstms_explicit_states_are_refused_pointing_at_the_gru(flavor):
     returned = keras.Model(x, L.LSTM(5, return_state=True, name="encoder")(x))
     with pytest.raises(tflstm.UnsupportedLayerError, match=r"layer 'encoder'.*GRUs convert.*TFLSTM_LSTM"):
         tflstm.convert(returned, "float32")
+
+
+def test_a_wide_gru_started_from_a_model_input_in_dynamic_mode():
+    """The state straight from a model input, and a placeholder product past 1024 weights, which
+    TensorFlow's dynamic-range quantization makes int8 before the GRU takes its place."""
+    keras = _keras("keras3")
+    keras.utils.set_random_seed(32)
+    L = keras.layers
+    x, h0 = keras.Input((None, 48), name="x"), keras.Input((40,), name="h0")
+    y, h = L.GRU(40, return_sequences=True, return_state=True, name="gru")(x, initial_state=h0)
+    model = keras.Model([x, h0], [y, h])
+    randomize_biases(model, np.random.default_rng(3))
+    rng = np.random.default_rng(6)
+    inputs = [rng.normal(size=(1, 13, 48)).astype(np.float32), rng.normal(scale=0.5, size=(1, 40)).astype(np.float32)]
+    for mode in ("float32", "dynamic"):
+        data = tflstm.convert(model, mode)
+        assert len(gru_ops(data)) == 1
+        assert_outputs_match(data, model, inputs, mode)
+
+
+def test_a_shared_gru_given_states_gets_one_op_per_call():
+    keras = _keras("tf_keras")
+    keras.utils.set_random_seed(33)
+    L = keras.layers
+    a, b, static = keras.Input((None, F), name="a"), keras.Input((None, F), name="b"), keras.Input((S,), name="s")
+    gru = L.GRU(U, name="gru")
+    h0 = L.Dense(U, name="h0")(static)
+    model = keras.Model([a, b, static], L.Concatenate()([gru(a, initial_state=h0), gru(b, initial_state=h0)]))
+    randomize_biases(model, np.random.default_rng(4))
+    data = tflstm.convert(model, "float32")
+    assert len(gru_ops(data)) == 2
+    rng = np.random.default_rng(7)
+    inputs = [rng.normal(size=(1, 9, F)).astype(np.float32), rng.normal(size=(1, 4, F)).astype(np.float32)]
+    assert_outputs_match(data, model, [*inputs, rng.normal(size=(1, S)).astype(np.float32)], "float32")
+
+
+def test_portable_at_a_free_length_is_refused_naming_the_layer():
+    """Stock TFLite's form of a GRU given its state is the GRU unrolled over a fixed length."""
+    with pytest.raises(tflstm.UnsupportedLayerError, match=r"layer 'gru_encoder'.*timesteps=N"):
+        tflstm.convert(seq2seq("keras3"), "float32", portable=True)
