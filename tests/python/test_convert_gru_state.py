@@ -220,3 +220,25 @@ def test_portable_at_a_free_length_is_refused_naming_the_layer():
     """Stock TFLite's form of a GRU given its state is the GRU unrolled over a fixed length."""
     with pytest.raises(tflstm.UnsupportedLayerError, match=r"layer 'gru_encoder'.*timesteps=N"):
         tflstm.convert(seq2seq("keras3"), "float32", portable=True)
+
+
+@pytest.mark.parametrize("flavor", ["keras3", "tf_keras"])
+def test_a_bidirectional_gru_given_its_states_is_unrolled(flavor):
+    """Bidirectional(GRU) called with initial_state stays stock TFLite's unrolled GRUs (fixed length)."""
+    keras = _keras(flavor)
+    keras.utils.set_random_seed(34)
+    L = keras.layers
+    x, static = keras.Input((7, F), name="x"), keras.Input((S,), name="static")
+    hf, hb = L.Dense(6, name="hf")(static), L.Dense(6, name="hb")(static)
+    y = L.Bidirectional(L.GRU(6, name="gru"), name="both_ways")(x, initial_state=[hf, hb])
+    model = keras.Model([x, static], y)
+    randomize_biases(model, np.random.default_rng(5))
+    data = tflstm.convert(model, "float32")
+    assert not gru_ops(data)
+    rng = np.random.default_rng(8)
+    assert_outputs_match(
+        data,
+        model,
+        [rng.normal(size=(1, 7, F)).astype(np.float32), rng.normal(size=(1, S)).astype(np.float32)],
+        "float32",
+    )
