@@ -250,7 +250,11 @@ def convert(
     every GRU in stock TFLite's builtin ops (unrolled over a fixed length, or TensorFlow's own
     form), so that stock TFLite and tf.lite run the file. Mode int8 has no fused GRU: its GRUs
     are converted as with ``portable=True``. A GRU whose activation the fused op does not
-    compute, or that is called with an initial_state, is converted so too.
+    compute is converted so too. A GRU called with ``initial_state`` from other layers (a
+    decoder started from its encoder's ``return_state``) takes that state as an input of its op
+    and starts every call from it (the converted model keeps no state of its own for it);
+    ``return_state=True`` gives its final state as an extra output. A Bidirectional GRU so called
+    is unrolled; its return_state, and an LSTM's initial_state or return_state, are refused.
     ``timesteps`` sets the sequence length the model is converted for (default: the model's own):
     each input's first free axis (a (None,) token input, a spectrogram's free time axis), or
     the first axis of a fixed-length sequence; a dict {input name: N} sets it per input.

@@ -55,7 +55,7 @@ from .keras_graph import (
     tf_keras,
 )
 from .rebuild_check import check_same_outputs
-from .recurrent_twins import FusedLstm, RecurrentTwins
+from .recurrent_twins import STATE_HELP, FusedLstm, RecurrentTwins
 
 _MASK_HELP = (
     "a Keras mask makes every recurrent layer a per-step loop with a data-dependent stop, which "
@@ -241,8 +241,8 @@ class _Rebuilder(RecurrentTwins):
 
     def refuse_given_state(self, op: Any, args: Any, kwargs: dict[str, Any]) -> bool:
         """An LSTM's state computed by other layers: TFLite's fused LSTM takes its state from
-        its own variables only (the fused form that takes it is the recurrent kernels' work).
-        True for another layer called with a state (a GRU so called is not fused)."""
+        its own variables only. True for another layer called with a state (a GRU so called
+        becomes tflstm's fused GRU with an initial-state input; others are unrolled)."""
         kind = type(op).__name__
         if kind == "RNN":
             kind = type(op.cell).__name__[:-4]
@@ -252,12 +252,8 @@ class _Rebuilder(RecurrentTwins):
         if kind != "LSTM":
             return bool(state)
         if state:
-            raise UnsupportedLayerError(
-                f"{_describe(op)} takes its initial_state from other layers; TFLite's fused LSTM starts from "
-                "its own state (zero, or what a tflstm Stream carries). Convert the LSTM without "
-                "initial_state, or run the layers that compute the state as a separate model and feed "
-                "their result to a Stream's state"
-            )
+            raise UnsupportedLayerError(f"{_describe(op)} takes its initial_state from other layers; {STATE_HELP}")
+        return False
 
     def subclassed(self, model: Any, inputs: Any, kwargs: dict[str, Any]) -> Any:
         """A subclassed model's call() run on rebuilt tensors, with the twins of its layers."""

@@ -3,7 +3,9 @@ from a Keras GRU layer. The op's contract is cpp/src/rnn/gru_options.h's: inputs
 weights [3 * units, features] and recurrent weights [3 * units, units] (rows z, r, h, Keras's
 gate order), input and recurrent biases [3 * units] or absent, the hidden state as a variable
 tensor; options a FlexBuffers map {"version": 1, "reset_after", "time_major", "activation",
-"recurrent_activation"}.
+"recurrent_activation"}. Version 2 (a GRU called with initial_state) takes the initial state as
+input 6, a tensor other ops compute, in place of the variable (input 5 absent): every invoke starts
+from it, as Keras does.
 
 ``gru_model(layer, batch, timesteps)`` is one GRU layer as a model of its own (the tests compare
 it with Keras); ``emit`` is the converter's emission: a GRU converted as a placeholder (see
@@ -20,6 +22,7 @@ import numpy as np
 
 GRU_OP = "TFLSTM_GRU"
 OPTIONS_VERSION = 1
+STATE_OPTIONS_VERSION = 2  # the version whose op may take an initial-state input
 # Keras's activation names -> the op's; hard_sigmoid differs between Keras 2 and 3.
 _ACTIVATIONS = {"tanh": "tanh", "relu": "relu", "sigmoid": "sigmoid", "linear": "linear", "relu6": "relu6"}
 # The rebuild's name of Keras 3's hard_sigmoid (keras_graph.py), which Keras 2 / tf_keras define otherwise.
@@ -61,6 +64,8 @@ class GruSpec:
     recurrent_activation: str = "sigmoid"
     return_sequences: bool = False
     go_backwards: bool = False
+    initial_state: bool = False  # called with initial_state from other layers: the op's input 6
+    return_state: bool = False  # returns its final state too (h after the last step, a builtin slice)
 
     @property
     def features(self) -> int:
@@ -84,13 +89,15 @@ class GruSpec:
         )
 
 
-def gru_options(reset_after: bool, activation: str, recurrent_activation: str, time_major: bool = False) -> bytes:
-    """The op's custom options bytes."""
+def gru_options(
+    reset_after: bool, activation: str, recurrent_activation: str, time_major: bool = False, version: int = 1
+) -> bytes:
+    """The op's custom options bytes (version 2 for an op with an initial-state input)."""
     from flatbuffers import flexbuffers
 
     b = flexbuffers.Builder()
     with b.Map():
-        b.Int("version", OPTIONS_VERSION)
+        b.Int("version", version)
         b.Bool("reset_after", reset_after)
         b.Bool("time_major", time_major)
         b.String("activation", activation)
@@ -116,7 +123,12 @@ def gru_operands(layer: Any) -> dict[str, Any]:
         "u": np.ascontiguousarray(np.asarray(recurrent).T, dtype=f32),
         "b_in": None if b_in is None else np.asarray(b_in, dtype=f32),
         "b_rec": None if b_rec is None else np.asarray(b_rec, dtype=f32),
-        "options": gru_options(spec.reset_after, spec.activation, spec.recurrent_activation),
+        "options": gru_options(
+            spec.reset_after,
+            spec.activation,
+            spec.recurrent_activation,
+            version=STATE_OPTIONS_VERSION if spec.initial_state else OPTIONS_VERSION,
+        ),
         "return_sequences": spec.return_sequences,
     }
 
@@ -250,6 +262,7 @@ def emit(data: bytes, grus: dict[int, Any], weights: str = "float32") -> bytes:
     for sg in model.subgraphs:
         operators = []
         stale: list[int] = []  # what the placeholders read
+        dropped: list[Any] = []  # the ops that added an initial state to a placeholder's product
         for op in sg.operators:
             index = _placeholder_of(model, sg, op)
             if index is None or index not in specs:
@@ -257,9 +270,13 @@ def emit(data: bytes, grus: dict[int, Any], weights: str = "float32") -> bytes:
                 continue
             _check_placeholder(model, sg, op, index, specs[index])
             stale += [int(op.inputs[1]), int(op.inputs[0])]  # its constant and (unless read) its guard
-            operators.extend(_Rewrite(model, sg, codes, index, weights).ops(op, specs[index]))
+            rewrite = _Rewrite(model, sg, codes, index, weights)
+            operators.extend(rewrite.ops(op, specs[index]))
+            dropped.extend(rewrite.dropped)
             found.add(index)
-        sg.operators = operators
+        sg.operators = [op for op in operators if not any(op is d for d in dropped)]
+        if dropped:  # a GRU in its placeholder's place may come before the ops computing its state
+            sg.operators = _in_order(sg.operators)
         _drop_stale(model, sg, stale)
     missing = set(specs) - found
     if missing:
@@ -353,6 +370,31 @@ def _check_placeholder(model: Any, sg: Any, op: Any, index: int, spec: GruSpec) 
         )
 
 
+def _in_order(operators: list[Any]) -> list[Any]:
+    """`operators` so that each runs after the ops that write its inputs, otherwise in their order."""
+    import heapq
+
+    writer = {int(t): k for k, op in enumerate(operators) for t in op.outputs}
+    waits = [{writer[int(t)] for t in op.inputs if int(t) in writer} for op in operators]
+    readers: dict[int, list[int]] = {}
+    for k, deps in enumerate(waits):
+        for d in deps:
+            readers.setdefault(d, []).append(k)
+    ready = [k for k, deps in enumerate(waits) if not deps]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        k = heapq.heappop(ready)
+        order.append(operators[k])
+        for r in readers.get(k, []):
+            waits[r].discard(k)
+            if not waits[r]:
+                heapq.heappush(ready, r)
+    if len(order) != len(operators):
+        raise ValueError("the rewritten GRUs' operators form a cycle")
+    return order
+
+
 def _drop_stale(model: Any, sg: Any, stale: list[int]) -> None:
     """The placeholders' weights no op reads any more: the DEQUANTIZE that made one (float16)
     goes, and their constants' data, so that the file carries only the GRU's own weights; so
@@ -403,6 +445,7 @@ class _Rewrite:
 
         self.s, self.model, self.sg, self.codes, self.index, self.weights = s, model, sg, codes, index, weights
         self.before: list[Any] = []  # ops that must run before the GRU
+        self.dropped: list[Any] = []  # ops the GRU replaces besides its placeholder
 
     def tensor(self, name: str, shape: list[int], values: np.ndarray | None = None, kind: int | None = None) -> int:
         s = self.s
@@ -447,16 +490,19 @@ class _Rewrite:
         if not spec.go_backwards:  # the sequence itself, before the guard
             x = next(int(p.inputs[0]) for p in sg.operators if x in [int(o) for o in p.outputs])
         batch = int(sg.tensors[x].shape[0])
-        h = self.tensor("h", [batch, units])
-        sg.tensors[h].isVariable = True
+        initial, output = self.initial_state(op, spec, batch, units) if spec.initial_state else (-1, op.outputs[0])
+        if initial < 0:
+            h = self.tensor("h", [batch, units])
+            sg.tensors[h].isVariable = True
         inputs = [
             x,
             self.matrix("input_weights", operands["w"]),
             self.matrix("recurrent_weights", operands["u"]),
             -1 if operands["b_in"] is None else self.tensor("input_bias", [3 * units], operands["b_in"]),
             -1 if operands["b_rec"] is None else self.tensor("recurrent_bias", [3 * units], operands["b_rec"]),
-            h,
+            *([h] if initial < 0 else [-1, initial]),
         ]
+        op.outputs = np.array([output], np.int32)
         # The op's output is [batch, time, units] whatever shape the placeholder's product had.
         out = sg.tensors[int(op.outputs[0])]
         x_t = sg.tensors[x]
@@ -469,3 +515,51 @@ class _Rewrite:
         op.customOptions = np.frombuffer(operands["options"], np.uint8)
         op.customOptionsFormat = s.CustomOptionsFormat.FLEXBUFFERS
         return [*self.before, op]
+
+    def initial_state(self, op: Any, spec: GruSpec, batch: int, units: int) -> tuple[int, int]:
+        """The initial state the placeholder adds to its product (gru_stand_ins: product + the
+        state expanded over time) and the sum's tensor, which the GRU's output becomes; the ADD,
+        and the ops that only reshaped the product or the state for it, go (self.dropped).
+        ValueError if the converter wrote the sum otherwise."""
+        s, sg = self.s, self.sg
+        reshapes = {s.BuiltinOperator.RESHAPE, s.BuiltinOperator.EXPAND_DIMS}
+
+        def code(o: Any) -> int:
+            c = self.model.operatorCodes[o.opcodeIndex]
+            return int(max(c.builtinCode, c.deprecatedBuiltinCode))
+
+        def readers(t: int) -> list[Any]:
+            return [o for o in sg.operators if t in [int(i) for i in o.inputs]]
+
+        def fail(why: str) -> ValueError:
+            return ValueError(
+                f"GRU '{spec.name}': TensorFlow's converter wrote the initial state's placeholder otherwise than "
+                f"tflstm expects ({why}); convert with portable=True for stock TFLite's GRU"
+            )
+
+        t = int(op.outputs[0])
+        while True:  # the product, reshaped on its way to the sum
+            after = readers(t)
+            if len(after) != 1:
+                raise fail(f"its product is read by {len(after)} ops")
+            if code(after[0]) == s.BuiltinOperator.ADD:
+                add = after[0]
+                break
+            if code(after[0]) not in reshapes:
+                raise fail("its product is not added to the state")
+            self.dropped.append(after[0])
+            t = int(after[0].outputs[0])
+        options = add.builtinOptions
+        if options is not None and getattr(options, "fusedActivationFunction", 0):
+            raise fail("an activation was folded into the sum")
+        other = [int(i) for i in add.inputs if int(i) != t]
+        producer = [o for o in sg.operators if other and other[0] in [int(i) for i in o.outputs]]
+        if len(other) != 1 or len(producer) != 1 or code(producer[0]) not in reshapes:
+            raise fail("the state is not expanded over time")
+        state = int(producer[0].inputs[0])
+        if [int(d) for d in sg.tensors[state].shape] != [batch, units]:
+            raise fail(f"the state has shape {list(sg.tensors[state].shape)}, not {[batch, units]}")
+        if len(readers(other[0])) == 1:
+            self.dropped.append(producer[0])
+        self.dropped.append(add)
+        return state, int(add.outputs[0])

@@ -9,8 +9,11 @@ folding a scale or offset computed before the GRU into the product's constant (i
 MUL or ADD right before a FULLY_CONNECTED); emit feeds the GRU x itself unless it goes
 backwards. What a GRU does around its recurrence stays in builtin ops: return_sequences=False
 takes the last step after it, and a Bidirectional GRU is two placeholders merged as Keras
-merges them. The placeholder's product is
-not the GRU: only the converted and rewritten model computes it.
+merges them. A GRU called with initial_state adds the state to every step of its product (an
+ADD of the state expanded over time), which emit takes apart again: the state becomes the op's
+initial-state input. return_state returns the last step as the state (a GRU's state is its last
+output). The placeholder's product is not the GRU: only the converted and rewritten model
+computes it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import UnsupportedLayerError
 from .fuse_gru import PLACEHOLDER_PREFIX, GruSpec, op_activation, placeholder_weights
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -34,11 +38,19 @@ class GruStandIns:
         self.called: list[tuple[Any, int]] = []  # (stand-in, TFLSTM_GRU ops per call)
 
     def spec(
-        self, name: str, kind: str, config: dict[str, Any], weights: list[np.ndarray], activation: str, gate: Any
+        self,
+        name: str,
+        kind: str,
+        config: dict[str, Any],
+        weights: list[np.ndarray],
+        activation: str,
+        gate: Any,
+        initial_state: bool = False,
     ) -> GruSpec | None:
         """The GRU as the fused op runs it (activations as the rebuild names them, see
         fuse_gru.op_activation); None when it is not fused: not a GRU, not enabled (a portable
-        or int8 conversion), or an activation the op does not compute."""
+        or int8 conversion), or an activation the op does not compute. `initial_state`: the GRU
+        is called with a state other layers compute."""
         if kind != "GRU" or not self.enabled:
             return None
         act, rec = op_activation(activation), op_activation(gate)
@@ -54,6 +66,8 @@ class GruStandIns:
             recurrent_activation=rec,
             return_sequences=bool(config.get("return_sequences", False)),
             go_backwards=bool(config.get("go_backwards", False)),
+            initial_state=initial_state,
+            return_state=bool(config.get("return_state", False)),
         )
 
     def placeholder(self, spec: GruSpec, ops: int = 1) -> Any:
@@ -88,10 +102,21 @@ def placeholder(spec: GruSpec | Any, index: int) -> Any:
     features, units = spec.features, spec.units
 
     class GruPlaceholder(tf_keras.layers.Layer):  # type: ignore[misc, name-defined]
-        def call(self, x: Any) -> Any:
+        def call(self, x: Any, initial_state: Any = None) -> Any:
+            if isinstance(x, (list, tuple)):  # tf_keras records gru(x, initial_state=h) as gru([x, h])
+                x, initial_state = x[0], list(x[1:]) or initial_state
+            if (initial_state is not None) != spec.initial_state:
+                raise UnsupportedLayerError(
+                    f"GRU '{spec.name}' is called both with and without initial_state; tflstm converts a "
+                    "shared GRU called the same way each time"
+                )
             x = tf.reverse(x, axis=[1])  # the guard (and go_backwards's own reversal)
             y = tf.einsum("bti,iu->btu", x, tf.constant(placeholder_weights(index, features, units).T))
-            return y if spec.return_sequences else y[:, -1]
+            if initial_state is not None:  # emit makes the state the op's input 6 again
+                h0 = initial_state[0] if isinstance(initial_state, (list, tuple)) else initial_state
+                y = y + tf.expand_dims(h0, 1)
+            out = y if spec.return_sequences else y[:, -1]
+            return [out, y[:, -1]] if spec.return_state else out
 
     return GruPlaceholder(name=f"{PLACEHOLDER_PREFIX}{index}")
 

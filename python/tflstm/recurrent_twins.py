@@ -14,6 +14,13 @@ from . import gru_stand_ins
 from .errors import UnsupportedLayerError
 from .keras_graph import _activation_name, _describe, gate_function
 
+# Why an LSTM's explicit states (initial_state, return_state) do not convert yet.
+STATE_HELP = (
+    "GRUs convert with initial_state and return_state (tflstm's fused GRU takes and gives its state), "
+    "LSTMs need the coming TFLSTM_LSTM op: until then, convert the LSTM without them, or run the layers "
+    "that compute the state as a separate model and feed their result to a Stream's state"
+)
+
 # Cell activations of the fused LSTM op that TFLite's float and hybrid kernels compute
 # (tensor_utils::ApplyActivationToVector), as TFLite's ActivationFunctionType codes.
 LSTM_ACTIVATIONS = {"linear": 0, "relu": 1, "relu6": 3, "tanh": 4, "sigmoid": 6}
@@ -36,18 +43,22 @@ class FusedLstm:
 class RecurrentTwins:
     """The rebuilder's recurrent layers (mixed into fusable's rebuilder, whose state they use)."""
 
-    def recurrent(self, layer: Any, kind: str, config: dict[str, Any], weights: list[np.ndarray]) -> Any:
-        """The tf_keras LSTM, GRU or SimpleRNN that converts, from the settings of `layer`."""
+    def recurrent(
+        self, layer: Any, kind: str, config: dict[str, Any], weights: list[np.ndarray], fusable: bool = True
+    ) -> Any:
+        """The tf_keras LSTM, GRU or SimpleRNN that converts, from the settings of `layer`
+        (a GRU not fused unless `fusable`)."""
         L = self.keras.layers
-        for flag, why in (
-            ("return_state", "returns its state as extra outputs"),
-            ("time_major", "is time-major"),
-        ):
-            if config.get(flag):
-                raise UnsupportedLayerError(
-                    f"{_describe(layer)} {why}; tflstm converts recurrent layers that "
-                    "take (batch, time, features) and return only their output"
-                )
+        if config.get("time_major"):
+            raise UnsupportedLayerError(
+                f"{_describe(layer)} is time-major; tflstm converts recurrent layers that take (batch, time, features)"
+            )
+        if config.get("return_state") and kind != "GRU":
+            raise UnsupportedLayerError(
+                f"{_describe(layer)} returns its state as extra outputs; {STATE_HELP}"
+                if kind == "LSTM"
+                else f"{_describe(layer)} returns its state as extra outputs; tflstm converts return_state for GRUs"
+            )
         base = {
             "units": config["units"],
             "use_bias": config.get("use_bias", True),
@@ -55,9 +66,15 @@ class RecurrentTwins:
             "go_backwards": config.get("go_backwards", False),
             "name": layer.name,
         }
+        if config.get("return_state"):
+            base["return_state"] = True
         activation = _activation_name(layer, config, "activation")
         gate = _activation_name(layer, config, "recurrent_activation") if kind != "SimpleRNN" else None
-        spec = None if self.given_state else self.gru.spec(layer.name, kind, config, weights, activation, gate)
+        spec = (
+            self.gru.spec(layer.name, kind, config, weights, activation, gate, initial_state=self.given_state)
+            if fusable
+            else None
+        )
         if kind == "LSTM" and gate == "sigmoid" and activation in LSTM_ACTIVATIONS:
             # stateful=True converts too: the fused op keeps its state in variable tensors, which a
             # runner's Stream carries from one call to the next as the stateful layer does.
@@ -140,6 +157,14 @@ class RecurrentTwins:
         return self.recurrent(layer, kind[:-4], config, layer.get_weights())
 
     def bidirectional(self, layer: Any) -> Any:
+        if layer.get_config().get("layer", {}).get("config", {}).get("return_state") or getattr(
+            layer.forward_layer, "return_state", False
+        ):
+            raise UnsupportedLayerError(
+                f"{_describe(layer)} returns its states as extra outputs; tflstm converts return_state for "
+                "GRU layers, not Bidirectional ones: return the sequences (return_sequences=True) and take the "
+                "last step of each direction"
+            )
         halves = []
         first_lstm = len(self.lstms)
         parts = []
@@ -159,8 +184,8 @@ class RecurrentTwins:
         fused = self.bidirectional_gru(layer, parts)
         if fused is not None:
             return fused
-        for part, kind, config in parts:
-            halves.append(self.recurrent(part, kind, config, part.get_weights()))
+        for part, kind, config in parts:  # a Bidirectional GRU given its states is unrolled
+            halves.append(self.recurrent(part, kind, config, part.get_weights(), fusable=not self.given_state))
         # Bidirectional rebuilds both halves from their configs: their weights go to its copies.
         pending = self.pending_weights[-2:]
         del self.pending_weights[-2:]

@@ -30,6 +30,8 @@ namespace {
 using testing::GruSpec;
 using testing::RnnSpec;
 
+constexpr int kGruHiddenIndex = rnn::kGruHidden;
+
 #ifdef TFLSTM_EMULATED
 constexpr int kRandomCases = 10;  // qemu runs 10-30x slower
 #else
@@ -458,6 +460,94 @@ TEST(GruKernels, EveryInstructionSetMatchesThePortableOne) {
   }
 }
 
+// Options version 2: h from an initial-state input (every invoke starts from it; no variable
+// carries it) and h after the last step as a second output, against the scalar GRU; float32,
+// float16 and int8 (hybrid) weights, both reset_after forms, time-major too.
+TEST(GruOp, ExplicitStatesMatchTheScalarReference) {
+  std::mt19937 rng(30);
+  for (int i = 0; i < kRandomCases / 2; ++i) {
+    GruSpec s;
+    s.units = 1 + static_cast<int>(rng() % 40);
+    s.n_input = 1 + static_cast<int>(rng() % 12);
+    s.batch = 1 + static_cast<int>(rng() % 3);
+    s.time = 1 + static_cast<int>(rng() % 40);
+    s.time_major = rng() % 3 == 0;
+    s.reset_after = rng() % 2 == 0;
+    s.float16 = i % 5 == 1;
+    s.int8 = i % 5 == 2;
+    s.initial_state = i % 4 != 3;  // else a variable with the final-state output
+    s.final_state = i % 4 != 2;
+    s.seed = static_cast<unsigned>(rng());
+    SCOPED_TRACE(Describe(s) + (s.initial_state ? " initial-state" : "") + (s.final_state ? " final-state" : "") +
+                 (s.float16 ? " float16" : "") + (s.int8 ? " int8" : ""));
+    const testing::GruWeightsF w = testing::StoredGruWeights(s);
+    auto it = Build(testing::GruModel(s, w));
+    tflite::Interpreter& interp = *it->interpreter;
+    EXPECT_EQ(interp.variables().size(), s.initial_state ? 0u : 1u);
+    const size_t n = static_cast<size_t>(s.batch) * s.units;
+    std::vector<double> carried(n, 0.0);
+    const bool hybrid = s.int8 && s.reset_after;  // the hybrid kernel's own arithmetic as the reference
+    const double bound = hybrid ? 1e-4 : 2e-5;
+    for (int run = 0; run < 2; ++run) {
+      const std::vector<float> x = RandomInput(static_cast<size_t>(s.batch) * s.time * s.n_input, rng);
+      std::memcpy(interp.typed_input_tensor<float>(0), x.data(), x.size() * sizeof(float));
+      std::vector<double> h = carried;
+      if (s.initial_state) {
+        const std::vector<float> h0 = RandomInput(n, rng);
+        std::memcpy(interp.typed_input_tensor<float>(1), h0.data(), n * sizeof(float));
+        h.assign(h0.begin(), h0.end());
+      }
+      ASSERT_EQ(interp.Invoke(), kTfLiteOk);
+      const std::vector<double> want = hybrid ? HybridGruReference(s, w, x, h) : testing::GruReference(s, w, x, h);
+      EXPECT_LE(MaxError(interp.typed_output_tensor<float>(0), want), bound) << "invoke " << run;
+      if (s.final_state) {
+        ASSERT_EQ(interp.output_tensor(1)->dims->size, 2);
+        EXPECT_EQ(interp.output_tensor(1)->dims->data[0], s.batch);
+        EXPECT_EQ(interp.output_tensor(1)->dims->data[1], s.units);
+        EXPECT_LE(MaxError(interp.typed_output_tensor<float>(1), h), bound) << "final state " << run;
+      }
+      if (!s.initial_state) {
+        EXPECT_LE(MaxError(interp.tensor(interp.variables()[0])->data.f, h), bound) << "variable " << run;
+        carried = h;
+      }
+    }
+  }
+}
+
+// A model with explicit states passes the model validator, and a resize to another length and
+// batch gives the final state the shape [batch, units].
+TEST(GruOp, ExplicitStatesPassTheValidatorAndResize) {
+  GruSpec s;
+  s.units = 5;
+  s.n_input = 3;
+  s.initial_state = s.final_state = true;
+  const testing::GruWeightsF w = testing::StoredGruWeights(s);
+  const std::vector<char> bytes = testing::GruModel(s, w);
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  std::mt19937 rng(3);
+  for (const auto& [batch, time] : {std::pair{1, 5}, std::pair{3, 17}}) {
+    GruSpec r = s;
+    r.batch = batch;
+    r.time = time;
+    const std::vector<float> x = RandomInput(static_cast<size_t>(batch) * time * s.n_input, rng);
+    const std::vector<float> h0 = RandomInput(static_cast<size_t>(batch) * s.units, rng);
+    std::vector<double> h(h0.begin(), h0.end());
+    const std::vector<double> want = testing::GruReference(r, w, x, h);
+    auto interp = Build(bytes);
+    tflite::Interpreter& in = *interp->interpreter;
+    ASSERT_EQ(in.ResizeInputTensor(in.inputs()[0], {batch, time, s.n_input}), kTfLiteOk);
+    ASSERT_EQ(in.ResizeInputTensor(in.inputs()[1], {batch, s.units}), kTfLiteOk);
+    ASSERT_EQ(in.AllocateTensors(), kTfLiteOk);
+    std::memcpy(in.typed_input_tensor<float>(0), x.data(), x.size() * sizeof(float));
+    std::memcpy(in.typed_input_tensor<float>(1), h0.data(), h0.size() * sizeof(float));
+    ASSERT_EQ(in.Invoke(), kTfLiteOk);
+    EXPECT_LE(MaxError(in.typed_output_tensor<float>(0), want), 2e-5);
+    ASSERT_EQ(in.output_tensor(1)->dims->data[0], batch);
+    EXPECT_LE(MaxError(in.typed_output_tensor<float>(1), h), 2e-5);
+  }
+}
+
 // A model's TFLSTM_GRU with operands or options that break the op's contract is refused with
 // kInvalidModel by the validator, naming the operand; the op's Prepare says the same where no
 // validator ran (a bare interpreter).
@@ -502,20 +592,59 @@ TEST(GruOp, OperandsThatBreakTheContractAreRefused) {
     cases.push_back(
         {"an activation the kernel does not run", "its option 'activation' is 'swish'", testing::Serialize(*m)});
   }
-  {
-    auto m = tflite::UnPackModel(testing::GruModel(s, w).data());
+  // The model of `spec` with options {"version": version}.
+  const auto versioned = [&](const GruSpec& spec, int version) {
+    auto m = tflite::UnPackModel(testing::GruModel(spec, w).data());
     flexbuffers::Builder fbb;
-    fbb.Map([&] { fbb.Int("version", 2); });
+    fbb.Map([&] { fbb.Int("version", version); });
     fbb.Finish();
     m->subgraphs[0]->operators[0]->custom_options = fbb.GetBuffer();
-    cases.push_back({"a later version of the options", "its options' version is 2; this build reads version 1",
-                     testing::Serialize(*m)});
-  }
+    return testing::Serialize(*m);
+  };
+  cases.push_back({"a later version of the options", "its options' version is 3; this build reads versions 1 to 2",
+                   versioned(s, 3)});
+  GruSpec given = s;
+  given.initial_state = true;
+  cases.push_back({"an initial state in version 1", "7 inputs and 1 outputs; TFLSTM_GRU version 1 takes 6 inputs",
+                   versioned(given, 1)});
   {
     auto m = tflite::UnPackModel(testing::GruModel(s, w).data());
     m->subgraphs[0]->operators[0]->custom_options = {1, 2, 3};
     cases.push_back(
         {"options that are no FlexBuffers", "its options are not a valid FlexBuffers buffer", testing::Serialize(*m)});
+  }
+  // A version 2 model (an initial state or a final-state output) with its tensor `name` edited.
+  const auto edited = [&](bool initial, const std::string& name, const auto& edit) {
+    GruSpec e = s;
+    e.initial_state = initial;
+    e.final_state = !initial;
+    auto m = tflite::UnPackModel(testing::GruModel(e, w).data());
+    for (auto& t : m->subgraphs[0]->tensors) {
+      if (t->name == name) edit(*t);
+    }
+    return testing::Serialize(*m);
+  };
+  cases.push_back({"an initial state of the wrong shape", "input 6 (initial state) has shape [1, 7]; it must be [1, 6]",
+                   edited(true, "h0", [&](tflite::TensorT& t) {
+                     t.shape = {s.batch, s.units + 1};
+                   })});
+  cases.push_back({"an initial state of the wrong type", "input 6 (initial state) is not FLOAT32",
+                   edited(true, "h0", [](tflite::TensorT& t) { t.type = tflite::TensorType_INT32; })});
+  cases.push_back({"a final state of the wrong type", "output 1 (final state) is not FLOAT32",
+                   edited(false, "h_last", [](tflite::TensorT& t) { t.type = tflite::TensorType_INT32; })});
+  {
+    GruSpec e = s;
+    e.initial_state = true;
+    auto m = tflite::UnPackModel(testing::GruModel(e, w).data());
+    auto h = std::make_unique<tflite::TensorT>();
+    h->name = "h";
+    h->shape = {s.batch, s.units};
+    h->type = tflite::TensorType_FLOAT32;
+    h->is_variable = true;
+    m->subgraphs[0]->tensors.push_back(std::move(h));
+    m->subgraphs[0]->operators[0]->inputs[kGruHiddenIndex] = static_cast<int>(m->subgraphs[0]->tensors.size() - 1);
+    cases.push_back({"both a variable and an initial state",
+                     "input 5 (hidden state) and input 6 (initial state) are both present", testing::Serialize(*m)});
   }
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);

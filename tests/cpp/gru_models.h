@@ -111,8 +111,10 @@ struct GruSpec {
   bool recurrent_bias = true;
   rnn::Act activation = rnn::Act::kTanh;
   rnn::Act recurrent_activation = rnn::Act::kSigmoid;
-  bool float16 = false;  // weight matrices stored as float16, made float32 by DEQUANTIZE ops
-  bool int8 = false;     // weight matrices int8, one symmetric scale a tensor (hybrid)
+  bool float16 = false;        // weight matrices stored as float16, made float32 by DEQUANTIZE ops
+  bool int8 = false;           // weight matrices int8, one symmetric scale a tensor (hybrid)
+  bool initial_state = false;  // h from model input 1 (options version 2) instead of a variable
+  bool final_state = false;    // h after the last step as the model's last output (options version 2)
   unsigned seed = 1;
 };
 
@@ -184,7 +186,8 @@ inline GruWeightsF StoredGruWeights(const GruSpec& s) {
   return w;
 }
 
-// The TFLSTM_GRU model of `s`: x -> y, h in a variable tensor. w: StoredGruWeights(s).
+// The TFLSTM_GRU model of `s`: x -> y, h in a variable tensor (or x, h0 -> y with
+// initial_state; y, h after the last step with final_state). w: StoredGruWeights(s).
 inline std::vector<char> GruModel(const GruSpec& s, const GruWeightsF& w) {
   GraphBuilder g;
   const int x = g.Activation("x", SequenceShape(s.batch, s.time, s.n_input, s.time_major));
@@ -201,15 +204,24 @@ inline std::vector<char> GruModel(const GruSpec& s, const GruWeightsF& w) {
   const int wr = matrix("u", {3 * s.units, s.units}, w.u);
   const int bi = w.b_in.empty() ? -1 : g.Constant("b_in", {3 * s.units}, w.b_in);
   const int br = w.b_rec.empty() ? -1 : g.Constant("b_rec", {3 * s.units}, w.b_rec);
-  const int h = g.Variable("h", {s.batch, s.units});
   const int y = g.Activation("y", SequenceShape(s.batch, s.time, s.units, s.time_major));
   rnn::GruOptions o;
+  o.version = s.initial_state || s.final_state ? 2 : 1;
   o.reset_after = s.reset_after;
   o.time_major = s.time_major;
   o.activation = s.activation;
   o.recurrent_activation = s.recurrent_activation;
-  g.Custom(rnn::kGruCustomOp, {x, wi, wr, bi, br, h}, {y}, rnn::GruOptionsBytes(o));
-  return g.Finish({x}, {y});
+  std::vector<int> inputs = {x}, outputs = {y}, operands = {x, wi, wr, bi, br};
+  if (s.initial_state) {
+    inputs.push_back(g.Activation("h0", {s.batch, s.units}));
+    operands.push_back(-1);
+    operands.push_back(inputs.back());
+  } else {
+    operands.push_back(g.Variable("h", {s.batch, s.units}));
+  }
+  if (s.final_state) outputs.push_back(g.Activation("h_last", {s.batch, s.units}));
+  g.Custom(rnn::kGruCustomOp, operands, outputs, rnn::GruOptionsBytes(o));
+  return g.Finish(inputs, outputs);
 }
 
 // The same GRU (batch-major, from a zero state) unrolled into TFLite builtins: UNPACK over time,

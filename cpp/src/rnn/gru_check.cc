@@ -9,22 +9,45 @@ std::string ShapeText(const std::vector<int>& shape) {
   return s + "]";
 }
 
-constexpr const char* kNames[kGruOperands] = {"input",      "input weights",  "recurrent weights",
-                                              "input bias", "recurrent bias", "hidden state"};
+constexpr const char* kNames[kGruOperands] = {"input",          "input weights", "recurrent weights", "input bias",
+                                              "recurrent bias", "hidden state",  "initial state"};
 
 std::string Operand(int i) { return "input " + std::to_string(i) + " (" + kNames[i] + ")"; }
 
 }  // namespace
 
-std::string CheckGruOperands(const std::vector<GruOperandView>& in, int outputs, const GruOptions& options,
-                             GruDims* dims) {
-  if (in.size() != kGruOperands || outputs != 1) {
-    return std::to_string(in.size()) + " inputs and " + std::to_string(outputs) + " outputs; " + kGruCustomOp +
-           " takes 6 inputs (input, input weights, recurrent weights, input bias, recurrent bias, hidden state) and "
-           "1 output";
+std::string CheckGruOperands(const std::vector<GruOperandView>& given, const std::vector<GruOperandView>& outputs,
+                             const GruOptions& options, GruDims* dims) {
+  const bool v2 = options.version >= 2;
+  const size_t inputs = given.size();
+  if (!v2 && (inputs != kGruOperands - 1 || outputs.size() != 1)) {
+    return std::to_string(inputs) + " inputs and " + std::to_string(outputs.size()) + " outputs; " + kGruCustomOp +
+           " version 1 takes 6 inputs (input, input weights, recurrent weights, input bias, recurrent bias, hidden "
+           "state) and 1 output";
   }
+  if (v2 && (inputs < kGruOperands - 1 || inputs > kGruOperands || outputs.empty() || outputs.size() > 2)) {
+    return std::to_string(inputs) + " inputs and " + std::to_string(outputs.size()) + " outputs; " + kGruCustomOp +
+           " version 2 takes 6 or 7 inputs (input, input weights, recurrent weights, input bias, recurrent bias, "
+           "hidden state, initial state) and 1 or 2 outputs (sequence, final state)";
+  }
+  std::vector<GruOperandView> in = given;
+  in.resize(kGruOperands);  // an initial state past the inputs is absent
+  const bool initial = in[kGruInitialState].present;
+  if (!v2 && !in[kGruHidden].present) return Operand(kGruHidden) + " is absent; the op needs it";
+  if (initial == in[kGruHidden].present) {
+    return Operand(kGruHidden) + " and " + Operand(kGruInitialState) +
+           (initial ? " are both present" : " are both absent") +
+           "; the GRU starts from exactly one of them (its variable, or a state other ops compute)";
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].present && outputs[i].type != GruType::kFloat32) {
+      return "output " + std::to_string(i) + (i == kGruSequence ? " (sequence)" : " (final state)") +
+             " is not FLOAT32; tflstm's GRU outputs float32";
+    }
+  }
+  if (!outputs[kGruSequence].present) return "output 0 (sequence) is absent; the op needs it";
   for (int i = 0; i < kGruOperands; ++i) {
-    const bool optional = i == kGruInputBias || i == kGruRecurrentBias;
+    const bool optional = i == kGruInputBias || i == kGruRecurrentBias || i == kGruHidden || i == kGruInitialState;
     if (!in[i].present) {
       if (optional) continue;
       return Operand(i) + " is absent; the op needs it";
@@ -66,11 +89,17 @@ std::string CheckGruOperands(const std::vector<GruOperandView>& in, int outputs,
     }
   }
   const std::vector<int> state = {d.batch, d.units};
-  if (in[kGruHidden].shape != state) {
-    return Operand(kGruHidden) + " has shape " + ShapeText(in[kGruHidden].shape) + "; it must be " + ShapeText(state) +
+  const int from = initial ? kGruInitialState : kGruHidden;
+  if (in[from].shape != state) {
+    return Operand(from) + " has shape " + ShapeText(in[from].shape) + "; it must be " + ShapeText(state) +
            " (batch, units)";
   }
-  if (!in[kGruHidden].variable) return Operand(kGruHidden) + " is not a variable tensor";
+  if (!initial && !in[kGruHidden].variable) return Operand(kGruHidden) + " is not a variable tensor";
+  if (initial && in[kGruInitialState].variable) {
+    return Operand(kGruInitialState) +
+           " is a variable tensor; it takes a state other ops compute (a variable "
+           "state is input 5)";
+  }
   if (d.batch < 0 || d.time < 0) return Operand(kGruInput) + " has shape " + ShapeText(x);
   *dims = d;
   return "";

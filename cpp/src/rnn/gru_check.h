@@ -29,8 +29,8 @@ struct GruDims {
 };
 
 // "" when the operands fit the contract (and `dims` their sizes); else what is wrong, naming the
-// operand.
-std::string CheckGruOperands(const std::vector<GruOperandView>& inputs, int outputs, const GruOptions& options,
-                             GruDims* dims);
+// operand. Outputs are checked for their number and type (the op gives them their shapes).
+std::string CheckGruOperands(const std::vector<GruOperandView>& inputs, const std::vector<GruOperandView>& outputs,
+                             const GruOptions& options, GruDims* dims);
 
 }  // namespace tflstm::rnn

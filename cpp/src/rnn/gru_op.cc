@@ -119,34 +119,47 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
     return Fail(context, options_error);
   }
   if (data.first_temporary < 0) return Fail(context, "no scratch tensors");
-  std::vector<GruOperandView> views(node->inputs->size);
-  for (int i = 0; i < node->inputs->size; ++i) {
-    const TfLiteTensor* t = OptionalInput(context, node, i);
-    if (t == nullptr) continue;
-    GruOperandView& v = views[i];
-    v.present = true;
-    v.type = t->type == kTfLiteFloat32 ? GruType::kFloat32 : t->type == kTfLiteInt8 ? GruType::kInt8 : GruType::kOther;
-    v.variable = t->is_variable;
-    if (t->dims != nullptr) v.shape.assign(t->dims->data, t->dims->data + t->dims->size);
-    v.scales = 1;
-    if (t->quantization.type == kTfLiteAffineQuantization && t->quantization.params != nullptr) {
-      const auto* q = static_cast<const TfLiteAffineQuantization*>(t->quantization.params);
-      v.scales = q->scale != nullptr ? q->scale->size : 0;
-      v.zero_point = q->zero_point != nullptr && q->zero_point->size > 0 ? q->zero_point->data[0] : 0;
+  const auto views = [&](const TfLiteIntArray* indices) {
+    std::vector<GruOperandView> out(indices->size);
+    for (int i = 0; i < indices->size; ++i) {
+      if (indices->data[i] < 0) continue;
+      const TfLiteTensor* t = &context->tensors[indices->data[i]];
+      GruOperandView& v = out[i];
+      v.present = true;
+      v.type = t->type == kTfLiteFloat32 ? GruType::kFloat32
+               : t->type == kTfLiteInt8  ? GruType::kInt8
+                                         : GruType::kOther;
+      v.variable = t->is_variable;
+      if (t->dims != nullptr) v.shape.assign(t->dims->data, t->dims->data + t->dims->size);
+      v.scales = 1;
+      if (t->quantization.type == kTfLiteAffineQuantization && t->quantization.params != nullptr) {
+        const auto* q = static_cast<const TfLiteAffineQuantization*>(t->quantization.params);
+        v.scales = q->scale != nullptr ? q->scale->size : 0;
+        v.zero_point = q->zero_point != nullptr && q->zero_point->size > 0 ? q->zero_point->data[0] : 0;
+      }
+      v.zero_point = t->params.zero_point != 0 ? t->params.zero_point : v.zero_point;
     }
-    v.zero_point = t->params.zero_point != 0 ? t->params.zero_point : v.zero_point;
-  }
-  const std::string error = CheckGruOperands(views, node->outputs->size, data.options, &data.dims);
+    return out;
+  };
+  const std::vector<GruOperandView> inputs = views(node->inputs);
+  const std::string error = CheckGruOperands(inputs, views(node->outputs), data.options, &data.dims);
   if (!error.empty()) return Fail(context, error);
   const GruDims& d = data.dims;
   TfLiteIntArray* output_shape = TfLiteIntArrayCopy(OptionalInput(context, node, kGruInput)->dims);
   output_shape->data[2] = d.units;
   TF_LITE_ENSURE_OK(context, context->ResizeTensor(context, &context->tensors[node->outputs->data[0]], output_shape));
+  if (node->outputs->size > kGruFinalState && node->outputs->data[kGruFinalState] >= 0) {
+    TfLiteIntArray* state_shape = TfLiteIntArrayCreate(2);
+    state_shape->data[0] = d.batch;
+    state_shape->data[1] = d.units;
+    TF_LITE_ENSURE_OK(
+        context, context->ResizeTensor(context, &context->tensors[node->outputs->data[kGruFinalState]], state_shape));
+  }
 
   data.shape = {d.batch, d.time, data.options.time_major, GruLayout::Row(d.units)};
   data.stride = static_cast<size_t>(GruLayout::Blocks(d.units)) * kGruUnits;
   data.kernels = &Best<GruKernels>();
-  data.int8 = views[kGruInputWeights].type == GruType::kInt8;
+  data.int8 = inputs[kGruInputWeights].type == GruType::kInt8;
   data.hybrid = data.int8 && data.options.reset_after;
   data.name = data.kernels->name;
   if (data.hybrid) {
@@ -180,6 +193,7 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
   if (!packed || !data.constant) TF_LITE_ENSURE_OK(context, Pack(context, node, data));
   const GruDims& d = data.dims;
   const GruKernels& k = *data.kernels;
+  const StateOperands state = StateOperandsOf(context, node, kGruHidden, kGruInitialState, kGruFinalState);
   if (data.hybrid) {
     lstm::HybridLstm& layer = data.hybrid_layer;
     GruUpdateArgs update{nullptr,
@@ -194,7 +208,7 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
                          data.options.recurrent_activation,
                          data.options.activation};
     return InvokeFloatLayer(
-        context, node, kGruHidden, data.shape, d.n_input, d.units, data.stride,
+        context, node, state, data.shape, d.n_input, d.units, data.stride,
         [&](const float* x, int count, float* to) { layer.Project(x, count, to); },
         [&](const float* gx, size_t gx_batch_stride, const float* h_prev, float* h_next) {
           update.rec = layer.Recurrent(h_prev, data.stride, d.batch, data.recurrent_bias_row.data(), 0);
@@ -218,8 +232,7 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
                          d.units,
                          data.options.recurrent_activation,
                          data.options.activation};
-  return InvokeFloatKernels(context, node, kGruHidden, data.shape, d.n_input, d.units, data.stride, k, *data.weights,
-                            step);
+  return InvokeFloatKernels(context, node, state, data.shape, d.n_input, d.units, data.stride, k, *data.weights, step);
 }
 
 }  // namespace

@@ -44,12 +44,13 @@ bool ParseGruOptions(const uint8_t* data, size_t size, GruOptions* options, std:
   }
   const flexbuffers::Map map = root.AsMap();
   const flexbuffers::Reference version = map["version"];
-  if (!version.IsInt() || version.AsInt64() != kGruOptionsVersion) {
+  if (!version.IsInt() || version.AsInt64() < 1 || version.AsInt64() > kGruOptionsVersion) {
     *error = "its options' version is " + (version.IsInt() ? std::to_string(version.AsInt64()) : "missing") +
-             "; this build reads version " + std::to_string(kGruOptionsVersion);
+             "; this build reads versions 1 to " + std::to_string(kGruOptionsVersion);
     return false;
   }
   GruOptions o;
+  o.version = static_cast<int>(version.AsInt64());
   for (const auto& [key, flag] : {std::pair{"reset_after", &o.reset_after}, std::pair{"time_major", &o.time_major}}) {
     const flexbuffers::Reference r = map[key];
     if (r.IsNull()) continue;
@@ -78,7 +79,7 @@ bool ParseGruOptions(const uint8_t* data, size_t size, GruOptions* options, std:
 std::vector<uint8_t> GruOptionsBytes(const GruOptions& options) {
   flexbuffers::Builder fbb;
   fbb.Map([&] {
-    fbb.Int("version", kGruOptionsVersion);
+    fbb.Int("version", options.version);
     fbb.Bool("reset_after", options.reset_after);
     fbb.Bool("time_major", options.time_major);
     fbb.String("activation", ActName(options.activation));

@@ -5,11 +5,21 @@
 //           3 input bias [3 * units], float32, or absent (-1)
 //           4 recurrent bias [3 * units], float32, or absent (-1)
 //           5 hidden state [batch, units], float32, a variable tensor (read at the start of every
-//             invoke, written at the end, as the LSTM's states)
+//             invoke, written at the end, as the LSTM's states); version 2: absent (-1) when
+//             input 6 is present
+//           6 (version 2, optional) initial state [batch, units], float32, a tensor other ops
+//             compute (not a variable): every invoke starts from it, as Keras's GRU called with
+//             initial_state. Exactly one of inputs 5 and 6 is present: a GRU given its initial
+//             state keeps none of its own (a Stream carries nothing for it; feed output 1 back to
+//             carry it yourself)
 //   output  0 [batch, time, units] ([time, batch, units]): h after every step
-// Options: the custom options bytes are a FlexBuffers map {"version": 1, "reset_after": bool,
+//           1 (version 2, optional) final state [batch, units], float32: h after the last step
+//             (Keras's return_state; with go_backwards, after the last step of the reversed
+//             sequence the op is given, as Keras)
+// Options: the custom options bytes are a FlexBuffers map {"version": 1 or 2, "reset_after": bool,
 // "time_major": bool, "activation": name, "recurrent_activation": name}, names as activation.h's
-// ActName; a version this build does not know is refused.
+// ActName; version 1 takes inputs 0-5 and output 0 only; a version this build does not know is
+// refused.
 #pragma once
 
 #include <cstddef>
@@ -22,11 +32,21 @@
 namespace tflstm::rnn {
 
 constexpr const char* kGruCustomOp = "TFLSTM_GRU";
-constexpr int kGruOptionsVersion = 1;
-enum GruOperand { kGruInput = 0, kGruInputWeights, kGruRecurrentWeights, kGruInputBias, kGruRecurrentBias, kGruHidden };
-constexpr int kGruOperands = 6;
+constexpr int kGruOptionsVersion = 2;  // the latest this build reads (it reads 1 too)
+enum GruOperand {
+  kGruInput = 0,
+  kGruInputWeights,
+  kGruRecurrentWeights,
+  kGruInputBias,
+  kGruRecurrentBias,
+  kGruHidden,
+  kGruInitialState
+};
+constexpr int kGruOperands = 7;  // version 2; version 1 has the first 6
+enum GruOutput { kGruSequence = 0, kGruFinalState };
 
 struct GruOptions {
+  int version = 1;  // 2: the state operands (input 6, output 1) may be present
   bool reset_after = true;
   bool time_major = false;
   Act activation = Act::kTanh;

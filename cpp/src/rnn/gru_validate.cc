@@ -13,26 +13,28 @@ std::string GruError(const tflite::SubGraph& subgraph, const tflite::Operator& o
   std::string error;
   const auto* bytes = op.custom_options();
   if (!ParseGruOptions(bytes ? bytes->data() : nullptr, bytes ? bytes->size() : 0, &options, &error)) return error;
-  const auto* inputs = op.inputs();
-  std::vector<GruOperandView> views(inputs ? inputs->size() : 0);
-  for (size_t i = 0; i < views.size(); ++i) {
-    const int index = inputs->Get(i);
-    if (index < 0) continue;  // the validator checked the indices against the tensors
-    const tflite::Tensor* t = subgraph.tensors()->Get(index);
-    views[i].present = true;
-    views[i].type = t->type() == tflite::TensorType_FLOAT32 ? GruType::kFloat32
+  const auto views = [&](const flatbuffers::Vector<int32_t>* indices) {
+    std::vector<GruOperandView> out(indices ? indices->size() : 0);
+    for (size_t i = 0; i < out.size(); ++i) {
+      const int index = indices->Get(i);
+      if (index < 0) continue;  // the validator checked the indices against the tensors
+      const tflite::Tensor* t = subgraph.tensors()->Get(index);
+      out[i].present = true;
+      out[i].type = t->type() == tflite::TensorType_FLOAT32 ? GruType::kFloat32
                     : t->type() == tflite::TensorType_INT8  ? GruType::kInt8
                                                             : GruType::kOther;
-    if (const tflite::QuantizationParameters* q = t->quantization()) {
-      views[i].scales = q->scale() ? static_cast<int>(q->scale()->size()) : 0;
-      views[i].zero_point =
-          q->zero_point() && q->zero_point()->size() > 0 ? static_cast<int>(q->zero_point()->Get(0)) : 0;
+      if (const tflite::QuantizationParameters* q = t->quantization()) {
+        out[i].scales = q->scale() ? static_cast<int>(q->scale()->size()) : 0;
+        out[i].zero_point =
+            q->zero_point() && q->zero_point()->size() > 0 ? static_cast<int>(q->zero_point()->Get(0)) : 0;
+      }
+      out[i].variable = t->is_variable();
+      if (t->shape() != nullptr) out[i].shape.assign(t->shape()->begin(), t->shape()->end());
     }
-    views[i].variable = t->is_variable();
-    if (t->shape() != nullptr) views[i].shape.assign(t->shape()->begin(), t->shape()->end());
-  }
+    return out;
+  };
   GruDims dims;
-  return CheckGruOperands(views, op.outputs() ? static_cast<int>(op.outputs()->size()) : 0, options, &dims);
+  return CheckGruOperands(views(op.inputs()), views(op.outputs()), options, &dims);
 }
 
 }  // namespace

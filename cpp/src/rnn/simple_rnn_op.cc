@@ -143,8 +143,8 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
                          data.shape.batch,
                          data.units,
                          data.activation};
-  return InvokeFloatKernels(context, node, kHidden, data.shape, data.n_input, data.units, data.stride, *data.kernels,
-                            *data.weights, step);
+  return InvokeFloatKernels(context, node, StateOperandsOf(context, node, kHidden, -1, -1), data.shape, data.n_input,
+                            data.units, data.stride, *data.kernels, *data.weights, step);
 }
 
 }  // namespace
