@@ -16,11 +16,12 @@ import numpy as np
 from ._build_config import TFLITE_VERSION
 from ._core import Error, Model, Runner
 from .fuse_gru import GRU_OP
+from .fuse_lstm import LSTM_OP
 from .lstm_flatbuffer import unfused_layers
 
 # tflstm's own custom ops: a model with one runs on tflstm's runtime only (convert(...,
 # portable=True) gives the stock-TFLite form).
-TFLSTM_OPS = (GRU_OP,)
+TFLSTM_OPS = (GRU_OP, LSTM_OP)
 
 
 def _load_npy(path: str, what: str) -> np.ndarray:
@@ -384,7 +385,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--portable",
         action="store_true",
-        help="stock TFLite ops only: GRUs as builtin ops instead of tflstm's fused TFLSTM_GRU",
+        help="stock TFLite ops only: GRUs (and hard_sigmoid LSTMs) as builtin ops instead of tflstm's "
+        "fused TFLSTM_GRU (TFLSTM_LSTM)",
     )
     c.set_defaults(func=cmd_convert)
 

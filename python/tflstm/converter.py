@@ -1,9 +1,10 @@
 """Keras model -> TFLite flatbuffer bytes that the linked runtime (TFLite 2.14.1) can run.
 
 The model is rebuilt as tf_keras (see fusable.py) so that every LSTM layer becomes the builtin
-UNIDIRECTIONAL_SEQUENCE_LSTM, every GRU tflstm's fused TFLSTM_GRU custom op (fuse_gru.py; not
-with ``portable=True``, nor in mode int8, which has no fused GRU) and every other layer builtin
-ops; each mode
+UNIDIRECTIONAL_SEQUENCE_LSTM (or, for gates it cannot compute such as Keras 2's hard_sigmoid,
+tflstm's fused TFLSTM_LSTM custom op: fuse_lstm.py), every GRU tflstm's fused TFLSTM_GRU custom
+op (fuse_gru.py; neither with ``portable=True``, nor in mode int8, which has no fused GRU or
+TFLSTM_LSTM) and every other layer builtin ops; each mode
 really shrinks the model (see quantize_lstm.py for dynamic-range). What TensorFlow's converter
 writes differently from Keras is set right in the flatbuffer (lstm_flatbuffer.py: the cell
 clip, cell activations, the order of inputs and outputs), and the result is checked against the
@@ -25,6 +26,7 @@ from ._stderr import captured_stderr
 from .errors import ConversionError, UnsupportedLayerError
 from .fusable import Rebuilt, Timesteps, rebuild
 from .fuse_gru import GRU_OP, count_gru_ops, emit
+from .fuse_lstm import LSTM_OP
 from .lstm_flatbuffer import (
     count_fused_lstms,
     fix_fused_lstms,
@@ -213,10 +215,11 @@ def check_converted(data: bytes, rebuilt: Rebuilt, mode: str) -> Model:
             f"'{name}' computes {rebuilt.lstm_ops} LSTM directions but the converted model "
             f"has {lstm_ops} fused LSTM ops"
         )
-    gru_ops = count_gru_ops(data) if GRU_OP in names else 0
+    gru_ops = count_gru_ops(data, (GRU_OP, LSTM_OP)) if GRU_OP in names or LSTM_OP in names else 0
     if gru_ops != rebuilt.gru_ops:
         raise ConversionError(
-            f"'{name}' has {rebuilt.gru_ops} fused GRU directions but the converted model has {gru_ops} {GRU_OP} ops"
+            f"'{name}' has {rebuilt.gru_ops} directions of tflstm's fused GRU or LSTM but the converted model has "
+            f"{gru_ops} {GRU_OP} and {LSTM_OP} ops"
         )
     try:
         model.check()
@@ -254,7 +257,11 @@ def convert(
     decoder started from its encoder's ``return_state``) takes that state as an input of its op
     and starts every call from it (the converted model keeps no state of its own for it);
     ``return_state=True`` gives its final state as an extra output. A Bidirectional GRU so called
-    is unrolled; its return_state, and an LSTM's initial_state or return_state, are refused.
+    is unrolled; its return_state, and an LSTM's initial_state or return_state, are refused. An
+    LSTM whose gates TFLite's fused LSTM cannot compute (Keras 2's default hard_sigmoid, Keras 3's,
+    or a cell activation such as hard_sigmoid) becomes tflstm's ``TFLSTM_LSTM`` (float32, float16,
+    dynamic; any length), and with ``portable=True`` or in mode int8 builtin ops unrolled over a
+    fixed length.
     ``timesteps`` sets the sequence length the model is converted for (default: the model's own):
     each input's first free axis (a (None,) token input, a spectrogram's free time axis), or
     the first axis of a fixed-length sequence; a dict {input name: N} sets it per input.

@@ -14,10 +14,13 @@ put in the form that converts:
 - a GRU (and a Bidirectional GRU) whose activations tflstm's fused GRU computes becomes a
   placeholder (gru_stand_ins.py) that the converter's output then has replaced by the
   TFLSTM_GRU custom op (fuse_gru.py), unless the conversion is portable (stock TFLite only);
-- any other GRU, a SimpleRNN, which TFLite has no fused kernel for, and an LSTM whose gates are
-  not sigmoid (Keras 2's hard_sigmoid) or whose cell activation the fused op does not compute,
-  are unrolled over the fixed number of steps into builtin ops, each gate function computed as
-  its source Keras defines it (see keras_graph.gate_function; recurrent_twins.py builds them);
+- an LSTM whose gates are not sigmoid (Keras 2's hard_sigmoid) or whose cell activation TFLite's
+  fused op does not compute becomes a placeholder the same way, replaced by tflstm's TFLSTM_LSTM
+  custom op (fuse_lstm.py), unless the conversion is portable;
+- any other GRU or such LSTM (portable, int8, an activation tflstm's ops lack) and a SimpleRNN,
+  which TFLite has no fused kernel for, are unrolled over the fixed number of steps into builtin
+  ops, each gate function computed as its source Keras defines it (see keras_graph.gate_function;
+  recurrent_twins.py builds them);
 - a subclassed model's call() runs on the rebuilt layers (its own Python code, tf_keras twins in
   place of its layers);
 - a layer tf_keras does not have (a custom layer, a Lambda, a Keras 3 op) runs inside a tf_keras
@@ -40,6 +43,7 @@ import numpy as np
 from . import gru_stand_ins
 from .errors import ConversionError, UnsupportedLayerError
 from .fuse_gru import GruSpec
+from .fuse_lstm import LstmSpec
 from .keras_graph import (
     Timesteps,
     _built_input_shapes,
@@ -80,8 +84,9 @@ class Rebuilt:
     time_axes: list[int | None]  # each input's time axis (batch axis not counted), None for static features
     free_axes: list[int | None]  # the time axis where the source model's length is free
     source_lengths: list[int | None]  # the source's fixed length on the time axis (None: free or none)
-    grus: dict[int, GruSpec] = dataclasses.field(default_factory=dict)  # placeholder index -> the GRU it stands for
-    gru_ops: int = 0  # TFLSTM_GRU ops the emission must give (one per direction and call)
+    # placeholder index -> the GRU (or LSTM TFLite's fused LSTM cannot compute) it stands for
+    grus: dict[int, GruSpec | LstmSpec] = dataclasses.field(default_factory=dict)
+    gru_ops: int = 0  # TFLSTM_GRU and TFLSTM_LSTM ops the emission must give (one per direction and call)
 
     @property
     def activations(self) -> list[FusedLstm]:

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from .fuse_lstm import LSTM_OP, LstmSpec, lstm_operands, options_bytes
+
 GRU_OP = "TFLSTM_GRU"
 OPTIONS_VERSION = 1
 STATE_OPTIONS_VERSION = 2  # the version whose op may take an initial-state input
@@ -90,19 +92,20 @@ class GruSpec:
 
 
 def gru_options(
-    reset_after: bool, activation: str, recurrent_activation: str, time_major: bool = False, version: int = 1
+    reset_after: bool,
+    activation: str,
+    recurrent_activation: str,
+    time_major: bool = False,
+    version: int = OPTIONS_VERSION,
 ) -> bytes:
     """The op's custom options bytes (version 2 for an op with an initial-state input)."""
-    from flatbuffers import flexbuffers
-
-    b = flexbuffers.Builder()
-    with b.Map():
-        b.Int("version", version)
-        b.Bool("reset_after", reset_after)
-        b.Bool("time_major", time_major)
-        b.String("activation", activation)
-        b.String("recurrent_activation", recurrent_activation)
-    return bytes(b.Finish())
+    return options_bytes(
+        version,
+        reset_after=reset_after,
+        time_major=time_major,
+        activation=activation,
+        recurrent_activation=recurrent_activation,
+    )
 
 
 def gru_operands(layer: Any) -> dict[str, Any]:
@@ -247,15 +250,16 @@ def placeholder_weights(index: int, features: int, units: int) -> np.ndarray:
 
 def emit(data: bytes, grus: dict[int, Any], weights: str = "float32") -> bytes:
     """The converted model `data` with placeholder i's FULLY_CONNECTED replaced by TFLSTM_GRU
-    running grus[i] (a Keras GRU or a GruSpec), its state a new variable tensor (one per call of
-    a shared layer); its weight matrices `weights` (WEIGHTS: float16 ones dequantized once by a
-    DEQUANTIZE in front, int8 ones the hybrid GRU). ValueError if a placeholder is not found, or
-    the converter folded another op into one (its constant, bias or activation changed)."""
+    running grus[i] (a Keras GRU or a GruSpec; a fuse_lstm.LstmSpec: TFLSTM_LSTM), its state a
+    new variable tensor (one per call of a shared layer); its weight matrices `weights` (WEIGHTS:
+    float16 ones dequantized once by a DEQUANTIZE in front, int8 ones the hybrid kernel).
+    ValueError if a placeholder is not found, or the converter folded another op into one (its
+    constant, bias or activation changed)."""
     from tensorflow.lite.python import schema_py_generated as s
 
     if weights not in WEIGHTS:
         raise ValueError(f"GRU weights are one of {WEIGHTS}, not {weights!r}")
-    specs = {i: g if isinstance(g, GruSpec) else GruSpec.of(g) for i, g in grus.items()}
+    specs = {i: g if isinstance(g, (GruSpec, LstmSpec)) else GruSpec.of(g) for i, g in grus.items()}
     model = s.ModelT.InitFromPackedBuf(data, 0)
     codes = _Codes(model)
     found = set()
@@ -288,12 +292,12 @@ def emit(data: bytes, grus: dict[int, Any], weights: str = "float32") -> bytes:
     return bytes(fbb.Output())
 
 
-def count_gru_ops(data: bytes) -> int:
-    """How many TFLSTM_GRU ops a model has."""
+def count_gru_ops(data: bytes, ops: tuple[str, ...] = (GRU_OP,)) -> int:
+    """How many TFLSTM_GRU ops (or custom ops named `ops`) a model has."""
     from tensorflow.lite.python import schema_py_generated as s
 
     model = s.ModelT.InitFromPackedBuf(data, 0)
-    grus = {i for i, c in enumerate(model.operatorCodes) if _text(c.customCode) == GRU_OP}
+    grus = {i for i, c in enumerate(model.operatorCodes) if _text(c.customCode) in ops}
     return sum(op.opcodeIndex in grus for sg in model.subgraphs for op in sg.operators)
 
 
@@ -341,7 +345,7 @@ def _int8(model: Any, sg: Any, index: int) -> bool:
     return int(sg.tensors[index].type) == 9
 
 
-def _check_placeholder(model: Any, sg: Any, op: Any, index: int, spec: GruSpec) -> None:
+def _check_placeholder(model: Any, sg: Any, op: Any, index: int, spec: GruSpec | LstmSpec) -> None:
     """The placeholder's FULLY_CONNECTED as the stand-in made it: its input the guard REVERSE_V2,
     its constant, no bias, no activation; the converter folds a following ADD, MUL or activation
     into such an op, which the GRU in its place would lose."""
@@ -364,9 +368,10 @@ def _check_placeholder(model: Any, sg: Any, op: Any, index: int, spec: GruSpec) 
         if got is None or got.shape != want.shape or not np.allclose(got, want, rtol=1e-3, atol=rounding):
             why = "its constant was changed (a scale folded into it)"
     if why:
+        kind = "LSTM" if isinstance(spec, LstmSpec) else "GRU"
         raise ValueError(
-            f"GRU '{spec.name}': TensorFlow's converter merged the ops around it into its placeholder ({why}); "
-            "convert with portable=True for stock TFLite's GRU"
+            f"{kind} '{spec.name}': TensorFlow's converter merged the ops around it into its placeholder ({why}); "
+            f"convert with portable=True for stock TFLite's {kind}"
         )
 
 
@@ -482,26 +487,41 @@ class _Rewrite:
             return t
         return self.tensor(name, shape, values)
 
-    def ops(self, op: Any, spec: GruSpec) -> list[Any]:
-        s, sg = self.s, self.sg
+    def state(self, name: str, batch: int, units: int) -> int:
+        t = self.tensor(name, [batch, units])
+        self.sg.tensors[t].isVariable = True
+        return t
+
+    def operands(self, spec: GruSpec | LstmSpec, x: int, batch: int, initial: int = -1) -> tuple[list[int], bytes]:
+        """The op's inputs, and its options: TFLSTM_GRU's (starting from the tensor `initial` when
+        it is not -1, else from its variable), or TFLSTM_LSTM's (fuse_lstm.py)."""
+        if isinstance(spec, LstmSpec):
+            lstm = lstm_operands(spec)
+            bias = -1 if lstm["b"] is None else self.tensor("bias", [4 * spec.units], lstm["b"])
+            weights = [self.matrix("input_weights", lstm["w"]), self.matrix("recurrent_weights", lstm["u"]), bias]
+            h, c = self.state("h", batch, spec.units), self.state("c", batch, spec.units)
+            return [x, *weights, h, c], lstm["options"]
         operands = gru_operands(spec)
         units = operands["units"]
-        x = int(op.inputs[0])  # the time-reversed sequence (see _check_placeholder)
-        if not spec.go_backwards:  # the sequence itself, before the guard
-            x = next(int(p.inputs[0]) for p in sg.operators if x in [int(o) for o in p.outputs])
-        batch = int(sg.tensors[x].shape[0])
-        initial, output = self.initial_state(op, spec, batch, units) if spec.initial_state else (-1, op.outputs[0])
-        if initial < 0:
-            h = self.tensor("h", [batch, units])
-            sg.tensors[h].isVariable = True
-        inputs = [
+        return [
             x,
             self.matrix("input_weights", operands["w"]),
             self.matrix("recurrent_weights", operands["u"]),
             -1 if operands["b_in"] is None else self.tensor("input_bias", [3 * units], operands["b_in"]),
             -1 if operands["b_rec"] is None else self.tensor("recurrent_bias", [3 * units], operands["b_rec"]),
-            *([h] if initial < 0 else [-1, initial]),
-        ]
+            *([self.state("h", batch, units)] if initial < 0 else [-1, initial]),
+        ], operands["options"]
+
+    def ops(self, op: Any, spec: GruSpec | LstmSpec) -> list[Any]:
+        s, sg = self.s, self.sg
+        units = spec.units
+        x = int(op.inputs[0])  # the time-reversed sequence (see _check_placeholder)
+        if not spec.go_backwards:  # the sequence itself, before the guard
+            x = next(int(p.inputs[0]) for p in sg.operators if x in [int(o) for o in p.outputs])
+        batch = int(sg.tensors[x].shape[0])
+        given = isinstance(spec, GruSpec) and spec.initial_state
+        initial, output = self.initial_state(op, spec, batch, units) if given else (-1, int(op.outputs[0]))
+        inputs, options = self.operands(spec, x, batch, initial)
         op.outputs = np.array([output], np.int32)
         # The op's output is [batch, time, units] whatever shape the placeholder's product had.
         out = sg.tensors[int(op.outputs[0])]
@@ -509,10 +529,10 @@ class _Rewrite:
         out.shape = np.array([batch, int(x_t.shape[1]), units], np.int32)
         if x_t.shapeSignature is not None and len(x_t.shapeSignature):
             out.shapeSignature = np.array([batch, int(x_t.shapeSignature[1]), units], np.int32)
-        op.opcodeIndex = self.codes(s.BuiltinOperator.CUSTOM, GRU_OP)
+        op.opcodeIndex = self.codes(s.BuiltinOperator.CUSTOM, LSTM_OP if isinstance(spec, LstmSpec) else GRU_OP)
         op.inputs = np.array(inputs, np.int32)
         op.builtinOptionsType, op.builtinOptions = 0, None
-        op.customOptions = np.frombuffer(operands["options"], np.uint8)
+        op.customOptions = np.frombuffer(options, np.uint8)
         op.customOptionsFormat = s.CustomOptionsFormat.FLEXBUFFERS
         return [*self.before, op]
 

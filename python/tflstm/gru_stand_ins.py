@@ -1,5 +1,6 @@
-"""The tf_keras layers that stand in for Keras GRUs while TFLite's converter runs, so that
-fuse_gru.emit can put tflstm's fused GRU op in their place afterwards.
+"""The tf_keras layers that stand in for Keras GRUs (and for LSTMs TFLite's fused LSTM cannot
+compute, fuse_lstm.py) while TFLite's converter runs, so that fuse_gru.emit can put tflstm's
+fused GRU or LSTM op in their place afterwards.
 
 A placeholder computes x [batch, time, features] -> [batch, time, units] as one product with a
 constant whose tensor is named after it (PLACEHOLDER_PREFIX + index): the converter makes it one
@@ -24,6 +25,7 @@ import numpy as np
 
 from .errors import UnsupportedLayerError
 from .fuse_gru import PLACEHOLDER_PREFIX, GruSpec, op_activation, placeholder_weights
+from .fuse_lstm import LstmSpec
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -34,7 +36,7 @@ class GruStandIns:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.specs: dict[int, GruSpec] = {}
+        self.specs: dict[int, GruSpec | LstmSpec] = {}
         self.called: list[tuple[Any, int]] = []  # (stand-in, TFLSTM_GRU ops per call)
 
     def spec(
@@ -46,16 +48,28 @@ class GruStandIns:
         activation: str,
         gate: Any,
         initial_state: bool = False,
-    ) -> GruSpec | None:
-        """The GRU as the fused op runs it (activations as the rebuild names them, see
-        fuse_gru.op_activation); None when it is not fused: not a GRU, not enabled (a portable
-        or int8 conversion), or an activation the op does not compute. `initial_state`: the GRU
-        is called with a state other layers compute."""
-        if kind != "GRU" or not self.enabled:
+    ) -> GruSpec | LstmSpec | None:
+        """The GRU or LSTM as tflstm's fused op runs it (activations as the rebuild names them, see
+        fuse_gru.op_activation); None when it is not fused: not a GRU or LSTM, not enabled (a
+        portable or int8 conversion), an activation the op does not compute, or an LSTM called
+        with a state other layers compute (`initial_state`; TFLSTM_LSTM takes none yet). (The
+        rebuild asks only for LSTMs TFLite's fused LSTM cannot compute.)"""
+        if kind not in ("GRU", "LSTM") or not self.enabled or (kind == "LSTM" and initial_state):
             return None
         act, rec = op_activation(activation), op_activation(gate)
         if act is None or rec is None:
             return None
+        if kind == "LSTM":
+            return LstmSpec(
+                name=name,
+                units=int(config["units"]),
+                weights=[np.asarray(w, np.float32) for w in weights],
+                use_bias=bool(config.get("use_bias", True)),
+                activation=act,
+                recurrent_activation=rec,
+                return_sequences=bool(config.get("return_sequences", False)),
+                go_backwards=bool(config.get("go_backwards", False)),
+            )
         return GruSpec(
             name=name,
             units=int(config["units"]),
@@ -70,7 +84,7 @@ class GruStandIns:
             return_state=bool(config.get("return_state", False)),
         )
 
-    def placeholder(self, spec: GruSpec, ops: int = 1) -> Any:
+    def placeholder(self, spec: GruSpec | LstmSpec, ops: int = 1) -> Any:
         """The placeholder of `spec`, registered (giving `ops` ops per call)."""
         index = len(self.specs)
         self.specs[index] = spec
@@ -79,7 +93,7 @@ class GruStandIns:
             self.called.append((twin, ops))
         return twin
 
-    def bidirectional(self, specs: list[GruSpec], merge_mode: str | None, name: str) -> Any:
+    def bidirectional(self, specs: list[GruSpec | LstmSpec], merge_mode: str | None, name: str) -> Any:
         """Bidirectional(GRU) of the forward and backward `specs`, registered."""
         halves = [self.placeholder(spec, ops=0) for spec in specs]
         twin = bidirectional(halves[0], halves[1], merge_mode, name)
@@ -87,25 +101,25 @@ class GruStandIns:
         return twin
 
     def ops(self) -> int:
-        """One TFLSTM_GRU op per fused GRU direction and call."""
+        """One TFLSTM_GRU or TFLSTM_LSTM op per fused direction and call."""
         return sum(ops * len(twin._inbound_nodes) for twin, ops in self.called)
 
 
-def placeholder(spec: GruSpec | Any, index: int) -> Any:
+def placeholder(spec: GruSpec | LstmSpec | Any, index: int) -> Any:
     """A tf_keras layer standing in for the GRU `spec` (a GruSpec or a Keras GRU layer): the
     sequence it returns (reversed input with go_backwards, the last step without
     return_sequences), named PLACEHOLDER_PREFIX + index."""
     import tensorflow as tf
     import tf_keras
 
-    spec = spec if isinstance(spec, GruSpec) else GruSpec.of(spec)
+    spec = spec if isinstance(spec, (GruSpec, LstmSpec)) else GruSpec.of(spec)
     features, units = spec.features, spec.units
 
     class GruPlaceholder(tf_keras.layers.Layer):  # type: ignore[misc, name-defined]
         def call(self, x: Any, initial_state: Any = None) -> Any:
             if isinstance(x, (list, tuple)):  # tf_keras records gru(x, initial_state=h) as gru([x, h])
                 x, initial_state = x[0], list(x[1:]) or initial_state
-            if (initial_state is not None) != spec.initial_state:
+            if (initial_state is not None) != getattr(spec, "initial_state", False):
                 raise UnsupportedLayerError(
                     f"GRU '{spec.name}' is called both with and without initial_state; tflstm converts a "
                     "shared GRU called the same way each time"

@@ -1,7 +1,7 @@
 """The recurrent layers of the rebuild (fusable.py): each Keras LSTM, GRU, SimpleRNN, RNN(cell)
-and Bidirectional in the tf_keras form that converts (a fused LSTM, a GRU placeholder for
-tflstm's fused GRU, or builtin ops unrolled over fixed steps), as methods the rebuilder
-inherits."""
+and Bidirectional in the tf_keras form that converts (a fused LSTM, a placeholder for tflstm's
+fused GRU or for its fused LSTM with gates TFLite's cannot compute, or builtin ops unrolled over
+fixed steps), as methods the rebuilder inherits."""
 
 from __future__ import annotations
 
@@ -75,18 +75,16 @@ class RecurrentTwins:
             if fusable
             else None
         )
-        if kind == "LSTM" and gate == "sigmoid" and activation in LSTM_ACTIVATIONS:
+        if self.builtin_lstm(kind, gate, activation):
             # stateful=True converts too: the fused op keeps its state in variable tensors, which a
             # runner's Stream carries from one call to the next as the stateful layer does.
             twin, weights = self.fused_lstm(base, activation, weights)
         elif spec is not None and not self.faithful:
             return self.gru.placeholder(spec)
-        elif spec is not None:  # the GRU itself, for the check against the source
-            twin = L.GRU(
-                activation=gate_function(activation),
-                recurrent_activation=gate_function(gate),
-                reset_after=spec.reset_after,
-                **base,
+        elif spec is not None:  # the GRU or LSTM itself, for the check against the source
+            extra = {"reset_after": config.get("reset_after", True)} if kind == "GRU" else {}
+            twin = getattr(L, kind)(
+                activation=gate_function(activation), recurrent_activation=gate_function(gate), **extra, **base
             )
             self.recurrent_twins.append((twin, 0))
         elif config.get("stateful"):
@@ -96,10 +94,8 @@ class RecurrentTwins:
                 "and feed each call the whole sequence"
             )
         else:
-            # No fused kernel computes it in stock TFLite: plain builtin ops, one step after another.
-            # A fused form with another gate function (a tflstm op) would be chosen here, built
-            # with sigmoid gates so that it fuses and its gate set on the op after conversion, as
-            # fused_lstm does for the cell activation.
+            # No fused kernel computes it in stock TFLite (a portable or int8 conversion, or an
+            # activation tflstm's ops lack): plain builtin ops, one step after another.
             if self.steps is None:
                 fixed = "" if self.timesteps is None else f" after timesteps={self.timesteps!r}"
                 raise UnsupportedLayerError(
@@ -118,6 +114,12 @@ class RecurrentTwins:
             self.unfused.append(f"{base['name']} ({kind}, unrolled over {self.steps} steps into builtin ops)")
             self.recurrent_twins.append((twin, 0))
         return self.with_weights(twin, weights, layer)
+
+    @staticmethod
+    def builtin_lstm(kind: str, gate: str | None, activation: str) -> bool:
+        """An LSTM TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM computes (others become tflstm's
+        TFLSTM_LSTM where the conversion allows it, else builtin ops unrolled)."""
+        return kind == "LSTM" and gate == "sigmoid" and activation in LSTM_ACTIVATIONS
 
     @staticmethod
     def unfused_reason(kind: str, gate: str | None, activation: str) -> str:
@@ -205,7 +207,8 @@ class RecurrentTwins:
         return twin
 
     def bidirectional_gru(self, layer: Any, parts: list[tuple[Any, str, dict[str, Any]]]) -> Any:
-        """Bidirectional(GRU) as two fused GRUs merged in builtin ops, None when a half is not fused."""
+        """Bidirectional(GRU), or Bidirectional(LSTM) TFLite's LSTM cannot compute, as two of
+        tflstm's fused ops merged in builtin ops; None when a half is not fused so."""
         merge_mode = layer.get_config().get("merge_mode", "concat")
         if merge_mode not in gru_stand_ins.MERGE_MODES or self.given_state:
             return None
@@ -213,6 +216,8 @@ class RecurrentTwins:
         for part, kind, config in parts:
             activation = _activation_name(part, config, "activation")
             gate = _activation_name(part, config, "recurrent_activation")
+            if self.builtin_lstm(kind, gate, activation):
+                return None
             specs.append(self.gru.spec(part.name, kind, config, part.get_weights(), activation, gate))
         if None in specs:
             return None

@@ -15,6 +15,7 @@
 #include "flatbuffers/flexbuffers.h"
 #include "gru_models.h"
 #include "lstm/hybrid_lstm.h"
+#include "op_interp.h"
 #include "rnn/gru.h"
 #include "rnn/recurrent_ops.h"
 #include "tensorflow/lite/interpreter.h"
@@ -44,36 +45,9 @@ constexpr rnn::Act kActs[] = {
 
 constexpr rnn::Act kGateActs[] = {rnn::Act::kSigmoid, rnn::Act::kHardSigmoid, rnn::Act::kHardSigmoidRelu6};
 
-// A model and one interpreter over it.
-struct Interp {
-  std::vector<char> bytes;  // the model's constants point into them
-  std::unique_ptr<tflite::FlatBufferModel> model;
-  std::unique_ptr<tflite::OpResolver> resolver;
-  std::unique_ptr<tflite::Interpreter> interpreter;
-};
-
-std::unique_ptr<Interp> Build(std::vector<char> bytes, LstmKernel kernel = LstmKernel::kTflstm) {
-  auto it = std::make_unique<Interp>();
-  it->bytes = std::move(bytes);
-  it->model = tflite::FlatBufferModel::BuildFromBuffer(it->bytes.data(), it->bytes.size());
-  EXPECT_NE(it->model, nullptr);
-  it->resolver = MakeOpResolver(kernel);
-  tflite::InterpreterBuilder(*it->model, *it->resolver)(&it->interpreter);
-  EXPECT_NE(it->interpreter, nullptr);
-  if (it->interpreter) {
-    EXPECT_EQ(it->interpreter->AllocateTensors(), kTfLiteOk);
-  }
-  return it;
-}
-
-// The kernel the model's GRU or SimpleRNN node runs.
-std::string NodeKernel(tflite::Interpreter& interp) {
-  for (size_t i = 0; i < interp.nodes_size(); ++i) {
-    const auto* nr = interp.node_and_registration(static_cast<int>(i));
-    if (const char* name = rnn::RecurrentNodeKernel(nr->second, nr->first)) return name;
-  }
-  return "no tflstm node";
-}
+using testing::Build;
+using testing::Interp;
+using testing::NodeKernel;
 
 template <class K>
 std::string Expected() {
@@ -82,23 +56,8 @@ std::string Expected() {
   return isa != nullptr && std::string(isa) == "portable" ? best.substr(0, best.find('-') + 1) + "portable" : best;
 }
 
-std::vector<float> RandomInput(size_t n, std::mt19937& rng) {
-  std::uniform_real_distribution<float> u(-1.5f, 1.5f);
-  std::vector<float> x(n);
-  for (float& v : x) v = u(rng);
-  return x;
-}
-
-// max |a - b| / (1 + |b|).
-template <class T>
-double MaxError(const float* a, const std::vector<T>& b) {
-  double worst = 0;
-  for (size_t k = 0; k < b.size(); ++k) {
-    const double d = std::fabs(a[k] - static_cast<double>(b[k])) / (1.0 + std::fabs(static_cast<double>(b[k])));
-    worst = std::isnan(d) ? 1e9 : std::max(worst, d);
-  }
-  return worst;
-}
+using testing::MaxError;
+using testing::RandomInput;
 
 std::string Describe(const GruSpec& s) {
   return "batch " + std::to_string(s.batch) + " time " + std::to_string(s.time) + " features " +
@@ -205,26 +164,8 @@ TEST(GruOp, OneStepPerInvokeContinuesTheSequence) {
     auto step = Build(testing::GruModel(one_step, w));
     std::mt19937 rng(5);
     const std::vector<float> x = RandomInput(static_cast<size_t>(s.batch) * s.time * s.n_input, rng);
-    tflite::Interpreter& a = *whole->interpreter;
-    tflite::Interpreter& b = *step->interpreter;
-    std::memcpy(a.typed_input_tensor<float>(0), x.data(), x.size() * sizeof(float));
-    ASSERT_EQ(a.Invoke(), kTfLiteOk);
-    for (int t = 0; t < s.time; ++t) {
-      for (int r = 0; r < s.batch; ++r) {
-        std::memcpy(b.typed_input_tensor<float>(0) + r * s.n_input, x.data() + (r * s.time + t) * s.n_input,
-                    s.n_input * sizeof(float));
-      }
-      ASSERT_EQ(b.Invoke(), kTfLiteOk);
-      for (int r = 0; r < s.batch; ++r) {
-        EXPECT_EQ(std::memcmp(b.typed_output_tensor<float>(0) + r * s.units,
-                              a.typed_output_tensor<float>(0) + (r * s.time + t) * s.units, s.units * sizeof(float)),
-                  0)
-            << "step " << t << " batch row " << r;
-      }
-    }
-    EXPECT_EQ(std::memcmp(a.tensor(a.variables()[0])->data.f, b.tensor(b.variables()[0])->data.f,
-                          s.batch * s.units * sizeof(float)),
-              0);
+    testing::ExpectStepsContinueTheSequence(*whole->interpreter, *step->interpreter, x, s.batch, s.time, s.n_input,
+                                            s.units);
   }
 }
 
@@ -648,20 +589,7 @@ TEST(GruOp, OperandsThatBreakTheContractAreRefused) {
   }
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
-    auto model = Model::FromBytes(c.bytes.data(), c.bytes.size());
-    ASSERT_FALSE(model.ok());
-    EXPECT_EQ(model.status().code(), ErrorCode::kInvalidModel);
-    EXPECT_NE(model.status().message().find("TFLSTM_GRU"), std::string::npos) << model.status().ToString();
-    EXPECT_NE(model.status().message().find(c.message), std::string::npos) << model.status().ToString();
-    // Without the validator, the op's Prepare refuses the node.
-    auto flat = tflite::FlatBufferModel::BuildFromBuffer(c.bytes.data(), c.bytes.size());
-    ASSERT_NE(flat, nullptr);
-    auto resolver = MakeOpResolver();
-    std::unique_ptr<tflite::Interpreter> interp;
-    tflite::InterpreterBuilder(*flat, *resolver)(&interp);
-    if (interp) {
-      EXPECT_NE(interp->AllocateTensors(), kTfLiteOk);
-    }
+    testing::ExpectRefused(c.bytes, "TFLSTM_GRU", c.message);
   }
 }
 

@@ -186,19 +186,26 @@ inline GruWeightsF StoredGruWeights(const GruSpec& s) {
   return w;
 }
 
+// A weight matrix as the model of `s` stores it: float32, int8 with its scale, or float16 made
+// float32 by a DEQUANTIZE; returns the tensor the op reads.
+inline int StoredConstant(GraphBuilder& g, const GruSpec& s, const std::string& name, std::vector<int> shape,
+                          std::vector<float> values) {
+  const StoredMatrix m = Store(s, values);
+  if (s.int8) return g.Quantize(g.Constant(name, shape, m.q, tflite::TensorType_INT8), m.scale);
+  if (!s.float16) return g.Constant(name, shape, values);
+  const int half = g.Constant(name + "_f16", shape, m.half, tflite::TensorType_FLOAT16);
+  const int full = g.Activation(name, shape);
+  g.Op(tflite::BuiltinOperator_DEQUANTIZE, 3, {half}, {full});
+  return full;
+}
+
 // The TFLSTM_GRU model of `s`: x -> y, h in a variable tensor (or x, h0 -> y with
 // initial_state; y, h after the last step with final_state). w: StoredGruWeights(s).
 inline std::vector<char> GruModel(const GruSpec& s, const GruWeightsF& w) {
   GraphBuilder g;
   const int x = g.Activation("x", SequenceShape(s.batch, s.time, s.n_input, s.time_major));
   const auto matrix = [&](const std::string& name, std::vector<int> shape, std::vector<float> values) {
-    const StoredMatrix m = Store(s, values);
-    if (s.int8) return g.Quantize(g.Constant(name, shape, m.q, tflite::TensorType_INT8), m.scale);
-    if (!s.float16) return g.Constant(name, shape, values);
-    const int half = g.Constant(name + "_f16", shape, m.half, tflite::TensorType_FLOAT16);
-    const int full = g.Activation(name, shape);
-    g.Op(tflite::BuiltinOperator_DEQUANTIZE, 3, {half}, {full});
-    return full;
+    return StoredConstant(g, s, name, std::move(shape), std::move(values));
   };
   const int wi = matrix("w", {3 * s.units, s.n_input}, w.w);
   const int wr = matrix("u", {3 * s.units, s.units}, w.u);

@@ -185,7 +185,9 @@ BUILDERS = {
 H5 = ("name_classifier", "gru_reset_before", "cudnn_text_lstm", "bidirectional_gru_stack", "lstm_attention")
 # TFLSTM_GRU ops each conversion holds (one per GRU direction; none in int8, nor portable).
 GRU_OPS = {"gru_reset_before": 2, "bidirectional_gru_stack": 4, "keras3_hard_sigmoid": 1}
-# Fused LSTM ops each conversion holds (hard_sigmoid LSTMs are unrolled: none).
+# TFLSTM_LSTM ops each conversion holds (hard_sigmoid LSTMs; none in int8, nor portable: unrolled).
+LSTM_OPS = {"name_classifier": 1, "keras3_hard_sigmoid": 1}
+# Fused UNIDIRECTIONAL_SEQUENCE_LSTM ops each conversion holds (hard_sigmoid LSTMs are not: none).
 FUSED = {
     "name_classifier": 0,
     "gru_reset_before": 0,

@@ -107,12 +107,12 @@ def test_hard_sigmoid_gates_compute_as_their_source_defines_them(flavour, kind, 
     # Weights large enough that gates reach both the linear part and the clipped ends.
     model.set_weights([2.0 * rng.normal(size=w.shape).astype(np.float32) for w in model.get_weights()])
     xs = rng.normal(size=(8, 9, 3)).astype(np.float32)
-    # A GRU runs as tflstm's fused op, or (portable) unrolled into builtin ops as an LSTM with these gates.
-    for portable in (False, True) if kind == "GRU" else (False,):
+    # Each runs as tflstm's fused op (TFLSTM_GRU, TFLSTM_LSTM), or (portable) unrolled into builtin ops.
+    for portable in (False, True):
         data = tflstm.convert(model, "float32", portable=portable)
-        fused = kind == "GRU" and not portable
+        fused = not portable
         assert unfused_layers(data) == ([] if fused else [f"gated ({kind}, unrolled over 9 steps into builtin ops)"])
-        assert (("TFLSTM_GRU", 1) in tflstm.Model(data).ops) == fused
+        assert ((f"TFLSTM_{kind}", 1) in tflstm.Model(data).ops) == fused
         runner = tflstm.Runner(tflstm.Model(data))
         got = np.concatenate([runner(xs[i : i + 1]) for i in range(8)])
         np.testing.assert_allclose(got, np.asarray(model(xs, training=False)), atol=1e-4, rtol=0)

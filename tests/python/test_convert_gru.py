@@ -137,9 +137,9 @@ def test_a_wide_gru_in_dynamic_mode():
     assert_matches(data, model, "dynamic")
 
 
-def test_a_stream_step_by_step_matches_the_whole_sequence():
-    model = gru_model("keras3", {"return_sequences": True})
-    data = tflstm.convert(model, "float32")
+def assert_stream_matches(data: bytes, model) -> None:
+    """The converted sequence model streamed one step per call gives the whole sequence's outputs
+    (its state carried), Keras's, and from a reset the first steps again."""
     runner = tflstm.Runner(tflstm.Model(data))
     x = np.random.default_rng(0).normal(size=(1, 23, F)).astype(np.float32)
     whole = runner(x)
@@ -149,6 +149,11 @@ def test_a_stream_step_by_step_matches_the_whole_sequence():
     np.testing.assert_allclose(steps, np.asarray(model(x)), atol=1e-4)
     stream.reset()  # and from a zero state again
     np.testing.assert_allclose(stream(x[:, :5]), whole[:, :5], atol=1e-5)
+
+
+def test_a_stream_step_by_step_matches_the_whole_sequence():
+    model = gru_model("keras3", {"return_sequences": True})
+    assert_stream_matches(tflstm.convert(model, "float32"), model)
 
 
 @pytest.mark.parametrize("merge_mode", ["concat", "ave"])

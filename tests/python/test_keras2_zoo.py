@@ -16,13 +16,14 @@ import keras2_zoo as zoo
 import tflstm
 from test_zoo import BOUND
 from tflstm.fuse_gru import count_gru_ops
+from tflstm.fuse_lstm import LSTM_OP
 from tflstm.lstm_flatbuffer import CELL_SCALE_MAX, CELL_SCALE_MIN, cell_state_scales, count_fused_lstms, unfused_layers
 
 ALL = os.environ.get("TFLSTM_ZOO_ALL") == "1"
 MODELS = list(zoo.BUILDERS)
 # By default the quantized modes run where they test something of their own: the counting LSTMs
 # (cell states past 10) in every mode, the encoder-decoder's input order in int8 calibration, an
-# unrolled hard_sigmoid LSTM (Keras 2 and Keras 3's definitions) in dynamic and float16, the fused
+# hard_sigmoid LSTM (TFLSTM_LSTM: Keras 2 and Keras 3's definitions) in dynamic and float16, the fused
 # GRUs (reset_after=False with hard_sigmoid, Bidirectional) with float16 and int8 weights.
 QUANTIZED = [
     (name, mode)
@@ -79,8 +80,10 @@ def test_keras2_model_converts_and_agrees(models, name, mode):
     assert count_fused_lstms(data) == zoo.FUSED[name]
     grus = 0 if mode == "int8" else zoo.GRU_OPS.get(name, 0)  # int8 has no fused GRU: unrolled
     assert count_gru_ops(data) == grus
-    unrolled_grus = zoo.GRU_OPS.get(name, 0) - grus
-    assert len(unfused_layers(data)) == {"name_classifier": 1, "keras3_hard_sigmoid": 1}.get(name, 0) + unrolled_grus
+    lstms = 0 if mode == "int8" else zoo.LSTM_OPS.get(name, 0)  # nor a TFLSTM_LSTM
+    assert count_gru_ops(data, (LSTM_OP,)) == lstms
+    unrolled = zoo.GRU_OPS.get(name, 0) - grus + zoo.LSTM_OPS.get(name, 0) - lstms
+    assert len(unfused_layers(data)) == unrolled
     converted = tflstm.Model(data)
     ops = {op for op, _ in converted.ops}
     assert not ops & {"WHILE", "CUSTOM", "CALL_ONCE"}, ops

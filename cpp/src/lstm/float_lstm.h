@@ -22,7 +22,8 @@ constexpr int kBlockWidth = kBlockUnits * kGates;  // floats per packed row of a
 using Layout = rnn::Blocked<kGates, kBlockUnits>;  // the recurrence's gate layout
 
 // The cell-gate and output activation (TFLite's `activation` parameter) the fast path runs:
-// tanh, relu, relu6 or relu_n1_to_1 (a model's flatbuffer cannot say sigmoid).
+// tanh, relu, relu6 or relu_n1_to_1 for TFLite's op (a model's flatbuffer cannot say sigmoid);
+// any rnn::Act for TFLSTM_LSTM, as is its gate function (StepArgs::gate).
 using Activation = rnn::Act;
 
 inline int Blocks(int units) { return Layout::Blocks(units); }
@@ -54,6 +55,9 @@ struct StepArgs {
   int n_cell;
   float cell_clip;  // 0: none
   Activation activation;
+  // The i, f and o gates' function: sigmoid for TFLite's LSTM; tflstm's TFLSTM_LSTM also runs
+  // Keras's hard_sigmoid (both definitions) and any other activation.
+  Activation gate = Activation::kSigmoid;
 };
 
 // gx[r] = bias + W_input x[r] for `rows` input rows of n_input floats, in the packed layout

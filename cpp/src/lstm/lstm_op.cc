@@ -15,6 +15,7 @@
 #include "int8_lstm.h"
 #include "lstm_check.h"
 #include "lstm_op.h"
+#include "lstm_sequence.h"
 #include "rnn/op_util.h"
 #include "rnn/pack_cache.h"
 #include "rnn/sequence.h"
@@ -111,8 +112,6 @@ bool FastPathCovers(const TfLiteContext* context, const TfLiteNode* node, bool h
 TfLiteStatus PackHybrid(TfLiteContext* context, const TfLiteNode* node, OpData& data, bool in_model) {
   HybridLstm::Gates gates[2];  // input and recurrent weights
   const float* bias[kGates];
-  PackKey key;
-  key.Add(data.hybrid_lstm.kernels).Add(data.dims.n_input).Add(data.dims.n_cell);
   for (int g = 0; g < kGates; ++g) {
     for (int k = 0; k < 2; ++k) {
       const TfLiteTensor* t = OptionalInput(
@@ -120,14 +119,11 @@ TfLiteStatus PackHybrid(TfLiteContext* context, const TfLiteNode* node, OpData& 
       gates[k].weights[g] = t->data.int8;
       gates[k].scale[g] = t->params.scale;
       TF_LITE_ENSURE(context, t->data.int8 != nullptr);
-      key.Add(t->data.int8).Add(t->params.scale);
     }
     bias[g] = OptionalInput(context, node, full::kInputGateBiasTensor + g)->data.f;
     TF_LITE_ENSURE(context, bias[g] != nullptr);
-    key.Add(bias[g]);
   }
-  data.hybrid_lstm.Use(PackedFor<HybridWeights>(in_model, std::move(key),
-                                                [&] { return data.hybrid_lstm.Pack(gates[0], gates[1], bias); }));
+  PackHybridLstm(data.hybrid_lstm, gates, bias, data.dims.n_input, data.dims.n_cell, in_model);
   data.packed = true;
   return kTfLiteOk;
 }
@@ -147,20 +143,7 @@ TfLiteStatus Pack(TfLiteContext* context, const TfLiteNode* node, OpData& data, 
       }
     }
   }
-  const LstmDims& d = data.dims;
-  PackKey key;
-  key.Add(d.n_input).Add(d.n_cell);
-  for (const auto& tensor : gates) {
-    for (const float* p : tensor) key.Add(p);
-  }
-  data.weights = PackedFor<PackedWeights>(in_model, std::move(key), [&] {
-    auto w = std::make_unique<PackedWeights>();
-    w->Resize(d.n_input, d.n_cell);
-    PackGates(gates[0], d.n_cell, d.n_input, w->input.data());
-    PackGates(gates[1], d.n_cell, d.n_output, w->recurrent.data());
-    PackGates(gates[2], d.n_cell, 1, w->bias.data());
-    return w;
-  });
+  data.weights = PackLstm(gates, data.dims.n_input, data.dims.n_cell, in_model);
   data.packed = true;
   return kTfLiteOk;
 }
@@ -222,60 +205,24 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
   }
   if (!data.packed) TF_LITE_ENSURE_OK(context, Pack(context, node, data, false));
   const LstmDims& d = data.dims;
-  const TfLiteTensor* input = OptionalInput(context, node, full::kInputTensor);
-  TfLiteTensor* output = &context->tensors[node->outputs->data[0]];
-  TfLiteTensor* output_state = &context->tensors[node->inputs->data[full::kOutputStateTensor]];
-  TfLiteTensor* cell_state = &context->tensors[node->inputs->data[full::kCellStateTensor]];
-  float* gx = context->tensors[node->temporaries->data[kProjection]].data.f;
-  float* state = context->tensors[node->temporaries->data[kState]].data.f;
-  TF_LITE_ENSURE(context, gx != nullptr && state != nullptr && input->data.f != nullptr && output->data.f != nullptr);
-
-  // h and c padded to whole blocks; h double-buffered, as every unit reads all of h_prev.
-  const size_t stride = data.state_stride;
-  const size_t n = static_cast<size_t>(d.n_cell);
-  float* h_prev = state;
-  float* h_next = state + d.batch * stride;
-  float* c = state + 2 * d.batch * stride;
-  std::fill(state, state + 3 * d.batch * stride, 0.0f);
-  rnn::CopyRows(output_state->data.f, n, h_prev, stride, d.batch, n);
-  rnn::CopyRows(cell_state->data.f, n, c, stride, d.batch, n);
-
-  const Kernels& kernels = *data.kernels;
-  const rnn::SequenceShape shape{d.batch, d.time, data.time_major, static_cast<size_t>(Blocks(d.n_cell)) * kBlockWidth};
-  StepArgs step{data.hybrid ? nullptr : data.weights->recurrent.data(),
-                gx,
-                0,
-                h_prev,
-                h_next,
-                c,
-                stride,
-                d.batch,
-                d.n_cell,
-                data.cell_clip,
-                data.activation};
-  const float* input_weights = data.hybrid ? nullptr : data.weights->input.data();
-  const float* bias = data.hybrid ? nullptr : data.weights->bias.data();
-  rnn::RunSequence(
-      shape, gx,
-      [&](size_t first, int count, float* out) {
-        const float* x = input->data.f + first * d.n_input;
-        data.hybrid ? data.hybrid_lstm.Project(x, count, out)
-                    : kernels.project({x, count, d.n_input, d.n_cell, input_weights, bias, out});
-      },
-      [&](int t, const float* gx_t, size_t gx_batch_stride) {
-        step.gx = gx_t;
-        step.gx_batch_stride = gx_batch_stride;
-        step.h_prev = h_prev;
-        step.h_next = h_next;
-        data.hybrid ? data.hybrid_lstm.Step(kernels, step) : kernels.step(step);
-        for (int b = 0; b < d.batch; ++b) {
-          std::memcpy(output->data.f + shape.Row(t, b) * n, h_next + b * stride, n * sizeof(float));
-        }
-        std::swap(h_prev, h_next);
-      });
-  rnn::CopyRows(h_prev, stride, output_state->data.f, n, d.batch, n);
-  rnn::CopyRows(c, stride, cell_state->data.f, n, d.batch, n);
-  return kTfLiteOk;
+  LstmSequence run;
+  run.batch = d.batch;
+  run.time = d.time;
+  run.n_input = d.n_input;
+  run.n_cell = d.n_cell;
+  run.time_major = data.time_major;
+  run.state_stride = data.state_stride;
+  run.kernels = data.kernels;
+  run.weights = data.hybrid ? nullptr : data.weights.get();
+  run.hybrid = data.hybrid ? &data.hybrid_lstm : nullptr;
+  run.cell_clip = data.cell_clip;
+  run.activation = data.activation;
+  return RunLstmSequence(context, run, OptionalInput(context, node, full::kInputTensor)->data.f,
+                         context->tensors[node->outputs->data[0]].data.f,
+                         context->tensors[node->inputs->data[full::kOutputStateTensor]].data.f,
+                         context->tensors[node->inputs->data[full::kCellStateTensor]].data.f,
+                         context->tensors[node->temporaries->data[kProjection]].data.f,
+                         context->tensors[node->temporaries->data[kState]].data.f);
 }
 
 }  // namespace

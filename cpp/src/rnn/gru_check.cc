@@ -1,13 +1,14 @@
 #include "gru_check.h"
 
 namespace tflstm::rnn {
-namespace {
 
 std::string ShapeText(const std::vector<int>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
 }
+
+namespace {
 
 constexpr const char* kNames[kGruOperands] = {"input",          "input weights", "recurrent weights", "input bias",
                                               "recurrent bias", "hidden state",  "initial state"};

@@ -28,6 +28,9 @@ struct GruDims {
   int units = 0;
 };
 
+// "[2, 3]" (for the messages of the custom ops' checks).
+std::string ShapeText(const std::vector<int>& shape);
+
 // "" when the operands fit the contract (and `dims` their sizes); else what is wrong, naming the
 // operand. Outputs are checked for their number and type (the op gives them their shapes).
 std::string CheckGruOperands(const std::vector<GruOperandView>& inputs, const std::vector<GruOperandView>& outputs,

@@ -11,6 +11,7 @@
 #include "gru.h"
 #include "gru_check.h"
 #include "lstm/hybrid_lstm.h"
+#include "node_operands.h"
 #include "op_util.h"
 #include "pack_cache.h"
 #include "recurrent_ops.h"
@@ -119,30 +120,8 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
     return Fail(context, options_error);
   }
   if (data.first_temporary < 0) return Fail(context, "no scratch tensors");
-  const auto views = [&](const TfLiteIntArray* indices) {
-    std::vector<GruOperandView> out(indices->size);
-    for (int i = 0; i < indices->size; ++i) {
-      if (indices->data[i] < 0) continue;
-      const TfLiteTensor* t = &context->tensors[indices->data[i]];
-      GruOperandView& v = out[i];
-      v.present = true;
-      v.type = t->type == kTfLiteFloat32 ? GruType::kFloat32
-               : t->type == kTfLiteInt8  ? GruType::kInt8
-                                         : GruType::kOther;
-      v.variable = t->is_variable;
-      if (t->dims != nullptr) v.shape.assign(t->dims->data, t->dims->data + t->dims->size);
-      v.scales = 1;
-      if (t->quantization.type == kTfLiteAffineQuantization && t->quantization.params != nullptr) {
-        const auto* q = static_cast<const TfLiteAffineQuantization*>(t->quantization.params);
-        v.scales = q->scale != nullptr ? q->scale->size : 0;
-        v.zero_point = q->zero_point != nullptr && q->zero_point->size > 0 ? q->zero_point->data[0] : 0;
-      }
-      v.zero_point = t->params.zero_point != 0 ? t->params.zero_point : v.zero_point;
-    }
-    return out;
-  };
-  const std::vector<GruOperandView> inputs = views(node->inputs);
-  const std::string error = CheckGruOperands(inputs, views(node->outputs), data.options, &data.dims);
+  const std::vector<GruOperandView> inputs = NodeOperandViews(context, node);
+  const std::string error = CheckGruOperands(inputs, TensorViews(context, node->outputs), data.options, &data.dims);
   if (!error.empty()) return Fail(context, error);
   const GruDims& d = data.dims;
   TfLiteIntArray* output_shape = TfLiteIntArrayCopy(OptionalInput(context, node, kGruInput)->dims);

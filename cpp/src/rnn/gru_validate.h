@@ -1,5 +1,6 @@
-// The model validator's check of tflstm's custom ops (TFLSTM_GRU) on the flatbuffer, before any
-// interpreter exists: the same checks as the op's Prepare (gru_check.h).
+// The model validator's check of tflstm's custom ops (TFLSTM_GRU, TFLSTM_LSTM) on the flatbuffer,
+// before any interpreter exists: the same checks as the ops' Prepare (gru_check.h,
+// lstm_custom_check.h).
 #pragma once
 
 #include <string>

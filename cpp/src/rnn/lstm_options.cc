@@ -1,0 +1,29 @@
+#include "lstm_options.h"
+
+#include "custom_options.h"
+
+namespace tflstm::rnn {
+namespace {
+
+// The map's fields, in `o`.
+OptionFields Fields(LstmOptions& o) {
+  return {{{"time_major", &o.time_major}},
+          {{"activation", &o.activation}, {"recurrent_activation", &o.recurrent_activation}}};
+}
+
+}  // namespace
+
+bool ParseLstmOptions(const uint8_t* data, size_t size, LstmOptions* options, std::string* error) {
+  LstmOptions o;
+  int version = 0;
+  if (!ParseOptionsMap(data, size, kLstmOptionsVersion, &version, Fields(o), "LSTM", error)) return false;
+  *options = o;
+  return true;
+}
+
+std::vector<uint8_t> LstmOptionsBytes(const LstmOptions& options) {
+  LstmOptions o = options;
+  return OptionsBytes(kLstmOptionsVersion, Fields(o));
+}
+
+}  // namespace tflstm::rnn

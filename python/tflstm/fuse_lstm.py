@@ -1,0 +1,72 @@
+"""tflstm's fused LSTM op for the LSTMs TFLite's UNIDIRECTIONAL_SEQUENCE_LSTM cannot compute
+(``TFLSTM_LSTM``, a custom op): Keras 2's default gate hard_sigmoid (clip(0.2 x + 0.5, 0, 1)),
+Keras 3's (relu6(x + 3) / 6), or a cell activation the builtin lacks. The op's contract is
+cpp/src/rnn/lstm_options.h's: inputs x, input weights [4 * units, features] and recurrent
+weights [4 * units, units] (rows i, f, c, o: Keras's gate order, TFLite's too), a bias
+[4 * units] or absent, h and c as variable tensors; options a FlexBuffers map {"version": 1,
+"time_major", "activation", "recurrent_activation"}.
+
+Such an LSTM is converted as the GRU is (gru_stand_ins.py: a placeholder TFLite's converter makes
+one FULLY_CONNECTED; fuse_gru.emit rewrites it into this op with its weights in float32, float16
+or int8)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+LSTM_OP = "TFLSTM_LSTM"
+OPTIONS_VERSION = 1
+
+
+@dataclasses.dataclass
+class LstmSpec:
+    """What the op needs of one LSTM direction: its settings (activations by the op's names, see
+    fuse_gru.op_activation) and Keras's weights (kernel [features, 4 units], recurrent kernel
+    [units, 4 units], bias [4 units])."""
+
+    name: str
+    units: int
+    weights: list[np.ndarray]
+    use_bias: bool = True
+    activation: str = "tanh"
+    recurrent_activation: str = "hard_sigmoid"
+    return_sequences: bool = False
+    go_backwards: bool = False
+
+    @property
+    def features(self) -> int:
+        return int(self.weights[0].shape[0])
+
+
+def options_bytes(version: int, **fields: bool | str) -> bytes:
+    """tflstm's custom ops' options (TFLSTM_GRU's, TFLSTM_LSTM's): a FlexBuffers map of
+    `version` and the flags and activation names `fields`."""
+    from flatbuffers import flexbuffers
+
+    b = flexbuffers.Builder()
+    with b.Map():
+        b.Int("version", version)
+        for key, value in fields.items():
+            b.Bool(key, value) if isinstance(value, bool) else b.String(key, value)
+    return bytes(b.Finish())
+
+
+def lstm_options(activation: str, recurrent_activation: str, time_major: bool = False) -> bytes:
+    """The op's custom options bytes."""
+    return options_bytes(
+        OPTIONS_VERSION, time_major=time_major, activation=activation, recurrent_activation=recurrent_activation
+    )
+
+
+def lstm_operands(spec: LstmSpec) -> dict[str, Any]:
+    """The op's weights ([4 units, cols] float32) and options."""
+    bias = spec.weights[2] if spec.use_bias and len(spec.weights) > 2 else None
+    return {
+        "w": np.ascontiguousarray(np.asarray(spec.weights[0]).T, dtype=np.float32),
+        "u": np.ascontiguousarray(np.asarray(spec.weights[1]).T, dtype=np.float32),
+        "b": None if bias is None else np.asarray(bias, dtype=np.float32),
+        "options": lstm_options(spec.activation, spec.recurrent_activation),
+    }
