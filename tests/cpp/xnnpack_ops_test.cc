@@ -186,6 +186,8 @@ struct ConvCase {
   Padding padding;
   ActivationFunctionType act;
   bool depthwise;
+  int batch = 1;
+  int stride_w = 0;  // 0: `stride`
 };
 
 std::vector<char> ConvModel(const ConvCase& c, bool int8, std::mt19937& rng) {
@@ -193,7 +195,8 @@ std::vector<char> ConvModel(const ConvCase& c, bool int8, std::mt19937& rng) {
           int8 ? (c.depthwise ? 3 : 3) : 1);
   const TensorType type = int8 ? tflite::TensorType_INT8 : tflite::TensorType_FLOAT32;
   const float in_scale = 2.0f / 255, out_scale = 0.05f;
-  m.AddTensor("x", {1, c.h, c.w, c.in}, type, int8 ? in_scale : 0.0f, int8 ? 3 : 0);
+  const int stride_w = c.stride_w > 0 ? c.stride_w : c.stride;
+  m.AddTensor("x", {c.batch, c.h, c.w, c.in}, type, int8 ? in_scale : 0.0f, int8 ? 3 : 0);
   const std::vector<int> wshape =
       c.depthwise ? std::vector<int>{1, c.kh, c.kw, c.out} : std::vector<int>{c.out, c.kh, c.kw, c.in};
   int w, b;
@@ -212,8 +215,8 @@ std::vector<char> ConvModel(const ConvCase& c, bool int8, std::mt19937& rng) {
     b = m.AddConstant("b", {c.out}, type, Random(static_cast<size_t>(c.out), rng));
   }
   const int oh = OutSize(c.h, c.kh, c.stride, c.dilation, c.padding);
-  const int ow = OutSize(c.w, c.kw, c.stride, c.dilation, c.padding);
-  const int y = m.AddTensor("y", {1, oh, ow, c.out}, type, int8 ? out_scale : 0.0f, int8 ? -5 : 0);
+  const int ow = OutSize(c.w, c.kw, stride_w, c.dilation, c.padding);
+  const int y = m.AddTensor("y", {c.batch, oh, ow, c.out}, type, int8 ? out_scale : 0.0f, int8 ? -5 : 0);
   m.op_inputs = {0, w, b};
   if (c.depthwise) {
     tflite::DepthwiseConv2DOptionsT o;
@@ -226,11 +229,15 @@ std::vector<char> ConvModel(const ConvCase& c, bool int8, std::mt19937& rng) {
   }
   tflite::Conv2DOptionsT o;
   o.padding = c.padding;
-  o.stride_h = o.stride_w = c.stride;
+  o.stride_h = c.stride;
+  o.stride_w = stride_w;
   o.dilation_h_factor = o.dilation_w_factor = c.dilation;
   o.fused_activation_function = c.act;
   return m.Finish(y, o);
 }
+
+// A float32 CONV_2D over one input channel runs as one matrix product (conv_im2col.h).
+bool OneChannel(const ConvCase& c, bool int8) { return !int8 && !c.depthwise && c.in == 1; }
 
 const ConvCase kConvCases[] = {
     // DS-CNN's first layer, its pointwise and depthwise layers, a Conv1D as TFLite runs it.
@@ -254,9 +261,41 @@ TEST(XnnpackParity, Conv) {
       const std::vector<char> model = ConvModel(c, int8, rng);
       const std::string what = std::string(c.depthwise ? "DEPTHWISE_CONV_2D" : "CONV_2D") +
                                (int8 ? " int8" : " float32") + " case " + std::to_string(n);
-      ExpectParity(model, Random(Count({1, c.h, c.w, c.in}), rng), "xnnpack", what);
+      ExpectParity(model, Random(Count({1, c.h, c.w, c.in}), rng), OneChannel(c, int8) ? "xnnpack-im2col" : "xnnpack",
+                   what);
     }
     ++n;
+  }
+}
+
+// One input channel on random shapes: SAME and VALID, strides apart along y and x, dilation,
+// every activation, batch > 1, kernels wider than any unrolled copy.
+TEST(XnnpackParity, ConvOneChannel) {
+  std::mt19937 rng(13);
+  const ActivationFunctionType acts[] = {tflite::ActivationFunctionType_NONE, tflite::ActivationFunctionType_RELU,
+                                         tflite::ActivationFunctionType_RELU6,
+                                         tflite::ActivationFunctionType_RELU_N1_TO_1};
+  const auto pick = [&rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int i = 0; i < 40; ++i) {
+    ConvCase c{};
+    c.in = 1;
+    c.out = pick(1, 40);
+    c.kh = pick(1, 7);
+    c.kw = pick(1, 11);
+    c.stride = pick(1, 3);
+    c.stride_w = pick(1, 3);
+    c.dilation = i % 5 == 4 ? 2 : 1;
+    c.padding = i % 2 == 0 ? tflite::Padding_SAME : tflite::Padding_VALID;
+    c.h = pick((c.kh - 1) * c.dilation + 1, 40);
+    c.w = pick((c.kw - 1) * c.dilation + 1, 40);
+    c.act = acts[i % 4];
+    c.batch = pick(1, 3);
+    const std::string what = "CONV_2D one channel case " + std::to_string(i) + ": " + std::to_string(c.batch) + "x" +
+                             std::to_string(c.h) + "x" + std::to_string(c.w) + ", kernel " + std::to_string(c.kh) +
+                             "x" + std::to_string(c.kw) + ", stride " + std::to_string(c.stride) + "," +
+                             std::to_string(c.stride_w) + ", dilation " + std::to_string(c.dilation);
+    ExpectParity(ConvModel(c, false, rng), Random(Count({c.batch, c.h, c.w, 1}), rng, -4.0f, 4.0f), "xnnpack-im2col",
+                 what);
   }
 }
 

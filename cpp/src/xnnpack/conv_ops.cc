@@ -2,10 +2,12 @@
 // input and output and per-channel (or per-tensor) symmetric weights, constant weights and
 // bias, SAME or VALID padding, any stride and dilation, activation none/relu/relu6/relu_n1_to_1.
 // Anything else (hybrid, int16, grouped convolution, weights computed at run time) runs on
-// TFLite's kernel.
+// TFLite's kernel. A float32 CONV_2D over one input channel is one matrix product instead
+// (conv_im2col.h).
 #include <cstdint>
 #include <vector>
 
+#include "conv_im2col.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
 #include "tensorflow/lite/kernels/builtin_op_kernels.h"
 #include "xnn_kernel.h"
@@ -70,6 +72,10 @@ bool DepthwiseConv2d(const TfLiteNode* node, const TfLiteTensor* input, const Tf
 
 template <bool kDepthwise>
 TfLiteStatus Create(TfLiteContext* context, TfLiteNode* node, NodeData& data, pthreadpool_t pool, size_t* workspace) {
+  if (!kDepthwise) {
+    TF_LITE_ENSURE_OK(context, CreateIm2colConv(context, node, data, pool, workspace));
+    if (data.op) return kTfLiteOk;
+  }
   const TfLiteTensor* input = Input(context, node, 0);
   const TfLiteTensor* filter = Input(context, node, 1);
   const TfLiteTensor* bias = Input(context, node, 2);
@@ -118,6 +124,7 @@ TfLiteStatus Create(TfLiteContext* context, TfLiteNode* node, NodeData& data, pt
 }
 
 xnn_status Setup(TfLiteContext* context, TfLiteNode* node, NodeData& data, void* workspace) {
+  if (data.own != nullptr) return SetupIm2colConv(context, node, data, workspace);
   const TfLiteTensor* input = Input(context, node, 0);
   TfLiteTensor* output = Output(context, node, 0);
   if (input->type == kTfLiteFloat32) {
@@ -126,7 +133,11 @@ xnn_status Setup(TfLiteContext* context, TfLiteNode* node, NodeData& data, void*
   return xnn_setup_convolution2d_nhwc_qs8_qc8w(data.op.get(), workspace, input->data.int8, output->data.int8);
 }
 
-const OpKernel kConv2d = {tflite::ops::builtin::Register_CONV_2D, Create<false>, Setup};
+xnn_status Run(TfLiteContext* context, TfLiteNode* node, NodeData& data, pthreadpool_t pool) {
+  return data.own != nullptr ? RunIm2colConv(context, node, data, pool) : xnn_run_operator(data.op.get(), pool);
+}
+
+const OpKernel kConv2d = {tflite::ops::builtin::Register_CONV_2D, Create<false>, Setup, Run};
 const OpKernel kDepthwiseConv2d = {tflite::ops::builtin::Register_DEPTHWISE_CONV_2D, Create<true>, Setup};
 
 }  // namespace
