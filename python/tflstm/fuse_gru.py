@@ -519,8 +519,7 @@ class _Rewrite:
         if not spec.go_backwards:  # the sequence itself, before the guard
             x = next(int(p.inputs[0]) for p in sg.operators if x in [int(o) for o in p.outputs])
         batch = int(sg.tensors[x].shape[0])
-        given = isinstance(spec, GruSpec) and spec.initial_state
-        initial, output = self.initial_state(op, spec, batch, units) if given else (-1, int(op.outputs[0]))
+        initial, output = self.initial_state(op, spec, batch, units) if spec.initial_state else (-1, int(op.outputs[0]))
         inputs, options = self.operands(spec, x, batch, initial)
         op.outputs = np.array([output], np.int32)
         # The op's output is [batch, time, units] whatever shape the placeholder's product had.

@@ -35,6 +35,9 @@ class LstmSpec:
     recurrent_activation: str = "hard_sigmoid"
     return_sequences: bool = False
     go_backwards: bool = False
+    # TFLSTM_LSTM version 1 takes no explicit states: an LSTM given them is not fused (gru_stand_ins).
+    initial_state: bool = False
+    return_state: bool = False
 
     @property
     def features(self) -> int:

@@ -119,7 +119,7 @@ def placeholder(spec: GruSpec | LstmSpec | Any, index: int) -> Any:
         def call(self, x: Any, initial_state: Any = None) -> Any:
             if isinstance(x, (list, tuple)):  # tf_keras records gru(x, initial_state=h) as gru([x, h])
                 x, initial_state = x[0], list(x[1:]) or initial_state
-            if (initial_state is not None) != getattr(spec, "initial_state", False):
+            if (initial_state is not None) != spec.initial_state:
                 raise UnsupportedLayerError(
                     f"GRU '{spec.name}' is called both with and without initial_state; tflstm converts a "
                     "shared GRU called the same way each time"
