@@ -305,7 +305,10 @@ def convert(
     samples = None if representative_data is None else _representative(representative_data, rebuilt, batch_size)
     data = _tflite(tf, model.name, rebuilt, mode, representative_data, samples, int8_io, batch_size)
     if rebuilt.grus:
-        data = emit(data, rebuilt.grus, GRU_WEIGHTS[mode])
+        try:
+            data = emit(data, rebuilt.grus, GRU_WEIGHTS[mode])
+        except ValueError as e:  # TensorFlow's converter wrote a placeholder otherwise than expected
+            raise ConversionError(str(e)) from e
     data = set_cell_activations(data, rebuilt.activations)
     data = fix_fused_lstms(data)
     if mode == "dynamic":

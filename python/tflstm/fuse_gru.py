@@ -572,13 +572,38 @@ class _Rewrite:
         if options is not None and getattr(options, "fusedActivationFunction", 0):
             raise fail("an activation was folded into the sum")
         other = [int(i) for i in add.inputs if int(i) != t]
-        producer = [o for o in sg.operators if other and other[0] in [int(i) for i in o.outputs]]
-        if len(other) != 1 or len(producer) != 1 or code(producer[0]) not in reshapes:
+        if len(other) != 1:
+            raise fail("its product is added to itself")
+        producer = [o for o in sg.operators if other[0] in [int(i) for i in o.outputs]]
+        if len(producer) == 1 and code(producer[0]) in reshapes:
+            state = int(producer[0].inputs[0])
+            if len(readers(other[0])) == 1:
+                self.dropped.append(producer[0])
+        elif [int(d) for d in sg.tensors[other[0]].shape] == [batch, units]:
+            # The converter dropped the expansion and lets the ADD broadcast (batch 1: [1, units]
+            # against [1, time, units]): the state is added as it is.
+            state = other[0]
+        elif [int(d) for d in sg.tensors[other[0]].shape] == [batch, 1, units]:
+            # The converter folded the expansion into the op that computes the state (an
+            # encoder's last step taken as [batch, 1, units] by one STRIDED_SLICE): reshape it back.
+            state = self.reshaped(other[0], [batch, units])
+        else:
             raise fail("the state is not expanded over time")
-        state = int(producer[0].inputs[0])
         if [int(d) for d in sg.tensors[state].shape] != [batch, units]:
             raise fail(f"the state has shape {list(sg.tensors[state].shape)}, not {[batch, units]}")
-        if len(readers(other[0])) == 1:
-            self.dropped.append(producer[0])
         self.dropped.append(add)
         return state, int(add.outputs[0])
+
+    def reshaped(self, tensor: int, shape: list[int]) -> int:
+        """`tensor` reshaped to `shape` by a RESHAPE that runs before the op (self.before)."""
+        s = self.s
+        out = self.tensor(f"state_{tensor}", shape)
+        new_shape = self.tensor(f"state_{tensor}_shape", [len(shape)], np.array(shape, np.int32), s.TensorType.INT32)
+        op = s.OperatorT()
+        op.opcodeIndex = self.codes(s.BuiltinOperator.RESHAPE)
+        op.inputs, op.outputs = np.array([tensor, new_shape], np.int32), np.array([out], np.int32)
+        op.builtinOptionsType = s.BuiltinOptions.ReshapeOptions
+        op.builtinOptions = s.ReshapeOptionsT()
+        op.builtinOptions.newShape = list(shape)
+        self.before.append(op)
+        return out

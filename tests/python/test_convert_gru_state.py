@@ -242,3 +242,24 @@ def test_a_bidirectional_gru_given_its_states_is_unrolled(flavor):
         [rng.normal(size=(1, 7, F)).astype(np.float32), rng.normal(size=(1, S)).astype(np.float32)],
         "float32",
     )
+
+
+@pytest.mark.parametrize("mode", ["float32", "float16", "dynamic"])
+def test_a_decoder_started_from_an_encoder_state_of_fixed_length(mode):
+    """Fixed lengths at batch 1, the encoder's state its only use (found by bench/fuzz_seeds.py's
+    GRU seq2seq): TensorFlow's converter adds the [1, units] state to the decoder's product by
+    broadcasting, without the expansion over time the placeholder wrote, which emit refused
+    with a ValueError; the state is taken as it is."""
+    keras = zoo.tf_keras()
+    keras.utils.set_random_seed(3)
+    L = keras.layers
+    enc_in, dec_in = keras.Input((12, F), name="encoder_in"), keras.Input((9, G), name="decoder_in")
+    _, state = L.GRU(U, return_state=True)(enc_in)
+    h = L.GRU(U, return_sequences=True)(dec_in, initial_state=state)
+    model = keras.Model([enc_in, dec_in], L.Dense(3)(h))
+    randomize_biases(model, np.random.default_rng(3))
+    data = tflstm.convert(model, mode)
+    assert len(gru_ops(data)) == 2
+    rng = np.random.default_rng(4)
+    inputs = [rng.normal(size=(1, 12, F)).astype(np.float32), rng.normal(size=(1, 9, G)).astype(np.float32)]
+    assert_outputs_match(data, model, inputs, mode)
