@@ -35,7 +35,7 @@ from ._core import (
     UnsupportedOpError,
 )
 from .converter import MODES, convert
-from .errors import AccuracyWarning, ConversionError, MismatchError, TrainingError, UnsupportedLayerError
+from .errors import ConversionError, MismatchError, TrainingError, UnsupportedLayerError
 from .profiling import ProfileReport, ProfileRow, profile
 from .training import magnitude_prune, train
 
@@ -45,7 +45,6 @@ __all__ = [
     "ISA",
     "MODES",
     "TFLITE_VERSION",
-    "AccuracyWarning",
     "ArenaExhaustedError",
     "ArenaStats",
     "CancelledError",

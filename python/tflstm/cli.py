@@ -223,6 +223,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         timesteps=_timesteps(args.timesteps),
         verify=not args.no_verify,
+        tolerance=args.tolerance,
         portable=args.portable,
     )
     with open(args.output, "wb") as f:
@@ -381,6 +382,12 @@ def parser() -> argparse.ArgumentParser:
         "--no-verify",
         action="store_true",
         help="skip running the converted model against the Keras model (see tflstm.verification)",
+    )
+    c.add_argument(
+        "--tolerance",
+        type=float,
+        help="largest difference from the Keras model accepted, relative to the output scale "
+        "(default: the mode's, see tflstm.verification)",
     )
     c.add_argument(
         "--portable",

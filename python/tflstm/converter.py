@@ -237,6 +237,7 @@ def convert(
     batch_size: int = 1,
     timesteps: Timesteps = None,
     verify: bool = True,
+    tolerance: float | None = None,
     portable: bool = False,
 ) -> bytes:
     """Convert a Keras sequence model (Keras 3 or tf_keras, functional, Sequential or
@@ -273,8 +274,10 @@ def convert(
     the Keras model's order too.
     With ``verify`` (the default), the converted model is run on tflstm's runtime against the
     Keras model (on representative_data when given, in any mode, and on inputs that drive its
-    states large): a float32 model past its tolerance is refused (MismatchError), another mode
-    warns (AccuracyWarning); see tflstm.verification.
+    states large): a model that differs from it past ``tolerance`` (relative to the output's
+    scale; default the mode's: float32 1e-3, float16 1e-2, dynamic 5e-2, int8 0.25) is refused
+    with MismatchError, which says by how much, where, and what to do instead; see
+    tflstm.verification.
     Raises ConversionError (UnsupportedLayerError naming a layer that cannot be converted).
     """
     if mode not in MODES:
@@ -288,6 +291,8 @@ def convert(
         raise ConversionError(f"int8_io applies to mode 'int8', not {mode!r}")
     if batch_size < 1:
         raise ConversionError(f"batch_size must be at least 1, got {batch_size}")
+    if tolerance is not None and not tolerance >= 0:
+        raise ConversionError(f"tolerance must be 0 or more (relative to the output scale), got {tolerance!r}")
     for n in timesteps.values() if isinstance(timesteps, Mapping) else [timesteps]:
         if n is not None and (not isinstance(n, (int, np.integer)) or n < 1):
             raise ConversionError(f"timesteps must be at least 1, got {n!r}")
@@ -322,7 +327,7 @@ def convert(
     data = note_unfused(data, rebuilt.unfused)
     check_converted(data, rebuilt, mode)
     if verify:
-        verify_converted(data, model, rebuilt, mode, samples, batch_size)
+        verify_converted(data, model, rebuilt, mode, samples, batch_size, tolerance)
     return data
 
 

@@ -20,8 +20,3 @@ class TrainingError(Error, ValueError):
 class MismatchError(ConversionError):
     """A converted model whose outputs differ from its source Keras model's past the tolerance
     of its mode; the message says by how much, where, and on which inputs."""
-
-
-class AccuracyWarning(UserWarning):
-    """A quantized or float16 model that differs from its source Keras model past its mode's
-    usual tolerance: the conversion is returned; the message says by how much and where."""

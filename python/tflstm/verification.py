@@ -13,29 +13,30 @@ Each mode has a tolerance, relative to the output's scale:
 - float32: 1e-3. The same float arithmetic in another order: 1e-6 on the test zoo; on a
   trained text generator whose cells reach |c| = 30 (textgenrnn), 8e-5 on random ids and
   4.5e-4 on held ids, where TensorFlow's own interpreter differs from Keras by as much. A
-  converter fault (a cell clip, another gate function) gives 1e-1 and more. Past it the
-  conversion is refused (MismatchError).
-- float16: 1e-2 (weights rounded to 11 significant bits); past it a warning, since a model
-  may be that sensitive to its weights' rounding and the user chose the mode.
+  converter fault (a cell clip, another gate function) gives 1e-1 and more.
+- float16: 1e-2 (weights rounded to 11 significant bits).
 - dynamic: 5e-2 (int8 weights, inputs quantized at each step) on typical and representative
-  inputs; past it a warning.
+  inputs.
 - int8: 2.5e-1 on the representative data only, which it is calibrated on (other inputs fall
-  outside the calibrated ranges by design); past it a warning.
+  outside the calibrated ranges by design).
 Quantized modes are not held to the stress inputs: their error there says how far the states
 leave the ranges they were quantized for, not that the conversion is wrong.
+
+Past its tolerance a conversion is refused (MismatchError) with the measured difference and
+what to do instead: a mode that keeps more of the model, or `tolerance=` to accept the
+difference measured. A model that disagrees with its source is never returned silently.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ._core import Error, Model, Runner
-from .errors import AccuracyWarning, ConversionError, MismatchError
+from .errors import ConversionError, MismatchError
 from .fusable import Rebuilt
 from .keras_graph import as_list, embedding_inputs
 from .rebuild_check import sample_inputs
@@ -132,10 +133,12 @@ def verify(
     mode: str,
     representative: list[np.ndarray] | None,
     batch_size: int,
+    tolerance: float | None = None,
 ) -> list[Difference]:
     """Runs the converted model against its source on each kind of input its mode is held to;
-    refuses (float32) or warns (the other modes) when an output differs past the mode's
-    tolerance; returns the largest difference measured per kind of input and output."""
+    refuses it (MismatchError) when an output differs past `tolerance` (default: the mode's);
+    returns the largest difference measured per kind of input and output."""
+    bound = TOLERANCE[mode] if tolerance is None else tolerance
     try:
         runner = Runner(Model(data), quantize_io=True, check_finite=False)
     except Error as e:
@@ -168,17 +171,30 @@ def verify(
             error = float(np.max(np.abs(g.astype(np.float64) - w))) / scale if w.size else 0.0
             found.append(Difference(kind, name, error if np.isfinite(error) else float("inf"), scale))
     worst = max(found, key=lambda d: d.error, default=None)
-    if worst is None or worst.error <= TOLERANCE[mode]:
+    if worst is None or worst.error <= bound:
         return found
-    text = (
+    raise MismatchError(
         f"the {mode} model of '{rebuilt.model.name}' differs from its Keras source by {worst.error:.3g} of the "
         f"output scale ({worst.error * worst.scale:.3g} absolute) at output '{worst.output}' on {worst.inputs} "
-        f"inputs; the tolerance for {mode} is {TOLERANCE[mode]:g}"
+        f"inputs; the tolerance for {mode} is {bound:g}. {_instead(mode, worst)}"
     )
-    if mode == "float32":
-        raise MismatchError(
-            text + ". A float32 conversion computes what Keras computes: please report the model (convert(..., "
-            "verify=False) returns it anyway)"
-        )
-    warnings.warn(AccuracyWarning(text), stacklevel=3)
-    return found
+
+
+# What each mode can do instead, when its model is too far off its source.
+_INSTEAD = {
+    "float32": "A float32 conversion computes what Keras computes: please report the model",
+    "float16": "float16 rounds the weights to 11 significant bits; mode 'float32' keeps them",
+    "dynamic": "dynamic quantizes the weights to int8 and the inputs of each step; mode 'float16' keeps "
+    "float weights at half the size",
+    "int8": "int8 quantizes every activation to the ranges of the representative data; give data that "
+    "covers what the model sees, or use mode 'dynamic' or 'float16', which keep float activations",
+}
+
+
+def _instead(mode: str, worst: Difference) -> str:
+    # The measured difference rounded up to two significant digits: a bound that accepts it.
+    if not np.isfinite(worst.error):
+        return f"{_INSTEAD[mode]} (verify=False skips the check)"
+    digits = 1 - int(np.floor(np.log10(worst.error)))
+    accept = f"{np.ceil(worst.error * 10.0**digits) / 10.0**digits:g}"
+    return f"{_INSTEAD[mode]} (convert(..., tolerance={accept}) accepts this difference, verify=False skips the check)"

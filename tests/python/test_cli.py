@@ -145,6 +145,20 @@ def test_convert_with_timesteps_per_input(tmp_path):
     assert done.returncode == 1 and "--timesteps takes N or NAME=N" in done.stderr, done.stderr
 
 
+def test_convert_tolerance_sets_the_bound(tmp_path):
+    """--tolerance replaces the mode's bound: dynamic-range int8 weights are further off Keras
+    than 1e-6, so that bound refuses the model, naming the difference and what to do."""
+    zoo.seed_model(zoo.keras3(), units=8, classes=3).save(tmp_path / "seed.keras")
+    out = tmp_path / "seed.tflite"
+    done = tflstm_cmd("convert", tmp_path / "seed.keras", "-m", "dynamic", "--tolerance", "1e-6", "-o", out)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "differs from its Keras source by" in done.stderr and "the tolerance for dynamic is 1e-06" in done.stderr
+    assert "mode 'float16'" in done.stderr and not out.exists()
+    done = tflstm_cmd("convert", tmp_path / "seed.keras", "-m", "dynamic", "-o", out)
+    assert done.returncode == 0, done.stderr
+    tflstm.Model(out).check()
+
+
 def test_errors_are_one_line_not_a_traceback(tmp_path):
     done = tflstm_cmd("inspect", tmp_path / "missing.tflite")
     assert done.returncode == 1

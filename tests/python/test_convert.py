@@ -4,14 +4,12 @@ match tf.lite.Interpreter on the same bytes."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 
 import tf_models as zoo
 import tflstm
-from tf_models import reference_interpreter, reference_run
+from tf_models import convert_or_refusal, reference_interpreter, reference_run
 from tflstm.lstm_flatbuffer import count_fused_lstms
 from tflstm.verification import TOLERANCE
 
@@ -24,7 +22,7 @@ MODELS = {
 LSTM_OPS = {"seed-keras3": 1, "seed-tf_keras": 1, "stacked-keras3": 2, "bidirectional-tf_keras": 3}
 
 
-WARNED: dict[tuple[str, str], list[str]] = {}  # AccuracyWarnings of each conversion
+REFUSED: dict[tuple[str, str], str | None] = {}  # each conversion's MismatchError, if refused
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +35,8 @@ def conversions():
         model = cache[(name, "model")][0]
         if (name, mode) not in cache:
             rep = zoo.representative(64) if mode == "int8" else None
-            with warnings.catch_warnings(record=True) as seen:
-                warnings.simplefilter("always", tflstm.AccuracyWarning)
-                cache[(name, mode)] = (model, tflstm.convert(model, mode, rep))
-            WARNED[(name, mode)] = [str(w.message) for w in seen if issubclass(w.category, tflstm.AccuracyWarning)]
+            data, REFUSED[(name, mode)] = convert_or_refusal(model, mode, rep)
+            cache[(name, mode)] = (model, data)
         return cache[(name, mode)]
 
     return get
@@ -67,14 +63,14 @@ def test_converts_to_fused_lstm_and_matches_tensorflow(conversions, name, mode, 
         np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
         if mode == "float32":  # and the float model computes what Keras computes
             np.testing.assert_allclose(ours, np.asarray(keras_model(x, training=False)), atol=1e-4, rtol=0)
-    # The conversion warned exactly when the model is off its Keras source past the mode's
+    # The conversion was refused exactly when the model is off its Keras source past the mode's
     # tolerance on the data it was calibrated on (int8 of the stacked per-step regression is,
     # with TensorFlow's interpreter alike).
     rep = zoo.representative(16)
     want = np.asarray(keras_model(rep, training=False))
     got = np.concatenate([runner(rep[i : i + 1]) for i in range(len(rep))])
     off = float(np.max(np.abs(got - want))) / max(1.0, float(np.max(np.abs(want))))
-    assert bool(WARNED[(name, mode)]) == (mode in ("int8", "dynamic") and off > TOLERANCE[mode]), (off, WARNED)
+    assert bool(REFUSED[(name, mode)]) == (mode in ("int8", "dynamic") and off > TOLERANCE[mode]), (off, REFUSED)
 
 
 def _weight_dtypes(data: bytes, op_name: str) -> list[str]:

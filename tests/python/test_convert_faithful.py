@@ -6,12 +6,13 @@ and the converter's own verification refuses or warns with the measured differen
 from __future__ import annotations
 
 import os
-import warnings
+import re
 
 import numpy as np
 import pytest
 
 import tflstm
+from tf_models import convert_or_refusal
 from tflstm.lstm_flatbuffer import count_fused_lstms, lstm_ops, schema, unfused_layers
 from tflstm.verification import TOLERANCE
 
@@ -72,12 +73,22 @@ def test_no_cell_clip_in_any_mode(flavour, mode):
     assert abs(got - want) <= TOLERANCE[mode], (mode, got, want)
 
 
-def test_int8_of_the_exact_reproduction_is_converted_with_a_warning():
+def test_int8_of_the_exact_reproduction_is_refused_with_what_to_do():
     """Its zero weights leave the int8 biases no range (see _clip_model): the verification
-    says by how much the model is off instead of returning it silently."""
-    x = _clip_input()
-    with pytest.warns(tflstm.AccuracyWarning, match=r"int8 model .* differs from its Keras source by"):
-        tflstm.convert(_clip_model(_keras("keras3")), "int8", x)
+    refuses it, says by how much it is off and what to do instead; the tolerance it offers
+    is accepted, and a tighter one is not."""
+    model, x = _clip_model(_keras("keras3")), _clip_input()
+    with pytest.raises(tflstm.MismatchError, match=r"int8 model .* differs from its Keras source by") as refused:
+        tflstm.convert(model, "int8", x)
+    message = str(refused.value)
+    assert "use mode 'dynamic' or 'float16'" in message
+    offered = float(re.search(r"tolerance=([0-9.e+-]+)\)", message).group(1))
+    measured = float(re.search(r"by ([0-9.e+-]+) of the output scale", message).group(1))
+    assert 0.25 < measured <= offered
+    data = tflstm.convert(model, "int8", x, tolerance=offered)
+    assert tflstm.Model(data).inputs[0].shape == (1, *x.shape[1:])
+    with pytest.raises(tflstm.MismatchError, match=rf"the tolerance for int8 is {measured / 2:g}"):
+        tflstm.convert(model, "int8", x, tolerance=float(f"{measured / 2:g}"))
 
 
 def test_the_verification_refuses_a_float32_model_that_disagrees():
@@ -93,8 +104,9 @@ def test_the_verification_refuses_a_float32_model_that_disagrees():
     data = tflstm.convert(other, "float32")
     with pytest.raises(tflstm.MismatchError, match=r"differs from its Keras source by .* at output 'counter' on"):
         verify(data, source, rebuild(source), "float32", [_clip_input()], 1)
-    with pytest.warns(tflstm.AccuracyWarning, match=r"the int8 model of .* tolerance for int8 is 0.25"):
-        verify(tflstm.convert(other, "int8", _clip_input()), source, rebuild(source), "int8", [_clip_input()], 1)
+    with pytest.raises(tflstm.MismatchError, match=r"the int8 model of .* tolerance for int8 is 0.25"):
+        int8 = tflstm.convert(other, "int8", _clip_input(), verify=False)
+        verify(int8, source, rebuild(source), "int8", [_clip_input()], 1)
 
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
@@ -168,11 +180,9 @@ def test_positional_inputs_and_outputs_follow_the_keras_model(mode, rng):
 
     model = _encoder_decoder(_keras("keras3"))
     rep = [rng.normal(size=(32, 6, 3)).astype(np.float32), rng.normal(size=(32, 4, 2)).astype(np.float32)]
-    with warnings.catch_warnings():
-        # int8 of these stacked LSTMs is off its Keras source (TensorFlow's interpreter alike):
-        # what is tested here is the order, against TensorFlow's interpreter by name.
-        warnings.simplefilter("ignore", tflstm.AccuracyWarning)
-        data = tflstm.convert(model, mode, rep if mode == "int8" else None)
+    # int8 of these stacked LSTMs may be off its Keras source (TensorFlow's interpreter alike):
+    # what is tested here is the order, against TensorFlow's interpreter by name.
+    data, _ = convert_or_refusal(model, mode, rep if mode == "int8" else None)
     converted = tflstm.Model(data)
     assert [t.name for t in converted.inputs] == ["encoder_in", "decoder_in"]
     assert [t.name for t in converted.outputs] == ["zz_token", "aa_stop"]
@@ -214,9 +224,7 @@ def test_int8_refuses_an_lstm_given_an_int8_cell_state(rng):
     second = L.LSTM(6, name="second")(first)
     model = keras.Model(x, L.Dense(2)(L.Concatenate()([second, L.GlobalAveragePooling1D()(first)])))
     rep = rng.normal(size=(32, 8, 3)).astype(np.float32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", tflstm.AccuracyWarning)  # stacked int8: see above
-        data = tflstm.convert(model, "int8", rep)
+    data, _ = convert_or_refusal(model, "int8", rep)  # stacked int8: see above
     _refuse_int8_cell_states(data, rebuild(model))  # as TensorFlow 2.21 writes it: int16, accepted
     broken = _with_int8_cell_state(data, 1)
     with pytest.raises(tflstm.ModelError, match="cell state"):  # what the runtime would say at load

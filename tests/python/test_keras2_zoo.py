@@ -2,12 +2,11 @@
 from their reloaded file, and a subset in the quantized modes (every model in every mode with
 TFLSTM_ZOO_ALL=1). Each converted model runs on tflstm's runtime and agrees with its source
 Keras model within the bounds test_zoo.py states per mode, or (quantized modes) its conversion
-warned with the measured difference (tflstm.verification ran inside convert)."""
+was refused with the measured difference (tflstm.verification ran inside convert)."""
 
 from __future__ import annotations
 
 import os
-import warnings
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ import pytest
 import keras2_zoo as zoo
 import tflstm
 from test_zoo import BOUND
+from tf_models import convert_or_refusal
 from tflstm.fuse_gru import count_gru_ops
 from tflstm.fuse_lstm import LSTM_OP
 from tflstm.lstm_flatbuffer import CELL_SCALE_MAX, CELL_SCALE_MIN, cell_state_scales, count_fused_lstms, unfused_layers
@@ -72,11 +72,10 @@ def _outputs(y) -> list[np.ndarray]:
 def test_keras2_model_converts_and_agrees(models, name, mode):
     model = models(name)
     rep = zoo.sample(model, 32, seed=2) if mode == "int8" else None
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter("always", tflstm.AccuracyWarning)
-        data = tflstm.convert(model, mode, None if rep is None else _feed(rep))
-    warned = [str(w.message) for w in seen if issubclass(w.category, tflstm.AccuracyWarning)]
-    assert mode != "float32" or not warned
+    data, refused = convert_or_refusal(model, mode, None if rep is None else _feed(rep))
+    assert mode != "float32" or not refused, refused
+    if refused:  # the refusal says what to do instead
+        assert f"the tolerance for {mode} is" in refused and "mode '" in refused, refused
     assert count_fused_lstms(data) == zoo.FUSED[name]
     grus = 0 if mode == "int8" else zoo.GRU_OPS.get(name, 0)  # int8 has no fused GRU: unrolled
     assert count_gru_ops(data) == grus
@@ -99,8 +98,8 @@ def test_keras2_model_converts_and_agrees(models, name, mode):
     for k, (w, g) in enumerate(zip(want, got, strict=True)):
         assert g.shape == w.shape, k
         err = float(np.max(np.abs(g - w)))
-        # Within the mode's bound, or the conversion said how far off it is (never silently off).
-        assert err <= BOUND[mode] * scale or warned, f"output {k}: max abs error {err:.3g} in mode {mode}"
+        # Within the mode's bound, or the conversion was refused (never silently off).
+        assert err <= BOUND[mode] * scale or refused, f"output {k}: max abs error {err:.3g} in mode {mode}"
 
 
 def test_counting_lstm_cells_pass_the_old_clip(models):
@@ -123,9 +122,7 @@ def test_int8_counting_cells_get_a_cell_scale_the_kernel_computes(models):
     and the model was 0.26 off Keras on these samples (0.8 on the representative ones).
     convert keeps each scale within 2^-15..2^-9."""
     model = models("cudnn_text_lstm")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", tflstm.AccuracyWarning)
-        data = tflstm.convert(model, "int8", zoo.sample(model, 32, seed=2)[0])
+    data, _ = convert_or_refusal(model, "int8", zoo.sample(model, 32, seed=2)[0])
     scales = cell_state_scales(data)
     assert len(scales) == 2 and all(CELL_SCALE_MIN <= s <= CELL_SCALE_MAX for s in scales), scales
     x = zoo.sample(model, 6)[0]
@@ -142,9 +139,7 @@ def test_int8_encoder_state_concatenated_by_a_decoder_keeps_its_scale(models):
     output where it needs another."""
     model = models("encoder_decoder")
     xs = zoo.sample(model, 6)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", tflstm.AccuracyWarning)
-        data = tflstm.convert(model, "int8", zoo.sample(model, 32, seed=2))
+    data, _ = convert_or_refusal(model, "int8", zoo.sample(model, 32, seed=2))
     runner = tflstm.Runner(tflstm.Model(data), quantize_io=True)
     runs = [runner(*[x[i : i + 1] for x in xs]) for i in range(len(xs[0]))]
     want = [np.asarray(v) for v in model(xs, training=False)]

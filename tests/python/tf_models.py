@@ -109,6 +109,22 @@ def convert(model, mode: str) -> bytes:
     return data
 
 
+def convert_or_refusal(model, mode: str, representative_data=None, **kwargs) -> tuple[bytes, str | None]:
+    """tflstm.convert, and when it refuses the model as too far off its Keras source
+    (MismatchError), the refusal's message with the model converted at the tolerance that the
+    message offers (which must then be accepted)."""
+    import re
+
+    import tflstm
+
+    try:
+        return tflstm.convert(model, mode, representative_data, **kwargs), None
+    except tflstm.MismatchError as e:
+        offered = re.search(r"tolerance=([0-9.e+-]+)\)", str(e))
+        assert offered, str(e)
+        return tflstm.convert(model, mode, representative_data, tolerance=float(offered.group(1)), **kwargs), str(e)
+
+
 def reference_interpreter(model_bytes: bytes, allocate: bool = True):
     """TensorFlow's own interpreter, with no default delegate, as the numerical reference;
     allocated at the stored shapes unless `allocate` is false (the caller resizes first)."""
