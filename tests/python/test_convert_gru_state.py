@@ -24,13 +24,13 @@ def _keras(flavor: str):
     return zoo.keras3() if flavor == "keras3" else zoo.tf_keras()
 
 
-def gru_ops(data: bytes) -> list:
-    """The model's TFLSTM_GRU operators."""
+def gru_ops(data: bytes, custom: str = GRU_OP) -> list:
+    """The model's TFLSTM_GRU operators (or those of the custom op `custom`)."""
     from tensorflow.lite.python import schema_py_generated as s
 
     model = s.ModelT.InitFromPackedBuf(data, 0)
     codes = [c.customCode.decode() if isinstance(c.customCode, bytes) else c.customCode for c in model.operatorCodes]
-    return [op for sg in model.subgraphs for op in sg.operators if codes[op.opcodeIndex] == GRU_OP]
+    return [op for sg in model.subgraphs for op in sg.operators if codes[op.opcodeIndex] == custom]
 
 
 def randomize_biases(model, rng) -> None:

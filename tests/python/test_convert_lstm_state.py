@@ -23,6 +23,7 @@ from test_convert_gru_state import (
     U,
     assert_outputs_match,
     assert_tf_lite_agrees,
+    gru_ops,
     randomize_biases,
     seq2seq_inputs,
 )
@@ -35,11 +36,7 @@ def _keras(flavor: str):
 
 def lstm_ops(data: bytes) -> list:
     """The model's TFLSTM_LSTM operators."""
-    from tensorflow.lite.python import schema_py_generated as s
-
-    model = s.ModelT.InitFromPackedBuf(data, 0)
-    codes = [c.customCode.decode() if isinstance(c.customCode, bytes) else c.customCode for c in model.operatorCodes]
-    return [op for sg in model.subgraphs for op in sg.operators if codes[op.opcodeIndex] == LSTM_OP]
+    return gru_ops(data, LSTM_OP)
 
 
 def seq2seq(flavor: str, timesteps: tuple[int | None, int | None] = (None, None), gate: str = "sigmoid"):
