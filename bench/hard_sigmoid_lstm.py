@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tflstm
-from lstm_peers import measure, tflite_call
+from lstm_peers import measure_full_sequences, tflite_call
 
 
 def main() -> None:
@@ -54,17 +54,11 @@ def main() -> None:
         print(f"{name}: max |tflstm - Keras| = {err:.2g}")
     calls = {f"tflstm, {name}": (lambda r=r: r(x),) for name, r in runners.items()}
     calls["tf.lite, unrolled"] = (tflite_call(tf.lite.Interpreter, unrolled, x, reset=True),)
-    print(
+    what = (
         f"tflstm {tflstm.__version__} ({tflstm.ISA}), TensorFlow {tf.__version__}; {args.mode}, "
-        f"LSTM({args.units}, hard_sigmoid) x {args.steps} steps + Dense(4), batch 1, 1 thread, median of "
-        f"{args.rounds} rounds x {args.calls} calls; load average before {os.getloadavg()}"
+        f"LSTM({args.units}, hard_sigmoid) x {args.steps} steps + Dense(4), batch 1, 1 thread"
     )
-    results = measure(calls, args.rounds, args.calls)
-    best = min(r[0] for r in results.values())
-    print("| runtime, model | full sequence (us) | x best |\n|---|---|---|")
-    for name, (full,) in results.items():
-        print(f"| {name} | {full:.1f} | {full / best:.2f} |")
-    print(f"load average after {os.getloadavg()}")
+    measure_full_sequences(calls, what, args.rounds, args.calls)
 
 
 if __name__ == "__main__":

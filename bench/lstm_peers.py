@@ -190,6 +190,18 @@ def measure(calls, rounds: int, n: int) -> dict[str, tuple[float, ...]]:
     return {name: tuple(statistics.median(s) for s in per_call) for name, per_call in samples.items()}
 
 
+def measure_full_sequences(calls, what: str, rounds: int, n: int) -> None:
+    """Measures each peer's one full-sequence call (measure) and prints `what` with the load
+    average before, a table of the medians and their ratios to the best, and the load after."""
+    print(f"{what}, median of {rounds} rounds x {n} calls; load average before {os.getloadavg()}")
+    results = measure(calls, rounds, n)
+    best = min(r[0] for r in results.values())
+    print("| runtime, model | full sequence (us) | x best |\n|---|---|---|")
+    for name, (full,) in results.items():
+        print(f"| {name} | {full:.1f} | {full / best:.2f} |")
+    print(f"load average after {os.getloadavg()}")
+
+
 def table(title: str, results: dict[str, tuple[float, ...]]) -> str:
     best = [min(r[k] for r in results.values()) for k in (0, 1)]
     lines = [title, "| runtime | full sequence (us) | x best | streaming step (us) | x best |", "|---|---|---|---|---|"]

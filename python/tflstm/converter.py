@@ -2,7 +2,8 @@
 
 The model is rebuilt as tf_keras (see fusable.py) so that every LSTM layer becomes the builtin
 UNIDIRECTIONAL_SEQUENCE_LSTM (or, for gates it cannot compute such as Keras 2's hard_sigmoid,
-tflstm's fused TFLSTM_LSTM custom op: fuse_lstm.py), every GRU tflstm's fused TFLSTM_GRU custom
+tflstm's fused TFLSTM_LSTM custom op: fuse_lstm.py; so too an LSTM that takes or gives its
+states), every GRU tflstm's fused TFLSTM_GRU custom
 op (fuse_gru.py; neither with ``portable=True``, nor in mode int8, which has no fused GRU or
 TFLSTM_LSTM) and every other layer builtin ops; each mode
 really shrinks the model (see quantize_lstm.py for dynamic-range). What TensorFlow's converter
@@ -257,8 +258,11 @@ def convert(
     compute is converted so too. A GRU called with ``initial_state`` from other layers (a
     decoder started from its encoder's ``return_state``) takes that state as an input of its op
     and starts every call from it (the converted model keeps no state of its own for it);
-    ``return_state=True`` gives its final state as an extra output. A Bidirectional GRU so called
-    is unrolled; its return_state, and an LSTM's initial_state or return_state, are refused. An
+    ``return_state=True`` gives its final state as an extra output. So does an LSTM (any gates):
+    called with ``initial_state=[h, c]`` or with ``return_state=True`` it becomes tflstm's
+    ``TFLSTM_LSTM`` (version 2: TFLite's fused LSTM keeps its states in its own variables), and
+    with ``portable=True`` or in mode int8 builtin ops unrolled over a fixed length. A
+    Bidirectional GRU or LSTM so called is unrolled; its return_state is refused. An
     LSTM whose gates TFLite's fused LSTM cannot compute (Keras 2's default hard_sigmoid, Keras 3's,
     or a cell activation such as hard_sigmoid) becomes tflstm's ``TFLSTM_LSTM`` (float32, float16,
     dynamic; any length), and with ``portable=True`` or in mode int8 builtin ops unrolled over a

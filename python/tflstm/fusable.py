@@ -59,7 +59,7 @@ from .keras_graph import (
     tf_keras,
 )
 from .rebuild_check import check_same_outputs
-from .recurrent_twins import STATE_HELP, FusedLstm, RecurrentTwins
+from .recurrent_twins import FusedLstm, RecurrentTwins
 
 _MASK_HELP = (
     "a Keras mask makes every recurrent layer a per-step loop with a data-dependent stop, which "
@@ -234,7 +234,7 @@ class _Rebuilder(RecurrentTwins):
             return outs[0] if len(outs) == 1 else outs
         if isinstance(op, _model_classes()):
             return self.subclassed(op, args[0] if len(args) == 1 else args, kwargs)
-        self.given_state = self.refuse_given_state(op, args, kwargs)
+        self.given_state = self.called_with_state(op, args, kwargs)
         self.steps = _time_steps(args, self.leaf[1:])
         twin = self.twin(op)
         try:
@@ -244,21 +244,12 @@ class _Rebuilder(RecurrentTwins):
         except Exception as e:
             raise UnsupportedLayerError(f"{_describe(op)} could not be rebuilt in tf_keras: {e}") from e
 
-    def refuse_given_state(self, op: Any, args: Any, kwargs: dict[str, Any]) -> bool:
-        """An LSTM's state computed by other layers: TFLite's fused LSTM takes its state from
-        its own variables only. True for another layer called with a state (a GRU so called
-        becomes tflstm's fused GRU with an initial-state input; others are unrolled)."""
-        kind = type(op).__name__
-        if kind == "RNN":
-            kind = type(op.cell).__name__[:-4]
-        elif kind == "Bidirectional":
-            kind = type(op.forward_layer).__name__
-        state = _flatten([kwargs.get("initial_state"), *_flatten(args, self.leaf[1:])[1:]], self.leaf[1:])
-        if kind != "LSTM":
-            return bool(state)
-        if state:
-            raise UnsupportedLayerError(f"{_describe(op)} takes its initial_state from other layers; {STATE_HELP}")
-        return False
+    def called_with_state(self, op: Any, args: Any, kwargs: dict[str, Any]) -> bool:
+        """True for a layer called with a state other layers compute: a GRU or LSTM so called
+        becomes tflstm's fused op with initial-state inputs (TFLite's fused LSTM takes its state
+        from its own variables only); a Bidirectional one, and any in a portable or int8
+        conversion, is unrolled."""
+        return bool(_flatten([kwargs.get("initial_state"), *_flatten(args, self.leaf[1:])[1:]], self.leaf[1:]))
 
     def subclassed(self, model: Any, inputs: Any, kwargs: dict[str, Any]) -> Any:
         """A subclassed model's call() run on rebuilt tensors, with the twins of its layers."""

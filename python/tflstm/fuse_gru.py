@@ -332,7 +332,8 @@ def _constant(model: Any, sg: Any, index: int) -> np.ndarray | None:
             if index in [int(o) for o in op.outputs] and len(op.inputs) == 1:
                 return _constant(model, sg, int(op.inputs[0]))
         return None
-    raw = np.frombuffer(bytes(bytearray(data)), {0: np.float32, 1: np.float16, 9: np.int8}.get(t.type, np.uint8))
+    kinds = {0: np.float32, 1: np.float16, 2: np.int32, 9: np.int8}
+    raw = np.frombuffer(bytes(bytearray(data)), kinds.get(t.type, np.uint8))
     values = raw.astype(np.float32)
     if t.type == 9 and t.quantization is not None and t.quantization.scale is not None:
         scale = np.asarray(t.quantization.scale, np.float32)
@@ -379,7 +380,7 @@ def _in_order(operators: list[Any]) -> list[Any]:
     """`operators` so that each runs after the ops that write its inputs, otherwise in their order."""
     import heapq
 
-    writer = {int(t): k for k, op in enumerate(operators) for t in op.outputs}
+    writer = {int(t): k for k, op in enumerate(operators) for t in op.outputs if t >= 0}  # -1: an absent output
     waits = [{writer[int(t)] for t in op.inputs if int(t) in writer} for op in operators]
     readers: dict[int, list[int]] = {}
     for k, deps in enumerate(waits):
@@ -492,13 +493,15 @@ class _Rewrite:
         self.sg.tensors[t].isVariable = True
         return t
 
-    def operands(self, spec: GruSpec | LstmSpec, x: int, batch: int, initial: int = -1) -> tuple[list[int], bytes]:
-        """The op's inputs, and its options: TFLSTM_GRU's (starting from the tensor `initial` when
-        it is not -1, else from its variable), or TFLSTM_LSTM's (fuse_lstm.py)."""
+    def operands(self, spec: GruSpec | LstmSpec, x: int, batch: int, initial: list[int]) -> tuple[list[int], bytes]:
+        """The op's inputs, and its options: TFLSTM_GRU's or TFLSTM_LSTM's (fuse_lstm.py),
+        starting from the tensors `initial` (GRU: h; LSTM: h, c) when given, else from variables."""
         if isinstance(spec, LstmSpec):
             lstm = lstm_operands(spec)
             bias = -1 if lstm["b"] is None else self.tensor("bias", [4 * spec.units], lstm["b"])
             weights = [self.matrix("input_weights", lstm["w"]), self.matrix("recurrent_weights", lstm["u"]), bias]
+            if initial:
+                return [x, *weights, -1, -1, *initial], lstm["options"]
             h, c = self.state("h", batch, spec.units), self.state("c", batch, spec.units)
             return [x, *weights, h, c], lstm["options"]
         operands = gru_operands(spec)
@@ -509,7 +512,7 @@ class _Rewrite:
             self.matrix("recurrent_weights", operands["u"]),
             -1 if operands["b_in"] is None else self.tensor("input_bias", [3 * units], operands["b_in"]),
             -1 if operands["b_rec"] is None else self.tensor("recurrent_bias", [3 * units], operands["b_rec"]),
-            *([self.state("h", batch, units)] if initial < 0 else [-1, initial]),
+            *([self.state("h", batch, units)] if not initial else [-1, *initial]),
         ], operands["options"]
 
     def ops(self, op: Any, spec: GruSpec | LstmSpec) -> list[Any]:
@@ -519,9 +522,10 @@ class _Rewrite:
         if not spec.go_backwards:  # the sequence itself, before the guard
             x = next(int(p.inputs[0]) for p in sg.operators if x in [int(o) for o in p.outputs])
         batch = int(sg.tensors[x].shape[0])
-        initial, output = self.initial_state(op, spec, batch, units) if spec.initial_state else (-1, int(op.outputs[0]))
+        initial, output = self.initial_state(op, spec, batch, units) if spec.initial_state else ([], int(op.outputs[0]))
         inputs, options = self.operands(spec, x, batch, initial)
-        op.outputs = np.array([output], np.int32)
+        final_c = self.final_c(output) if isinstance(spec, LstmSpec) and spec.return_state else -1
+        op.outputs = np.array([output] if final_c < 0 else [output, -1, final_c], np.int32)
         # The op's output is [batch, time, units] whatever shape the placeholder's product had.
         out = sg.tensors[int(op.outputs[0])]
         x_t = sg.tensors[x]
@@ -535,28 +539,56 @@ class _Rewrite:
         op.customOptionsFormat = s.CustomOptionsFormat.FLEXBUFFERS
         return [*self.before, op]
 
-    def initial_state(self, op: Any, spec: GruSpec, batch: int, units: int) -> tuple[int, int]:
-        """The initial state the placeholder adds to its product (gru_stand_ins: product + the
-        state expanded over time) and the sum's tensor, which the GRU's output becomes; the ADD,
-        and the ops that only reshaped the product or the state for it, go (self.dropped).
-        ValueError if the converter wrote the sum otherwise."""
+    def code(self, o: Any) -> int:
+        c = self.model.operatorCodes[o.opcodeIndex]
+        return int(max(c.builtinCode, c.deprecatedBuiltinCode))
+
+    def readers(self, t: int) -> list[Any]:
+        return [o for o in self.sg.operators if t in [int(i) for i in o.inputs]]
+
+    def final_c(self, output: int) -> int:
+        """The tensor of an LSTM placeholder's final c (gru_stand_ins: the sequence's product over
+        time, a REDUCE_PROD over axis 1), which the op's output 2 becomes (the REDUCE_PROD goes);
+        -1 when no op computes it (nothing reads the final c: the converter dropped it). The
+        converter may reshape the sequence to its own shape on the way (a no-op once the op gives
+        [batch, time, units])."""
         s, sg = self.s, self.sg
+        sequences = [output]
+        for t in sequences:
+            for o in self.readers(t):
+                if self.code(o) == s.BuiltinOperator.RESHAPE and len(sg.tensors[int(o.outputs[0])].shape) == 3:
+                    sequences.append(int(o.outputs[0]))
+                    continue
+                axis = _constant(self.model, sg, int(o.inputs[1])) if len(o.inputs) > 1 else None
+                if self.code(o) == s.BuiltinOperator.REDUCE_PROD and axis is not None and axis.tolist() in ([1], 1):
+                    self.dropped.append(o)
+                    return int(o.outputs[0])
+        return -1
+
+    def initial_state(self, op: Any, spec: GruSpec | LstmSpec, batch: int, units: int) -> tuple[list[int], int]:
+        """The initial states the placeholder adds to its product (gru_stand_ins: product + each
+        state expanded over time; GRU: h, LSTM: h then c) and the last sum's tensor, which the
+        op's output becomes; the ADDs, and the ops that only reshaped the product or a state for
+        them, go (self.dropped). ValueError if the converter wrote the sums otherwise."""
+        t = int(op.outputs[0])
+        states = []
+        for _ in range(2 if isinstance(spec, LstmSpec) else 1):
+            state, t = self.state_added(t, spec, batch, units)
+            states.append(state)
+        return states, t
+
+    def state_added(self, t: int, spec: GruSpec | LstmSpec, batch: int, units: int) -> tuple[int, int]:
+        """The state the ADD after product `t` adds (see initial_state), and the sum's tensor."""
+        s, sg, code, readers = self.s, self.sg, self.code, self.readers
         reshapes = {s.BuiltinOperator.RESHAPE, s.BuiltinOperator.EXPAND_DIMS}
 
-        def code(o: Any) -> int:
-            c = self.model.operatorCodes[o.opcodeIndex]
-            return int(max(c.builtinCode, c.deprecatedBuiltinCode))
-
-        def readers(t: int) -> list[Any]:
-            return [o for o in sg.operators if t in [int(i) for i in o.inputs]]
-
         def fail(why: str) -> ValueError:
+            kind = "LSTM" if isinstance(spec, LstmSpec) else "GRU"
             return ValueError(
-                f"GRU '{spec.name}': TensorFlow's converter wrote the initial state's placeholder otherwise than "
-                f"tflstm expects ({why}); convert with portable=True for stock TFLite's GRU"
+                f"{kind} '{spec.name}': TensorFlow's converter wrote the initial state's placeholder otherwise than "
+                f"tflstm expects ({why}); convert with portable=True for stock TFLite's {kind}"
             )
 
-        t = int(op.outputs[0])
         while True:  # the product, reshaped on its way to the sum
             after = readers(t)
             if len(after) != 1:

@@ -4,7 +4,10 @@ Keras 3's (relu6(x + 3) / 6), or a cell activation the builtin lacks. The op's c
 cpp/src/rnn/lstm_options.h's: inputs x, input weights [4 * units, features] and recurrent
 weights [4 * units, units] (rows i, f, c, o: Keras's gate order, TFLite's too), a bias
 [4 * units] or absent, h and c as variable tensors; options a FlexBuffers map {"version": 1,
-"time_major", "activation", "recurrent_activation"}.
+"time_major", "activation", "recurrent_activation"}. Version 2 (an LSTM called with
+initial_state=[h, c] from other layers, or with return_state) takes the initial h and c as inputs
+6 and 7, tensors other ops compute, in place of the variables (inputs 4 and 5 absent), and gives
+the final h and c as outputs 1 and 2 (either may be absent).
 
 Such an LSTM is converted as the GRU is (gru_stand_ins.py: a placeholder TFLite's converter makes
 one FULLY_CONNECTED; fuse_gru.emit rewrites it into this op with its weights in float32, float16
@@ -19,6 +22,7 @@ import numpy as np
 
 LSTM_OP = "TFLSTM_LSTM"
 OPTIONS_VERSION = 1
+STATE_OPTIONS_VERSION = 2  # the version whose op may take initial states and give final ones
 
 
 @dataclasses.dataclass
@@ -35,9 +39,8 @@ class LstmSpec:
     recurrent_activation: str = "hard_sigmoid"
     return_sequences: bool = False
     go_backwards: bool = False
-    # TFLSTM_LSTM version 1 takes no explicit states: an LSTM given them is not fused (gru_stand_ins).
-    initial_state: bool = False
-    return_state: bool = False
+    initial_state: bool = False  # called with initial_state=[h, c] from other layers: the op's inputs 6, 7
+    return_state: bool = False  # returns its final h (a builtin slice of the sequence) and c (the op's output 2)
 
     @property
     def features(self) -> int:
@@ -57,10 +60,12 @@ def options_bytes(version: int, **fields: bool | str) -> bytes:
     return bytes(b.Finish())
 
 
-def lstm_options(activation: str, recurrent_activation: str, time_major: bool = False) -> bytes:
-    """The op's custom options bytes."""
+def lstm_options(
+    activation: str, recurrent_activation: str, time_major: bool = False, version: int = OPTIONS_VERSION
+) -> bytes:
+    """The op's custom options bytes (version 2 for an op with explicit states)."""
     return options_bytes(
-        OPTIONS_VERSION, time_major=time_major, activation=activation, recurrent_activation=recurrent_activation
+        version, time_major=time_major, activation=activation, recurrent_activation=recurrent_activation
     )
 
 
@@ -71,5 +76,9 @@ def lstm_operands(spec: LstmSpec) -> dict[str, Any]:
         "w": np.ascontiguousarray(np.asarray(spec.weights[0]).T, dtype=np.float32),
         "u": np.ascontiguousarray(np.asarray(spec.weights[1]).T, dtype=np.float32),
         "b": None if bias is None else np.asarray(bias, dtype=np.float32),
-        "options": lstm_options(spec.activation, spec.recurrent_activation),
+        "options": lstm_options(
+            spec.activation,
+            spec.recurrent_activation,
+            version=STATE_OPTIONS_VERSION if spec.initial_state or spec.return_state else OPTIONS_VERSION,
+        ),
     }

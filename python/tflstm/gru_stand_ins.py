@@ -12,9 +12,12 @@ backwards. What a GRU does around its recurrence stays in builtin ops: return_se
 takes the last step after it, and a Bidirectional GRU is two placeholders merged as Keras
 merges them. A GRU called with initial_state adds the state to every step of its product (an
 ADD of the state expanded over time), which emit takes apart again: the state becomes the op's
-initial-state input. return_state returns the last step as the state (a GRU's state is its last
-output). The placeholder's product is not the GRU: only the converted and rewritten model
-computes it.
+initial-state input (an LSTM's h and c: two ADDs, h's first). return_state returns the last step
+as the state (a GRU's state is its last output, as is an LSTM's h); an LSTM's c stands in as the
+sequence's product over time (REDUCE_PROD: an op the converter fuses into nothing, and no layer
+writes), which emit replaces by the op's final-c output. Model outputs lose their tensors' names
+in the conversion, so emit finds it by its op. The placeholder's product is not the
+GRU: only the converted and rewritten model computes it.
 """
 
 from __future__ import annotations
@@ -51,10 +54,9 @@ class GruStandIns:
     ) -> GruSpec | LstmSpec | None:
         """The GRU or LSTM as tflstm's fused op runs it (activations as the rebuild names them, see
         fuse_gru.op_activation); None when it is not fused: not a GRU or LSTM, not enabled (a
-        portable or int8 conversion), an activation the op does not compute, or an LSTM called
-        with a state other layers compute (`initial_state`; TFLSTM_LSTM takes none yet). (The
-        rebuild asks only for LSTMs TFLite's fused LSTM cannot compute.)"""
-        if kind not in ("GRU", "LSTM") or not self.enabled or (kind == "LSTM" and initial_state):
+        portable or int8 conversion), or an activation the op does not compute. (The rebuild asks
+        only for LSTMs TFLite's fused LSTM cannot compute, or that take or give their states.)"""
+        if kind not in ("GRU", "LSTM") or not self.enabled:
             return None
         act, rec = op_activation(activation), op_activation(gate)
         if act is None or rec is None:
@@ -69,6 +71,8 @@ class GruStandIns:
                 recurrent_activation=rec,
                 return_sequences=bool(config.get("return_sequences", False)),
                 go_backwards=bool(config.get("go_backwards", False)),
+                initial_state=initial_state,
+                return_state=bool(config.get("return_state", False)),
             )
         return GruSpec(
             name=name,
@@ -114,6 +118,8 @@ def placeholder(spec: GruSpec | LstmSpec | Any, index: int) -> Any:
 
     spec = spec if isinstance(spec, (GruSpec, LstmSpec)) else GruSpec.of(spec)
     features, units = spec.features, spec.units
+    lstm = isinstance(spec, LstmSpec)
+    kind = "LSTM" if lstm else "GRU"
 
     class GruPlaceholder(tf_keras.layers.Layer):  # type: ignore[misc, name-defined]
         def call(self, x: Any, initial_state: Any = None) -> Any:
@@ -121,16 +127,21 @@ def placeholder(spec: GruSpec | LstmSpec | Any, index: int) -> Any:
                 x, initial_state = x[0], list(x[1:]) or initial_state
             if (initial_state is not None) != spec.initial_state:
                 raise UnsupportedLayerError(
-                    f"GRU '{spec.name}' is called both with and without initial_state; tflstm converts a "
-                    "shared GRU called the same way each time"
+                    f"{kind} '{spec.name}' is called both with and without initial_state; tflstm converts a "
+                    f"shared {kind} called the same way each time"
                 )
             x = tf.reverse(x, axis=[1])  # the guard (and go_backwards's own reversal)
             y = tf.einsum("bti,iu->btu", x, tf.constant(placeholder_weights(index, features, units).T))
-            if initial_state is not None:  # emit makes the state the op's input 6 again
-                h0 = initial_state[0] if isinstance(initial_state, (list, tuple)) else initial_state
-                y = y + tf.expand_dims(h0, 1)
+            if initial_state is not None:  # emit makes the states the op's inputs again (GRU: h; LSTM: h, c)
+                states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+                for state in states[: 2 if lstm else 1]:
+                    y = y + tf.expand_dims(state, 1)
             out = y if spec.return_sequences else y[:, -1]
-            return [out, y[:, -1]] if spec.return_state else out
+            if not spec.return_state:
+                return out
+            if lstm:  # c is not in the sequence: a product over time that emit makes the op's output 2
+                return [out, y[:, -1], tf.reduce_prod(y, axis=1)]
+            return [out, y[:, -1]]
 
     return GruPlaceholder(name=f"{PLACEHOLDER_PREFIX}{index}")
 

@@ -14,13 +14,6 @@ from . import gru_stand_ins
 from .errors import UnsupportedLayerError
 from .keras_graph import _activation_name, _describe, gate_function
 
-# Why an LSTM's explicit states (initial_state, return_state) do not convert yet.
-STATE_HELP = (
-    "GRUs convert with initial_state and return_state (tflstm's fused GRU takes and gives its state), "
-    "LSTMs need the coming TFLSTM_LSTM op: until then, convert the LSTM without them, or run the layers "
-    "that compute the state as a separate model and feed their result to a Stream's state"
-)
-
 # Cell activations of the fused LSTM op that TFLite's float and hybrid kernels compute
 # (tensor_utils::ApplyActivationToVector), as TFLite's ActivationFunctionType codes.
 LSTM_ACTIVATIONS = {"linear": 0, "relu": 1, "relu6": 3, "tanh": 4, "sigmoid": 6}
@@ -53,12 +46,14 @@ class RecurrentTwins:
             raise UnsupportedLayerError(
                 f"{_describe(layer)} is time-major; tflstm converts recurrent layers that take (batch, time, features)"
             )
-        if config.get("return_state") and kind != "GRU":
+        if config.get("return_state") and kind == "SimpleRNN":
             raise UnsupportedLayerError(
-                f"{_describe(layer)} returns its state as extra outputs; {STATE_HELP}"
-                if kind == "LSTM"
-                else f"{_describe(layer)} returns its state as extra outputs; tflstm converts return_state for GRUs"
+                f"{_describe(layer)} returns its state as extra outputs; tflstm converts return_state for GRUs "
+                "and LSTMs"
             )
+        # An LSTM that takes or gives its states: TFLite's fused LSTM keeps them in its own
+        # variables, so tflstm's fused op (or, portable and int8, the LSTM unrolled) computes it.
+        explicit_states = kind == "LSTM" and (self.given_state or bool(config.get("return_state")))
         base = {
             "units": config["units"],
             "use_bias": config.get("use_bias", True),
@@ -75,7 +70,7 @@ class RecurrentTwins:
             if fusable
             else None
         )
-        if self.builtin_lstm(kind, gate, activation):
+        if self.builtin_lstm(kind, gate, activation) and not explicit_states:
             # stateful=True converts too: the fused op keeps its state in variable tensors, which a
             # runner's Stream carries from one call to the next as the stateful layer does.
             twin, weights = self.fused_lstm(base, activation, weights)
@@ -89,7 +84,8 @@ class RecurrentTwins:
             self.recurrent_twins.append((twin, 0))
         elif config.get("stateful"):
             raise UnsupportedLayerError(
-                f"{_describe(layer)} is stateful, but {self.unfused_reason(kind, gate, activation)}: unrolled "
+                f"{_describe(layer)} is stateful, but {self.unfused_reason(kind, gate, activation, explicit_states)}: "
+                "unrolled "
                 "into builtin ops it would keep no state between calls. Convert the layer with stateful=False "
                 "and feed each call the whole sequence"
             )
@@ -99,7 +95,8 @@ class RecurrentTwins:
             if self.steps is None:
                 fixed = "" if self.timesteps is None else f" after timesteps={self.timesteps!r}"
                 raise UnsupportedLayerError(
-                    f"{_describe(layer)}: {self.unfused_reason(kind, gate, activation)}, so tflstm unrolls it "
+                    f"{_describe(layer)}: {self.unfused_reason(kind, gate, activation, explicit_states)}, so tflstm "
+                    "unrolls it "
                     f"over a fixed number of steps; the sequence length reaching it is free{fixed}: convert with "
                     "timesteps=N (or a dict {input name: N} for each input with a free time axis)"
                 )
@@ -122,7 +119,13 @@ class RecurrentTwins:
         return kind == "LSTM" and gate == "sigmoid" and activation in LSTM_ACTIVATIONS
 
     @staticmethod
-    def unfused_reason(kind: str, gate: str | None, activation: str) -> str:
+    def unfused_reason(kind: str, gate: str | None, activation: str, explicit_states: bool = False) -> str:
+        if kind == "LSTM" and explicit_states:
+            return (
+                "TFLite's fused LSTM keeps its states in its own variables (it takes no initial_state and gives no "
+                "return_state), and tflstm's fused LSTM does not run it here (portable=True, mode int8, or an "
+                "activation it lacks)"
+            )
         if kind != "LSTM":
             return f"TFLite has no fused {kind} kernel"
         if gate != "sigmoid":
@@ -164,8 +167,8 @@ class RecurrentTwins:
         ):
             raise UnsupportedLayerError(
                 f"{_describe(layer)} returns its states as extra outputs; tflstm converts return_state for "
-                "GRU layers, not Bidirectional ones: return the sequences (return_sequences=True) and take the "
-                "last step of each direction"
+                "GRU layers and LSTM layers, not Bidirectional ones: return the sequences (return_sequences=True) "
+                "and take the last step of each direction"
             )
         halves = []
         first_lstm = len(self.lstms)

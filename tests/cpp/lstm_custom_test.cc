@@ -7,8 +7,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "flatbuffers/flexbuffers.h"
@@ -49,6 +51,8 @@ struct Spec {
   Act gate = Act::kHardSigmoid;
   bool float16 = false;
   bool int8 = false;
+  bool initial_state = false;  // h and c from model inputs 1 and 2 (options version 2), no variables
+  int final_state = 0;         // 1: h and c after the last step as outputs 1 and 2; 2: c only (output 1 absent)
   unsigned seed = 1;
 };
 
@@ -56,7 +60,9 @@ std::string Describe(const Spec& s) {
   return "batch " + std::to_string(s.batch) + " time " + std::to_string(s.time) + " features " +
          std::to_string(s.n_input) + " units " + std::to_string(s.units) + (s.time_major ? " time-major" : "") +
          (s.bias ? " bias" : " no bias") + " activation " + rnn::ActName(s.activation) + " gates " +
-         rnn::ActName(s.gate) + (s.float16 ? " float16" : "") + (s.int8 ? " int8" : "");
+         rnn::ActName(s.gate) + (s.float16 ? " float16" : "") + (s.int8 ? " int8" : "") +
+         (s.initial_state ? " initial-state" : "") +
+         (s.final_state ? " final-state " + std::to_string(s.final_state) : "");
 }
 
 // Keras's LSTM weights in TFLite's layout: w [4 * units, n_input], u [4 * units, units] (rows
@@ -98,15 +104,31 @@ std::vector<char> CustomModel(const Spec& s, const Weights& w) {
   const int wi = matrix("w", {4 * s.units, s.n_input}, w.w);
   const int wr = matrix("u", {4 * s.units, s.units}, w.u);
   const int b = w.b.empty() ? -1 : g.Constant("b", {4 * s.units}, w.b);
-  const int h = g.Variable("h", {s.batch, s.units});
-  const int c = g.Variable("c", {s.batch, s.units});
   const int y = g.Activation("y", testing::SequenceShape(s.batch, s.time, s.units, s.time_major));
   rnn::LstmOptions o;
+  o.version = s.initial_state || s.final_state ? 2 : 1;
   o.time_major = s.time_major;
   o.activation = s.activation;
   o.recurrent_activation = s.gate;
-  g.Custom(rnn::kLstmCustomOp, {x, wi, wr, b, h, c}, {y}, rnn::LstmOptionsBytes(o));
-  return g.Finish({x}, {y});
+  std::vector<int> inputs = {x}, outputs = {y}, operands = {x, wi, wr, b};
+  if (s.initial_state) {
+    inputs.push_back(g.Activation("h0", {s.batch, s.units}));
+    inputs.push_back(g.Activation("c0", {s.batch, s.units}));
+    operands.insert(operands.end(), {-1, -1, inputs[1], inputs[2]});
+  } else {
+    operands.push_back(g.Variable("h", {s.batch, s.units}));
+    operands.push_back(g.Variable("c", {s.batch, s.units}));
+  }
+  std::vector<int> op_outputs = outputs;
+  if (s.final_state) {
+    const int h_last = s.final_state == 1 ? g.Activation("h_last", {s.batch, s.units}) : -1;
+    const int c_last = g.Activation("c_last", {s.batch, s.units});
+    op_outputs.insert(op_outputs.end(), {h_last, c_last});
+    if (h_last >= 0) outputs.push_back(h_last);
+    outputs.push_back(c_last);
+  }
+  g.Custom(rnn::kLstmCustomOp, operands, op_outputs, rnn::LstmOptionsBytes(o));
+  return g.Finish(inputs, outputs);
 }
 
 // Keras's LSTM cell in double precision over x in the layout of `s`, from and into h and c.
@@ -350,6 +372,107 @@ TEST(LstmCustomOp, OneStepPerInvokeContinuesTheSequence) {
                                           s.units);
 }
 
+// Options version 2: h and c from initial-state inputs (every invoke starts from them; no variable
+// carries them) and h and c after the last step as outputs 1 and 2 (or c alone), against the
+// scalar LSTM; float32, float16 and int8 (hybrid) weights, time-major too.
+TEST(LstmCustomOp, ExplicitStatesMatchTheScalarReference) {
+  std::mt19937 rng(30);
+  for (int i = 0; i < kRandomCases / 2; ++i) {
+    Spec s;
+    s.units = 1 + static_cast<int>(rng() % 40);
+    s.n_input = 1 + static_cast<int>(rng() % 12);
+    s.batch = 1 + static_cast<int>(rng() % 3);
+    s.time = 1 + static_cast<int>(rng() % 40);
+    s.time_major = rng() % 3 == 0;
+    s.gate = kGateActs[i % 3];
+    s.float16 = i % 5 == 1;
+    s.int8 = i % 5 == 2;
+    s.initial_state = i % 4 != 3;  // else variables with the final-state outputs
+    s.final_state = i % 4 == 2 ? 0 : 1 + i % 2;
+    s.seed = static_cast<unsigned>(rng());
+    SCOPED_TRACE(Describe(s));
+    const Weights w = StoredWeights(s);
+    auto it = Build(CustomModel(s, w));
+    tflite::Interpreter& interp = *it->interpreter;
+    EXPECT_EQ(interp.variables().size(), s.initial_state ? 0u : 2u);
+    const size_t n = static_cast<size_t>(s.batch) * s.units;
+    std::vector<double> carried_h(n, 0.0), carried_c(n, 0.0);
+    const double bound = s.int8 ? 0.01 : 2e-5;  // int8: the quantization of x and h, as Int8WeightsRunTheHybridKernel
+    for (int run = 0; run < 2; ++run) {
+      const std::vector<float> x = RandomInput(static_cast<size_t>(s.batch) * s.time * s.n_input, rng);
+      std::memcpy(interp.typed_input_tensor<float>(0), x.data(), x.size() * sizeof(float));
+      std::vector<double> h = carried_h, c = carried_c;
+      if (s.initial_state) {
+        const std::vector<float> h0 = RandomInput(n, rng), c0 = RandomInput(n, rng);
+        std::memcpy(interp.typed_input_tensor<float>(1), h0.data(), n * sizeof(float));
+        std::memcpy(interp.typed_input_tensor<float>(2), c0.data(), n * sizeof(float));
+        h.assign(h0.begin(), h0.end());
+        c.assign(c0.begin(), c0.end());
+      }
+      ASSERT_EQ(interp.Invoke(), kTfLiteOk);
+      const std::vector<double> want = Reference(s, w, x, h, c);
+      EXPECT_LE(MaxError(interp.typed_output_tensor<float>(0), want), bound) << "invoke " << run;
+      if (s.final_state) {
+        const int c_out = s.final_state == 1 ? 2 : 1;
+        for (int k = 1; k <= c_out; ++k) {
+          ASSERT_EQ(interp.output_tensor(k)->dims->size, 2);
+          EXPECT_EQ(interp.output_tensor(k)->dims->data[0], s.batch);
+          EXPECT_EQ(interp.output_tensor(k)->dims->data[1], s.units);
+        }
+        if (s.final_state == 1) {
+          EXPECT_LE(MaxError(interp.typed_output_tensor<float>(1), h), bound) << "final h " << run;
+        }
+        EXPECT_LE(MaxError(interp.typed_output_tensor<float>(c_out), c), bound) << "final c " << run;
+      }
+      if (!s.initial_state) {
+        EXPECT_LE(MaxError(interp.tensor(interp.variables()[0])->data.f, h), bound) << "variable h " << run;
+        EXPECT_LE(MaxError(interp.tensor(interp.variables()[1])->data.f, c), bound) << "variable c " << run;
+        carried_h = h;
+        carried_c = c;
+      }
+    }
+  }
+}
+
+// A model with explicit states passes the model validator, and a resize to another length and
+// batch gives the final states the shape [batch, units].
+TEST(LstmCustomOp, ExplicitStatesPassTheValidatorAndResize) {
+  Spec s;
+  s.units = 5;
+  s.n_input = 3;
+  s.initial_state = true;
+  s.final_state = 1;
+  const Weights w = StoredWeights(s);
+  const std::vector<char> bytes = CustomModel(s, w);
+  auto model = Model::FromBytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  std::mt19937 rng(3);
+  for (const auto& [batch, time] : {std::pair{1, 5}, std::pair{3, 17}}) {
+    Spec r = s;
+    r.batch = batch;
+    r.time = time;
+    const size_t n = static_cast<size_t>(batch) * s.units;
+    const std::vector<float> x = RandomInput(static_cast<size_t>(batch) * time * s.n_input, rng);
+    const std::vector<float> h0 = RandomInput(n, rng), c0 = RandomInput(n, rng);
+    std::vector<double> h(h0.begin(), h0.end()), c(c0.begin(), c0.end());
+    const std::vector<double> want = Reference(r, w, x, h, c);
+    auto interp = Build(bytes);
+    tflite::Interpreter& in = *interp->interpreter;
+    ASSERT_EQ(in.ResizeInputTensor(in.inputs()[0], {batch, time, s.n_input}), kTfLiteOk);
+    ASSERT_EQ(in.ResizeInputTensor(in.inputs()[1], {batch, s.units}), kTfLiteOk);
+    ASSERT_EQ(in.ResizeInputTensor(in.inputs()[2], {batch, s.units}), kTfLiteOk);
+    ASSERT_EQ(in.AllocateTensors(), kTfLiteOk);
+    std::memcpy(in.typed_input_tensor<float>(0), x.data(), x.size() * sizeof(float));
+    std::memcpy(in.typed_input_tensor<float>(1), h0.data(), n * sizeof(float));
+    std::memcpy(in.typed_input_tensor<float>(2), c0.data(), n * sizeof(float));
+    ASSERT_EQ(in.Invoke(), kTfLiteOk);
+    EXPECT_LE(MaxError(in.typed_output_tensor<float>(0), want), 2e-5);
+    ASSERT_EQ(in.output_tensor(2)->dims->data[0], batch);
+    EXPECT_LE(MaxError(in.typed_output_tensor<float>(1), h), 2e-5);
+    EXPECT_LE(MaxError(in.typed_output_tensor<float>(2), c), 2e-5);
+  }
+}
+
 // Operands or options that break the contract: kInvalidModel from the validator naming the
 // operand, and the op's Prepare refuses the node where no validator ran.
 TEST(LstmCustomOp, OperandsThatBreakTheContractAreRefused) {
@@ -382,7 +505,8 @@ TEST(LstmCustomOp, OperandsThatBreakTheContractAreRefused) {
   {
     auto m = tflite::UnPackModel(CustomModel(s, w).data());
     m->subgraphs[0]->operators[0]->inputs.pop_back();
-    cases.push_back({"no cell state", "5 inputs and 1 outputs; TFLSTM_LSTM takes 6 inputs", testing::Serialize(*m)});
+    cases.push_back(
+        {"no cell state", "5 inputs and 1 outputs; TFLSTM_LSTM version 1 takes 6 inputs", testing::Serialize(*m)});
   }
   {
     auto m = tflite::UnPackModel(CustomModel(s, w).data());
@@ -399,10 +523,72 @@ TEST(LstmCustomOp, OperandsThatBreakTheContractAreRefused) {
   {
     auto m = tflite::UnPackModel(CustomModel(s, w).data());
     flexbuffers::Builder fbb;
-    fbb.Map([&] { fbb.Int("version", 2); });
+    fbb.Map([&] { fbb.Int("version", 3); });
     fbb.Finish();
     m->subgraphs[0]->operators[0]->custom_options = fbb.GetBuffer();
-    cases.push_back({"a later version of the options", "its options' version is 2; this build reads version 1",
+    cases.push_back({"a later version of the options", "its options' version is 3; this build reads versions 1 to 2",
+                     testing::Serialize(*m)});
+  }
+  // The model of `spec` with its options' version set to `version`.
+  const auto versioned = [&](const Spec& spec, int version) {
+    auto m = tflite::UnPackModel(CustomModel(spec, w).data());
+    rnn::LstmOptions o;
+    o.version = version;
+    o.recurrent_activation = spec.gate;
+    m->subgraphs[0]->operators[0]->custom_options = rnn::LstmOptionsBytes(o);
+    return testing::Serialize(*m);
+  };
+  Spec given = s;
+  given.initial_state = true;
+  cases.push_back({"initial states in version 1", "8 inputs and 1 outputs; TFLSTM_LSTM version 1 takes 6 inputs",
+                   versioned(given, 1)});
+  Spec returned = s;
+  returned.final_state = 1;
+  cases.push_back({"final states in version 1", "6 inputs and 3 outputs; TFLSTM_LSTM version 1 takes 6 inputs",
+                   versioned(returned, 1)});
+  // A version 2 model (initial states, or final-state outputs) with its tensor `name` edited.
+  const auto edited = [&](bool initial, const std::string& name, const auto& edit) {
+    Spec e = s;
+    e.initial_state = initial;
+    e.final_state = initial ? 0 : 1;
+    auto m = tflite::UnPackModel(CustomModel(e, w).data());
+    for (auto& t : m->subgraphs[0]->tensors) {
+      if (t->name == name) edit(*t);
+    }
+    return testing::Serialize(*m);
+  };
+  cases.push_back({"an initial c of the wrong shape", "input 7 (initial c) has shape [1, 7]; it must be [1, 6]",
+                   edited(true, "c0", [&](tflite::TensorT& t) {
+                     t.shape = {s.batch, s.units + 1};
+                   })});
+  cases.push_back({"an initial h of the wrong type", "input 6 (initial h) is not FLOAT32",
+                   edited(true, "h0", [](tflite::TensorT& t) { t.type = tflite::TensorType_INT32; })});
+  cases.push_back({"a final c of the wrong type", "output 2 (final c) is not FLOAT32",
+                   edited(false, "c_last", [](tflite::TensorT& t) { t.type = tflite::TensorType_INT32; })});
+  {
+    Spec e = s;
+    e.initial_state = true;
+    auto m = tflite::UnPackModel(CustomModel(e, w).data());
+    auto c = std::make_unique<tflite::TensorT>();
+    c->name = "c";
+    c->shape = {s.batch, s.units};
+    c->type = tflite::TensorType_FLOAT32;
+    c->is_variable = true;
+    m->subgraphs[0]->tensors.push_back(std::move(c));
+    auto& inputs = m->subgraphs[0]->operators[0]->inputs;
+    inputs[rnn::kLstmCell] = static_cast<int>(m->subgraphs[0]->tensors.size() - 1);
+    inputs[rnn::kLstmInitialCell] = -1;
+    cases.push_back({"a variable c with a given h",
+                     "of inputs 4-7 (output state, cell state, initial h, initial c) 5, 6 present",
+                     testing::Serialize(*m)});
+  }
+  {
+    Spec e = s;
+    e.initial_state = true;
+    auto m = tflite::UnPackModel(CustomModel(e, w).data());
+    m->subgraphs[0]->operators[0]->inputs[rnn::kLstmInitialHidden] = -1;
+    cases.push_back({"an initial c without an initial h",
+                     "of inputs 4-7 (output state, cell state, initial h, initial c) 7 present",
                      testing::Serialize(*m)});
   }
   for (const Case& c : cases) {

@@ -233,18 +233,6 @@ def test_int8_refuses_an_lstm_given_an_int8_cell_state(rng):
         _refuse_int8_cell_states(broken, rebuild(model))
 
 
-@pytest.mark.parametrize("flavour", ["keras3", "tf_keras"])
-def test_an_lstm_given_its_initial_state_by_other_layers_is_refused(flavour):
-    keras = _keras(flavour)
-    L = keras.layers
-    x, static = keras.Input((8, 3), name="x"), keras.Input((4,), name="static")
-    h0, c0 = L.Dense(5, name="h0")(static), L.Dense(5, name="c0")(static)
-    y = L.LSTM(5, name="conditioned")(x, initial_state=[h0, c0])
-    model = keras.Model([x, static], L.Dense(2)(y))
-    with pytest.raises(tflstm.UnsupportedLayerError, match=r"layer 'conditioned' \(LSTM\) takes its initial_state"):
-        tflstm.convert(model, "float32")
-
-
 def test_subclassed_tf_keras_model_unwrapped(rng):
     import keras2_zoo
 

@@ -3,7 +3,7 @@ other layers (an encoder's return_state, a Dense on static features) takes it as
 initial-state input (options version 2), and return_state's extra output is the last step.
 Keras 3 and tf_keras, free lengths, float32, float16 and dynamic, run on tflstm's runtime
 against Keras; portable=True keeps stock TFLite's form, which tf.lite runs; a Bidirectional
-return_state and an LSTM's explicit states are refused, naming the layer.
+return_state is refused, naming the layer (LSTMs' explicit states: test_convert_lstm_state.py).
 
 Bounds as test_convert_gru.py's, relative to the largest Keras output (at least 1)."""
 
@@ -24,13 +24,13 @@ def _keras(flavor: str):
     return zoo.keras3() if flavor == "keras3" else zoo.tf_keras()
 
 
-def gru_ops(data: bytes) -> list:
-    """The model's TFLSTM_GRU operators."""
+def gru_ops(data: bytes, custom: str = GRU_OP) -> list:
+    """The model's TFLSTM_GRU operators (or those of the custom op `custom`)."""
     from tensorflow.lite.python import schema_py_generated as s
 
     model = s.ModelT.InitFromPackedBuf(data, 0)
     codes = [c.customCode.decode() if isinstance(c.customCode, bytes) else c.customCode for c in model.operatorCodes]
-    return [op for sg in model.subgraphs for op in sg.operators if codes[op.opcodeIndex] == GRU_OP]
+    return [op for sg in model.subgraphs for op in sg.operators if codes[op.opcodeIndex] == custom]
 
 
 def randomize_biases(model, rng) -> None:
@@ -146,15 +146,20 @@ def test_portable_keeps_stock_tflite_ops_that_tf_lite_runs():
     data = tflstm.convert(model, "float32", portable=True)
     assert not gru_ops(data)
     inputs = seq2seq_inputs(6, 5, seed=5)
+    assert_tf_lite_agrees(data, dict(zip(("source", "target"), inputs, strict=True)))
+    assert_outputs_match(data, model, inputs, "float32")
+
+
+def assert_tf_lite_agrees(data: bytes, inputs: dict[str, np.ndarray]) -> None:
+    """tflstm's runtime gives tf.lite's outputs on a stock TFLite model (inputs by name, in order)."""
     interp = zoo.reference_interpreter(data)
     by_name = {d["name"]: d["index"] for d in interp.get_input_details()}
-    for name, x in zip(("source", "target"), inputs, strict=True):
+    for name, x in inputs.items():
         interp.set_tensor(next(i for n, i in by_name.items() if name in n), x)
     interp.invoke()
-    ours = tflstm.Runner(tflstm.Model(data))(*inputs)
+    ours = tflstm.Runner(tflstm.Model(data))(*inputs.values())
     for k, d in enumerate(interp.get_output_details()):
         np.testing.assert_allclose(ours[k], interp.get_tensor(d["index"]), atol=1e-5)
-    assert_outputs_match(data, model, inputs, "float32")
 
 
 @pytest.mark.parametrize("flavor", ["keras3", "tf_keras"])
@@ -166,20 +171,6 @@ def test_a_bidirectional_return_state_is_refused_naming_the_layer(flavor):
     model = keras.Model(x, out)
     with pytest.raises(tflstm.UnsupportedLayerError, match=r"layer 'both_ways'.*return_state for GRU layers"):
         tflstm.convert(model, "float32")
-
-
-@pytest.mark.parametrize("flavor", ["keras3", "tf_keras"])
-def test_an_lstms_explicit_states_are_refused_pointing_at_the_gru(flavor):
-    keras = _keras(flavor)
-    L = keras.layers
-    x, static = keras.Input((8, F)), keras.Input((S,))
-    h0, c0 = L.Dense(5)(static), L.Dense(5)(static)
-    given = keras.Model([x, static], L.LSTM(5, name="conditioned")(x, initial_state=[h0, c0]))
-    with pytest.raises(tflstm.UnsupportedLayerError, match=r"layer 'conditioned'.*GRUs convert.*TFLSTM_LSTM"):
-        tflstm.convert(given, "float32")
-    returned = keras.Model(x, L.LSTM(5, return_state=True, name="encoder")(x))
-    with pytest.raises(tflstm.UnsupportedLayerError, match=r"layer 'encoder'.*GRUs convert.*TFLSTM_LSTM"):
-        tflstm.convert(returned, "float32")
 
 
 def test_a_wide_gru_started_from_a_model_input_in_dynamic_mode():

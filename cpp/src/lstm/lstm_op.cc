@@ -219,8 +219,8 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
   run.activation = data.activation;
   return RunLstmSequence(context, run, OptionalInput(context, node, full::kInputTensor)->data.f,
                          context->tensors[node->outputs->data[0]].data.f,
-                         context->tensors[node->inputs->data[full::kOutputStateTensor]].data.f,
-                         context->tensors[node->inputs->data[full::kCellStateTensor]].data.f,
+                         VariableState(context->tensors[node->inputs->data[full::kOutputStateTensor]].data.f),
+                         VariableState(context->tensors[node->inputs->data[full::kCellStateTensor]].data.f),
                          context->tensors[node->temporaries->data[kProjection]].data.f,
                          context->tensors[node->temporaries->data[kState]].data.f);
 }

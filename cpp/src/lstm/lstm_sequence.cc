@@ -38,10 +38,10 @@ void PackHybridLstm(HybridLstm& layer, const HybridLstm::Gates (&gates)[2], cons
       rnn::PackedFor<HybridWeights>(in_model, std::move(key), [&] { return layer.Pack(gates[0], gates[1], bias); }));
 }
 
-TfLiteStatus RunLstmSequence(TfLiteContext* context, const LstmSequence& s, const float* x, float* y, float* h,
-                             float* c, float* gx, float* state) {
-  TF_LITE_ENSURE(context, gx != nullptr && state != nullptr && x != nullptr && y != nullptr && h != nullptr &&
-                              c != nullptr && (s.hybrid != nullptr || s.weights != nullptr));
+TfLiteStatus RunLstmSequence(TfLiteContext* context, const LstmSequence& s, const float* x, float* y,
+                             const rnn::StateOperands& h, const rnn::StateOperands& c, float* gx, float* state) {
+  TF_LITE_ENSURE(context, gx != nullptr && state != nullptr && x != nullptr && y != nullptr && h.from != nullptr &&
+                              c.from != nullptr && (s.hybrid != nullptr || s.weights != nullptr));
   // h and c padded to whole blocks; h double-buffered, as every unit reads all of h_prev.
   const size_t stride = s.state_stride;
   const size_t n = static_cast<size_t>(s.n_cell);
@@ -49,8 +49,8 @@ TfLiteStatus RunLstmSequence(TfLiteContext* context, const LstmSequence& s, cons
   float* h_next = state + s.batch * stride;
   float* cell = state + 2 * s.batch * stride;
   std::fill(state, state + 3 * s.batch * stride, 0.0f);
-  rnn::CopyRows(h, n, h_prev, stride, s.batch, n);
-  rnn::CopyRows(c, n, cell, stride, s.batch, n);
+  rnn::CopyRows(h.from, n, h_prev, stride, s.batch, n);
+  rnn::CopyRows(c.from, n, cell, stride, s.batch, n);
 
   const Kernels& kernels = *s.kernels;
   const bool hybrid = s.hybrid != nullptr;
@@ -87,8 +87,12 @@ TfLiteStatus RunLstmSequence(TfLiteContext* context, const LstmSequence& s, cons
         }
         std::swap(h_prev, h_next);
       });
-  rnn::CopyRows(h_prev, stride, h, n, s.batch, n);
-  rnn::CopyRows(cell, stride, c, n, s.batch, n);
+  for (float* to : {h.variable, h.final_state}) {
+    if (to != nullptr) rnn::CopyRows(h_prev, stride, to, n, s.batch, n);
+  }
+  for (float* to : {c.variable, c.final_state}) {
+    if (to != nullptr) rnn::CopyRows(cell, stride, to, n, s.batch, n);
+  }
   return kTfLiteOk;
 }
 

@@ -1,5 +1,5 @@
 // A float or hybrid LSTM layer run over a whole sequence on tflstm's kernels: h and c from their
-// state tensors into padded scratch, the chunked projection and step loop of rnn/sequence.h,
+// state operands into padded scratch, the chunked projection and step loop of rnn/sequence.h,
 // each step's h into the output, the last h and c back. Shared by TFLite's
 // UNIDIRECTIONAL_SEQUENCE_LSTM (lstm_op.cc) and tflstm's TFLSTM_LSTM (rnn/lstm_custom_op.cc).
 #pragma once
@@ -9,6 +9,7 @@
 
 #include "float_lstm.h"
 #include "hybrid_lstm.h"
+#include "rnn/state_operands.h"
 #include "tensorflow/lite/core/c/common.h"
 
 namespace tflstm::lstm {
@@ -39,9 +40,13 @@ std::shared_ptr<const PackedWeights> PackLstm(const float* const (&gates)[3][kGa
 void PackHybridLstm(HybridLstm& layer, const HybridLstm::Gates (&gates)[2], const float* const (&bias)[kGates],
                     int n_input, int n_cell, bool in_model);
 
-// x [batch, time, n_input] (or time-major) into y; h and c [batch, n_cell] read and written.
+// x [batch, time, n_input] (or time-major) into y; h and c [batch, n_cell] from their `from`,
+// the last ones into their variable and final-state output where present (rnn/state_operands.h).
 // gx holds the projection of a chunk of steps, state 3 * batch * state_stride floats.
-TfLiteStatus RunLstmSequence(TfLiteContext* context, const LstmSequence& s, const float* x, float* y, float* h,
-                             float* c, float* gx, float* state);
+TfLiteStatus RunLstmSequence(TfLiteContext* context, const LstmSequence& s, const float* x, float* y,
+                             const rnn::StateOperands& h, const rnn::StateOperands& c, float* gx, float* state);
+
+// A variable state tensor's operands: read at the start, written at the end.
+inline rnn::StateOperands VariableState(float* data) { return {data, data, nullptr}; }
 
 }  // namespace tflstm::lstm

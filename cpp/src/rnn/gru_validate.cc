@@ -47,8 +47,7 @@ std::string LstmError(const tflite::SubGraph& subgraph, const tflite::Operator& 
   const auto* bytes = op.custom_options();
   if (!ParseLstmOptions(bytes ? bytes->data() : nullptr, bytes ? bytes->size() : 0, &options, &error)) return error;
   LstmCustomDims dims;
-  const int outputs = op.outputs() ? static_cast<int>(op.outputs()->size()) : 0;
-  return CheckLstmOperands(TensorViews(subgraph, op.inputs()), outputs, options, &dims);
+  return CheckLstmOperands(TensorViews(subgraph, op.inputs()), TensorViews(subgraph, op.outputs()), options, &dims);
 }
 
 }  // namespace

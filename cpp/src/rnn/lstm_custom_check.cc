@@ -3,8 +3,9 @@
 namespace tflstm::rnn {
 namespace {
 
-constexpr const char* kNames[kLstmOperands] = {"input", "input weights", "recurrent weights",
-                                               "bias",  "output state",  "cell state"};
+constexpr const char* kNames[kLstmOperands] = {"input",        "input weights", "recurrent weights", "bias",
+                                               "output state", "cell state",    "initial h",         "initial c"};
+constexpr const char* kOutputNames[kLstmOutputs] = {"sequence", "final h", "final c"};
 
 std::string Operand(int i) { return "input " + std::to_string(i) + " (" + kNames[i] + ")"; }
 
@@ -23,17 +24,55 @@ std::string TypeError(const GruOperandView& v, int i) {
   return "";
 }
 
+// "" when the node starts from exactly one pair of state operands, both h and c: its variables
+// (inputs 4 and 5) or a state other ops compute (inputs 6 and 7); else which of them it has.
+std::string StateFormError(const std::vector<GruOperandView>& in) {
+  const bool variables = in[kLstmHidden].present && in[kLstmCell].present;
+  const bool given = in[kLstmInitialHidden].present && in[kLstmInitialCell].present;
+  std::string present;
+  for (int i = kLstmHidden; i <= kLstmInitialCell; ++i) {
+    if (in[i].present) present += (present.empty() ? "" : ", ") + std::to_string(i);
+  }
+  if ((variables && !in[kLstmInitialHidden].present && !in[kLstmInitialCell].present) ||
+      (given && !in[kLstmHidden].present && !in[kLstmCell].present)) {
+    return "";
+  }
+  return "of inputs 4-7 (output state, cell state, initial h, initial c) " +
+         (present.empty() ? std::string("none is present") : present + " present") +
+         "; the LSTM starts from exactly one pair, h and c alike: its variables (4, 5) or a state other ops compute "
+         "(6, 7)";
+}
+
 }  // namespace
 
-std::string CheckLstmOperands(const std::vector<GruOperandView>& in, int outputs, const LstmOptions& options,
-                              LstmCustomDims* dims) {
-  if (in.size() != kLstmOperands || outputs != 1) {
-    return std::to_string(in.size()) + " inputs and " + std::to_string(outputs) + " outputs; " + kLstmCustomOp +
-           " takes 6 inputs (input, input weights, recurrent weights, bias, output state, cell state) and 1 output";
+std::string CheckLstmOperands(const std::vector<GruOperandView>& given, const std::vector<GruOperandView>& outputs,
+                              const LstmOptions& options, LstmCustomDims* dims) {
+  const size_t inputs = given.size();
+  if (options.version < 2 && (inputs != kLstmOperands - 2 || outputs.size() != 1)) {
+    return std::to_string(inputs) + " inputs and " + std::to_string(outputs.size()) + " outputs; " + kLstmCustomOp +
+           " version 1 takes 6 inputs (input, input weights, recurrent weights, bias, output state, cell state) and 1 "
+           "output";
   }
+  if (options.version >= 2 &&
+      ((inputs != kLstmOperands - 2 && inputs != kLstmOperands) || outputs.empty() || outputs.size() > kLstmOutputs)) {
+    return std::to_string(inputs) + " inputs and " + std::to_string(outputs.size()) + " outputs; " + kLstmCustomOp +
+           " version 2 takes 6 or 8 inputs (input, input weights, recurrent weights, bias, output state, cell state, "
+           "initial h, initial c) and 1 to 3 outputs (sequence, final h, final c)";
+  }
+  std::vector<GruOperandView> in = given;
+  in.resize(kLstmOperands);  // initial states past the inputs are absent
+  const std::string form = StateFormError(in);
+  if (!form.empty()) return form;
+  const bool initial = in[kLstmInitialHidden].present;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].present && outputs[i].type != GruType::kFloat32) {
+      return "output " + std::to_string(i) + " (" + kOutputNames[i] + ") is not FLOAT32; tflstm's LSTM outputs float32";
+    }
+  }
+  if (!outputs[kLstmSequence].present) return "output 0 (sequence) is absent; the op needs it";
   for (int i = 0; i < kLstmOperands; ++i) {
     if (!in[i].present) {
-      if (i == kLstmBias) continue;
+      if (i == kLstmBias || i >= kLstmHidden) continue;  // the states' presence is checked above
       return Operand(i) + " is absent; the op needs it";
     }
     const std::string error = TypeError(in[i], i);
@@ -64,12 +103,18 @@ std::string CheckLstmOperands(const std::vector<GruOperandView>& in, int outputs
            std::to_string(4 * d.units) + "]";
   }
   const std::vector<int> state = {d.batch, d.units};
-  for (int i : {kLstmHidden, kLstmCell}) {
+  for (int i :
+       initial ? std::vector<int>{kLstmInitialHidden, kLstmInitialCell} : std::vector<int>{kLstmHidden, kLstmCell}) {
     if (in[i].shape != state) {
       return Operand(i) + " has shape " + ShapeText(in[i].shape) + "; it must be " + ShapeText(state) +
              " (batch, units)";
     }
-    if (!in[i].variable) return Operand(i) + " is not a variable tensor";
+    if (!initial && !in[i].variable) return Operand(i) + " is not a variable tensor";
+    if (initial && in[i].variable) {
+      return Operand(i) +
+             " is a variable tensor; it takes a state other ops compute (variable states are inputs 4 "
+             "and 5)";
+    }
   }
   if (d.batch < 0 || d.time < 0) return Operand(kLstmInput) + " has shape " + ShapeText(x);
   *dims = d;

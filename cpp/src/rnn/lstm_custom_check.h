@@ -18,8 +18,8 @@ struct LstmCustomDims {
 };
 
 // "" when the operands fit the contract (and `dims` their sizes); else what is wrong, naming the
-// operand.
-std::string CheckLstmOperands(const std::vector<GruOperandView>& inputs, int outputs, const LstmOptions& options,
-                              LstmCustomDims* dims);
+// operand. Outputs are checked for their number and type (the op gives them their shapes).
+std::string CheckLstmOperands(const std::vector<GruOperandView>& inputs, const std::vector<GruOperandView>& outputs,
+                              const LstmOptions& options, LstmCustomDims* dims);
 
 }  // namespace tflstm::rnn

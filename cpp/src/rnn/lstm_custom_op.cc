@@ -13,6 +13,7 @@
 #include "op_util.h"
 #include "recurrent_ops.h"
 #include "sequence.h"
+#include "state_operands.h"
 
 namespace tflstm::rnn {
 namespace {
@@ -87,12 +88,13 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   }
   if (data.first_temporary < 0) return Fail(context, "no scratch tensors");
   const std::vector<GruOperandView> views = NodeOperandViews(context, node);
-  const std::string error = CheckLstmOperands(views, node->outputs->size, data.options, &data.dims);
+  const std::string error = CheckLstmOperands(views, TensorViews(context, node->outputs), data.options, &data.dims);
   if (!error.empty()) return Fail(context, error);
   const LstmCustomDims& d = data.dims;
   TfLiteIntArray* output_shape = TfLiteIntArrayCopy(OptionalInput(context, node, kLstmInput)->dims);
   output_shape->data[2] = d.units;
   TF_LITE_ENSURE_OK(context, context->ResizeTensor(context, &context->tensors[node->outputs->data[0]], output_shape));
+  TF_LITE_ENSURE_OK(context, ResizeStateOutputs(context, node, {kLstmFinalHidden, kLstmFinalCell}, d.batch, d.units));
 
   const size_t blocks = static_cast<size_t>(lstm::Blocks(d.units));
   data.state_stride = blocks * lstm::kBlockUnits;
@@ -140,8 +142,8 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
   run.gate = data.options.recurrent_activation;
   return lstm::RunLstmSequence(context, run, context->tensors[node->inputs->data[kLstmInput]].data.f,
                                context->tensors[node->outputs->data[0]].data.f,
-                               context->tensors[node->inputs->data[kLstmHidden]].data.f,
-                               context->tensors[node->inputs->data[kLstmCell]].data.f,
+                               StateOperandsOf(context, node, kLstmHidden, kLstmInitialHidden, kLstmFinalHidden),
+                               StateOperandsOf(context, node, kLstmCell, kLstmInitialCell, kLstmFinalCell),
                                context->tensors[node->temporaries->data[kProjection]].data.f,
                                context->tensors[node->temporaries->data[kState]].data.f);
 }

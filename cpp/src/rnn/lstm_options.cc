@@ -15,15 +15,14 @@ OptionFields Fields(LstmOptions& o) {
 
 bool ParseLstmOptions(const uint8_t* data, size_t size, LstmOptions* options, std::string* error) {
   LstmOptions o;
-  int version = 0;
-  if (!ParseOptionsMap(data, size, kLstmOptionsVersion, &version, Fields(o), "LSTM", error)) return false;
+  if (!ParseOptionsMap(data, size, kLstmOptionsVersion, &o.version, Fields(o), "LSTM", error)) return false;
   *options = o;
   return true;
 }
 
 std::vector<uint8_t> LstmOptionsBytes(const LstmOptions& options) {
   LstmOptions o = options;
-  return OptionsBytes(kLstmOptionsVersion, Fields(o));
+  return OptionsBytes(o.version, Fields(o));
 }
 
 }  // namespace tflstm::rnn

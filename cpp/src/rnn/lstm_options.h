@@ -8,12 +8,22 @@
 //           3 bias [4 * units], float32, or absent (-1)
 //           4 output state h [batch, units], float32, a variable tensor
 //           5 cell state c [batch, units], float32, a variable tensor (both read at the start of
-//             every invoke and written at the end, as the builtin LSTM's states)
+//             every invoke and written at the end, as the builtin LSTM's states); version 2:
+//             both absent (-1) when inputs 6 and 7 are present
+//           6 (version 2, optional) initial h [batch, units], float32, and
+//           7 (version 2, optional) initial c [batch, units], float32: tensors other ops compute
+//             (not variables), every invoke starts from them, as Keras's LSTM called with
+//             initial_state=[h, c]. Either inputs 4 and 5 or inputs 6 and 7 are present, never
+//             a mix: an LSTM given its initial state keeps none of its own (a Stream carries
+//             nothing for it; feed outputs 1 and 2 back to carry it yourself)
 //   output  0 [batch, time, units] ([time, batch, units]): h after every step
+//           1 (version 2, optional, -1 when absent) final h [batch, units], float32
+//           2 (version 2, optional) final c [batch, units], float32: h and c after the last step
+//             (Keras's return_state)
 // Float16 weights are float16 constants a DEQUANTIZE makes float32 once.
-// Options: the custom options bytes are a FlexBuffers map {"version": 1, "time_major": bool,
-// "activation": name, "recurrent_activation": name}, names as gru_options.h's ActName; a version
-// this build does not know is refused (a later version can add operands, e.g. explicit states).
+// Options: the custom options bytes are a FlexBuffers map {"version": 1 or 2, "time_major": bool,
+// "activation": name, "recurrent_activation": name}, names as gru_options.h's ActName; version 1
+// takes inputs 0-5 and output 0 only; a version this build does not know is refused.
 #pragma once
 
 #include <cstddef>
@@ -26,11 +36,23 @@
 namespace tflstm::rnn {
 
 constexpr const char* kLstmCustomOp = "TFLSTM_LSTM";
-constexpr int kLstmOptionsVersion = 1;
-enum LstmOperand { kLstmInput = 0, kLstmInputWeights, kLstmRecurrentWeights, kLstmBias, kLstmHidden, kLstmCell };
-constexpr int kLstmOperands = 6;
+constexpr int kLstmOptionsVersion = 2;  // the latest this build reads (it reads 1 too)
+enum LstmOperand {
+  kLstmInput = 0,
+  kLstmInputWeights,
+  kLstmRecurrentWeights,
+  kLstmBias,
+  kLstmHidden,
+  kLstmCell,
+  kLstmInitialHidden,
+  kLstmInitialCell
+};
+constexpr int kLstmOperands = 8;  // version 2; version 1 has the first 6
+enum LstmOutput { kLstmSequence = 0, kLstmFinalHidden, kLstmFinalCell };
+constexpr int kLstmOutputs = 3;  // version 2; version 1 has the first
 
 struct LstmOptions {
+  int version = 1;  // 2: the state operands (inputs 6 and 7, outputs 1 and 2) may be present
   bool time_major = false;
   Act activation = Act::kTanh;
   Act recurrent_activation = Act::kHardSigmoid;

@@ -1,10 +1,12 @@
-// Where a recurrent op's state starts and ends (GRU now; an LSTM op can call it once a state):
+// Where a recurrent op's state starts and ends (the GRU's h, the LSTM's h and c):
 // an explicit initial-state input (a tensor other ops compute) when the node has one, else the
 // state's variable tensor; the last state back into the variable, and into a final-state output
 // when the node has one. A node with an initial-state input has no variable for that state: it
 // starts every invoke from the input, as Keras's layer called with initial_state does, and a
 // caller carries the state across invokes by feeding the final-state output back.
 #pragma once
+
+#include <initializer_list>
 
 #include "op_util.h"
 #include "tensorflow/lite/core/c/common.h"
@@ -34,6 +36,20 @@ inline StateOperands StateOperandsOf(TfLiteContext* context, const TfLiteNode* n
     s.final_state = context->tensors[node->outputs->data[final_output]].data.f;
   }
   return s;
+}
+
+// The node's final-state outputs at `outputs` that it has (an index past its outputs, or -1 in
+// the node, is absent) resized to [batch, units].
+inline TfLiteStatus ResizeStateOutputs(TfLiteContext* context, const TfLiteNode* node,
+                                       std::initializer_list<int> outputs, int batch, int units) {
+  for (const int i : outputs) {
+    if (i >= node->outputs->size || node->outputs->data[i] < 0) continue;
+    TfLiteIntArray* shape = TfLiteIntArrayCreate(2);
+    shape->data[0] = batch;
+    shape->data[1] = units;
+    TF_LITE_ENSURE_OK(context, context->ResizeTensor(context, &context->tensors[node->outputs->data[i]], shape));
+  }
+  return kTfLiteOk;
 }
 
 }  // namespace tflstm::rnn
