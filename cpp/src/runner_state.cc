@@ -10,6 +10,7 @@
 #include <new>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "empty_tensors.h"
 #include "error_capture.h"
@@ -20,6 +21,7 @@
 #include "ops/node_kernel.h"
 #include "runner_engine.h"
 #include "tensorflow/lite/builtin_ops.h"
+#include "tensorflow/lite/core/api/tensor_utils.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
 #include "tensorflow/lite/core/subgraph.h"
 #include "tensorflow/lite/experimental/resource/initialization_status.h"
@@ -108,8 +110,14 @@ TensorView Runner::state(size_t i) const {
 Status Runner::ResetState() {
   if (!engine_ || !state_changed_) return Status::Ok();  // the state is the initial one
   tflite::Subgraph& sg = *engine_->subgraph;
-  if (sg.ResetVariableTensors() != kTfLiteOk) {
-    return Fail(ErrorCode::kRuntimeError, "cannot reset the state of " + model_->description());
+  // A variable that is also a graph input (TensorFlow's conversion of an LSTM given its initial
+  // [h, c] as inputs) holds what the caller set for this call: only the others start from zero.
+  const std::vector<int>& inputs = sg.inputs();
+  for (int v : sg.variables()) {
+    if (std::find(inputs.begin(), inputs.end(), v) != inputs.end()) continue;
+    if (tflite::ResetVariableTensor(sg.tensor(v)) != kTfLiteOk) {
+      return Fail(ErrorCode::kRuntimeError, "cannot reset the state of " + model_->description());
+    }
   }
   tflite::resource::ResourceMap& resources = sg.resources();
   for (Engine::Resource& r : engine_->resources) {

@@ -171,3 +171,39 @@ def test_reset_refuses_to_rebuild_under_a_live_view(converted, rng):
     stream.reset()
     stream(x[:, :2])
     assert view.shape == (1, 1, x.shape[2])
+
+
+def test_a_variable_state_that_is_a_graph_input_takes_the_value_set(rng):
+    """TensorFlow's own conversion of an LSTM started from graph inputs (a decoder given its
+    encoder's [h, c]) makes those inputs the fused LSTM's variable states. The runner reset its
+    variables after the inputs were set, so every call ran from zeros: 0.1-0.17 off Keras with
+    no error. The values set are the state each call starts from, as in tf.lite."""
+    from tf_models import tf_keras
+
+    keras = tf_keras()
+    keras.utils.set_random_seed(3)
+    target = keras.Input((5, 3), batch_size=1, name="target")
+    h0, c0 = keras.Input((6,), batch_size=1, name="h0"), keras.Input((6,), batch_size=1, name="c0")
+    y = keras.layers.LSTM(6, return_sequences=True)(target, initial_state=[h0, c0])
+    model = keras.Model([target, h0, c0], keras.layers.Dense(2)(y))
+    data = tf().lite.TFLiteConverter.from_keras_model(model).convert()
+    converted = tflstm.Model(data)
+    # The case: the LSTM's two variable states are the graph inputs h0 and c0.
+    assert sorted(next(k for k in ("h0", "c0") if k in s.name) for s in converted.state) == ["c0", "h0"]
+    runner = tflstm.Runner(converted)
+    interp = reference_interpreter(data)
+    by_name = {d["name"]: d["index"] for d in interp.get_input_details()}
+    for _ in range(3):  # each call from its own state, nothing carried from the one before
+        xs = {
+            "target": rng.normal(size=(1, 5, 3)).astype(np.float32),
+            "h0": rng.normal(scale=0.5, size=(1, 6)).astype(np.float32),
+            "c0": rng.normal(scale=2.0, size=(1, 6)).astype(np.float32),
+        }
+        got = runner(*[xs[next(k for k in xs if k in t.name)] for t in converted.inputs])
+        interp.reset_all_variables()
+        for name, index in by_name.items():
+            interp.set_tensor(index, xs[next(k for k in xs if k in name)])
+        interp.invoke()
+        np.testing.assert_allclose(got, interp.get_tensor(interp.get_output_details()[0]["index"]), atol=1e-6)
+        want = np.asarray(model([xs["target"], xs["h0"], xs["c0"]]))
+        np.testing.assert_allclose(got, want, atol=1e-5)
