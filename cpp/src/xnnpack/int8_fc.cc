@@ -38,8 +38,8 @@ size_t Int8FcScratchBytes(const Int8Fc& p) {
 }
 
 const Int8FcKernel* BestInt8Fc() {
-  static const Int8FcKernel* best = DotProdInt8Fc() != nullptr && rnn::Allowed(rnn::Isa::kDotProd) ? DotProdInt8Fc()
-                                                                                                     : nullptr;
+  static const Int8FcKernel* best =
+      DotProdInt8Fc() != nullptr && rnn::Allowed(rnn::Isa::kDotProd) ? DotProdInt8Fc() : nullptr;
   return best;
 }
 

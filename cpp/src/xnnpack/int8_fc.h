@@ -47,4 +47,11 @@ const Int8FcKernel* BestInt8Fc();
 // The DotProd kernel (null where the build has none).
 const Int8FcKernel* DotProdInt8Fc();
 
+#if defined(__aarch64__)
+// The DotProd product itself (on a CPU that has DotProd only): p.rows rows of x, each padded
+// with zeros to Int8FcDepth(p.depth), times the packed weights; row_add (null: none) adds a
+// value per row to its sums before the requantization (int8 BATCH_MATMUL's zero point).
+void DotProdInt8Product(const Int8Fc& p, const int32_t* packed, const int8_t* x, const int32_t* row_add, int8_t* y);
+#endif
+
 }  // namespace tflstm::xnn

@@ -1,7 +1,8 @@
 // The int8 FULLY_CONNECTED with aarch64's dot product instructions: per 16 depths, one load of
 // 16 input values per row and four 64-byte loads of a block's weights, and 16 sdot (by lane) per
-// row; tiles of up to 4 rows x 16 channels. Compiled with +dotprod; BestInt8Fc runs it only on a
-// CPU that has it.
+// row; tiles of up to 2 rows x 16 channels (4 rows' 16 accumulators and the weights made GCC 12
+// keep the accumulators on the stack). Compiled with +dotprod; BestInt8Fc runs it only on a CPU
+// that has it.
 #if defined(__aarch64__)
 #include <arm_neon.h>
 
@@ -22,12 +23,14 @@ inline int32x4_t Requantize(int32x4_t v, int32x4_t multiplier, int32x4_t left, i
 }
 
 template <int Rows>
-void Tile(const Int8Fc& p, const int32_t* block, const int8_t* x, size_t x_stride, int8_t* y, int width) {
+void Tile(const Int8Fc& p, const int32_t* block, const int8_t* x, size_t x_stride, const int32_t* row_add, int8_t* y,
+          int width) {
   const int depth = Int8FcDepth(p.depth);
   const int32x4x4_t bias = vld1q_s32_x4(block);
   int32x4_t acc[Rows][4];
   for (int r = 0; r < Rows; ++r) {
-    for (int j = 0; j < 4; ++j) acc[r][j] = bias.val[j];
+    const int32x4_t add = row_add ? vdupq_n_s32(row_add[r]) : vdupq_n_s32(0);
+    for (int j = 0; j < 4; ++j) acc[r][j] = row_add ? vaddq_s32(bias.val[j], add) : bias.val[j];
   }
   const auto* w = reinterpret_cast<const int8_t*>(block + 4 * kInt8FcBlock);
   for (int k = 0; k < depth; k += 16, w += 16 * kInt8FcBlock) {
@@ -58,9 +61,10 @@ void Tile(const Int8Fc& p, const int32_t* block, const int8_t* x, size_t x_strid
   for (int r = 0; r < Rows; ++r) {
     int16x8_t half[2];
     for (int h = 0; h < 2; ++h) {
-      const int32x4_t v0 = vaddq_s32(Requantize(acc[r][2 * h], multiplier.val[2 * h], left.val[2 * h], right.val[2 * h]), zero);
-      const int32x4_t v1 =
-          vaddq_s32(Requantize(acc[r][2 * h + 1], multiplier.val[2 * h + 1], left.val[2 * h + 1], right.val[2 * h + 1]), zero);
+      const int32x4_t v0 =
+          vaddq_s32(Requantize(acc[r][2 * h], multiplier.val[2 * h], left.val[2 * h], right.val[2 * h]), zero);
+      const int32x4_t v1 = vaddq_s32(
+          Requantize(acc[r][2 * h + 1], multiplier.val[2 * h + 1], left.val[2 * h + 1], right.val[2 * h + 1]), zero);
       half[h] = vqmovn_high_s32(vqmovn_s32(v0), v1);
     }
     // Saturated to int8, then the activation's range: TFLite's clamp in int32, then the cast.
@@ -86,25 +90,26 @@ void Run(const Int8Fc& p, const int32_t* packed, const int8_t* x, int8_t* y, int
     }
     x = scratch;
   }
-  const size_t block_ints = Int8FcBlockInts(p.depth);
-  for (int col = 0; col < p.cols; col += kInt8FcBlock, packed += block_ints) {
-    const int width = p.cols - col < kInt8FcBlock ? p.cols - col : kInt8FcBlock;
-    int row = 0;
-    const auto at = [&](int r) { return x + static_cast<size_t>(r) * depth; };
-    const auto out = [&](int r) { return y + static_cast<size_t>(r) * p.cols + col; };
-    for (; row + 4 <= p.rows; row += 4) Tile<4>(p, packed, at(row), depth, out(row), width);
-    switch (p.rows - row) {
-      case 3: Tile<3>(p, packed, at(row), depth, out(row), width); break;
-      case 2: Tile<2>(p, packed, at(row), depth, out(row), width); break;
-      case 1: Tile<1>(p, packed, at(row), depth, out(row), width); break;
-      default: break;
-    }
-  }
+  DotProdInt8Product(p, packed, x, nullptr, y);
 }
 
 const Int8FcKernel kDotProd = {"fc-int8-neon-dotprod", Run};
 
 }  // namespace
+
+void DotProdInt8Product(const Int8Fc& p, const int32_t* packed, const int8_t* x, const int32_t* row_add, int8_t* y) {
+  const int depth = Int8FcDepth(p.depth);
+  const size_t block_ints = Int8FcBlockInts(p.depth);
+  for (int col = 0; col < p.cols; col += kInt8FcBlock, packed += block_ints) {
+    const int width = p.cols - col < kInt8FcBlock ? p.cols - col : kInt8FcBlock;
+    int row = 0;
+    const auto at = [&](int r) { return x + static_cast<size_t>(r) * depth; };
+    const auto add = [&](int r) { return row_add ? row_add + r : nullptr; };
+    const auto out = [&](int r) { return y + static_cast<size_t>(r) * p.cols + col; };
+    for (; row + 2 <= p.rows; row += 2) Tile<2>(p, packed, at(row), depth, add(row), out(row), width);
+    if (row < p.rows) Tile<1>(p, packed, at(row), depth, add(row), out(row), width);
+  }
+}
 
 const Int8FcKernel* DotProdInt8Fc() { return &kDotProd; }
 
