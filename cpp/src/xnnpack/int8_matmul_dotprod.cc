@@ -18,7 +18,9 @@ namespace {
 
 constexpr int kBlock = kInt8FcBlock;
 
-size_t PackedBInts(const Int8MatMul& p) { return static_cast<size_t>((p.n + kBlock - 1) / kBlock) * Int8FcBlockInts(p.k); }
+size_t PackedBInts(const Int8MatMul& p) {
+  return static_cast<size_t>((p.n + kBlock - 1) / kBlock) * Int8FcBlockInts(p.k);
+}
 
 size_t Scratch(const Int8MatMul& p) {
   const size_t rows = static_cast<size_t>(p.m);
