@@ -249,7 +249,7 @@ TEST(Int8BatchMatMul, EveryKernelOnThisCpuIsBitExact) {
     p.out_zero = c.out_zero;
     tflite::QuantizeMultiplier(static_cast<double>(c.a_scale * c.b_scale) / c.out_scale, &p.multiplier, &p.shift);
     for (const xnn::Int8MatMulKernel* kernel : xnn::Int8MatMulsOnThisCpu()) {
-      std::vector<int16_t> scratch(xnn::Int8MatMulScratchBytes(p) / sizeof(int16_t));
+      std::vector<int16_t> scratch((kernel->scratch(p) + 1) / sizeof(int16_t));
       std::vector<int8_t> y(static_cast<size_t>(m) * cols);
       kernel->run(p, a.data(), b.data(), y.data(), scratch.data(), true);
       ASSERT_EQ(y, ref.y) << kernel->name;

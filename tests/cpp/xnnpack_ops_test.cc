@@ -3,7 +3,8 @@
 // strides, paddings, dilations, activations and quantizations. Float32 must agree within 1e-5
 // relative (XNNPACK sums in another order); int8 within one quantization step (XNNPACK
 // requantizes in float, TFLite in fixed point: a value on a rounding edge can land one step
-// apart), and almost every element exactly. Each case also checks which kernel ran the node.
+// apart), and almost every element exactly; tflstm's own int8 FULLY_CONNECTED kernel (DotProd)
+// exactly as TFLite's reference kernel. Each case also checks which kernel ran the node.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,10 +22,16 @@
 #include "tensorflow/lite/core/interpreter_builder.h"
 #include "tensorflow/lite/kernels/register.h"
 #include "tensorflow/lite/model_builder.h"
+#include "tensorflow/lite/mutable_op_resolver.h"
 #include "test_models.h"
 #include "tflstm/model.h"
 #include "tflstm/runner.h"
 #include "tflstm/tflite/op_set.h"
+#include "xnnpack/int8_fc.h"
+
+namespace tflite::ops::builtin {
+TfLiteRegistration* Register_FULLY_CONNECTED_REF();  // fully_connected.cc, not in a header
+}
 
 namespace tflstm::testing {
 namespace {
@@ -301,12 +308,18 @@ TEST(XnnpackParity, ConvOneChannel) {
 
 // --- FULLY_CONNECTED -------------------------------------------------------------------------------
 
+// The int8 quantization of a Dense op's input and output.
+struct DenseQuant {
+  int in_zero = -7, out_zero = 2;
+  float out_scale = 0.04f;
+};
+
 std::vector<char> DenseOp(int batch, int in, int out, bool int8, bool per_channel, ActivationFunctionType act,
-                          bool with_bias, std::mt19937& rng) {
+                          bool with_bias, std::mt19937& rng, const DenseQuant& dq = {}) {
   OneOp m(tflite::BuiltinOperator_FULLY_CONNECTED, int8 ? 4 : 1);
   const TensorType type = int8 ? tflite::TensorType_INT8 : tflite::TensorType_FLOAT32;
   const float in_scale = 2.0f / 255;
-  m.AddTensor("x", {batch, in}, type, int8 ? in_scale : 0.0f, int8 ? -7 : 0);
+  m.AddTensor("x", {batch, in}, type, int8 ? in_scale : 0.0f, int8 ? dq.in_zero : 0);
   int w, b = -1;
   if (int8) {
     w = m.AddConstant("w", {out, in}, tflite::TensorType_INT8, RandomInt8(static_cast<size_t>(out) * in, rng));
@@ -324,7 +337,7 @@ std::vector<char> DenseOp(int batch, int in, int out, bool int8, bool per_channe
     w = m.AddConstant("w", {out, in}, type, Random(static_cast<size_t>(out) * in, rng));
     if (with_bias) b = m.AddConstant("b", {out}, type, Random(static_cast<size_t>(out), rng));
   }
-  const int y = m.AddTensor("y", {batch, out}, type, int8 ? 0.04f : 0.0f, int8 ? 2 : 0);
+  const int y = m.AddTensor("y", {batch, out}, type, int8 ? dq.out_scale : 0.0f, int8 ? dq.out_zero : 0);
   m.op_inputs = {0, w, b};
   tflite::FullyConnectedOptionsT o;
   o.fused_activation_function = act;
@@ -348,11 +361,49 @@ TEST(XnnpackParity, FullyConnected) {
       if (int8 && !c.bias) continue;  // TFLite's int8 kernel then reads a null bias as zero too
       const std::string what = "FULLY_CONNECTED " + std::to_string(c.batch) + "x" + std::to_string(c.in) + "->" +
                                std::to_string(c.out) + " variant " + std::to_string(variant);
+      // int8 runs on tflstm's own kernel where the CPU has one (DotProd), on XNNPACK otherwise.
+      const std::string kernel = int8 && xnn::BestInt8Fc() != nullptr ? xnn::BestInt8Fc()->name : "xnnpack";
       const size_t heap = ExpectParity(DenseOp(c.batch, c.in, c.out, int8, variant == 2, c.act, c.bias, rng),
-                                       Random(static_cast<size_t>(c.batch) * c.in, rng), "xnnpack", what);
+                                       Random(static_cast<size_t>(c.batch) * c.in, rng), kernel, what);
       // The packed weights are counted (Runner::memory adds them up).
       EXPECT_GE(heap, static_cast<size_t>(c.in) * c.out * (int8 ? 1 : 4)) << what;
     }
+  }
+}
+
+// tflstm's own int8 kernel against TFLite's reference int8 kernel, bit for bit: random shapes
+// (depths on and off multiples of 16, batches over and under a tile of 4 rows, channels over
+// and under a block of 16), zero points, output scales (multipliers below and above 1), per
+// tensor and per channel, each activation.
+TEST(XnnpackParity, Int8FullyConnectedOwnKernelIsBitExact) {
+  if (xnn::BestInt8Fc() == nullptr) GTEST_SKIP() << "no own int8 FULLY_CONNECTED kernel on this CPU: XNNPACK runs it";
+  tflite::MutableOpResolver reference;
+  reference.AddBuiltin(tflite::BuiltinOperator_FULLY_CONNECTED, tflite::ops::builtin::Register_FULLY_CONNECTED_REF(), 1,
+                       12);
+  const auto tflstm = MakeOpResolver();
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> batch(1, 7), depth(1, 70), cols(1, 40), zero(-128, 127), coin(0, 1), act(0, 3);
+  std::uniform_real_distribution<float> log_scale(-5.0f, -0.5f);
+  const ActivationFunctionType acts[] = {tflite::ActivationFunctionType_NONE, tflite::ActivationFunctionType_RELU,
+                                         tflite::ActivationFunctionType_RELU6,
+                                         tflite::ActivationFunctionType_RELU_N1_TO_1};
+  for (int n = 0; n < 60; ++n) {
+    const int b = batch(rng), k = n % 10 == 0 ? 256 + depth(rng) : depth(rng), c = cols(rng);
+    const DenseQuant dq{zero(rng), zero(rng), std::pow(10.0f, log_scale(rng))};
+    const bool per_channel = coin(rng) != 0;
+    const ActivationFunctionType a = acts[act(rng)];
+    const std::string what = "FULLY_CONNECTED " + std::to_string(b) + "x" + std::to_string(k) + "->" +
+                             std::to_string(c) + (per_channel ? " per channel" : " per tensor") + " zero points " +
+                             std::to_string(dq.in_zero) + "," + std::to_string(dq.out_zero) + " output scale " +
+                             std::to_string(dq.out_scale) + " activation " + std::to_string(static_cast<int>(a));
+    SCOPED_TRACE(what);
+    const std::vector<char> model = DenseOp(b, k, c, true, per_channel, a, true, rng, dq);
+    const std::vector<float> x = Random(static_cast<size_t>(b) * k, rng, -1.5f, 1.5f);
+    const Outcome ours = Invoke(model, *tflstm, x);
+    const Outcome ref = Invoke(model, reference, x);
+    EXPECT_EQ(ours.kernel, xnn::BestInt8Fc()->name);
+    ASSERT_FALSE(ref.raw.empty());
+    ASSERT_EQ(ours.raw, ref.raw);
   }
 }
 

@@ -75,7 +75,7 @@ TfLiteStatus CreateInt8(TfLiteContext* context, TfLiteNode* node, NodeData& data
   Int8Node d;
   if (!DescribeInt8(context, node, &d)) return kTfLiteOk;
   data.own = BestInt8MatMul().name;
-  *workspace = Int8MatMulScratchBytes(d.p);
+  *workspace = BestInt8MatMul().scratch(d.p);
   return kTfLiteOk;
 }
 

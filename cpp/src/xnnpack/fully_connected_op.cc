@@ -1,16 +1,62 @@
 // FULLY_CONNECTED on XNNPACK's fully connected operator: float32, and int8 with per-tensor input
 // and output and per-tensor or per-channel symmetric weights; constant weights and bias in the
 // default layout, activation none/relu/relu6/relu_n1_to_1. Hybrid, int16, sparse or shuffled
-// weights and weights computed at run time run on TFLite's kernel.
+// weights and weights computed at run time run on TFLite's kernel. Where the CPU has DotProd,
+// tflstm's own int8 kernel (int8_fc.h) runs the int8 nodes, bit-exact with TFLite's reference.
 #include <cstdint>
+#include <vector>
 
+#include "int8_fc.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
 #include "tensorflow/lite/kernels/builtin_op_kernels.h"
+#include "tensorflow/lite/kernels/internal/quantization_util.h"
+#include "tensorflow/lite/kernels/kernel_util.h"
 #include "xnn_kernel.h"
 #include "xnn_ops.h"
 
 namespace tflstm::xnn {
 namespace {
+
+// The int8 node on tflstm's own kernel: its multipliers as TFLite's Prepare computes them
+// (per tensor from the float product of the scales, per channel from their double product),
+// the weights packed.
+TfLiteStatus CreateOwn(TfLiteContext* context, TfLiteNode* node, const Int8Params& q, size_t batch, NodeData& data,
+                       size_t* workspace) {
+  const TfLiteTensor* input = Input(context, node, 0);
+  const TfLiteTensor* weights = Input(context, node, 1);
+  const TfLiteTensor* bias = Input(context, node, 2);
+  TfLiteTensor* output = Output(context, node, 0);
+  Int8Fc& p = data.fc;
+  p.rows = static_cast<int>(batch);
+  p.cols = weights->dims->data[0];
+  p.depth = weights->dims->data[1];
+  p.out_zero = q.out_zero;
+  p.lo = q.lo;
+  p.hi = q.hi;
+  std::vector<int32_t> multipliers(static_cast<size_t>(p.cols));
+  std::vector<int> shifts(static_cast<size_t>(p.cols));
+  const auto* affine = static_cast<const TfLiteAffineQuantization*>(weights->quantization.params);
+  if (affine->scale->size > 1) {
+    for (int c = 0; c < p.cols; ++c) {
+      const double real = static_cast<double>(q.in_scale) * static_cast<double>(affine->scale->data[c]) /
+                          static_cast<double>(q.out_scale);
+      tflite::QuantizeMultiplier(real, &multipliers[static_cast<size_t>(c)], &shifts[static_cast<size_t>(c)]);
+    }
+  } else {
+    double real = 0.0;
+    if (tflite::GetQuantizedConvolutionMultipler(context, input, weights, bias, output, &real) != kTfLiteOk) {
+      return kTfLiteOk;
+    }
+    tflite::QuantizeMultiplier(real, &multipliers[0], &shifts[0]);
+    multipliers.assign(multipliers.size(), multipliers[0]);
+    shifts.assign(shifts.size(), shifts[0]);
+  }
+  PackInt8Fc(p, weights->data.int8, bias ? bias->data.i32 : nullptr, q.in_zero, multipliers, shifts, &data.packed);
+  data.heap_bytes = data.packed.size() * sizeof(int32_t);
+  data.own = BestInt8Fc()->name;
+  *workspace = Int8FcScratchBytes(p);
+  return kTfLiteOk;
+}
 
 TfLiteStatus Create(TfLiteContext* context, TfLiteNode* node, NodeData& data, pthreadpool_t pool, size_t* workspace) {
   const auto* p = static_cast<const TfLiteFullyConnectedParams*>(node->builtin_data);
@@ -48,6 +94,8 @@ TfLiteStatus Create(TfLiteContext* context, TfLiteNode* node, NodeData& data, pt
         !ChannelScales(weights, 0, static_cast<int>(out_channels), &data.scales)) {
       return kTfLiteOk;
     }
+    if (BestInt8Fc() != nullptr && out_channels > 0)
+      return CreateOwn(context, node, q, elements / in_channels, data, workspace);
     status = xnn_create_fully_connected_nc_qs8_qc8w(
         in_channels, out_channels, in_channels, out_channels, static_cast<int8_t>(q.in_zero), q.in_scale,
         data.scales.data(), weights->data.int8, bias ? bias->data.i32 : nullptr, static_cast<int8_t>(q.out_zero),
@@ -72,7 +120,16 @@ xnn_status Setup(TfLiteContext* context, TfLiteNode* node, NodeData& data, void*
   return xnn_setup_fully_connected_nc_qs8_qc8w(data.op.get(), input->data.int8, output->data.int8);
 }
 
-const OpKernel kFullyConnected = {tflite::ops::builtin::Register_FULLY_CONNECTED, Create, Setup};
+// tflstm's own int8 kernel; XNNPACK's operator otherwise.
+xnn_status Run(TfLiteContext* context, TfLiteNode* node, NodeData& data, pthreadpool_t pool) {
+  if (data.own == nullptr) return xnn_run_operator(data.op.get(), pool);
+  auto* scratch = data.workspace_bytes > 0 ? context->tensors[data.workspace].data.int8 : nullptr;
+  BestInt8Fc()->run(data.fc, data.packed.data(), Input(context, node, 0)->data.int8,
+                    Output(context, node, 0)->data.int8, scratch);
+  return xnn_status_success;
+}
+
+const OpKernel kFullyConnected = {tflite::ops::builtin::Register_FULLY_CONNECTED, Create, Setup, Run};
 
 }  // namespace
 

@@ -32,7 +32,7 @@ void PortableRun(const Int8MatMul& p, const int8_t* a, const int8_t* b, int8_t* 
   }
 }
 
-const Int8MatMulKernel kPortable = {"bmm-int8-portable", PortableRun};
+const Int8MatMulKernel kPortable = {"bmm-int8-portable", PortableRun, Int8MatMulScratchBytes};
 
 }  // namespace
 
@@ -83,12 +83,14 @@ std::vector<const Int8MatMulKernel*> Int8MatMulsOnThisCpu() {
   std::vector<const Int8MatMulKernel*> all = {&kPortable};
   if (Avx2Int8MatMul() != nullptr && rnn::CpuRuns(rnn::Isa::kAvx2)) all.push_back(Avx2Int8MatMul());
   if (NeonInt8MatMul() != nullptr && rnn::CpuRuns(rnn::Isa::kNeon)) all.push_back(NeonInt8MatMul());
+  if (DotProdInt8MatMul() != nullptr && rnn::CpuRuns(rnn::Isa::kDotProd)) all.push_back(DotProdInt8MatMul());
   return all;
 }
 
 const Int8MatMulKernel& BestInt8MatMul() {
   static const Int8MatMulKernel& best = []() -> const Int8MatMulKernel& {
     if (Avx2Int8MatMul() != nullptr && rnn::Allowed(rnn::Isa::kAvx2)) return *Avx2Int8MatMul();
+    if (DotProdInt8MatMul() != nullptr && rnn::Allowed(rnn::Isa::kDotProd)) return *DotProdInt8MatMul();
     if (NeonInt8MatMul() != nullptr && rnn::Allowed(rnn::Isa::kNeon)) return *NeonInt8MatMul();
     return kPortable;
   }();

@@ -67,8 +67,9 @@ void PackInt8BWith(const Int8MatMul& p, const int8_t* b, bool pairs, int16_t* pa
 struct Int8MatMulKernel {
   const char* name;  // as `inspect` and the profile show it: "bmm-int8-avx2", ...
   void (*run)(const Int8MatMul& p, const int8_t* a, const int8_t* b, int8_t* out, int16_t* scratch, bool pack_b);
+  size_t (*scratch)(const Int8MatMul& p);  // the scratch one call needs, in bytes
 };
-// The scratch one call needs, in bytes.
+// The scratch of the kernels that pack both operands into int16 (portable, AVX2, NEON).
 size_t Int8MatMulScratchBytes(const Int8MatMul& p);
 
 // The best kernel for this CPU (TFLSTM_LSTM_ISA=portable limits it as it limits the recurrent
@@ -79,5 +80,6 @@ std::vector<const Int8MatMulKernel*> Int8MatMulsOnThisCpu();
 // The kernels of each instruction set (null where the build has none).
 const Int8MatMulKernel* Avx2Int8MatMul();
 const Int8MatMulKernel* NeonInt8MatMul();
+const Int8MatMulKernel* DotProdInt8MatMul();  // aarch64 DotProd, on int8_fc.h's product
 
 }  // namespace tflstm::xnn

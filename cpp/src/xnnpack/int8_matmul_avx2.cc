@@ -115,7 +115,7 @@ void Run(const Int8MatMul& p, const int8_t* a, const int8_t* b, int8_t* out, int
   if (block < blocks) Rows<1>(p, pa, pb, block, requant, out);
 }
 
-const Int8MatMulKernel kAvx2 = {"bmm-int8-avx2", Run};
+const Int8MatMulKernel kAvx2 = {"bmm-int8-avx2", Run, Int8MatMulScratchBytes};
 
 }  // namespace
 

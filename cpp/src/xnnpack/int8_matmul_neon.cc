@@ -95,7 +95,7 @@ void Run(const Int8MatMul& p, const int8_t* a, const int8_t* b, int8_t* out, int
   }
 }
 
-const Int8MatMulKernel kNeon = {"bmm-int8-neon", Run};
+const Int8MatMulKernel kNeon = {"bmm-int8-neon", Run, Int8MatMulScratchBytes};
 
 }  // namespace
 

@@ -229,7 +229,7 @@ const char* KernelName(const TfLiteContext*, const TfLiteNode* node) {
 
 size_t HeapBytes(const TfLiteNode& node) {
   const auto* data = static_cast<const NodeData*>(node.user_data);
-  return data != nullptr && data->op ? data->heap_bytes : 0;
+  return data != nullptr && (data->op || data->own != nullptr) ? data->heap_bytes : 0;
 }
 
 void RegisterFamily() {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "int8_fc.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
 #include "tensorflow/lite/core/c/common.h"
 
@@ -32,11 +33,16 @@ struct NodeData {
   Operator op;                // null: TFLite's kernel runs the node, unless `own` is set
   const char* own = nullptr;  // tflstm's own kernel (its name) runs the node, on no XNNPACK operator
   std::shared_ptr<Threadpool> pool;
-  size_t heap_bytes = 0;  // what XNNPACK allocated for the operator (packed weights, indirection)
+  // What XNNPACK allocated for the operator (packed weights, indirection), or what tflstm's own
+  // kernel packed.
+  size_t heap_bytes = 0;
+
   size_t workspace_bytes = 0;
   std::vector<const void*> bound;  // the pointers of the last setup: set up again when one moves
   std::vector<const void*> now;    // (scratch for comparing them)
   std::vector<float> scales;       // per-channel weight scales an operator reads at creation
+  std::vector<int32_t> packed;     // what tflstm's own kernel packed at prepare (int8_fc.h)
+  Int8Fc fc;                       // and what it multiplies
 };
 
 // Whether XNNPACK runs on this CPU (initialised once; false where it cannot, e.g. Arm without
