@@ -29,8 +29,9 @@ struct HybridKernels {
   const char* name;
   DotFn dot;  // any int8 values, w row-major
   // For w in [-127, 127], as TF's converter writes them: the instruction set's faster product
-  // (AVX2's maddubs) over w as narrow_layout rearranged it once (rows a multiple of 8; null:
-  // kept row-major), else `dot`.
+  // (AVX2's maddubs, NEON's paired vmlal, DotProd's sdot by element) over w as narrow_layout
+  // rearranged it once (hybrid_lstm_layout.h's blocks; rows a multiple of 8; null: kept
+  // row-major), else `dot`.
   void (*narrow_layout)(const int8_t* row_major, int rows, int cols, int8_t* out);
   DotFn dot_narrow;
   // out[p] = in[p] + (dot[p] - sums[p] * offset) * (q_scale * w_scale[p]) for p < rows (a multiple of

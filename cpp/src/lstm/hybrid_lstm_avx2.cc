@@ -6,9 +6,6 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
-#include <algorithm>
-#include <cstring>
-
 #include "hybrid_lstm_impl.h"
 #include "hybrid_lstm_narrow.h"
 
@@ -50,22 +47,6 @@ struct Avx2 {
     return _mm_cvtss_f32(_mm_max_ss(h, _mm_shuffle_ps(h, h, 1)));
   }
 };
-
-// NarrowLayout puts the rows in the order of hybrid_lstm_narrow.h.
-void NarrowLayout(const int8_t* w, int rows, int cols, int8_t* out) {
-  for (int r0 = 0; r0 < rows; r0 += kBlockGroups * kGroupRows) {
-    const int groups = std::min(kBlockGroups, (rows - r0) / kGroupRows);
-    int8_t* block = out + static_cast<size_t>(r0) * cols;
-    for (int c = 0; c < cols / 4; ++c) {
-      for (int g = 0; g < groups; ++g) {
-        for (int i = 0; i < kGroupRows; ++i) {
-          std::memcpy(block + (static_cast<size_t>(c * groups + g) * kGroupRows + i) * 4,
-                      w + static_cast<size_t>(r0 + g * kGroupRows + i) * cols + c * 4, 4);
-        }
-      }
-    }
-  }
-}
 
 // The multiply and the add below are fused only where the build's baseline has FMA (this file
 // adds no -mfma), as the compiler does for TFLite's scalar code under the same flags.

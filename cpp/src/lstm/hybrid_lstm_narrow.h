@@ -1,4 +1,4 @@
-// The hybrid LSTM's narrow int8 product on 256-bit vectors (hybrid_lstm_avx2.cc's layout), over a
+// The hybrid LSTM's narrow int8 product on 256-bit vectors (hybrid_lstm_layout.h's layout), over a
 // product P: P::Add(acc, |x|, w * sign(x)) adds the products of four columns into each int32
 // lane. AVX2's pmaddubsw + pmaddwd and AVX-512 VNNI's vpdpbusd are the two. Include it only from
 // files compiled with -mavx2.
@@ -10,15 +10,18 @@
 #include <cstdint>
 #include <cstring>
 
+#include "hybrid_lstm_layout.h"
+
 namespace tflstm::lstm {
 namespace {
 
-// The narrow product's layout: 8 rows x 4 columns per 32 bytes (row i at bytes 4i..4i+3), so
-// that one broadcast of 4 input bytes serves 8 rows and each row's sum ends in its own lane, with
-// no horizontal additions. Rows come in blocks of up to kBlockGroups such groups, one pass of
-// accumulators each; within a block, the groups of columns 0-3 come first, then 4-7, and so on.
+// The narrow product's layout (hybrid_lstm_layout.h): 8 rows x 4 columns per 32 bytes, blocks of
+// up to 8 such groups, one pass of accumulators each.
 constexpr int kGroupRows = 8;
 constexpr int kBlockGroups = 8;
+inline void NarrowLayout(const int8_t* w, int rows, int cols, int8_t* out) {
+  BlockedLayout<kGroupRows, kBlockGroups>(w, rows, cols, out);
+}
 
 // G groups of 8 rows: out[0 .. 8G) for one input vector x.
 template <class P, int G>

@@ -1,8 +1,14 @@
-// The hybrid LSTM's int8 products with NEON (aarch64 and armhf): vmull_s8 per half and
-// vpadal into int32, exact for any int8 values (-128 included, which vmlal pairs would not be).
+// The hybrid LSTM's int8 products with NEON (aarch64 and armhf). Any weights: row by row,
+// vmull_s8 per half and vpadal into int32, exact for any int8 values (-128 included, which vmlal
+// pairs would not be). Weights in [-127, 127], as TF's converter writes them: blocked
+// (hybrid_lstm_blocked_neon.h), two int8 products per int16 lane (vmull then vmlal) before one
+// vpadal, exact since |w x| <= 127 * 128 and two of them stay below 2^15.
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
 #include <arm_neon.h>
 
+#include <cstring>
+
+#include "hybrid_lstm_blocked_neon.h"
 #include "hybrid_lstm_impl.h"
 
 namespace tflstm::lstm {
@@ -49,6 +55,67 @@ struct Neon {
   }
 };
 
+// DotBlocked's products for weights in [-127, 127]. A group's 16 bytes are 4 rows x 4 columns;
+// vmull of its low 8 bytes (rows 0-1) by x[4c..4c+3] twice gives 8 int16 products, vmlal adds
+// those of the next 4 columns to them, and vpadal adds adjacent lanes into int32: lanes (row 0,
+// columns 0-1), (row 0, columns 2-3), (row 1, ...), the high 8 bytes (rows 2-3) likewise into a
+// second vector. One vpadd per group at the end gives the 4 rows' sums.
+struct NeonPairs {
+#if defined(__aarch64__)
+  static constexpr int kPass = 8;  // 16 accumulators of 32 registers
+#else
+  static constexpr int kPass = 4;  // 8 accumulators, 2 x, 2 weights, 2 products: 16 registers
+#endif
+  static int8x16_t Broadcast4(const int8_t* x) {  // x[0..4) in every 32-bit lane
+    int32_t x4;
+    std::memcpy(&x4, x, sizeof x4);
+    return vreinterpretq_s8_s32(vdupq_n_s32(x4));
+  }
+  static int16x8_t MulHigh(int8x16_t w, int8x16_t x) {
+#if defined(__aarch64__)
+    return vmull_high_s8(w, x);
+#else
+    return vmull_s8(vget_high_s8(w), vget_high_s8(x));
+#endif
+  }
+  static int16x8_t MulAddHigh(int16x8_t acc, int8x16_t w, int8x16_t x) {
+#if defined(__aarch64__)
+    return vmlal_high_s8(acc, w, x);
+#else
+    return vmlal_s8(acc, vget_high_s8(w), vget_high_s8(x));
+#endif
+  }
+  template <int G>
+  static void Groups(const int8_t* w, size_t stride, int cols, const int8_t* x, int32_t* out) {
+    int32x4_t lo[G], hi[G];  // rows 0-1 and 2-3 of each group, two lanes a row
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) lo[g] = hi[g] = vdupq_n_s32(0);
+    const int8_t* wc = w;
+    for (int c = 0; c < cols; c += 8, wc += 2 * stride) {
+      const int8x16_t x0 = Broadcast4(x + c), x1 = Broadcast4(x + c + 4);
+#pragma GCC unroll 8
+      for (int g = 0; g < G; ++g) {
+        const int8x16_t w0 = vld1q_s8(wc + 16 * g), w1 = vld1q_s8(wc + stride + 16 * g);
+        lo[g] =
+            vpadalq_s16(lo[g], vmlal_s8(vmull_s8(vget_low_s8(w0), vget_low_s8(x0)), vget_low_s8(w1), vget_low_s8(x1)));
+        hi[g] = vpadalq_s16(hi[g], MulAddHigh(MulHigh(w0, x0), w1, x1));
+        // Two groups at a time: else GCC loads every group's weights first and, with their
+        // products, runs out of registers and spills accumulators.
+        if (g % 2 == 1) asm volatile("" ::: "memory");
+      }
+    }
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+#if defined(__aarch64__)
+      vst1q_s32(out + 4 * g, vpaddq_s32(lo[g], hi[g]));
+#else
+      vst1q_s32(out + 4 * g, vcombine_s32(vpadd_s32(vget_low_s32(lo[g]), vget_high_s32(lo[g])),
+                                          vpadd_s32(vget_low_s32(hi[g]), vget_high_s32(hi[g]))));
+#endif
+    }
+  }
+};
+
 // QuantizeScalar 4 at a time, the same operations in the same order.
 void Quantize(const float* x, int n, float inv, float zero, float lo, float hi, int8_t* q) {
   const float32x4_t vinv = vdupq_n_f32(inv), vzero = vdupq_n_f32(zero);
@@ -75,7 +142,8 @@ void Quantize(const float* x, int n, float inv, float zero, float lo, float hi, 
 }  // namespace
 
 const HybridKernels& NeonHybridKernels() {
-  return HybridKernelsFor<Neon>(rnn::Isa::kNeon, nullptr, &Dot<Neon>, &AccumulateScalar, &MinMaxLanes<Neon>, &Quantize);
+  return HybridKernelsFor<Neon>(rnn::Isa::kNeon, &NeonBlockedLayout, &DotBlocked<NeonPairs>, &AccumulateScalar,
+                                &MinMaxLanes<Neon>, &Quantize);
 }
 
 }  // namespace tflstm::lstm
