@@ -146,7 +146,9 @@ def placeholder(spec: GruSpec | LstmSpec | Any, index: int) -> Any:
                 y = y + tf.expand_dims(h0, 1)
             if isinstance(mask, (list, tuple)):  # a mask of each input: x's
                 mask = mask[0]
-            if (mask is not None) != getattr(spec, "mask", False):
+            # (Called without its mask too when TensorFlow traces the layer on its own for a
+            # SavedModel; a GRU that emit then finds without its mask's product is refused there.)
+            if mask is not None and not getattr(spec, "mask", False):
                 raise UnsupportedLayerError(
                     f"GRU '{spec.name}' is called both with and without a mask; tflstm converts a shared GRU "
                     "called the same way each time"

@@ -140,6 +140,11 @@ class RecurrentTwins:
         """A Keras mask reaches only a fused GRU (UnsupportedLayerError otherwise)."""
         if self.masked and (kind != "GRU" or spec is None):
             raise UnsupportedLayerError(f"{_describe(layer)} is given a Keras mask: {MASK_HELP}")
+        if self.masked and getattr(spec, "return_state", False):
+            raise UnsupportedLayerError(
+                f"{_describe(layer)} is given a Keras mask and returns its state: tflstm's fused GRU converts "
+                "the one or the other; return the sequence (return_sequences=True) and take the state from it"
+            )
 
     @staticmethod
     def builtin_lstm(kind: str, gate: str | None, activation: str) -> bool:

@@ -30,7 +30,8 @@ constexpr int kCases = 30;
 #endif
 
 // The masked GRU of `s` (x, [h0], mask) by the unmasked op: each row's kept steps run as one
-// batch-1 sequence from the row's initial state; y in the layout of `s`, h the final states.
+// batch-1 sequence from the row's initial state (a variable's: the state carried from the last
+// invoke, which continues its sequence); y in the layout of `s`, h the final states.
 void Reference(const GruSpec& s, const testing::GruWeightsF& w, const std::vector<float>& x,
                const std::vector<float>& h0, const std::vector<uint8_t>& keep, std::vector<float>& y,
                std::vector<float>& h) {
@@ -65,8 +66,9 @@ void Reference(const GruSpec& s, const testing::GruWeightsF& w, const std::vecto
       ys.assign(in.typed_output_tensor<float>(0), in.typed_output_tensor<float>(0) + kept.size() * U);
       std::copy_n(in.typed_output_tensor<float>(1), U, h.begin() + b * U);
     }
-    size_t k = 0;
+    size_t k = 0;  // a variable's state continues a sequence, whose last output it is
     std::vector<float> previous(U, 0.0f);
+    if (!s.initial_state) std::copy_n(h0.begin() + b * U, U, previous.begin());
     for (int t = 0; t < s.time; ++t) {
       float* out = y.data() + row(t, b) * U;
       if (keep[row(t, b)]) {

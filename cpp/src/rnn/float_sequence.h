@@ -18,7 +18,7 @@ namespace tflstm::rnn {
 // The node's input 0 into output 0, the state h ([batch, units]) from and into `state`: project(x,
 // count, gx) projects `count` input rows from x, step(gx, gx_batch_stride, h_prev, h_next) runs
 // one step. Temporary 0 holds shape.ChunkRows() projected rows, temporary 1 2 * batch * stride
-// floats (then the step's own scratch). A masked step (`mask`) keeps a row's h.
+// floats (then the step's own scratch). A masked step (`mask`) keeps a row's h (step_mask.h).
 template <class Project, class Step>
 TfLiteStatus InvokeFloatLayer(TfLiteContext* context, TfLiteNode* node, const StateOperands& state,
                               const SequenceShape& shape, int n_input, int units, size_t stride, Project&& project,
@@ -41,8 +41,15 @@ TfLiteStatus InvokeFloatLayer(TfLiteContext* context, TfLiteNode* node, const St
         for (int b = 0; b < shape.batch; ++b) {
           std::memcpy(out + shape.Row(t, b) * n, h_next + b * stride, n * sizeof(float));
         }
-        mask.Apply(shape, t, out, n,
-                   [&](int b) { std::memcpy(h_next + b * stride, h_prev + b * stride, n * sizeof(float)); });
+        mask.Apply(
+            shape, t, out, n, [&](int b) { std::memcpy(h_next + b * stride, h_prev + b * stride, n * sizeof(float)); },
+            [&](int b, float* y) {  // a carried state continues its sequence: h is its last output
+              if (state.variable != nullptr) {
+                std::memcpy(y, h_next + b * stride, n * sizeof(float));
+              } else {
+                std::fill(y, y + n, 0.0f);
+              }
+            });
         std::swap(h_prev, h_next);
       });
   if (state.variable != nullptr) CopyRows(h_prev, stride, state.variable, n, shape.batch, n);

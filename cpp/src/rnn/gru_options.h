@@ -16,8 +16,10 @@
 //             FLOAT32 (a step is kept where it is true / not 0), as a Keras mask (Masking,
 //             Embedding(mask_zero=True)) reaches the layer: at a masked step a row keeps its h
 //             (and the final state keeps it), and its output row is Keras's: zeros with
-//             "zero_output_for_mask", else the row's previous output (zeros before the first step);
-//             with go_backwards the mask comes reversed with the sequence, as Keras reverses it
+//             "zero_output_for_mask", else the row's previous output: zeros before the first step
+//             from an initial state (input 6), the carried h from a variable (input 5: an invoke
+//             continues the sequence, as a Stream's steps do; h is zeros after a reset); with
+//             go_backwards the mask comes reversed with the sequence, as Keras reverses it
 //   output  0 [batch, time, units] ([time, batch, units]): h after every step
 //           1 (version 2, optional) final state [batch, units], float32: h after the last step
 //             (Keras's return_state; with go_backwards, after the last step of the reversed

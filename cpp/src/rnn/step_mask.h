@@ -1,8 +1,10 @@
 // A Keras mask over a recurrent op's steps (TFLSTM_GRU's input 7; the LSTM op can take the same):
 // at a masked step a row keeps its state, and its output row is Keras's (backend rnn's
 // compute_masked_output): zeros with zero_output_for_mask, else the row's previous output, zeros
-// before the first step. Applied after each step on the states the kernels wrote, so that every
-// instruction set and the hybrid kernel get it alike.
+// before the first step of a sequence. A state carried from invoke to invoke (a Stream) continues
+// the sequence: its previous output is then the carried state (a GRU's output after a kept step is
+// its state, and a reset state is zeros). Applied after each step on the states the kernels wrote,
+// so that every instruction set and the hybrid kernel get it alike.
 #pragma once
 
 #include <algorithm>
@@ -33,17 +35,21 @@ struct StepMask {
   }
 
   // After step t: for each masked row b of `shape`, restore(b) gives the row back its state,
-  // and its output row in `out` (`n` elements a row, rows as shape.Row) becomes Keras's.
-  template <class T, class Restore>
-  void Apply(const SequenceShape& shape, int t, T* out, size_t n, Restore&& restore) const {
+  // and its output row in `out` (`n` elements a row, rows as shape.Row) becomes Keras's: zeros, or
+  // the row's output at step t - 1; at step 0, first(b, y) writes the output before the invoke
+  // (zeros where the invoke starts a sequence, the carried state where it continues one).
+  template <class T, class Restore, class First>
+  void Apply(const SequenceShape& shape, int t, T* out, size_t n, Restore&& restore, First&& first) const {
     if (!Present()) return;
     for (int b = 0; b < shape.batch; ++b) {
       const size_t row = shape.Row(t, b);
       if (Keeps(row)) continue;
       restore(b);
       T* y = out + row * n;
-      if (zero_output || t == 0) {
+      if (zero_output) {
         std::fill(y, y + n, T(0));
+      } else if (t == 0) {
+        first(b, y);
       } else {
         std::memcpy(y, out + shape.Row(t - 1, b) * n, n * sizeof(T));
       }
