@@ -170,8 +170,10 @@ TEST(GruOp, MaskOperandsThatBreakTheContractAreRefused) {
     }
     return *m.subgraphs[0]->tensors[0];
   };
-  testing::ExpectRefused(edited([&](tflite::ModelT& m) { mask_tensor(m).shape = {2, 4}; }), "TFLSTM_GRU",
-                         "input 7 (mask) has shape [2, 4]; it must be [2, 5] (batch, time)");
+  testing::ExpectRefused(edited([&](tflite::ModelT& m) {
+                           mask_tensor(m).shape = {2, 4};
+                         }),
+                         "TFLSTM_GRU", "input 7 (mask) has shape [2, 4]; it must be [2, 5] (batch, time)");
   testing::ExpectRefused(edited([&](tflite::ModelT& m) { mask_tensor(m).type = tflite::TensorType_INT32; }),
                          "TFLSTM_GRU", "input 7 (mask) is neither BOOL nor FLOAT32");
   testing::ExpectRefused(edited([&](tflite::ModelT& m) {

@@ -1,9 +1,9 @@
-"""Keras masks into tflstm's fused GRU (TFLSTM_GRU options version 3): Embedding(mask_zero=True)
+"""Keras masks into tflstm's fused GRU (TFLSTM_GRU options version 3): Embedding(mask_zero)
 and Masking ahead of GRUs (the last step or the sequence, go_backwards, zero_output_for_mask,
 Bidirectional, a stacked pair the mask reaches both of), Keras 3 and tf_keras, converted with
 every GRU fused and run on tflstm's runtime against Keras on right-padded batches of varied
-lengths (converted at that batch size) (a row padded throughout too), in float32, float16 and dynamic; a Stream over padded
-steps; and the layers a mask still stops, refused by name.
+lengths (converted at that batch size; a row padded throughout too), in float32, float16 and
+dynamic; a Stream over padded steps; and the layers a mask still stops, refused by name.
 
 Bounds, relative to the largest Keras output (at least 1), as test_convert_gru.py's: float32
 1e-4, float16 1e-2, dynamic 5e-2."""
@@ -52,13 +52,25 @@ def assert_matches(data: bytes, model, x: np.ndarray, mode: str = "float32") -> 
     assert err <= BOUND[mode] * scale, f"{mode}: {err:.3g} from Keras"
 
 
-def text_gru(flavor: str, **gru) -> object:
+def assert_fused_and_matches(model, x: np.ndarray, grus: int, mode: str = "float32") -> None:
+    """`model` converts at the batch of `x` with `grus` fused GRUs, and matches Keras on `x`."""
+    data = tflstm.convert(model, mode, batch_size=len(x))
+    assert count_gru_ops(data) == grus
+    assert_matches(data, model, x, mode)
+
+
+def embedded(flavor: str, seed: int, width: int = 6):
+    """Keras's layers, a token-id input and its Embedding(mask_zero=True)."""
     keras = keras_of(flavor)
-    keras.utils.set_random_seed(5)
-    L = keras.layers
+    keras.utils.set_random_seed(seed)
     ids = keras.Input((None,), dtype="int32", name="ids")
-    h = L.GRU(12, name="gru", **gru)(L.Embedding(VOCAB, 8, mask_zero=True, name="embed")(ids))
-    y = h if gru.get("return_sequences") else L.Dense(3, name="head")(h)
+    return keras, ids, keras.layers.Embedding(VOCAB, width, mask_zero=True, name="embed")(ids)
+
+
+def text_gru(flavor: str, **gru) -> object:
+    keras, ids, e = embedded(flavor, 5, 8)
+    h = keras.layers.GRU(12, name="gru", **gru)(e)
+    y = h if gru.get("return_sequences") else keras.layers.Dense(3, name="head")(h)
     return keras.Model(ids, y, name=f"{flavor}_text_gru")
 
 
@@ -75,10 +87,7 @@ GRU_SETTINGS = {
 @pytest.mark.parametrize("flavor", ["keras3", "tf_keras"])
 @pytest.mark.parametrize("case", list(GRU_SETTINGS))
 def test_embedding_mask_zero_into_a_gru_matches_keras_on_a_padded_batch(flavor, case):
-    model = text_gru(flavor, **GRU_SETTINGS[case])
-    data = tflstm.convert(model, "float32", batch_size=len(LENGTHS))
-    assert count_gru_ops(data) == 1
-    assert_matches(data, model, padded_ids())
+    assert_fused_and_matches(text_gru(flavor, **GRU_SETTINGS[case]), padded_ids(), 1)
 
 
 @pytest.mark.parametrize("flavor", ["keras3", "tf_keras"])
@@ -88,10 +97,7 @@ def test_masking_into_a_gru_matches_keras(flavor):
     L = keras.layers
     x = keras.Input((None, F))
     h = L.GRU(10, return_sequences=True)(L.Masking(mask_value=0.0)(x))
-    model = keras.Model(x, h)
-    data = tflstm.convert(model, "float32", batch_size=len(LENGTHS))
-    assert count_gru_ops(data) == 1
-    assert_matches(data, model, padded_features())
+    assert_fused_and_matches(keras.Model(x, h), padded_features(), 1)
 
 
 @pytest.mark.parametrize("flavor", ["keras3", "tf_keras"])
@@ -99,45 +105,26 @@ def test_masking_into_a_gru_matches_keras(flavor):
 def test_bidirectional_gru_over_a_mask(flavor, sequences):
     """Keras reverses the mask with the backward half's sequence, and Bidirectional sets
     zero_output_for_mask to return_sequences on both halves."""
-    keras = keras_of(flavor)
-    keras.utils.set_random_seed(7)
+    keras, ids, e = embedded(flavor, 7)
     L = keras.layers
-    ids = keras.Input((None,), dtype="int32")
-    h = L.Bidirectional(L.GRU(9, return_sequences=sequences), merge_mode="concat")(
-        L.Embedding(VOCAB, 6, mask_zero=True)(ids)
-    )
-    model = keras.Model(ids, h)
-    data = tflstm.convert(model, "float32", batch_size=len(LENGTHS))
-    assert count_gru_ops(data) == 2
-    assert_matches(data, model, padded_ids())
+    h = L.Bidirectional(L.GRU(9, return_sequences=sequences), merge_mode="concat")(e)
+    assert_fused_and_matches(keras.Model(ids, h), padded_ids(), 2)
 
 
 @pytest.mark.parametrize("flavor", ["keras3", "tf_keras"])
 def test_a_stacked_pair_of_grus_both_take_the_mask(flavor):
-    keras = keras_of(flavor)
-    keras.utils.set_random_seed(8)
+    keras, ids, e = embedded(flavor, 8)
     L = keras.layers
-    ids = keras.Input((None,), dtype="int32")
-    h = L.GRU(10, return_sequences=True, name="lower")(L.Embedding(VOCAB, 6, mask_zero=True)(ids))
-    h = L.GRU(7, reset_after=False, name="upper")(h)
-    model = keras.Model(ids, L.Dense(2)(h))
-    data = tflstm.convert(model, "float32", batch_size=len(LENGTHS))
-    assert count_gru_ops(data) == 2
-    assert_matches(data, model, padded_ids())
+    h = L.GRU(7, reset_after=False, name="upper")(L.GRU(10, return_sequences=True, name="lower")(e))
+    assert_fused_and_matches(keras.Model(ids, L.Dense(2)(h)), padded_ids(), 2)
 
 
 @pytest.mark.parametrize("mode", ["float16", "dynamic"])
 def test_quantized_modes_keep_the_mask_within_their_bounds(mode):
-    keras = keras_of("keras3")
-    keras.utils.set_random_seed(9)
+    keras, ids, e = embedded("keras3", 9, 8)
     L = keras.layers
-    ids = keras.Input((None,), dtype="int32")
-    h = L.GRU(24, return_sequences=True)(L.Embedding(VOCAB, 8, mask_zero=True)(ids))
-    h = L.Bidirectional(L.GRU(8))(h)
-    model = keras.Model(ids, L.Dense(3)(h))
-    data = tflstm.convert(model, mode, batch_size=len(LENGTHS))
-    assert count_gru_ops(data) == 3
-    assert_matches(data, model, padded_ids(), mode)
+    h = L.Bidirectional(L.GRU(8))(L.GRU(24, return_sequences=True)(e))
+    assert_fused_and_matches(keras.Model(ids, L.Dense(3)(h)), padded_ids(), 3, mode)
 
 
 def test_a_stream_keeps_the_state_over_padded_steps():
@@ -156,24 +143,20 @@ def test_a_stream_keeps_the_state_over_padded_steps():
 
 @pytest.mark.parametrize("layer", ["LSTM", "SimpleRNN"])
 def test_a_mask_into_another_recurrent_layer_is_refused_by_name(layer):
-    keras = keras_of("keras3")
-    L = keras.layers
-    ids = keras.Input((None,), dtype="int32")
-    h = getattr(L, layer)(6, name="masked_rnn")(L.Embedding(VOCAB, 4, mask_zero=True)(ids))
-    with pytest.raises(UnsupportedLayerError, match="masked_rnn.*Keras mask"):
+    keras, ids, e = embedded("keras3", 10)
+    h = getattr(keras.layers, layer)(6, name="masked_rnn")(e)
+    with pytest.raises(UnsupportedLayerError, match=r"masked_rnn.*Keras mask"):
         tflstm.convert(keras.Model(ids, h), "float32")
 
 
 def test_a_mask_into_an_unfused_gru_is_refused_by_name():
     model = text_gru("tf_keras")
-    with pytest.raises(UnsupportedLayerError, match="'gru'.*Keras mask"):
+    with pytest.raises(UnsupportedLayerError, match=r"'gru'.*Keras mask"):
         tflstm.convert(model, "float32", portable=True, timesteps=8)
 
 
 def test_a_masked_gru_returning_its_state_is_refused_by_name():
-    keras = keras_of("keras3")
-    L = keras.layers
-    ids = keras.Input((None,), dtype="int32")
-    seq, state = L.GRU(6, return_state=True, name="stateful_gru")(L.Embedding(VOCAB, 4, mask_zero=True)(ids))
-    with pytest.raises(UnsupportedLayerError, match="stateful_gru.*returns its state"):
+    keras, ids, e = embedded("keras3", 11)
+    seq, state = keras.layers.GRU(6, return_state=True, name="stateful_gru")(e)
+    with pytest.raises(UnsupportedLayerError, match=r"stateful_gru.*returns its state"):
         tflstm.convert(keras.Model(ids, [seq, state]), "float32")
