@@ -59,14 +59,8 @@ from .keras_graph import (
     tf_keras,
 )
 from .rebuild_check import check_same_outputs
-from .recurrent_twins import FusedLstm, RecurrentTwins
+from .recurrent_twins import MASK_HELP, FusedLstm, RecurrentTwins
 
-_MASK_HELP = (
-    "a Keras mask makes every recurrent layer a per-step loop with a data-dependent stop, which "
-    "TFLite's fused LSTM cannot express. Remove the mask (Masking, Embedding(mask_zero=True)) and "
-    "feed fixed-length windows, or keep the mask out of the exported model and run the shorter "
-    "sequence itself: the runtime resizes to any length"
-)
 # Activations whose definition differs between tf_keras (Keras 2) and Keras 3 (KERAS3_HARD_SIGMOID):
 # the rebuilt layer computes the source's. Keras 2: clip(0.2 x + 0.5, 0, 1); Keras 3: relu6(x + 3) / 6.
 # Keyword arguments Keras records on a call that mean nothing to the rebuilt graph.
@@ -127,6 +121,7 @@ class _Rebuilder(RecurrentTwins):
         # fuse_grus: GRUs the fused op computes become placeholders (as real GRUs when faithful).
         self.gru = gru_stand_ins.GruStandIns(fuse_grus)
         self.given_state = False  # the layer being rebuilt is called with a state from other layers
+        self.masked = False  # a Keras mask reaches the layer being rebuilt (tf_keras recomputes it)
         self.leaf = _tensor_types()
         self.twins: dict[int, Any] = {}
         self.pending_weights: list[tuple[Any, list[np.ndarray], Any]] = []
@@ -218,6 +213,7 @@ class _Rebuilder(RecurrentTwins):
                 args, kwargs = node.arguments.args, dict(node.arguments.kwargs)
             else:
                 args, kwargs = node.call_args, dict(node.call_kwargs)
+            _drop_implicit_mask(args, kwargs)
             args = _map(args, lambda x: self.tensor(x, memo, known), self.leaf)
             kwargs = {k: _map(v, lambda x: self.tensor(x, memo, known), self.leaf) for k, v in kwargs.items()}
             memo[key] = _flatten(self.call(op, args, kwargs), self.leaf[1:])
@@ -227,7 +223,10 @@ class _Rebuilder(RecurrentTwins):
         """`op` called on rebuilt tensors: a layer's twin, a model inlined or run."""
         kwargs = {k: v for k, v in kwargs.items() if k not in _CALL_NOISE and not (k == "mask" and v is None)}
         if "mask" in kwargs:
-            raise UnsupportedLayerError(f"{_describe(op)} is called with a mask: {_MASK_HELP}")
+            raise UnsupportedLayerError(
+                f"{_describe(op)} is called with a mask other layers compute; tflstm converts the masks of "
+                f"Masking and Embedding(mask_zero=True) layers. {MASK_HELP}"
+            )
         if _is_functional(op):  # a nested model is inlined, its layers shared with every other call
             flat = _flatten(args, self.leaf[1:])
             outs = self.graph(op, flat)
@@ -235,6 +234,8 @@ class _Rebuilder(RecurrentTwins):
         if isinstance(op, _model_classes()):
             return self.subclassed(op, args[0] if len(args) == 1 else args, kwargs)
         self.given_state = self.called_with_state(op, args, kwargs)
+        first = _flatten(args, self.leaf[1:])
+        self.masked = bool(first) and getattr(first[0], "_keras_mask", None) is not None
         self.steps = _time_steps(args, self.leaf[1:])
         twin = self.twin(op)
         try:
@@ -286,8 +287,6 @@ class _Rebuilder(RecurrentTwins):
     def make_twin(self, layer: Any) -> Any:
         kind = type(layer).__name__
         L = self.keras.layers
-        if kind == "Masking" or (kind == "Embedding" and layer.get_config().get("mask_zero")):
-            raise UnsupportedLayerError(f"{_describe(layer)}: {_MASK_HELP}")
         if kind in ("LSTM", "GRU", "SimpleRNN"):
             return self.recurrent(layer, kind, layer.get_config(), layer.get_weights())
         if kind == "RNN":
@@ -378,6 +377,25 @@ class _Rebuilder(RecurrentTwins):
     def fused_ops(self) -> int:
         """One fused op per LSTM direction and call."""
         return sum(ops * len(twin._inbound_nodes) for twin, ops in self.recurrent_twins)
+
+
+def _drop_implicit_mask(args: Any, kwargs: dict[str, Any]) -> None:
+    """Drops the mask Keras 3 records on a call when it is the one its input carries (Masking's,
+    Embedding(mask_zero=True)'s, passed on by the layers between): the rebuilt tf_keras layers
+    compute and pass on the same mask themselves."""
+    mask = kwargs.get("mask")
+    if mask is None:
+        return
+    first = args[0] if args else None
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    if isinstance(mask, (list, tuple)):
+        flat = args[0] if args and isinstance(args[0], (list, tuple)) else args
+        implicit = all(m is None or m is getattr(a, "_keras_mask", None) for m, a in zip(mask, flat, strict=False))
+    else:
+        implicit = mask is getattr(first, "_keras_mask", None)
+    if implicit:
+        del kwargs["mask"]
 
 
 def _build(

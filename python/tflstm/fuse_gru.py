@@ -5,7 +5,9 @@ gate order), input and recurrent biases [3 * units] or absent, the hidden state 
 tensor; options a FlexBuffers map {"version": 1, "reset_after", "time_major", "activation",
 "recurrent_activation"}. Version 2 (a GRU called with initial_state) takes the initial state as
 input 6, a tensor other ops compute, in place of the variable (input 5 absent): every invoke starts
-from it, as Keras does.
+from it, as Keras does. Version 3 (a GRU a Keras mask reaches: Masking, Embedding(mask_zero=True))
+takes the mask [batch, time] (BOOL, as the graph computes it) as input 7: a masked row keeps its
+state and outputs its previous output, or zeros with "zero_output_for_mask" (see fuse_mask.py).
 
 ``gru_model(layer, batch, timesteps)`` is one GRU layer as a model of its own (the tests compare
 it with Keras); ``emit`` is the converter's emission: a GRU converted as a placeholder (see
@@ -20,11 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from . import fuse_mask
 from .fuse_lstm import LSTM_OP, LstmSpec, lstm_operands, options_bytes
 
 GRU_OP = "TFLSTM_GRU"
 OPTIONS_VERSION = 1
 STATE_OPTIONS_VERSION = 2  # the version whose op may take an initial-state input
+MASK_OPTIONS_VERSION = 3  # the version whose op may take a mask
 # Keras's activation names -> the op's; hard_sigmoid differs between Keras 2 and 3.
 _ACTIVATIONS = {"tanh": "tanh", "relu": "relu", "sigmoid": "sigmoid", "linear": "linear", "relu6": "relu6"}
 # The rebuild's name of Keras 3's hard_sigmoid (keras_graph.py), which Keras 2 / tf_keras define otherwise.
@@ -68,6 +72,8 @@ class GruSpec:
     go_backwards: bool = False
     initial_state: bool = False  # called with initial_state from other layers: the op's input 6
     return_state: bool = False  # returns its final state too (h after the last step, a builtin slice)
+    mask: bool = False  # a Keras mask reaches it: the op's input 7 (version 3)
+    zero_output_for_mask: bool = False  # Keras's flag (Bidirectional sets it to return_sequences)
 
     @property
     def features(self) -> int:
@@ -97,14 +103,18 @@ def gru_options(
     recurrent_activation: str,
     time_major: bool = False,
     version: int = OPTIONS_VERSION,
+    zero_output_for_mask: bool = False,
 ) -> bytes:
-    """The op's custom options bytes (version 2 for an op with an initial-state input)."""
+    """The op's custom options bytes (version 2 for an op with an initial-state input, 3 for one
+    with a mask)."""
+    masked = {"zero_output_for_mask": zero_output_for_mask} if version >= MASK_OPTIONS_VERSION else {}
     return options_bytes(
         version,
         reset_after=reset_after,
         time_major=time_major,
         activation=activation,
         recurrent_activation=recurrent_activation,
+        **masked,
     )
 
 
@@ -130,7 +140,10 @@ def gru_operands(layer: Any) -> dict[str, Any]:
             spec.reset_after,
             spec.activation,
             spec.recurrent_activation,
-            version=STATE_OPTIONS_VERSION if spec.initial_state else OPTIONS_VERSION,
+            version=(
+                MASK_OPTIONS_VERSION if spec.mask else STATE_OPTIONS_VERSION if spec.initial_state else OPTIONS_VERSION
+            ),
+            zero_output_for_mask=spec.zero_output_for_mask,
         ),
         "return_sequences": spec.return_sequences,
     }
@@ -277,6 +290,7 @@ def emit(data: bytes, grus: dict[int, Any], weights: str = "float32") -> bytes:
             rewrite = _Rewrite(model, sg, codes, index, weights)
             operators.extend(rewrite.ops(op, specs[index]))
             dropped.extend(rewrite.dropped)
+            stale += rewrite.unread
             found.add(index)
         sg.operators = [op for op in operators if not any(op is d for d in dropped)]
         if dropped:  # a GRU in its placeholder's place may come before the ops computing its state
@@ -452,6 +466,7 @@ class _Rewrite:
         self.s, self.model, self.sg, self.codes, self.index, self.weights = s, model, sg, codes, index, weights
         self.before: list[Any] = []  # ops that must run before the GRU
         self.dropped: list[Any] = []  # ops the GRU replaces besides its placeholder
+        self.unread: list[int] = []  # tensors whose ops go once no op reads them (a mask's expansion)
 
     def tensor(self, name: str, shape: list[int], values: np.ndarray | None = None, kind: int | None = None) -> int:
         s = self.s
@@ -493,9 +508,12 @@ class _Rewrite:
         self.sg.tensors[t].isVariable = True
         return t
 
-    def operands(self, spec: GruSpec | LstmSpec, x: int, batch: int, initial: list[int]) -> tuple[list[int], bytes]:
+    def operands(
+        self, spec: GruSpec | LstmSpec, x: int, batch: int, initial: list[int], mask: int = -1
+    ) -> tuple[list[int], bytes]:
         """The op's inputs, and its options: TFLSTM_GRU's or TFLSTM_LSTM's (fuse_lstm.py),
-        starting from the tensors `initial` (GRU: h; LSTM: h, c) when given, else from variables."""
+        starting from the tensors `initial` (GRU: h; LSTM: h, c) when given, else from variables;
+        a GRU masked by the tensor `mask` when it is not -1."""
         if isinstance(spec, LstmSpec):
             lstm = lstm_operands(spec)
             bias = -1 if lstm["b"] is None else self.tensor("bias", [4 * spec.units], lstm["b"])
@@ -512,8 +530,9 @@ class _Rewrite:
             self.matrix("recurrent_weights", operands["u"]),
             -1 if operands["b_in"] is None else self.tensor("input_bias", [3 * units], operands["b_in"]),
             -1 if operands["b_rec"] is None else self.tensor("recurrent_bias", [3 * units], operands["b_rec"]),
-            *([self.state("h", batch, units)] if not initial else [-1, *initial]),
-        ], operands["options"]
+            *([self.state("h", batch, units), -1] if not initial else [-1, *initial]),
+            *([mask] if mask >= 0 else []),
+        ][: 8 if mask >= 0 else 7 if initial else 6], operands["options"]
 
     def ops(self, op: Any, spec: GruSpec | LstmSpec) -> list[Any]:
         s, sg = self.s, self.sg
@@ -523,7 +542,10 @@ class _Rewrite:
             x = next(int(p.inputs[0]) for p in sg.operators if x in [int(o) for o in p.outputs])
         batch = int(sg.tensors[x].shape[0])
         initial, output = self.initial_state(op, spec, batch, units) if spec.initial_state else ([], int(op.outputs[0]))
-        inputs, options = self.operands(spec, x, batch, initial)
+        mask = -1
+        if isinstance(spec, GruSpec) and spec.mask:
+            mask, output = fuse_mask.mask_input(self, output, spec, batch, int(sg.tensors[x].shape[1]))
+        inputs, options = self.operands(spec, x, batch, initial, mask)
         final_c = self.final_c(output) if isinstance(spec, LstmSpec) and spec.return_state else -1
         op.outputs = np.array([output] if final_c < 0 else [output, -1, final_c], np.int32)
         # The op's output is [batch, time, units] whatever shape the placeholder's product had.

@@ -16,7 +16,9 @@ initial-state input (an LSTM's h and c: two ADDs, h's first). return_state retur
 as the state (a GRU's state is its last output, as is an LSTM's h); an LSTM's c stands in as the
 sequence's product over time (REDUCE_PROD: an op the converter fuses into nothing, and no layer
 writes), which emit replaces by the op's final-c output. Model outputs lose their tensors' names
-in the conversion, so emit finds it by its op. The placeholder's product is not the
+in the conversion, so emit finds it by its op. A GRU a Keras mask reaches multiplies its product
+by the mask (see fuse_mask.py) and passes the mask on with its sequence, as Keras's GRU does.
+The placeholder's product is not the
 GRU: only the converted and rewritten model computes it.
 """
 
@@ -51,12 +53,15 @@ class GruStandIns:
         activation: str,
         gate: Any,
         initial_state: bool = False,
+        mask: bool = False,
+        zero_output_for_mask: bool = False,
     ) -> GruSpec | LstmSpec | None:
         """The GRU or LSTM as tflstm's fused op runs it (activations as the rebuild names them, see
         fuse_gru.op_activation); None when it is not fused: not a GRU or LSTM, not enabled (a
-        portable or int8 conversion), or an activation the op does not compute. (The rebuild asks
-        only for LSTMs TFLite's fused LSTM cannot compute, or that take or give their states.)"""
-        if kind not in ("GRU", "LSTM") or not self.enabled:
+        portable or int8 conversion), an activation the op does not compute, or an LSTM a Keras
+        `mask` reaches (the rebuild refuses it). (The rebuild asks only for LSTMs TFLite's fused
+        LSTM cannot compute, or that take or give their states.)"""
+        if kind not in ("GRU", "LSTM") or not self.enabled or (kind == "LSTM" and mask):
             return None
         act, rec = op_activation(activation), op_activation(gate)
         if act is None or rec is None:
@@ -86,6 +91,8 @@ class GruStandIns:
             go_backwards=bool(config.get("go_backwards", False)),
             initial_state=initial_state,
             return_state=bool(config.get("return_state", False)),
+            mask=mask,
+            zero_output_for_mask=zero_output_for_mask,
         )
 
     def placeholder(self, spec: GruSpec | LstmSpec, ops: int = 1) -> Any:
@@ -122,7 +129,16 @@ def placeholder(spec: GruSpec | LstmSpec | Any, index: int) -> Any:
     kind = "LSTM" if lstm else "GRU"
 
     class GruPlaceholder(tf_keras.layers.Layer):  # type: ignore[misc, name-defined]
-        def call(self, x: Any, initial_state: Any = None) -> Any:
+        returns_sequences = spec.return_sequences
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def compute_mask(self, x: Any, mask: Any = None) -> Any:
+            return mask if spec.return_sequences and not spec.return_state else None
+
+        def call(self, x: Any, initial_state: Any = None, mask: Any = None) -> Any:
             if isinstance(x, (list, tuple)):  # tf_keras records gru(x, initial_state=h) as gru([x, h])
                 x, initial_state = x[0], list(x[1:]) or initial_state
             if (initial_state is not None) != spec.initial_state:
@@ -136,6 +152,18 @@ def placeholder(spec: GruSpec | LstmSpec | Any, index: int) -> Any:
                 states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
                 for state in states[: 2 if lstm else 1]:
                     y = y + tf.expand_dims(state, 1)
+            if isinstance(mask, (list, tuple)):  # a mask of each input: x's
+                mask = mask[0]
+            # (Called without its mask too when TensorFlow traces the layer on its own for a
+            # SavedModel; a GRU that emit then finds without its mask's product is refused there.)
+            if mask is not None and not getattr(spec, "mask", False):
+                raise UnsupportedLayerError(
+                    f"{kind} '{spec.name}' is called both with and without a mask; tflstm converts a shared "
+                    f"{kind} called the same way each time"
+                )
+            if mask is not None:  # emit makes the mask the op's input 7 (fuse_mask.py)
+                m = tf.cast(mask, tf.float32)
+                y = y * tf.expand_dims(tf.reverse(m, axis=[1]) if spec.go_backwards else m, -1)
             out = y if spec.return_sequences else y[:, -1]
             if not spec.return_state:
                 return out
@@ -160,9 +188,14 @@ def bidirectional(forward: Any, backward: Any, merge_mode: str | None, name: str
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.forward, self.backward = forward, backward
+            self.supports_masking = True
 
-        def call(self, x: Any) -> Any:
-            f, b = self.forward(x), self.backward(x)
+        def compute_mask(self, x: Any, mask: Any = None) -> Any:
+            return mask if _returns_sequences(forward) else None
+
+        def call(self, x: Any, mask: Any = None) -> Any:
+            masked = {} if mask is None else {"mask": mask}
+            f, b = self.forward(x, **masked), self.backward(x, **masked)
             if len(b.shape) == 3:  # return_sequences: Keras reverses the backward sequence back
                 b = tf.reverse(b, axis=[1])
             if merge_mode == "concat":
@@ -176,3 +209,8 @@ def bidirectional(forward: Any, backward: Any, merge_mode: str | None, name: str
             return [f, b]
 
     return BidirectionalGruPlaceholder(name=name)
+
+
+def _returns_sequences(layer: Any) -> bool:
+    """A GRU's placeholder, or a tf_keras GRU (the faithful copy), returns sequences."""
+    return bool(getattr(layer, "return_sequences", getattr(layer, "returns_sequences", False)))

@@ -14,6 +14,13 @@ from . import gru_stand_ins
 from .errors import UnsupportedLayerError
 from .keras_graph import _activation_name, _describe, gate_function
 
+# Why a Keras mask reaching a layer other than a fused GRU does not convert yet.
+MASK_HELP = (
+    "tflstm's fused GRU takes a Keras mask (Masking, Embedding(mask_zero=True)); LSTMs and SimpleRNNs, and "
+    "GRUs that are not fused (portable or int8 conversions, activations the fused GRU lacks), do not yet: "
+    "remove the mask and feed fixed-length windows, or use a GRU"
+)
+
 # Cell activations of the fused LSTM op that TFLite's float and hybrid kernels compute
 # (tensor_utils::ApplyActivationToVector), as TFLite's ActivationFunctionType codes.
 LSTM_ACTIVATIONS = {"linear": 0, "relu": 1, "relu6": 3, "tanh": 4, "sigmoid": 6}
@@ -65,11 +72,25 @@ class RecurrentTwins:
             base["return_state"] = True
         activation = _activation_name(layer, config, "activation")
         gate = _activation_name(layer, config, "recurrent_activation") if kind != "SimpleRNN" else None
+        zero_output = bool(getattr(layer, "zero_output_for_mask", config.get("zero_output_for_mask", False)))
+        if zero_output:
+            base["zero_output_for_mask"] = True
         spec = (
-            self.gru.spec(layer.name, kind, config, weights, activation, gate, initial_state=self.given_state)
+            self.gru.spec(
+                layer.name,
+                kind,
+                config,
+                weights,
+                activation,
+                gate,
+                initial_state=self.given_state,
+                mask=self.masked,
+                zero_output_for_mask=zero_output,
+            )
             if fusable
             else None
         )
+        self.refuse_mask(layer, kind, spec)
         if self.builtin_lstm(kind, gate, activation) and not explicit_states:
             # stateful=True converts too: the fused op keeps its state in variable tensors, which a
             # runner's Stream carries from one call to the next as the stateful layer does.
@@ -111,6 +132,16 @@ class RecurrentTwins:
             self.unfused.append(f"{base['name']} ({kind}, unrolled over {self.steps} steps into builtin ops)")
             self.recurrent_twins.append((twin, 0))
         return self.with_weights(twin, weights, layer)
+
+    def refuse_mask(self, layer: Any, kind: str, spec: Any) -> None:
+        """A Keras mask reaches only a fused GRU (UnsupportedLayerError otherwise)."""
+        if self.masked and (kind != "GRU" or spec is None):
+            raise UnsupportedLayerError(f"{_describe(layer)} is given a Keras mask: {MASK_HELP}")
+        if self.masked and getattr(spec, "return_state", False):
+            raise UnsupportedLayerError(
+                f"{_describe(layer)} is given a Keras mask and returns its state: tflstm's fused GRU converts "
+                "the one or the other; return the sequence (return_sequences=True) and take the state from it"
+            )
 
     @staticmethod
     def builtin_lstm(kind: str, gate: str | None, activation: str) -> bool:
@@ -221,7 +252,19 @@ class RecurrentTwins:
             gate = _activation_name(part, config, "recurrent_activation")
             if self.builtin_lstm(kind, gate, activation):
                 return None
-            specs.append(self.gru.spec(part.name, kind, config, part.get_weights(), activation, gate))
+            zero_output = bool(getattr(part, "zero_output_for_mask", False))
+            specs.append(
+                self.gru.spec(
+                    part.name,
+                    kind,
+                    config,
+                    part.get_weights(),
+                    activation,
+                    gate,
+                    mask=self.masked,
+                    zero_output_for_mask=zero_output,
+                )
+            )
         if None in specs:
             return None
         if self.faithful:  # the GRUs themselves in the same merge (tf_keras's cannot rebuild a function gate)

@@ -542,8 +542,8 @@ TEST(GruOp, OperandsThatBreakTheContractAreRefused) {
     m->subgraphs[0]->operators[0]->custom_options = fbb.GetBuffer();
     return testing::Serialize(*m);
   };
-  cases.push_back({"a later version of the options", "its options' version is 3; this build reads versions 1 to 2",
-                   versioned(s, 3)});
+  cases.push_back({"a later version of the options", "its options' version is 4; this build reads versions 1 to 3",
+                   versioned(s, 4)});
   GruSpec given = s;
   given.initial_state = true;
   cases.push_back({"an initial state in version 1", "7 inputs and 1 outputs; TFLSTM_GRU version 1 takes 6 inputs",

@@ -115,6 +115,9 @@ struct GruSpec {
   bool int8 = false;           // weight matrices int8, one symmetric scale a tensor (hybrid)
   bool initial_state = false;  // h from model input 1 (options version 2) instead of a variable
   bool final_state = false;    // h after the last step as the model's last output (options version 2)
+  bool mask = false;           // a [batch, time] mask as the model's last input (options version 3)
+  bool float_mask = false;     // the mask FLOAT32 (else BOOL)
+  bool zero_output_for_mask = false;
   unsigned seed = 1;
 };
 
@@ -200,7 +203,8 @@ inline int StoredConstant(GraphBuilder& g, const GruSpec& s, const std::string& 
 }
 
 // The TFLSTM_GRU model of `s`: x -> y, h in a variable tensor (or x, h0 -> y with
-// initial_state; y, h after the last step with final_state). w: StoredGruWeights(s).
+// initial_state; y, h after the last step with final_state; the mask as the last input with
+// mask). w: StoredGruWeights(s).
 inline std::vector<char> GruModel(const GruSpec& s, const GruWeightsF& w) {
   GraphBuilder g;
   const int x = g.Activation("x", SequenceShape(s.batch, s.time, s.n_input, s.time_major));
@@ -213,7 +217,8 @@ inline std::vector<char> GruModel(const GruSpec& s, const GruWeightsF& w) {
   const int br = w.b_rec.empty() ? -1 : g.Constant("b_rec", {3 * s.units}, w.b_rec);
   const int y = g.Activation("y", SequenceShape(s.batch, s.time, s.units, s.time_major));
   rnn::GruOptions o;
-  o.version = s.initial_state || s.final_state ? 2 : 1;
+  o.version = s.mask ? 3 : s.initial_state || s.final_state ? 2 : 1;
+  o.zero_output_for_mask = s.zero_output_for_mask;
   o.reset_after = s.reset_after;
   o.time_major = s.time_major;
   o.activation = s.activation;
@@ -225,6 +230,13 @@ inline std::vector<char> GruModel(const GruSpec& s, const GruWeightsF& w) {
     operands.push_back(inputs.back());
   } else {
     operands.push_back(g.Variable("h", {s.batch, s.units}));
+  }
+  if (s.mask) {
+    const std::vector<int> shape = s.time_major ? std::vector<int>{s.time, s.batch} : std::vector<int>{s.batch, s.time};
+    inputs.push_back(
+        g.Add(testing::Tensor("mask", shape, s.float_mask ? tflite::TensorType_FLOAT32 : tflite::TensorType_BOOL)));
+    if (operands.size() == 6) operands.push_back(-1);
+    operands.push_back(inputs.back());
   }
   if (s.final_state) outputs.push_back(g.Activation("h_last", {s.batch, s.units}));
   g.Custom(rnn::kGruCustomOp, operands, outputs, rnn::GruOptionsBytes(o));

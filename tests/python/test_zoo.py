@@ -140,10 +140,10 @@ def test_refused_layers_are_named(case):
     L = keras.layers
     x = keras.Input((zoo.T, zoo.F))
     if case == "masking":
-        h, layer = L.LSTM(4)(L.Masking(name="pad_mask")(x)), "pad_mask"
-    elif case == "mask_zero":
+        h, layer = L.LSTM(4, name="masked_lstm")(L.Masking(name="pad_mask")(x)), "masked_lstm"
+    elif case == "mask_zero":  # a mask into an LSTM (a GRU takes it: test_convert_gru_mask.py)
         x = keras.Input((zoo.T,), dtype="int32")
-        h, layer = L.LSTM(4)(L.Embedding(10, 3, mask_zero=True, name="tokens")(x)), "tokens"
+        h, layer = L.LSTM(4, name="token_lstm")(L.Embedding(10, 3, mask_zero=True, name="tokens")(x)), "token_lstm"
     elif case == "custom_activation":
         h, layer = L.LSTM(4, activation=lambda t: t * 0.5, name="odd")(x), "odd"
     elif case == "python_lambda":  # numpy on a graph tensor: does not trace

@@ -10,6 +10,7 @@
 
 #include "sequence.h"
 #include "state_operands.h"
+#include "step_mask.h"
 #include "tensorflow/lite/core/c/common.h"
 
 namespace tflstm::rnn {
@@ -17,11 +18,11 @@ namespace tflstm::rnn {
 // The node's input 0 into output 0, the state h ([batch, units]) from and into `state`: project(x,
 // count, gx) projects `count` input rows from x, step(gx, gx_batch_stride, h_prev, h_next) runs
 // one step. Temporary 0 holds shape.ChunkRows() projected rows, temporary 1 2 * batch * stride
-// floats (then the step's own scratch).
+// floats (then the step's own scratch). A masked step (`mask`) keeps a row's h (step_mask.h).
 template <class Project, class Step>
 TfLiteStatus InvokeFloatLayer(TfLiteContext* context, TfLiteNode* node, const StateOperands& state,
                               const SequenceShape& shape, int n_input, int units, size_t stride, Project&& project,
-                              Step&& step) {
+                              Step&& step, const StepMask& mask = {}) {
   const float* x = context->tensors[node->inputs->data[0]].data.f;
   float* out = context->tensors[node->outputs->data[0]].data.f;
   float* gx = context->tensors[node->temporaries->data[0]].data.f;
@@ -40,6 +41,15 @@ TfLiteStatus InvokeFloatLayer(TfLiteContext* context, TfLiteNode* node, const St
         for (int b = 0; b < shape.batch; ++b) {
           std::memcpy(out + shape.Row(t, b) * n, h_next + b * stride, n * sizeof(float));
         }
+        mask.Apply(
+            shape, t, out, n, [&](int b) { std::memcpy(h_next + b * stride, h_prev + b * stride, n * sizeof(float)); },
+            [&](int b, float* y) {  // a carried state continues its sequence: h is its last output
+              if (state.variable != nullptr) {
+                std::memcpy(y, h_next + b * stride, n * sizeof(float));
+              } else {
+                std::fill(y, y + n, 0.0f);
+              }
+            });
         std::swap(h_prev, h_next);
       });
   if (state.variable != nullptr) CopyRows(h_prev, stride, state.variable, n, shape.batch, n);
@@ -52,7 +62,7 @@ TfLiteStatus InvokeFloatLayer(TfLiteContext* context, TfLiteNode* node, const St
 template <class Kernels, class Weights, class Args>
 TfLiteStatus InvokeFloatKernels(TfLiteContext* context, TfLiteNode* node, const StateOperands& state,
                                 const SequenceShape& shape, int n_input, int units, size_t stride,
-                                const Kernels& kernels, const Weights& weights, Args step) {
+                                const Kernels& kernels, const Weights& weights, Args step, const StepMask& mask = {}) {
   return InvokeFloatLayer(
       context, node, state, shape, n_input, units, stride,
       [&](const float* x, int count, float* to) {
@@ -64,7 +74,8 @@ TfLiteStatus InvokeFloatKernels(TfLiteContext* context, TfLiteNode* node, const 
         step.h_prev = h_prev;
         step.h_next = h_next;
         kernels.step(step);
-      });
+      },
+      mask);
 }
 
 }  // namespace tflstm::rnn

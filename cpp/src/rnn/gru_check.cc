@@ -11,7 +11,7 @@ std::string ShapeText(const std::vector<int>& shape) {
 namespace {
 
 constexpr const char* kNames[kGruOperands] = {"input",          "input weights", "recurrent weights", "input bias",
-                                              "recurrent bias", "hidden state",  "initial state"};
+                                              "recurrent bias", "hidden state",  "initial state",     "mask"};
 
 std::string Operand(int i) { return "input " + std::to_string(i) + " (" + kNames[i] + ")"; }
 
@@ -20,19 +20,25 @@ std::string Operand(int i) { return "input " + std::to_string(i) + " (" + kNames
 std::string CheckGruOperands(const std::vector<GruOperandView>& given, const std::vector<GruOperandView>& outputs,
                              const GruOptions& options, GruDims* dims) {
   const bool v2 = options.version >= 2;
+  const bool v3 = options.version >= 3;
   const size_t inputs = given.size();
-  if (!v2 && (inputs != kGruOperands - 1 || outputs.size() != 1)) {
+  if (!v2 && (inputs != kGruInitialState || outputs.size() != 1)) {
     return std::to_string(inputs) + " inputs and " + std::to_string(outputs.size()) + " outputs; " + kGruCustomOp +
            " version 1 takes 6 inputs (input, input weights, recurrent weights, input bias, recurrent bias, hidden "
            "state) and 1 output";
   }
-  if (v2 && (inputs < kGruOperands - 1 || inputs > kGruOperands || outputs.empty() || outputs.size() > 2)) {
+  if (v2 && !v3 && (inputs < kGruInitialState || inputs > kGruMask || outputs.empty() || outputs.size() > 2)) {
     return std::to_string(inputs) + " inputs and " + std::to_string(outputs.size()) + " outputs; " + kGruCustomOp +
            " version 2 takes 6 or 7 inputs (input, input weights, recurrent weights, input bias, recurrent bias, "
            "hidden state, initial state) and 1 or 2 outputs (sequence, final state)";
   }
+  if (v3 && (inputs < kGruInitialState || inputs > kGruOperands || outputs.empty() || outputs.size() > 2)) {
+    return std::to_string(inputs) + " inputs and " + std::to_string(outputs.size()) + " outputs; " + kGruCustomOp +
+           " version 3 takes 6 to 8 inputs (input, input weights, recurrent weights, input bias, recurrent bias, "
+           "hidden state, initial state, mask) and 1 or 2 outputs (sequence, final state)";
+  }
   std::vector<GruOperandView> in = given;
-  in.resize(kGruOperands);  // an initial state past the inputs is absent
+  in.resize(kGruOperands);  // an initial state or mask past the inputs is absent
   const bool initial = in[kGruInitialState].present;
   if (!v2 && !in[kGruHidden].present) return Operand(kGruHidden) + " is absent; the op needs it";
   if (initial == in[kGruHidden].present) {
@@ -47,7 +53,7 @@ std::string CheckGruOperands(const std::vector<GruOperandView>& given, const std
     }
   }
   if (!outputs[kGruSequence].present) return "output 0 (sequence) is absent; the op needs it";
-  for (int i = 0; i < kGruOperands; ++i) {
+  for (int i = 0; i < kGruMask; ++i) {  // the mask's own checks follow
     const bool optional = i == kGruInputBias || i == kGruRecurrentBias || i == kGruHidden || i == kGruInitialState;
     if (!in[i].present) {
       if (optional) continue;
@@ -102,6 +108,18 @@ std::string CheckGruOperands(const std::vector<GruOperandView>& given, const std
            "state is input 5)";
   }
   if (d.batch < 0 || d.time < 0) return Operand(kGruInput) + " has shape " + ShapeText(x);
+  if (in[kGruMask].present) {
+    const GruOperandView& m = in[kGruMask];
+    if (m.type != GruType::kBool && m.type != GruType::kFloat32) {
+      return Operand(kGruMask) + " is neither BOOL nor FLOAT32; a mask is true (or not 0) at the steps it keeps";
+    }
+    const std::vector<int> mask =
+        options.time_major ? std::vector<int>{d.time, d.batch} : std::vector<int>{d.batch, d.time};
+    if (m.shape != mask) {
+      return Operand(kGruMask) + " has shape " + ShapeText(m.shape) + "; it must be " + ShapeText(mask) +
+             (options.time_major ? " (time, batch)" : " (batch, time)") + " for an input of shape " + ShapeText(x);
+    }
+  }
   *dims = d;
   return "";
 }

@@ -10,7 +10,7 @@
 
 namespace tflstm::rnn {
 
-enum class GruType { kFloat32, kInt8, kOther };
+enum class GruType { kFloat32, kInt8, kBool, kOther };
 
 struct GruOperandView {
   bool present = false;

@@ -173,6 +173,9 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
   const GruDims& d = data.dims;
   const GruKernels& k = *data.kernels;
   const StateOperands state = StateOperandsOf(context, node, kGruHidden, kGruInitialState, kGruFinalState);
+  const TfLiteTensor* mask_tensor = OptionalInput(context, node, kGruMask);
+  if (mask_tensor != nullptr && mask_tensor->data.raw == nullptr) return Fail(context, "input 7 (mask) has no data");
+  const StepMask mask = StepMask::Of(mask_tensor, data.options.zero_output_for_mask);
   if (data.hybrid) {
     lstm::HybridLstm& layer = data.hybrid_layer;
     GruUpdateArgs update{nullptr,
@@ -196,7 +199,8 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
           update.h_prev = h_prev;
           update.h_next = h_next;
           k.update(update);
-        });
+        },
+        mask);
   }
   float* scratch = context->tensors[node->temporaries->data[kState]].data.f;
   TF_LITE_ENSURE(context, scratch != nullptr);
@@ -211,7 +215,8 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
                          d.units,
                          data.options.recurrent_activation,
                          data.options.activation};
-  return InvokeFloatKernels(context, node, state, data.shape, d.n_input, d.units, data.stride, k, *data.weights, step);
+  return InvokeFloatKernels(context, node, state, data.shape, d.n_input, d.units, data.stride, k, *data.weights, step,
+                            mask);
 }
 
 }  // namespace

@@ -30,9 +30,11 @@ bool ActFromName(const std::string& name, Act* a) {
 
 namespace {
 
-// The map's fields, in `o`.
+// The map's fields, in `o` (zero_output_for_mask last: versions 1 and 2 write no such key).
 OptionFields Fields(GruOptions& o) {
-  return {{{"reset_after", &o.reset_after}, {"time_major", &o.time_major}},
+  return {{{"reset_after", &o.reset_after},
+           {"time_major", &o.time_major},
+           {"zero_output_for_mask", &o.zero_output_for_mask}},
           {{"activation", &o.activation}, {"recurrent_activation", &o.recurrent_activation}}};
 }
 
@@ -47,7 +49,9 @@ bool ParseGruOptions(const uint8_t* data, size_t size, GruOptions* options, std:
 
 std::vector<uint8_t> GruOptionsBytes(const GruOptions& options) {
   GruOptions o = options;
-  return OptionsBytes(o.version, Fields(o));
+  OptionFields fields = Fields(o);
+  if (o.version < 3) fields.flags.pop_back();
+  return OptionsBytes(o.version, fields);
 }
 
 }  // namespace tflstm::rnn

@@ -12,14 +12,22 @@
 //             initial_state. Exactly one of inputs 5 and 6 is present: a GRU given its initial
 //             state keeps none of its own (a Stream carries nothing for it; feed output 1 back to
 //             carry it yourself)
+//   7 (version 3, optional) mask [batch, time] ([time, batch] when time_major), BOOL or
+//             FLOAT32 (a step is kept where it is true / not 0), as a Keras mask (Masking,
+//             Embedding(mask_zero=True)) reaches the layer: at a masked step a row keeps its h
+//             (and the final state keeps it), and its output row is Keras's: zeros with
+//             "zero_output_for_mask", else the row's previous output: zeros before the first step
+//             from an initial state (input 6), the carried h from a variable (input 5: an invoke
+//             continues the sequence, as a Stream's steps do; h is zeros after a reset); with
+//             go_backwards the mask comes reversed with the sequence, as Keras reverses it
 //   output  0 [batch, time, units] ([time, batch, units]): h after every step
 //           1 (version 2, optional) final state [batch, units], float32: h after the last step
 //             (Keras's return_state; with go_backwards, after the last step of the reversed
 //             sequence the op is given, as Keras)
-// Options: the custom options bytes are a FlexBuffers map {"version": 1 or 2, "reset_after": bool,
-// "time_major": bool, "activation": name, "recurrent_activation": name}, names as activation.h's
-// ActName; version 1 takes inputs 0-5 and output 0 only; a version this build does not know is
-// refused.
+// Options: the custom options bytes are a FlexBuffers map {"version": 1, 2 or 3, "reset_after": bool,
+// "time_major": bool, "activation": name, "recurrent_activation": name, "zero_output_for_mask":
+// bool (version 3)}, names as activation.h's ActName; version 1 takes inputs 0-5 and output 0
+// only, version 2 inputs 0-6, version 3 inputs 0-7; a version this build does not know is refused.
 #pragma once
 
 #include <cstddef>
@@ -32,7 +40,7 @@
 namespace tflstm::rnn {
 
 constexpr const char* kGruCustomOp = "TFLSTM_GRU";
-constexpr int kGruOptionsVersion = 2;  // the latest this build reads (it reads 1 too)
+constexpr int kGruOptionsVersion = 3;  // the latest this build reads (it reads 1 and 2 too)
 enum GruOperand {
   kGruInput = 0,
   kGruInputWeights,
@@ -40,17 +48,19 @@ enum GruOperand {
   kGruInputBias,
   kGruRecurrentBias,
   kGruHidden,
-  kGruInitialState
+  kGruInitialState,
+  kGruMask
 };
-constexpr int kGruOperands = 7;  // version 2; version 1 has the first 6
+constexpr int kGruOperands = 8;  // version 3; version 2 has the first 7, version 1 the first 6
 enum GruOutput { kGruSequence = 0, kGruFinalState };
 
 struct GruOptions {
-  int version = 1;  // 2: the state operands (input 6, output 1) may be present
+  int version = 1;  // 2: the state operands (input 6, output 1) may be present; 3: the mask (input 7) too
   bool reset_after = true;
   bool time_major = false;
   Act activation = Act::kTanh;
   Act recurrent_activation = Act::kSigmoid;
+  bool zero_output_for_mask = false;  // version 3: a masked step outputs zeros (else the previous output)
 };
 
 // "tanh", "relu", "relu6", "relu_n1_to_1", "sigmoid", "linear", "hard_sigmoid" (Keras 2:

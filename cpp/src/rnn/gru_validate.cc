@@ -20,6 +20,7 @@ std::vector<GruOperandView> TensorViews(const tflite::SubGraph& subgraph, const 
     views[i].present = true;
     views[i].type = t->type() == tflite::TensorType_FLOAT32 ? GruType::kFloat32
                     : t->type() == tflite::TensorType_INT8  ? GruType::kInt8
+                    : t->type() == tflite::TensorType_BOOL  ? GruType::kBool
                                                             : GruType::kOther;
     if (const tflite::QuantizationParameters* q = t->quantization()) {
       views[i].scales = q->scale() ? static_cast<int>(q->scale()->size()) : 0;

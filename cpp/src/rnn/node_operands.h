@@ -17,7 +17,10 @@ inline std::vector<GruOperandView> TensorViews(const TfLiteContext* context, con
     const TfLiteTensor* t = &context->tensors[indices->data[i]];
     GruOperandView& v = views[i];
     v.present = true;
-    v.type = t->type == kTfLiteFloat32 ? GruType::kFloat32 : t->type == kTfLiteInt8 ? GruType::kInt8 : GruType::kOther;
+    v.type = t->type == kTfLiteFloat32 ? GruType::kFloat32
+             : t->type == kTfLiteInt8  ? GruType::kInt8
+             : t->type == kTfLiteBool  ? GruType::kBool
+                                       : GruType::kOther;
     v.variable = t->is_variable;
     if (t->dims != nullptr) v.shape.assign(t->dims->data, t->dims->data + t->dims->size);
     v.scales = 1;
