@@ -266,7 +266,9 @@ def convert(
     LSTM whose gates TFLite's fused LSTM cannot compute (Keras 2's default hard_sigmoid, Keras 3's,
     or a cell activation such as hard_sigmoid) becomes tflstm's ``TFLSTM_LSTM`` (float32, float16,
     dynamic; any length), and with ``portable=True`` or in mode int8 builtin ops unrolled over a
-    fixed length.
+    fixed length. A Keras mask (Masking, Embedding(mask_zero=True)) that reaches a fused GRU
+    becomes an input of its op (padded batches: convert at their ``batch_size``); one that
+    reaches an LSTM, a SimpleRNN or an unfused GRU is refused, naming the layer.
     ``timesteps`` sets the sequence length the model is converted for (default: the model's own):
     each input's first free axis (a (None,) token input, a spectrogram's free time axis), or
     the first axis of a fixed-length sequence; a dict {input name: N} sets it per input.
