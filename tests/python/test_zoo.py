@@ -149,8 +149,8 @@ def test_refused_layers_are_named(case):
     elif case == "python_lambda":  # numpy on a graph tensor: does not trace
         fn = L.Lambda(lambda t: np.asarray(t) * 2, output_shape=(zoo.T, zoo.F), name="numpy_fn")
         h, layer = L.LSTM(4)(fn(x)), "numpy_fn"
-    elif case == "return_state":
-        h, layer = L.LSTM(4, return_state=True, name="stateful_out")(x)[0], "stateful_out"
+    elif case == "return_state":  # an LSTM's converts (test_convert_lstm_state.py); a Bidirectional's not
+        h, layer = L.Bidirectional(L.LSTM(4, return_state=True), name="both_states")(x)[0], "both_states"
     else:
         h = L.Reshape((zoo.T, zoo.F, 1, 1))(x)
         h, layer = L.Flatten()(L.ConvLSTM2D(2, (1, 1), name="conv_lstm")(h)), "conv_lstm"
