@@ -26,7 +26,8 @@ inline std::vector<uint8_t> RandomKeep(int batch, int time, bool time_major, std
   const int style = static_cast<int>(rng() % 3);
   for (int b = 0; b < batch; ++b) {
     const int length = b == batch - 1 && batch > 1 ? 0 : static_cast<int>(rng() % (time + 1));
-    for (int t = 0; t < time; ++t) keep[MaskRow(batch, time, time_major, t, b)] = style == 0 ? rng() % 3 != 0 : t < length;
+    for (int t = 0; t < time; ++t)
+      keep[MaskRow(batch, time, time_major, t, b)] = style == 0 ? rng() % 3 != 0 : t < length;
   }
   return keep;
 }
