@@ -3,7 +3,7 @@
 The model is rebuilt as tf_keras (see fusable.py) so that every LSTM layer becomes the builtin
 UNIDIRECTIONAL_SEQUENCE_LSTM (or, for gates it cannot compute such as Keras 2's hard_sigmoid,
 tflstm's fused TFLSTM_LSTM custom op: fuse_lstm.py; so too an LSTM that takes or gives its
-states), every GRU tflstm's fused TFLSTM_GRU custom
+states, or that a Keras mask reaches), every GRU tflstm's fused TFLSTM_GRU custom
 op (fuse_gru.py; neither with ``portable=True``, nor in mode int8, which has no fused GRU or
 TFLSTM_LSTM) and every other layer builtin ops; each mode
 really shrinks the model (see quantize_lstm.py for dynamic-range). What TensorFlow's converter
@@ -267,8 +267,10 @@ def convert(
     or a cell activation such as hard_sigmoid) becomes tflstm's ``TFLSTM_LSTM`` (float32, float16,
     dynamic; any length), and with ``portable=True`` or in mode int8 builtin ops unrolled over a
     fixed length. A Keras mask (Masking, Embedding(mask_zero=True)) that reaches a fused GRU
-    becomes an input of its op (padded batches: convert at their ``batch_size``); one that
-    reaches an LSTM, a SimpleRNN or an unfused GRU is refused, naming the layer.
+    or an LSTM (float32, float16, dynamic: every LSTM it reaches becomes ``TFLSTM_LSTM``
+    version 3, as TFLite's fused LSTM takes no mask) becomes an input of its op (padded
+    batches: convert at their ``batch_size``); one that reaches a SimpleRNN, or a GRU or LSTM
+    with ``portable=True`` or in mode int8, is refused, naming the layer.
     ``timesteps`` sets the sequence length the model is converted for (default: the model's own):
     each input's first free axis (a (None,) token input, a spectrogram's free time axis), or
     the first axis of a fixed-length sequence; a dict {input name: N} sets it per input.

@@ -513,15 +513,17 @@ class _Rewrite:
     ) -> tuple[list[int], bytes]:
         """The op's inputs, and its options: TFLSTM_GRU's or TFLSTM_LSTM's (fuse_lstm.py),
         starting from the tensors `initial` (GRU: h; LSTM: h, c) when given, else from variables;
-        a GRU masked by the tensor `mask` when it is not -1."""
+        masked by the tensor `mask` when it is not -1."""
         if isinstance(spec, LstmSpec):
             lstm = lstm_operands(spec)
             bias = -1 if lstm["b"] is None else self.tensor("bias", [4 * spec.units], lstm["b"])
             weights = [self.matrix("input_weights", lstm["w"]), self.matrix("recurrent_weights", lstm["u"]), bias]
             if initial:
-                return [x, *weights, -1, -1, *initial], lstm["options"]
-            h, c = self.state("h", batch, spec.units), self.state("c", batch, spec.units)
-            return [x, *weights, h, c], lstm["options"]
+                states = [-1, -1, *initial]
+            else:
+                states = [self.state("h", batch, spec.units), self.state("c", batch, spec.units)]
+                states += [-1, -1] if mask >= 0 else []
+            return [x, *weights, *states, *([mask] if mask >= 0 else [])], lstm["options"]
         operands = gru_operands(spec)
         units = operands["units"]
         return [
@@ -543,7 +545,7 @@ class _Rewrite:
         batch = int(sg.tensors[x].shape[0])
         initial, output = self.initial_state(op, spec, batch, units) if spec.initial_state else ([], int(op.outputs[0]))
         mask = -1
-        if isinstance(spec, GruSpec) and spec.mask:
+        if spec.mask:
             mask, output = fuse_mask.mask_input(self, output, spec, batch, int(sg.tensors[x].shape[1]))
         inputs, options = self.operands(spec, x, batch, initial, mask)
         final_c = self.final_c(output) if isinstance(spec, LstmSpec) and spec.return_state else -1

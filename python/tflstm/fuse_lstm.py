@@ -7,7 +7,11 @@ weights [4 * units, units] (rows i, f, c, o: Keras's gate order, TFLite's too), 
 "time_major", "activation", "recurrent_activation"}. Version 2 (an LSTM called with
 initial_state=[h, c] from other layers, or with return_state) takes the initial h and c as inputs
 6 and 7, tensors other ops compute, in place of the variables (inputs 4 and 5 absent), and gives
-the final h and c as outputs 1 and 2 (either may be absent).
+the final h and c as outputs 1 and 2 (either may be absent). Version 3 (an LSTM a Keras mask
+reaches: Masking, Embedding(mask_zero=True)) takes the mask [batch, time] as input 8, after the
+initial-state slots (absent, -1, when the states are variables): a masked row keeps h and c and
+outputs its previous output, or zeros with "zero_output_for_mask" (see fuse_mask.py); TFLite's
+UNIDIRECTIONAL_SEQUENCE_LSTM takes no mask, so every masked LSTM becomes this op.
 
 Such an LSTM is converted as the GRU is (gru_stand_ins.py: a placeholder TFLite's converter makes
 one FULLY_CONNECTED; fuse_gru.emit rewrites it into this op with its weights in float32, float16
@@ -23,6 +27,7 @@ import numpy as np
 LSTM_OP = "TFLSTM_LSTM"
 OPTIONS_VERSION = 1
 STATE_OPTIONS_VERSION = 2  # the version whose op may take initial states and give final ones
+MASK_OPTIONS_VERSION = 3  # the version whose op may take a mask (input 8)
 
 
 @dataclasses.dataclass
@@ -41,6 +46,8 @@ class LstmSpec:
     go_backwards: bool = False
     initial_state: bool = False  # called with initial_state=[h, c] from other layers: the op's inputs 6, 7
     return_state: bool = False  # returns its final h (a builtin slice of the sequence) and c (the op's output 2)
+    mask: bool = False  # a Keras mask reaches it: the op's input 8 (version 3)
+    zero_output_for_mask: bool = False  # Keras's flag (Bidirectional sets it to return_sequences)
 
     @property
     def features(self) -> int:
@@ -61,11 +68,17 @@ def options_bytes(version: int, **fields: bool | str) -> bytes:
 
 
 def lstm_options(
-    activation: str, recurrent_activation: str, time_major: bool = False, version: int = OPTIONS_VERSION
+    activation: str,
+    recurrent_activation: str,
+    time_major: bool = False,
+    version: int = OPTIONS_VERSION,
+    zero_output_for_mask: bool = False,
 ) -> bytes:
-    """The op's custom options bytes (version 2 for an op with explicit states)."""
+    """The op's custom options bytes (version 2 for an op with explicit states, 3 for one with a
+    mask)."""
+    masked = {"zero_output_for_mask": zero_output_for_mask} if version >= MASK_OPTIONS_VERSION else {}
     return options_bytes(
-        version, time_major=time_major, activation=activation, recurrent_activation=recurrent_activation
+        version, time_major=time_major, activation=activation, recurrent_activation=recurrent_activation, **masked
     )
 
 
@@ -79,6 +92,13 @@ def lstm_operands(spec: LstmSpec) -> dict[str, Any]:
         "options": lstm_options(
             spec.activation,
             spec.recurrent_activation,
-            version=STATE_OPTIONS_VERSION if spec.initial_state or spec.return_state else OPTIONS_VERSION,
+            version=(
+                MASK_OPTIONS_VERSION
+                if spec.mask
+                else STATE_OPTIONS_VERSION
+                if spec.initial_state or spec.return_state
+                else OPTIONS_VERSION
+            ),
+            zero_output_for_mask=spec.zero_output_for_mask,
         ),
     }

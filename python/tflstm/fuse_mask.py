@@ -1,10 +1,11 @@
-"""The Keras mask of a fused GRU (TFLSTM_GRU options version 3, input 7), found in the converted
-model. The GRU's placeholder (gru_stand_ins.py) multiplies its product by the mask it is given,
-as float32 and expanded over units (reversed over time first when the GRU goes backwards, as
-Keras reverses the mask with the sequence): y * mask[:, :, None]. The converter keeps the ops
+"""The Keras mask of a fused GRU or LSTM (TFLSTM_GRU options version 3, input 7; TFLSTM_LSTM
+options version 3, input 8), found in the converted model. The layer's placeholder
+(gru_stand_ins.py) multiplies its product by the mask it is given, as float32 and expanded over
+units (reversed over time first when the layer goes backwards, as Keras reverses the mask with
+the sequence): y * mask[:, :, None]. The converter keeps the ops
 that compute the mask (NOT_EQUAL of Embedding(mask_zero=True)'s ids, ANY(NOT_EQUAL) of Masking,
-their CAST), and emit takes the MUL apart again: the [batch, time] mask becomes the op's input 7,
-the MUL's output the op's output."""
+their CAST), and emit takes the MUL apart again: the [batch, time] mask becomes the op's mask
+input, the MUL's output the op's output."""
 
 from __future__ import annotations
 
@@ -33,10 +34,12 @@ def mask_input(rewrite: Any, product: int, spec: Any, batch: int, time: int) -> 
         found = [o for o in sg.operators if t in [int(i) for i in o.outputs]]
         return found[0] if len(found) == 1 else None
 
+    kind = "GRU" if hasattr(spec, "reset_after") else "LSTM"
+
     def fail(why: str) -> ValueError:
         return ValueError(
-            f"GRU '{spec.name}': TensorFlow's converter wrote the mask's placeholder otherwise than tflstm "
-            f"expects ({why}); convert with portable=True for stock TFLite's GRU"
+            f"{kind} '{spec.name}': TensorFlow's converter wrote the mask's placeholder otherwise than tflstm "
+            f"expects ({why}); remove the mask, or convert with portable=True"
         )
 
     t = product

@@ -17,7 +17,9 @@ as the state (a GRU's state is its last output, as is an LSTM's h); an LSTM's c 
 sequence's product over time (REDUCE_PROD: an op the converter fuses into nothing, and no layer
 writes), which emit replaces by the op's final-c output. Model outputs lose their tensors' names
 in the conversion, so emit finds it by its op. A GRU a Keras mask reaches multiplies its product
-by the mask (see fuse_mask.py) and passes the mask on with its sequence, as Keras's GRU does.
+by the mask (see fuse_mask.py) and passes the mask on with its sequence, as Keras's GRU does
+(so does an LSTM's).
+
 The placeholder's product is not the
 GRU: only the converted and rewritten model computes it.
 """
@@ -58,10 +60,10 @@ class GruStandIns:
     ) -> GruSpec | LstmSpec | None:
         """The GRU or LSTM as tflstm's fused op runs it (activations as the rebuild names them, see
         fuse_gru.op_activation); None when it is not fused: not a GRU or LSTM, not enabled (a
-        portable or int8 conversion), an activation the op does not compute, or an LSTM a Keras
-        `mask` reaches (the rebuild refuses it). (The rebuild asks only for LSTMs TFLite's fused
-        LSTM cannot compute, or that take or give their states.)"""
-        if kind not in ("GRU", "LSTM") or not self.enabled or (kind == "LSTM" and mask):
+        portable or int8 conversion), or an activation the op does not compute. (The rebuild asks
+        only for LSTMs TFLite's fused LSTM cannot compute, that take or give their states, or that
+        a Keras `mask` reaches.)"""
+        if kind not in ("GRU", "LSTM") or not self.enabled:
             return None
         act, rec = op_activation(activation), op_activation(gate)
         if act is None or rec is None:
@@ -78,6 +80,8 @@ class GruStandIns:
                 go_backwards=bool(config.get("go_backwards", False)),
                 initial_state=initial_state,
                 return_state=bool(config.get("return_state", False)),
+                mask=mask,
+                zero_output_for_mask=zero_output_for_mask,
             )
         return GruSpec(
             name=name,
@@ -161,7 +165,7 @@ def placeholder(spec: GruSpec | LstmSpec | Any, index: int) -> Any:
                     f"{kind} '{spec.name}' is called both with and without a mask; tflstm converts a shared "
                     f"{kind} called the same way each time"
                 )
-            if mask is not None:  # emit makes the mask the op's input 7 (fuse_mask.py)
+            if mask is not None:  # emit makes the mask the op's input (GRU: 7, LSTM: 8; fuse_mask.py)
                 m = tf.cast(mask, tf.float32)
                 y = y * tf.expand_dims(tf.reverse(m, axis=[1]) if spec.go_backwards else m, -1)
             out = y if spec.return_sequences else y[:, -1]

@@ -14,11 +14,12 @@ from . import gru_stand_ins
 from .errors import UnsupportedLayerError
 from .keras_graph import _activation_name, _describe, gate_function
 
-# Why a Keras mask reaching a layer other than a fused GRU does not convert yet.
+# Why a Keras mask reaching a layer other than tflstm's fused GRU or LSTM does not convert yet.
 MASK_HELP = (
-    "tflstm's fused GRU takes a Keras mask (Masking, Embedding(mask_zero=True)); LSTMs and SimpleRNNs, and "
-    "GRUs that are not fused (portable or int8 conversions, activations the fused GRU lacks), do not yet: "
-    "remove the mask and feed fixed-length windows, or use a GRU"
+    "tflstm's fused GRU and LSTM ops take a Keras mask (Masking, Embedding(mask_zero=True)) in float32, "
+    "float16 and dynamic conversions; SimpleRNNs, and GRUs and LSTMs the fused ops do not run (portable=True, "
+    "mode int8, activations the fused ops lack), do not yet: remove the mask and feed fixed-length windows, "
+    "or convert in float32, float16 or dynamic"
 )
 
 # Cell activations of the fused LSTM op that TFLite's float and hybrid kernels compute
@@ -91,7 +92,8 @@ class RecurrentTwins:
             else None
         )
         self.refuse_mask(layer, kind, spec)
-        if self.builtin_lstm(kind, gate, activation) and not explicit_states:
+        if self.builtin_lstm(kind, gate, activation) and not explicit_states and not self.masked:
+            # (TFLite's fused LSTM takes no mask: a masked LSTM is tflstm's fused op, or refused)
             # stateful=True converts too: the fused op keeps its state in variable tensors, which a
             # runner's Stream carries from one call to the next as the stateful layer does.
             twin, weights = self.fused_lstm(base, activation, weights)
@@ -134,13 +136,13 @@ class RecurrentTwins:
         return self.with_weights(twin, weights, layer)
 
     def refuse_mask(self, layer: Any, kind: str, spec: Any) -> None:
-        """A Keras mask reaches only a fused GRU (UnsupportedLayerError otherwise)."""
-        if self.masked and (kind != "GRU" or spec is None):
+        """A Keras mask reaches only a fused GRU or LSTM (UnsupportedLayerError otherwise)."""
+        if self.masked and (kind not in ("GRU", "LSTM") or spec is None):
             raise UnsupportedLayerError(f"{_describe(layer)} is given a Keras mask: {MASK_HELP}")
         if self.masked and getattr(spec, "return_state", False):
             raise UnsupportedLayerError(
-                f"{_describe(layer)} is given a Keras mask and returns its state: tflstm's fused GRU converts "
-                "the one or the other; return the sequence (return_sequences=True) and take the state from it"
+                f"{_describe(layer)} is given a Keras mask and returns its state: tflstm's fused GRU and LSTM "
+                "convert the one or the other; return the sequence (return_sequences=True) and take the state from it"
             )
 
     @staticmethod
@@ -250,7 +252,7 @@ class RecurrentTwins:
         for part, kind, config in parts:
             activation = _activation_name(part, config, "activation")
             gate = _activation_name(part, config, "recurrent_activation")
-            if self.builtin_lstm(kind, gate, activation):
+            if self.builtin_lstm(kind, gate, activation) and not self.masked:
                 return None
             zero_output = bool(getattr(part, "zero_output_for_mask", False))
             specs.append(

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gru_models.h"
+#include "mask_cases.h"
 #include "op_interp.h"
 #include "rnn/gru_options.h"
 #include "tensorflow/lite/interpreter.h"
@@ -43,9 +44,7 @@ void Reference(const GruSpec& s, const testing::GruWeightsF& w, const std::vecto
   auto it = Build(testing::GruModel(one, w));
   tflite::Interpreter& in = *it->interpreter;
   const size_t U = s.units;
-  const auto row = [&](int t, int b) {
-    return s.time_major ? static_cast<size_t>(t) * s.batch + b : static_cast<size_t>(b) * s.time + t;
-  };
+  const auto row = [&](int t, int b) { return testing::MaskRow(s.batch, s.time, s.time_major, t, b); };
   y.assign(static_cast<size_t>(s.batch) * s.time * U, 0.0f);
   h.assign(h0.begin(), h0.end());
   for (int b = 0; b < s.batch; ++b) {
@@ -66,18 +65,9 @@ void Reference(const GruSpec& s, const testing::GruWeightsF& w, const std::vecto
       ys.assign(in.typed_output_tensor<float>(0), in.typed_output_tensor<float>(0) + kept.size() * U);
       std::copy_n(in.typed_output_tensor<float>(1), U, h.begin() + b * U);
     }
-    size_t k = 0;  // a variable's state continues a sequence, whose last output it is
-    std::vector<float> previous(U, 0.0f);
-    if (!s.initial_state) std::copy_n(h0.begin() + b * U, U, previous.begin());
-    for (int t = 0; t < s.time; ++t) {
-      float* out = y.data() + row(t, b) * U;
-      if (keep[row(t, b)]) {
-        std::copy_n(ys.data() + k++ * U, U, out);
-        std::copy_n(out, U, previous.begin());
-      } else if (!s.zero_output_for_mask) {
-        std::copy(previous.begin(), previous.end(), out);
-      }
-    }
+    std::vector<float> before(U, 0.0f);  // a variable's state continues a sequence, whose last output it is
+    if (!s.initial_state) std::copy_n(h0.begin() + b * U, U, before.begin());
+    testing::MaskedRowOutputs(s.batch, s.time, s.time_major, b, s.units, keep, ys, before, s.zero_output_for_mask, y);
   }
 }
 
@@ -113,28 +103,13 @@ TEST(GruOp, MaskedStepsKeepTheStateAsKeras) {
     std::vector<float> carried(static_cast<size_t>(s.batch) * s.units, 0.0f);
     for (int run = 0; run < 2; ++run) {
       const std::vector<float> x = RandomInput(static_cast<size_t>(s.batch) * s.time * s.n_input, rng);
-      std::vector<uint8_t> keep(static_cast<size_t>(s.batch) * s.time);
-      const int style = static_cast<int>(rng() % 3);
-      for (int b = 0; b < s.batch; ++b) {
-        const int length = b == s.batch - 1 && s.batch > 1 ? 0 : static_cast<int>(rng() % (s.time + 1));
-        for (int t = 0; t < s.time; ++t) {
-          const size_t r = s.time_major ? static_cast<size_t>(t) * s.batch + b : static_cast<size_t>(b) * s.time + t;
-          keep[r] = style == 0 ? rng() % 3 != 0 : t < length;
-        }
-      }
+      const std::vector<uint8_t> keep = testing::RandomKeep(s.batch, s.time, s.time_major, rng);
       std::vector<float> h0 = carried;
       if (s.initial_state) {
         h0 = RandomInput(carried.size(), rng);
         std::memcpy(in.typed_input_tensor<float>(1), h0.data(), h0.size() * sizeof(float));
       }
-      TfLiteTensor* mask = in.tensor(in.inputs().back());
-      for (size_t r = 0; r < keep.size(); ++r) {
-        if (s.float_mask) {
-          mask->data.f[r] = keep[r] ? 1.0f : 0.0f;
-        } else {
-          mask->data.b[r] = keep[r] != 0;
-        }
-      }
+      testing::SetMask(in.tensor(in.inputs().back()), keep);
       std::memcpy(in.typed_input_tensor<float>(0), x.data(), x.size() * sizeof(float));
       ASSERT_EQ(in.Invoke(), kTfLiteOk);
       std::vector<float> want, h;
@@ -164,17 +139,11 @@ TEST(GruOp, MaskOperandsThatBreakTheContractAreRefused) {
     edit(*m);
     return testing::Serialize(*m);
   };
-  const auto mask_tensor = [](tflite::ModelT& m) -> tflite::TensorT& {
-    for (auto& t : m.subgraphs[0]->tensors) {
-      if (t->name == "mask") return *t;
-    }
-    return *m.subgraphs[0]->tensors[0];
-  };
   testing::ExpectRefused(edited([&](tflite::ModelT& m) {
-                           mask_tensor(m).shape = {2, 4};
+                           testing::MaskTensor(m).shape = {2, 4};
                          }),
                          "TFLSTM_GRU", "input 7 (mask) has shape [2, 4]; it must be [2, 5] (batch, time)");
-  testing::ExpectRefused(edited([&](tflite::ModelT& m) { mask_tensor(m).type = tflite::TensorType_INT32; }),
+  testing::ExpectRefused(edited([&](tflite::ModelT& m) { testing::MaskTensor(m).type = tflite::TensorType_INT32; }),
                          "TFLSTM_GRU", "input 7 (mask) is neither BOOL nor FLOAT32");
   testing::ExpectRefused(edited([&](tflite::ModelT& m) {
                            rnn::GruOptions o;

@@ -16,6 +16,7 @@
 #include "flatbuffers/flexbuffers.h"
 #include "gru_models.h"
 #include "lstm/hybrid_lstm.h"
+#include "lstm_custom_models.h"
 #include "op_interp.h"
 #include "rnn/lstm_options.h"
 #include "rnn/recurrent_ops.h"
@@ -40,96 +41,11 @@ constexpr Act kCellActs[] = {Act::kTanh,    Act::kRelu,   Act::kRelu6,       Act
                              Act::kSigmoid, Act::kLinear, Act::kHardSigmoid, Act::kHardSigmoidRelu6};
 constexpr Act kGateActs[] = {Act::kSigmoid, Act::kHardSigmoid, Act::kHardSigmoidRelu6};
 
-struct Spec {
-  int batch = 1;
-  int time = 5;
-  int n_input = 3;
-  int units = 8;
-  bool time_major = false;
-  bool bias = true;
-  Act activation = Act::kTanh;
-  Act gate = Act::kHardSigmoid;
-  bool float16 = false;
-  bool int8 = false;
-  bool initial_state = false;  // h and c from model inputs 1 and 2 (options version 2), no variables
-  int final_state = 0;         // 1: h and c after the last step as outputs 1 and 2; 2: c only (output 1 absent)
-  unsigned seed = 1;
-};
-
-std::string Describe(const Spec& s) {
-  return "batch " + std::to_string(s.batch) + " time " + std::to_string(s.time) + " features " +
-         std::to_string(s.n_input) + " units " + std::to_string(s.units) + (s.time_major ? " time-major" : "") +
-         (s.bias ? " bias" : " no bias") + " activation " + rnn::ActName(s.activation) + " gates " +
-         rnn::ActName(s.gate) + (s.float16 ? " float16" : "") + (s.int8 ? " int8" : "") +
-         (s.initial_state ? " initial-state" : "") +
-         (s.final_state ? " final-state " + std::to_string(s.final_state) : "");
-}
-
-// Keras's LSTM weights in TFLite's layout: w [4 * units, n_input], u [4 * units, units] (rows
-// i, f, c, o), b [4 * units] or empty.
-struct Weights {
-  std::vector<float> w, u, b;
-};
-
-testing::GruSpec Storage(const Spec& s) {
-  testing::GruSpec g;
-  g.float16 = s.float16;
-  g.int8 = s.int8;
-  return g;
-}
-
-// Glorot-scaled random weights, stored (float16, int8) and the values they stand for.
-Weights StoredWeights(const Spec& s) {
-  std::mt19937 rng(s.seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  Weights w;
-  w.w.resize(static_cast<size_t>(4 * s.units) * s.n_input);
-  w.u.resize(static_cast<size_t>(4 * s.units) * s.units);
-  for (float& v : w.w) v = 1.5f * u(rng) / std::sqrt(static_cast<float>(s.n_input));
-  for (float& v : w.u) v = 1.5f * u(rng) / std::sqrt(static_cast<float>(s.units));
-  if (s.bias) w.b.resize(4 * s.units);
-  for (float& v : w.b) v = 0.5f * u(rng);
-  testing::Store(Storage(s), w.w);
-  testing::Store(Storage(s), w.u);
-  return w;
-}
-
-std::vector<char> CustomModel(const Spec& s, const Weights& w) {
-  testing::GraphBuilder g;
-  const int x = g.Activation("x", testing::SequenceShape(s.batch, s.time, s.n_input, s.time_major));
-  const testing::GruSpec storage = Storage(s);
-  const auto matrix = [&](const std::string& name, std::vector<int> shape, std::vector<float> values) {
-    return testing::StoredConstant(g, storage, name, std::move(shape), std::move(values));
-  };
-  const int wi = matrix("w", {4 * s.units, s.n_input}, w.w);
-  const int wr = matrix("u", {4 * s.units, s.units}, w.u);
-  const int b = w.b.empty() ? -1 : g.Constant("b", {4 * s.units}, w.b);
-  const int y = g.Activation("y", testing::SequenceShape(s.batch, s.time, s.units, s.time_major));
-  rnn::LstmOptions o;
-  o.version = s.initial_state || s.final_state ? 2 : 1;
-  o.time_major = s.time_major;
-  o.activation = s.activation;
-  o.recurrent_activation = s.gate;
-  std::vector<int> inputs = {x}, outputs = {y}, operands = {x, wi, wr, b};
-  if (s.initial_state) {
-    inputs.push_back(g.Activation("h0", {s.batch, s.units}));
-    inputs.push_back(g.Activation("c0", {s.batch, s.units}));
-    operands.insert(operands.end(), {-1, -1, inputs[1], inputs[2]});
-  } else {
-    operands.push_back(g.Variable("h", {s.batch, s.units}));
-    operands.push_back(g.Variable("c", {s.batch, s.units}));
-  }
-  std::vector<int> op_outputs = outputs;
-  if (s.final_state) {
-    const int h_last = s.final_state == 1 ? g.Activation("h_last", {s.batch, s.units}) : -1;
-    const int c_last = g.Activation("c_last", {s.batch, s.units});
-    op_outputs.insert(op_outputs.end(), {h_last, c_last});
-    if (h_last >= 0) outputs.push_back(h_last);
-    outputs.push_back(c_last);
-  }
-  g.Custom(rnn::kLstmCustomOp, operands, op_outputs, rnn::LstmOptionsBytes(o));
-  return g.Finish(inputs, outputs);
-}
+using Spec = testing::LstmCustomSpec;
+using Weights = testing::LstmCustomWeights;
+using testing::CustomModel;
+using testing::Describe;
+using testing::StoredWeights;
 
 // Keras's LSTM cell in double precision over x in the layout of `s`, from and into h and c.
 std::vector<double> Reference(const Spec& s, const Weights& w, const std::vector<float>& x, std::vector<double>& h,
@@ -523,10 +439,10 @@ TEST(LstmCustomOp, OperandsThatBreakTheContractAreRefused) {
   {
     auto m = tflite::UnPackModel(CustomModel(s, w).data());
     flexbuffers::Builder fbb;
-    fbb.Map([&] { fbb.Int("version", 3); });
+    fbb.Map([&] { fbb.Int("version", 4); });
     fbb.Finish();
     m->subgraphs[0]->operators[0]->custom_options = fbb.GetBuffer();
-    cases.push_back({"a later version of the options", "its options' version is 3; this build reads versions 1 to 2",
+    cases.push_back({"a later version of the options", "its options' version is 4; this build reads versions 1 to 3",
                      testing::Serialize(*m)});
   }
   // The model of `spec` with its options' version set to `version`.

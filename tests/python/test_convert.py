@@ -138,9 +138,10 @@ def test_unsupported_layer_is_named_with_the_reason():
             keras.layers.Dense(2),
         ]
     )
-    # The mask reaches an LSTM, which takes none yet (a GRU does: test_convert_gru_mask.py).
+    # The mask reaches an LSTM, which only tflstm's fused op takes (test_convert_lstm_mask.py), not
+    # stock TFLite's (portable=True).
     with pytest.raises(tflstm.UnsupportedLayerError, match=r"layer 'my_lstm' \(LSTM\).*Keras mask.*fixed-length"):
-        tflstm.convert(model, "float32")
+        tflstm.convert(model, "float32", portable=True)
 
 
 def test_model_without_lstm_is_refused():

@@ -3,7 +3,8 @@ and Masking ahead of GRUs (the last step or the sequence, go_backwards, zero_out
 Bidirectional, a stacked pair the mask reaches both of), Keras 3 and tf_keras, converted with
 every GRU fused and run on tflstm's runtime against Keras on right-padded batches of varied
 lengths (converted at that batch size; a row padded throughout too), in float32, float16 and
-dynamic; a Stream over padded steps; and the layers a mask still stops, refused by name.
+dynamic; a Stream over padded steps; and the layers a mask still stops, refused by name
+(LSTMs: test_convert_lstm_mask.py).
 
 Bounds, relative to the largest Keras output (at least 1), as test_convert_gru.py's: float32
 1e-4, float16 1e-2, dynamic 5e-2."""
@@ -141,10 +142,10 @@ def test_a_stream_keeps_the_state_over_padded_steps():
     np.testing.assert_allclose(steps, np.asarray(model(ids)), atol=1e-4)
 
 
-@pytest.mark.parametrize("layer", ["LSTM", "SimpleRNN"])
-def test_a_mask_into_another_recurrent_layer_is_refused_by_name(layer):
+def test_a_mask_into_another_recurrent_layer_is_refused_by_name():
+    """(An LSTM takes it: test_convert_lstm_mask.py.)"""
     keras, ids, e = embedded("keras3", 10)
-    h = getattr(keras.layers, layer)(6, name="masked_rnn")(e)
+    h = keras.layers.SimpleRNN(6, name="masked_rnn")(e)
     with pytest.raises(UnsupportedLayerError, match=r"masked_rnn.*Keras mask"):
         tflstm.convert(keras.Model(ids, h), "float32")
 

@@ -39,16 +39,20 @@ void PackHybridLstm(HybridLstm& layer, const HybridLstm::Gates (&gates)[2], cons
 }
 
 TfLiteStatus RunLstmSequence(TfLiteContext* context, const LstmSequence& s, const float* x, float* y,
-                             const rnn::StateOperands& h, const rnn::StateOperands& c, float* gx, float* state) {
+                             const rnn::StateOperands& h, const rnn::StateOperands& c, float* gx, float* state,
+                             const rnn::StepMask& mask) {
   TF_LITE_ENSURE(context, gx != nullptr && state != nullptr && x != nullptr && y != nullptr && h.from != nullptr &&
                               c.from != nullptr && (s.hybrid != nullptr || s.weights != nullptr));
-  // h and c padded to whole blocks; h double-buffered, as every unit reads all of h_prev.
+  // h and c padded to whole blocks; h double-buffered, as every unit reads all of h_prev; with a
+  // mask, c before each step too (the step updates c in place; a masked row gets it back).
   const size_t stride = s.state_stride;
   const size_t n = static_cast<size_t>(s.n_cell);
+  const size_t rows = s.batch * stride;
   float* h_prev = state;
-  float* h_next = state + s.batch * stride;
-  float* cell = state + 2 * s.batch * stride;
-  std::fill(state, state + 3 * s.batch * stride, 0.0f);
+  float* h_next = state + rows;
+  float* cell = state + 2 * rows;
+  float* cell_prev = mask.Present() ? state + 3 * rows : nullptr;
+  std::fill(state, state + (mask.Present() ? 4 : 3) * rows, 0.0f);
   rnn::CopyRows(h.from, n, h_prev, stride, s.batch, n);
   rnn::CopyRows(c.from, n, cell, stride, s.batch, n);
 
@@ -81,10 +85,18 @@ TfLiteStatus RunLstmSequence(TfLiteContext* context, const LstmSequence& s, cons
         step.gx_batch_stride = gx_batch_stride;
         step.h_prev = h_prev;
         step.h_next = h_next;
+        if (cell_prev != nullptr) std::memcpy(cell_prev, cell, rows * sizeof(float));
         hybrid ? s.hybrid->Step(kernels, step) : kernels.step(step);
         for (int b = 0; b < s.batch; ++b) {
           std::memcpy(y + shape.Row(t, b) * n, h_next + b * stride, n * sizeof(float));
         }
+        mask.Apply(
+            shape, t, y, n,
+            [&](int b) {
+              std::memcpy(h_next + b * stride, h_prev + b * stride, n * sizeof(float));
+              std::memcpy(cell + b * stride, cell_prev + b * stride, n * sizeof(float));
+            },
+            [&](int b, float* out) { rnn::OutputBeforeStart(h.variable != nullptr, h_next + b * stride, out, n); });
         std::swap(h_prev, h_next);
       });
   for (float* to : {h.variable, h.final_state}) {

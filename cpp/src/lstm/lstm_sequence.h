@@ -10,6 +10,7 @@
 #include "float_lstm.h"
 #include "hybrid_lstm.h"
 #include "rnn/state_operands.h"
+#include "rnn/step_mask.h"
 #include "tensorflow/lite/core/c/common.h"
 
 namespace tflstm::lstm {
@@ -42,9 +43,11 @@ void PackHybridLstm(HybridLstm& layer, const HybridLstm::Gates (&gates)[2], cons
 
 // x [batch, time, n_input] (or time-major) into y; h and c [batch, n_cell] from their `from`,
 // the last ones into their variable and final-state output where present (rnn/state_operands.h).
-// gx holds the projection of a chunk of steps, state 3 * batch * state_stride floats.
+// gx holds the projection of a chunk of steps, state 3 * batch * state_stride floats (4 * with a
+// `mask`: a masked step keeps a row's h and c, rnn/step_mask.h).
 TfLiteStatus RunLstmSequence(TfLiteContext* context, const LstmSequence& s, const float* x, float* y,
-                             const rnn::StateOperands& h, const rnn::StateOperands& c, float* gx, float* state);
+                             const rnn::StateOperands& h, const rnn::StateOperands& c, float* gx, float* state,
+                             const rnn::StepMask& mask = {});
 
 // A variable state tensor's operands: read at the start, written at the end.
 inline rnn::StateOperands VariableState(float* data) { return {data, data, nullptr}; }

@@ -43,13 +43,7 @@ TfLiteStatus InvokeFloatLayer(TfLiteContext* context, TfLiteNode* node, const St
         }
         mask.Apply(
             shape, t, out, n, [&](int b) { std::memcpy(h_next + b * stride, h_prev + b * stride, n * sizeof(float)); },
-            [&](int b, float* y) {  // a carried state continues its sequence: h is its last output
-              if (state.variable != nullptr) {
-                std::memcpy(y, h_next + b * stride, n * sizeof(float));
-              } else {
-                std::fill(y, y + n, 0.0f);
-              }
-            });
+            [&](int b, float* y) { OutputBeforeStart(state.variable != nullptr, h_next + b * stride, y, n); });
         std::swap(h_prev, h_next);
       });
   if (state.variable != nullptr) CopyRows(h_prev, stride, state.variable, n, shape.batch, n);

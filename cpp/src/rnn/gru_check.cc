@@ -17,6 +17,19 @@ std::string Operand(int i) { return "input " + std::to_string(i) + " (" + kNames
 
 }  // namespace
 
+std::string MaskError(const GruOperandView& m, const std::string& operand, bool time_major, int batch, int time,
+                      const std::vector<int>& x) {
+  if (m.type != GruType::kBool && m.type != GruType::kFloat32) {
+    return operand + " is neither BOOL nor FLOAT32; a mask is true (or not 0) at the steps it keeps";
+  }
+  const std::vector<int> mask = time_major ? std::vector<int>{time, batch} : std::vector<int>{batch, time};
+  if (m.shape != mask) {
+    return operand + " has shape " + ShapeText(m.shape) + "; it must be " + ShapeText(mask) +
+           (time_major ? " (time, batch)" : " (batch, time)") + " for an input of shape " + ShapeText(x);
+  }
+  return "";
+}
+
 std::string CheckGruOperands(const std::vector<GruOperandView>& given, const std::vector<GruOperandView>& outputs,
                              const GruOptions& options, GruDims* dims) {
   const bool v2 = options.version >= 2;
@@ -109,16 +122,8 @@ std::string CheckGruOperands(const std::vector<GruOperandView>& given, const std
   }
   if (d.batch < 0 || d.time < 0) return Operand(kGruInput) + " has shape " + ShapeText(x);
   if (in[kGruMask].present) {
-    const GruOperandView& m = in[kGruMask];
-    if (m.type != GruType::kBool && m.type != GruType::kFloat32) {
-      return Operand(kGruMask) + " is neither BOOL nor FLOAT32; a mask is true (or not 0) at the steps it keeps";
-    }
-    const std::vector<int> mask =
-        options.time_major ? std::vector<int>{d.time, d.batch} : std::vector<int>{d.batch, d.time};
-    if (m.shape != mask) {
-      return Operand(kGruMask) + " has shape " + ShapeText(m.shape) + "; it must be " + ShapeText(mask) +
-             (options.time_major ? " (time, batch)" : " (batch, time)") + " for an input of shape " + ShapeText(x);
-    }
+    const std::string error = MaskError(in[kGruMask], Operand(kGruMask), options.time_major, d.batch, d.time, x);
+    if (!error.empty()) return error;
   }
   *dims = d;
   return "";

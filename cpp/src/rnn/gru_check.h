@@ -31,6 +31,12 @@ struct GruDims {
 // "[2, 3]" (for the messages of the custom ops' checks).
 std::string ShapeText(const std::vector<int>& shape);
 
+// "" when `mask`, the operand named `operand` ("input 7 (mask)"), fits an input `x` of `batch` rows
+// and `time` steps as a Keras mask (TFLSTM_GRU's input 7, TFLSTM_LSTM's input 8): BOOL or FLOAT32,
+// [batch, time] ([time, batch] when `time_major`); else what is wrong.
+std::string MaskError(const GruOperandView& mask, const std::string& operand, bool time_major, int batch, int time,
+                      const std::vector<int>& x);
+
 // "" when the operands fit the contract (and `dims` their sizes); else what is wrong, naming the
 // operand. Outputs are checked for their number and type (the op gives them their shapes).
 std::string CheckGruOperands(const std::vector<GruOperandView>& inputs, const std::vector<GruOperandView>& outputs,

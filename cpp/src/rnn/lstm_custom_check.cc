@@ -3,8 +3,9 @@
 namespace tflstm::rnn {
 namespace {
 
-constexpr const char* kNames[kLstmOperands] = {"input",        "input weights", "recurrent weights", "bias",
-                                               "output state", "cell state",    "initial h",         "initial c"};
+constexpr const char* kNames[kLstmOperands] = {"input",     "input weights", "recurrent weights",
+                                               "bias",      "output state",  "cell state",
+                                               "initial h", "initial c",     "mask"};
 constexpr const char* kOutputNames[kLstmOutputs] = {"sequence", "final h", "final c"};
 
 std::string Operand(int i) { return "input " + std::to_string(i) + " (" + kNames[i] + ")"; }
@@ -48,19 +49,26 @@ std::string StateFormError(const std::vector<GruOperandView>& in) {
 std::string CheckLstmOperands(const std::vector<GruOperandView>& given, const std::vector<GruOperandView>& outputs,
                               const LstmOptions& options, LstmCustomDims* dims) {
   const size_t inputs = given.size();
-  if (options.version < 2 && (inputs != kLstmOperands - 2 || outputs.size() != 1)) {
+  const bool v3 = options.version >= 3;
+  if (options.version < 2 && (inputs != kLstmInitialHidden || outputs.size() != 1)) {
     return std::to_string(inputs) + " inputs and " + std::to_string(outputs.size()) + " outputs; " + kLstmCustomOp +
            " version 1 takes 6 inputs (input, input weights, recurrent weights, bias, output state, cell state) and 1 "
            "output";
   }
-  if (options.version >= 2 &&
-      ((inputs != kLstmOperands - 2 && inputs != kLstmOperands) || outputs.empty() || outputs.size() > kLstmOutputs)) {
+  if (options.version >= 2 && !v3 &&
+      ((inputs != kLstmInitialHidden && inputs != kLstmMask) || outputs.empty() || outputs.size() > kLstmOutputs)) {
     return std::to_string(inputs) + " inputs and " + std::to_string(outputs.size()) + " outputs; " + kLstmCustomOp +
            " version 2 takes 6 or 8 inputs (input, input weights, recurrent weights, bias, output state, cell state, "
            "initial h, initial c) and 1 to 3 outputs (sequence, final h, final c)";
   }
+  if (v3 && ((inputs != kLstmInitialHidden && inputs != kLstmMask && inputs != kLstmOperands) || outputs.empty() ||
+             outputs.size() > kLstmOutputs)) {
+    return std::to_string(inputs) + " inputs and " + std::to_string(outputs.size()) + " outputs; " + kLstmCustomOp +
+           " version 3 takes 6, 8 or 9 inputs (input, input weights, recurrent weights, bias, output state, cell "
+           "state, initial h, initial c, mask) and 1 to 3 outputs (sequence, final h, final c)";
+  }
   std::vector<GruOperandView> in = given;
-  in.resize(kLstmOperands);  // initial states past the inputs are absent
+  in.resize(kLstmOperands);  // initial states or a mask past the inputs are absent
   const std::string form = StateFormError(in);
   if (!form.empty()) return form;
   const bool initial = in[kLstmInitialHidden].present;
@@ -70,7 +78,7 @@ std::string CheckLstmOperands(const std::vector<GruOperandView>& given, const st
     }
   }
   if (!outputs[kLstmSequence].present) return "output 0 (sequence) is absent; the op needs it";
-  for (int i = 0; i < kLstmOperands; ++i) {
+  for (int i = 0; i < kLstmMask; ++i) {  // the mask's own checks follow
     if (!in[i].present) {
       if (i == kLstmBias || i >= kLstmHidden) continue;  // the states' presence is checked above
       return Operand(i) + " is absent; the op needs it";
@@ -117,6 +125,10 @@ std::string CheckLstmOperands(const std::vector<GruOperandView>& given, const st
     }
   }
   if (d.batch < 0 || d.time < 0) return Operand(kLstmInput) + " has shape " + ShapeText(x);
+  if (in[kLstmMask].present) {
+    const std::string error = MaskError(in[kLstmMask], Operand(kLstmMask), options.time_major, d.batch, d.time, x);
+    if (!error.empty()) return error;
+  }
   *dims = d;
   return "";
 }

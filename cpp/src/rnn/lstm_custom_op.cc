@@ -109,8 +109,10 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   node->temporaries = TfLiteIntArrayCreate(kTemporaries);
   TF_LITE_ENSURE_OK(context, ResizeTemporary(context, node, data.first_temporary, kProjection,
                                              rows * blocks * lstm::kBlockWidth, kLstmCustomOp));
+  // h, h's next, c (and with a mask c before the step: lstm/lstm_sequence.h)
+  const size_t states = OptionalInput(context, node, kLstmMask) != nullptr ? 4 : 3;
   TF_LITE_ENSURE_OK(context, ResizeTemporary(context, node, data.first_temporary, kState,
-                                             3 * static_cast<size_t>(d.batch) * data.state_stride, kLstmCustomOp));
+                                             states * static_cast<size_t>(d.batch) * data.state_stride, kLstmCustomOp));
   data.constant = true;
   bool in_model = true;
   for (int i = kLstmInputWeights; i <= kLstmBias; ++i) {
@@ -140,12 +142,15 @@ TfLiteStatus Invoke(TfLiteContext* context, TfLiteNode* node) {
   run.hybrid = data.hybrid ? &data.hybrid_lstm : nullptr;
   run.activation = data.options.activation;
   run.gate = data.options.recurrent_activation;
+  const TfLiteTensor* mask = OptionalInput(context, node, kLstmMask);
+  if (mask != nullptr && mask->data.raw == nullptr) return Fail(context, "input 8 (mask) has no data");
   return lstm::RunLstmSequence(context, run, context->tensors[node->inputs->data[kLstmInput]].data.f,
                                context->tensors[node->outputs->data[0]].data.f,
                                StateOperandsOf(context, node, kLstmHidden, kLstmInitialHidden, kLstmFinalHidden),
                                StateOperandsOf(context, node, kLstmCell, kLstmInitialCell, kLstmFinalCell),
                                context->tensors[node->temporaries->data[kProjection]].data.f,
-                               context->tensors[node->temporaries->data[kState]].data.f);
+                               context->tensors[node->temporaries->data[kState]].data.f,
+                               StepMask::Of(mask, data.options.zero_output_for_mask));
 }
 
 }  // namespace

@@ -5,9 +5,9 @@
 namespace tflstm::rnn {
 namespace {
 
-// The map's fields, in `o`.
+// The map's fields, in `o` (zero_output_for_mask last: versions 1 and 2 write no such key).
 OptionFields Fields(LstmOptions& o) {
-  return {{{"time_major", &o.time_major}},
+  return {{{"time_major", &o.time_major}, {"zero_output_for_mask", &o.zero_output_for_mask}},
           {{"activation", &o.activation}, {"recurrent_activation", &o.recurrent_activation}}};
 }
 
@@ -22,7 +22,9 @@ bool ParseLstmOptions(const uint8_t* data, size_t size, LstmOptions* options, st
 
 std::vector<uint8_t> LstmOptionsBytes(const LstmOptions& options) {
   LstmOptions o = options;
-  return OptionsBytes(o.version, Fields(o));
+  OptionFields fields = Fields(o);
+  if (o.version < 3) fields.flags.pop_back();
+  return OptionsBytes(o.version, fields);
 }
 
 }  // namespace tflstm::rnn

@@ -1,4 +1,4 @@
-// A Keras mask over a recurrent op's steps (TFLSTM_GRU's input 7; the LSTM op can take the same):
+// A Keras mask over a recurrent op's steps (TFLSTM_GRU's input 7, TFLSTM_LSTM's input 8):
 // at a masked step a row keeps its state, and its output row is Keras's (backend rnn's
 // compute_masked_output): zeros with zero_output_for_mask, else the row's previous output, zeros
 // before the first step of a sequence. A state carried from invoke to invoke (a Stream) continues
@@ -15,6 +15,16 @@
 #include "tensorflow/lite/core/c/common.h"
 
 namespace tflstm::rnn {
+
+// The output before an invoke's first step (n floats into y): the state h where it is `carried`
+// from the last invoke (a variable: the invoke continues the sequence), else zeros.
+inline void OutputBeforeStart(bool carried, const float* h, float* y, size_t n) {
+  if (carried) {
+    std::memcpy(y, h, n * sizeof(float));
+  } else {
+    std::fill(y, y + n, 0.0f);
+  }
+}
 
 struct StepMask {
   const bool* keep_bool = nullptr;    // BOOL mask, in the input's row order (SequenceShape::Row)
