@@ -350,7 +350,9 @@ def measure(calls: dict[str, Callable], rounds: int, n: int) -> dict[str, tuple[
     return {name: (statistics.median(s) / 1000,) for name, s in samples.items()}
 
 
-def peers(model, data: bytes, x: np.ndarray, mode: str, sample: np.ndarray) -> dict[str, Callable]:
+def tflite_peers(data: bytes, x: np.ndarray) -> dict[str, Callable]:
+    """tflstm, tf.lite.Interpreter with XNNPACK and with its builtin kernels, ai-edge-litert on the
+    same .tflite file."""
     import ai_edge_litert.interpreter as litert
     import tensorflow as tf
 
@@ -364,6 +366,19 @@ def peers(model, data: bytes, x: np.ndarray, mode: str, sample: np.ndarray) -> d
     calls["tf.lite (XNNPACK)"] = tflite_call(tf.lite.Interpreter, data, x, reset=False)
     calls["tf.lite (builtin kernels)"] = tflite_call(no_xnnpack, data, x, reset=False)
     calls["ai-edge-litert"] = tflite_call(litert.Interpreter, data, x, reset=False)
+    return calls
+
+
+def check_peers(calls: dict[str, Callable], reference: np.ndarray, tolerance: float, what: str) -> None:
+    """Every peer computes the same function: each within `tolerance` of Keras's `reference`."""
+    for peer, fn in calls.items():
+        err = float(np.max(np.abs(np.asarray(fn()).reshape(reference.shape) - reference)))
+        if err > tolerance:
+            raise SystemExit(f"{peer} differs from Keras by {err:g} on {what}")
+
+
+def peers(model, data: bytes, x: np.ndarray, mode: str, sample: np.ndarray) -> dict[str, Callable]:
+    calls = tflite_peers(data, x)
     onnx_data = onnx_model(model)
     if mode == "int8":
         onnx_data = ort_static(onnx_data, sample[:64])
@@ -414,12 +429,7 @@ def main() -> None:
             Path(args.save).mkdir(parents=True, exist_ok=True)
             (Path(args.save) / f"{name}_{args.mode}.tflite").write_bytes(data)
         calls = peers(model, data, x, args.mode, sample)
-        reference = model.predict(x, verbose=0)
-        tolerance = 1e-4 if args.mode == "float32" else 0.1
-        for peer, fn in calls.items():  # every peer computes the same function
-            err = float(np.max(np.abs(np.asarray(fn()).reshape(reference.shape) - reference)))
-            if err > tolerance:
-                raise SystemExit(f"{peer} differs from Keras by {err:g} on {name}")
+        check_peers(calls, model.predict(x, verbose=0), 1e-4 if args.mode == "float32" else 0.1, name)
         ops = ", ".join(sorted({op for op, _ in tflstm.Model(data).ops}))
         print()
         print(table(f"{name} ({len(data) // 1024} KB; {ops}):", measure(calls, args.rounds, args.calls)))

@@ -11,10 +11,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ops/node_kernel.h"
@@ -554,7 +556,7 @@ TEST(XnnpackParity, BatchMatMul) {
 
 std::vector<char> BinaryModel(BuiltinOperator op, std::vector<int> a, std::vector<int> b, std::vector<int> out,
                               bool int8, ActivationFunctionType act, const std::vector<float>& constant,
-                              std::mt19937& rng) {
+                              std::mt19937& rng, bool constant_first = false) {
   OneOp m(op, int8 ? 2 : 1);
   const TensorType type = int8 ? tflite::TensorType_INT8 : tflite::TensorType_FLOAT32;
   m.AddTensor("a", a, type, int8 ? 0.02f : 0.0f, int8 ? 5 : 0);
@@ -569,7 +571,7 @@ std::vector<char> BinaryModel(BuiltinOperator op, std::vector<int> a, std::vecto
     tb = m.AddConstant("b", b, type, constant);
   }
   const int y = m.AddTensor("y", out, type, int8 ? 0.05f : 0.0f, int8 ? -2 : 0);
-  m.op_inputs = {0, tb};
+  m.op_inputs = constant_first ? std::vector<int32_t>{tb, 0} : std::vector<int32_t>{0, tb};
   if (op == tflite::BuiltinOperator_MUL) {
     tflite::MulOptionsT o;
     o.fused_activation_function = act;
@@ -591,19 +593,144 @@ TEST(XnnpackParity, Binary) {
   for (BuiltinOperator op : {tflite::BuiltinOperator_ADD, tflite::BuiltinOperator_SUB, tflite::BuiltinOperator_MUL}) {
     for (bool int8 : {false, true}) {
       const std::string what = std::string(tflite::EnumNameBuiltinOperator(op)) + (int8 ? " int8" : " float32");
-      // The same shapes (a residual connection) and a broadcast row (a bias, a scale).
-      // float32 stays on TFLite's kernel, which clamps an infinity to the largest finite float.
-      const std::string kernel = int8 ? "xnnpack" : "tflite";
+      // The same shapes (a residual connection) and a broadcast row (a bias, a scale). float32
+      // runs on tflstm's own loop where no row is broadcast, and a broadcast row on TFLite's kernel.
+      const std::string kernel = int8 ? "xnnpack" : "binary-f32";
       ExpectParity(BinaryModel(op, {1, 32, 64}, {1, 32, 64}, {1, 32, 64}, int8, none, Random(32 * 64, rng), rng),
                    Random(32 * 64, rng), kernel, what + " same shape");
-      ExpectParity(BinaryModel(op, {2, 5, 8}, {8}, {2, 5, 8}, int8, none, Random(8, rng), rng), Random(80, rng), kernel,
-                   what + " broadcast");
+      ExpectParity(BinaryModel(op, {2, 5, 8}, {8}, {2, 5, 8}, int8, none, Random(8, rng), rng), Random(80, rng),
+                   int8 ? "xnnpack" : "tflite", what + " broadcast");
+      // A one-element operand on either side (a GRU's 1 - z), of rank 0 and of rank 2.
+      ExpectParity(BinaryModel(op, {1, 64}, {}, {1, 64}, int8, none, Random(1, rng), rng, true), Random(64, rng),
+                   kernel, what + " scalar first");
+      // (XNNPACK's int8 MUL by one element rounds some 3% of these one step from TFLite's.)
+      ExpectParity(BinaryModel(op, {6, 35}, {1, 1}, {6, 35}, int8, none, Random(1, rng), rng), Random(210, rng), kernel,
+                   what + " one element second", 0.05);
     }
+    // A fused clamp is part of the loop; a fused tanh is not.
+    ExpectParity(BinaryModel(op, {1, 9}, {1, 9}, {1, 9}, false, tflite::ActivationFunctionType_RELU6,
+                             Random(9, rng, -4.0f, 4.0f), rng),
+                 Random(9, rng, -8.0f, 8.0f), "binary-f32", "float32 relu6");
+    ExpectParity(
+        BinaryModel(op, {1, 9}, {1, 9}, {1, 9}, false, tflite::ActivationFunctionType_TANH, Random(9, rng), rng),
+        Random(9, rng), "tflite", "float32 tanh");
   }
   // A fused activation is no part of XNNPACK's binary operator: TFLite's kernel runs it.
   ExpectParity(BinaryModel(tflite::BuiltinOperator_ADD, {1, 8}, {1, 8}, {1, 8}, true,
                            tflite::ActivationFunctionType_RELU, Random(8, rng), rng),
                Random(8, rng), "tflite", "ADD int8 relu");
+}
+
+// tflstm's float loop gives TFLite's bits for what is not finite too: an infinity clamps to the
+// largest finite float (or overflows into it), a NaN stays a NaN, as in TFLite's vector code.
+TEST(XnnpackParity, BinaryFloatLoopIsBitExactOnNonFiniteValues) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const float big = std::numeric_limits<float>::max();
+  const std::vector<float> x = {inf, -inf, nan, big, -big, 0.0f, -0.0f, 1.5f, 3e38f, -3e38f, 1e-45f, -2.0f};
+  const std::vector<float> c = {2.0f, -inf, 1.0f, big, big, -0.0f, 0.0f, nan, 3e38f, 3e38f, 1e-45f, inf};
+  std::mt19937 rng(15);
+  const auto tflstm = MakeOpResolver();
+  const tflite::ops::builtin::BuiltinOpResolverWithoutDefaultDelegates tflite_resolver;
+  for (BuiltinOperator op : {tflite::BuiltinOperator_ADD, tflite::BuiltinOperator_SUB, tflite::BuiltinOperator_MUL}) {
+    for (int variant = 0; variant < 3; ++variant) {  // same shape, scalar second, scalar first
+      const bool scalar = variant > 0;
+      const std::vector<float> constant = scalar ? std::vector<float>{variant == 1 ? 2.0f : -inf} : c;
+      const std::vector<char> model =
+          BinaryModel(op, {12}, scalar ? std::vector<int>{} : std::vector<int>{12}, {12}, false,
+                      tflite::ActivationFunctionType_NONE, constant, rng, variant == 2);
+      const Outcome ours = Invoke(model, *tflstm, x);
+      const Outcome ref = Invoke(model, tflite_resolver, x);
+      EXPECT_EQ(ours.kernel, "binary-f32");
+      ASSERT_EQ(ours.values.size(), ref.values.size());
+      for (size_t i = 0; i < ref.values.size(); ++i) {
+        const bool same = std::isnan(ref.values[i]) ? std::isnan(ours.values[i])
+                                                    : std::memcmp(&ours.values[i], &ref.values[i], sizeof(float)) == 0;
+        EXPECT_TRUE(same) << tflite::EnumNameBuiltinOperator(op) << " variant " << variant << " element " << i << ": "
+                          << ours.values[i] << " against TFLite's " << ref.values[i];
+      }
+    }
+  }
+}
+
+// --- SPLIT, SPLIT_V -------------------------------------------------------------------------------
+
+// SPLIT (axis, input) or SPLIT_V (input, sizes, axis) of `shape` into `sizes` along `axis`.
+std::vector<char> SplitModel(bool v, std::vector<int> shape, int axis, const std::vector<int>& sizes, TensorType type) {
+  OneOp m(v ? tflite::BuiltinOperator_SPLIT_V : tflite::BuiltinOperator_SPLIT, 1);
+  m.AddTensor("x", shape, type);
+  const int ta = m.AddConstant("axis", {}, tflite::TensorType_INT32, std::vector<int32_t>{axis});
+  const int rank = static_cast<int>(shape.size());
+  std::vector<int32_t> outputs;
+  for (int size : sizes) {
+    std::vector<int> s = shape;
+    s[static_cast<size_t>(axis < 0 ? axis + rank : axis)] = size;
+    outputs.push_back(m.AddTensor("y" + std::to_string(outputs.size()), s, type));
+  }
+  auto o = std::make_unique<tflite::OperatorT>();
+  o->opcode_index = 0;
+  o->outputs = outputs;
+  if (v) {
+    const int ts = m.AddConstant("sizes", {static_cast<int>(sizes.size())}, tflite::TensorType_INT32,
+                                 std::vector<int32_t>(sizes.begin(), sizes.end()));
+    o->inputs = {0, ts, ta};
+    tflite::SplitVOptionsT options;
+    options.num_splits = static_cast<int>(sizes.size());
+    o->builtin_options.Set(options);
+  } else {
+    o->inputs = {ta, 0};
+    tflite::SplitOptionsT options;
+    options.num_splits = static_cast<int>(sizes.size());
+    o->builtin_options.Set(options);
+  }
+  m.sg->inputs = {0};
+  m.sg->outputs = outputs;
+  m.sg->operators.push_back(std::move(o));
+  return Serialize(m.model);
+}
+
+// Every output's bytes, and the node's kernel.
+std::pair<std::vector<std::vector<char>>, std::string> RunSplit(const std::vector<char>& data,
+                                                                const tflite::OpResolver& resolver) {
+  auto fb = tflite::FlatBufferModel::BuildFromBuffer(data.data(), data.size());
+  std::unique_ptr<tflite::Interpreter> interp;
+  EXPECT_EQ(tflite::InterpreterBuilder(*fb, resolver)(&interp), kTfLiteOk);
+  EXPECT_EQ(interp->AllocateTensors(), kTfLiteOk);
+  TfLiteTensor* in = interp->input_tensor(0);
+  for (size_t i = 0; i < in->bytes; ++i) in->data.raw[i] = static_cast<char>(i * 7 + 3);
+  EXPECT_EQ(interp->Invoke(), kTfLiteOk);
+  std::vector<std::vector<char>> outs;
+  for (size_t k = 0; k < interp->outputs().size(); ++k) {
+    const TfLiteTensor* t = interp->output_tensor(k);
+    outs.emplace_back(t->data.raw, t->data.raw + t->bytes);
+  }
+  const auto* nr = interp->node_and_registration(interp->execution_plan()[0]);
+  return {outs, ops::NodeKernel(nr->second, nr->first)};
+}
+
+TEST(XnnpackParity, SplitCopiesWhatTflitesKernelCopies) {
+  const auto tflstm = MakeOpResolver();
+  const tflite::ops::builtin::BuiltinOpResolverWithoutDefaultDelegates tflite_resolver;
+  struct Case {
+    bool v;
+    std::vector<int> shape;
+    int axis;
+    std::vector<int> sizes;
+  };
+  const Case cases[] = {{false, {1, 192}, 1, {64, 64, 64}}, {true, {1, 192}, -1, {64, 64, 64}},
+                        {false, {2, 6, 5}, 1, {2, 2, 2}},   {true, {2, 6, 5}, 1, {1, 4, 1}},
+                        {true, {3, 4, 10}, -1, {7, 0, 3}},  {false, {4, 3}, 0, {2, 2}},
+                        {true, {2, 3, 4, 5}, 2, {1, 3}}};
+  for (const Case& c : cases) {
+    for (TensorType type : {tflite::TensorType_FLOAT32, tflite::TensorType_INT8, tflite::TensorType_INT32}) {
+      SCOPED_TRACE(std::string(c.v ? "SPLIT_V" : "SPLIT") + " axis " + std::to_string(c.axis) + " " +
+                   tflite::EnumNameTensorType(type));
+      const std::vector<char> model = SplitModel(c.v, c.shape, c.axis, c.sizes, type);
+      const auto ours = RunSplit(model, *tflstm);
+      const auto ref = RunSplit(model, tflite_resolver);
+      EXPECT_EQ(ours.second, "split-copy");
+      EXPECT_EQ(ours.first, ref.first);
+    }
+  }
 }
 
 // --- What stays on TFLite's kernels, and the runner around the kernels ------------------------------

@@ -195,6 +195,19 @@ void Pointers(const TfLiteContext* context, const TfLiteNode* node, void* worksp
   out->push_back(workspace);
 }
 
+// Whether Pointers would give `bound` (checked in place: this runs for every node at every call).
+bool StillBound(const TfLiteContext* context, const TfLiteNode* node, const void* workspace,
+                const std::vector<const void*>& bound) {
+  size_t k = 0;
+  for (const TfLiteIntArray* list : {node->inputs, node->outputs}) {
+    for (int i = 0; i < list->size; ++i, ++k) {
+      const void* p = list->data[i] >= 0 ? context->tensors[list->data[i]].data.raw : nullptr;
+      if (k >= bound.size() || bound[k] != p) return false;
+    }
+  }
+  return k + 1 == bound.size() && bound[k] == workspace;
+}
+
 }  // namespace
 
 TfLiteStatus InvokeNode(const OpKernel& k, TfLiteContext* context, TfLiteNode* node) {
@@ -205,8 +218,8 @@ TfLiteStatus InvokeNode(const OpKernel& k, TfLiteContext* context, TfLiteNode* n
   }
   void* workspace = data.workspace_bytes > 0 ? context->tensors[data.workspace].data.raw : nullptr;
   // Set up again only when a tensor moved (setting up can rebuild indirection buffers).
-  if (data.op) Pointers(context, node, workspace, &data.now);
-  if (data.op && data.now != data.bound) {
+  if (data.op && !StillBound(context, node, workspace, data.bound)) {
+    Pointers(context, node, workspace, &data.now);
     if (k.setup(context, node, data, workspace) != xnn_status_success) {
       context->ReportError(context, "XNNPACK: cannot bind the node's tensors to its operator");
       return kTfLiteError;

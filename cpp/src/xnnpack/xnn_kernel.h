@@ -41,6 +41,7 @@ struct NodeData {
   std::vector<const void*> bound;  // the pointers of the last setup: set up again when one moves
   std::vector<const void*> now;    // (scratch for comparing them)
   std::vector<float> scales;       // per-channel weight scales an operator reads at creation
+                                   // (float SUB on tflstm's own loop: its clamp range)
   std::vector<int32_t> packed;     // what tflstm's own kernel packed at prepare (int8_fc.h)
   Int8Fc fc;                       // and what it multiplies
 };

@@ -22,6 +22,8 @@ void AddAll(tflite::MutableOpResolver& resolver) {
   AddOver(resolver, tflite::BuiltinOperator_ADD, AddKernel());
   AddOver(resolver, tflite::BuiltinOperator_SUB, SubKernel());
   AddOver(resolver, tflite::BuiltinOperator_MUL, MulKernel());
+  AddOver(resolver, tflite::BuiltinOperator_SPLIT, SplitKernel());
+  AddOver(resolver, tflite::BuiltinOperator_SPLIT_V, SplitVKernel());
 }
 
 }  // namespace tflstm::xnn

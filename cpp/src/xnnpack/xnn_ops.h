@@ -20,6 +20,8 @@ const TfLiteRegistration* TransposeKernel();
 const TfLiteRegistration* AddKernel();
 const TfLiteRegistration* SubKernel();
 const TfLiteRegistration* MulKernel();
+const TfLiteRegistration* SplitKernel();  // tflstm's own copy loop, no XNNPACK operator
+const TfLiteRegistration* SplitVKernel();
 
 // (cmake/SelectOps.cmake declares these for a selective build's generated op set.)
 // Registers `kernel` for `op` in place of every version of it that `resolver` has.
