@@ -236,6 +236,9 @@ class _Rebuilder(RecurrentTwins):
         self.given_state = self.called_with_state(op, args, kwargs)
         first = _flatten(args, self.leaf[1:])
         self.masked = bool(first) and getattr(first[0], "_keras_mask", None) is not None
+        if self.masked and _is_keras3(op) and self.keras3_passes_no_mask(op, args, kwargs):
+            self.masked = False
+            kwargs = {**kwargs, "mask": None}  # tf_keras would fill it in from the input
         self.steps = _time_steps(args, self.leaf[1:])
         twin = self.twin(op)
         try:
@@ -244,6 +247,16 @@ class _Rebuilder(RecurrentTwins):
             raise
         except Exception as e:
             raise UnsupportedLayerError(f"{_describe(op)} could not be rebuilt in tf_keras: {e}") from e
+
+    def keras3_passes_no_mask(self, op: Any, args: Any, kwargs: dict[str, Any]) -> bool:
+        """True where Keras 3 runs `op` without its input's mask: it fills in `mask` only for a call
+        with one tensor argument (Layer.__call__), so a GRU or LSTM called with `initial_state=`
+        from other layers runs unmasked (its output still carries the mask on); tf_keras would
+        mask it."""
+        if "mask" not in inspect.signature(op.call).parameters:
+            return False
+        given = [*args, *(v for k, v in kwargs.items() if k != "mask")]
+        return sum(1 for a in given if _flatten(a, self.leaf[1:])) > 1
 
     def called_with_state(self, op: Any, args: Any, kwargs: dict[str, Any]) -> bool:
         """True for a layer called with a state other layers compute: a GRU or LSTM so called

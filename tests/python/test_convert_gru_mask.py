@@ -128,6 +128,35 @@ def test_quantized_modes_keep_the_mask_within_their_bounds(mode):
     assert_fused_and_matches(keras.Model(ids, L.Dense(3)(h)), padded_ids(), 3, mode)
 
 
+def started_from_features(flavor: str, kind: str) -> object:
+    """A `kind` (GRU or LSTM) over Embedding(mask_zero=True), its initial state a Dense of a
+    second input. Keras 3 fills in a layer's mask only for a call with one tensor argument, so
+    there the layer runs unmasked; tf_keras masks it."""
+    keras, ids, e = embedded(flavor, 12, 8)
+    L = keras.layers
+    feats = keras.Input((F,), name="feats")
+    h0 = L.Dense(10, activation="tanh", name="h0")(feats)
+    state = h0 if kind == "GRU" else [h0, L.Dense(10, name="c0")(feats)]
+    h = getattr(L, kind)(10, name="rnn")(e, initial_state=state)
+    return keras.Model([ids, feats], L.Dense(3, name="head")(h), name=f"{flavor}_started_{kind}")
+
+
+def assert_started_model_matches(flavor: str, kind: str) -> bytes:
+    model = started_from_features(flavor, kind)
+    ids = padded_ids()
+    feats = np.random.default_rng(1).normal(size=(len(ids), F)).astype(np.float32)
+    data = tflstm.convert(model, "float32", batch_size=len(ids))
+    want = np.asarray(model([ids, feats], training=False))
+    got = tflstm.Runner(tflstm.Model(data))(ids, feats)
+    np.testing.assert_allclose(got, want, atol=BOUND["float32"] * max(1.0, float(np.max(np.abs(want)))))
+    return data
+
+
+@pytest.mark.parametrize("flavor", ["keras3", "tf_keras"])
+def test_a_gru_started_from_other_layers_over_a_mask_matches_keras(flavor):
+    assert count_gru_ops(assert_started_model_matches(flavor, "GRU")) == 1
+
+
 def test_a_stream_keeps_the_state_over_padded_steps():
     """Streamed one step per call (a Stream runs batch 1), a padded step keeps the state the
     Stream carries: padding inside the row and after it."""

@@ -13,7 +13,15 @@ import numpy as np
 import pytest
 
 import tflstm
-from test_convert_gru_mask import F, assert_matches, embedded, keras_of, padded_features, padded_ids
+from test_convert_gru_mask import (
+    F,
+    assert_matches,
+    assert_started_model_matches,
+    embedded,
+    keras_of,
+    padded_features,
+    padded_ids,
+)
 from tflstm.errors import UnsupportedLayerError
 from tflstm.fuse_gru import count_gru_ops
 from tflstm.fuse_lstm import LSTM_OP
@@ -93,6 +101,12 @@ def test_quantized_modes_keep_the_mask_within_their_bounds(mode):
     L = keras.layers
     h = L.Bidirectional(L.LSTM(8))(L.LSTM(24, return_sequences=True)(e))
     assert_fused_and_matches(keras.Model(ids, L.Dense(3)(h)), padded_ids(), 3, mode)
+
+
+@pytest.mark.parametrize("flavor", ["keras3", "tf_keras"])
+def test_an_lstm_started_from_other_layers_over_a_mask_matches_keras(flavor):
+    """(Keras 3 runs it unmasked: test_convert_gru_mask.started_from_features.)"""
+    assert count_gru_ops(assert_started_model_matches(flavor, "LSTM"), (LSTM_OP,)) == 1
 
 
 def test_a_stream_keeps_both_states_over_padded_steps():
