@@ -369,8 +369,12 @@ class _Rebuilder(RecurrentTwins):
                 ]
                 super().build(input_shape)
 
+            def __call__(self, *args: Any, **kwargs: Any) -> Any:
+                return super().__call__(*_frozen(args), **_frozen(kwargs))
+
             @tf.autograph.experimental.do_not_convert  # plain tensor code: nothing for AutoGraph to do
             def call(self, *args: Any, training: Any = None, **kwargs: Any) -> Any:
+                args, kwargs = _thawed(args), _thawed(kwargs)
                 if not any(variables):
                     return op(*args, **kwargs)
                 return op.stateless_call(*self.values, *args, **kwargs)[0]
@@ -390,6 +394,34 @@ class _Rebuilder(RecurrentTwins):
     def fused_ops(self) -> int:
         """One fused op per LSTM direction and call."""
         return sum(ops * len(twin._inbound_nodes) for twin, ops in self.recurrent_twins)
+
+
+_SLICE, _ELLIPSIS = "tflstm.slice", "tflstm.ellipsis"
+
+
+def _frozen(value: Any) -> Any:
+    """`value` with its slices and Ellipsis as tuples: TensorFlow traces a call's arguments (a
+    Keras 3 `x[:, -1]` is GetItem(x, (slice, -1, slice))) and cannot trace those objects."""
+    if isinstance(value, slice):
+        return (_SLICE, _frozen(value.start), _frozen(value.stop), _frozen(value.step))
+    if value is Ellipsis:
+        return (_ELLIPSIS,)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _frozen(v) for k, v in value.items()}
+    return value
+
+
+def _thawed(value: Any) -> Any:
+    """The arguments _frozen made traceable, as they were."""
+    if isinstance(value, tuple) and value and isinstance(value[0], str) and value[0] in (_SLICE, _ELLIPSIS):
+        return slice(*(_thawed(v) for v in value[1:])) if value[0] == _SLICE else Ellipsis
+    if isinstance(value, (list, tuple)):
+        return type(value)(_thawed(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _thawed(v) for k, v in value.items()}
+    return value
 
 
 def _drop_implicit_mask(args: Any, kwargs: dict[str, Any]) -> None:

@@ -214,6 +214,16 @@ def keras_ops():
     return x, head(h)
 
 
+def sliced_steps():
+    """Steps taken by indexing a tensor, as Keras 3 code writes it: h[:, -1, :] is the last step
+    (GetItem with slices and an index), h[..., ::2] every other unit."""
+    keras = _keras()
+    L = keras.layers
+    x = seq()
+    h = L.LSTM(U, return_sequences=True)(x)
+    return x, head(L.Concatenate()([h[:, -1, :], keras.ops.mean(h[..., ::2], axis=1)]))
+
+
 def sequential_seed():
     """The seed's model as written: Sequential, input_shape on the LSTM."""
     keras = _keras()
@@ -245,6 +255,7 @@ BUILDERS = {
         shared_lstm,
         stacked_bidirectional,
         keras_ops,
+        sliced_steps,
         sequential_seed,
     )
 }
@@ -272,6 +283,7 @@ FUSED = {
     "shared_lstm": 2,
     "stacked_bidirectional": 4,
     "keras_ops": 1,
+    "sliced_steps": 1,
     "sequential_seed": 1,
 }
 
