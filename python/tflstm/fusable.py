@@ -56,6 +56,7 @@ from .keras_graph import (
     _model_classes,
     _tensor_types,
     _time_steps,
+    embedding_inputs,
     tf_keras,
 )
 from .rebuild_check import check_same_outputs
@@ -121,6 +122,9 @@ class _Rebuilder(RecurrentTwins):
         # fuse_grus: GRUs the fused op computes become placeholders (as real GRUs when faithful).
         self.gru = gru_stand_ins.GruStandIns(fuse_grus)
         self.given_state = False  # the layer being rebuilt is called with a state from other layers
+        # A Keras 3 subclassed model's inputs that feed an Embedding: token ids, int32 (Keras 3
+        # records no dtype for them; _build finds them in a first rebuild).
+        self.id_inputs: frozenset[int] = frozenset()
         self.masked = False  # a Keras mask reaches the layer being rebuilt (tf_keras recomputes it)
         self.leaf = _tensor_types()
         self.twins: dict[int, Any] = {}
@@ -162,7 +166,12 @@ class _Rebuilder(RecurrentTwins):
             )
         params = list(inspect.signature(type(model).call).parameters)  # (self, inputs, ...)
         name = params[1] if len(params) > 1 else "inputs"
-        return [(name, list(shapes[0][1:]), "float32")]
+        listed = bool(shapes[0]) and all(isinstance(d, (list, tuple)) for d in shapes[0])  # call(self, [a, b])
+        each = list(shapes[0]) if listed else shapes
+        return [
+            (f"{name}_{i}" if listed else name, list(shape[1:]), "int32" if i in self.id_inputs else "float32")
+            for i, shape in enumerate(each)
+        ]
 
     def inputs(self, model: Any) -> list[Any]:
         out = []
@@ -444,9 +453,15 @@ def _drop_implicit_mask(args: Any, kwargs: dict[str, Any]) -> None:
 
 
 def _build(
-    model: Any, batch_size: int, timesteps: Timesteps, faithful: bool, fuse_grus: bool
+    model: Any,
+    batch_size: int,
+    timesteps: Timesteps,
+    faithful: bool,
+    fuse_grus: bool,
+    id_inputs: frozenset[int] | None = None,
 ) -> tuple[Any, _Rebuilder]:
     rebuilder = _Rebuilder(batch_size, timesteps, faithful, fuse_grus)
+    rebuilder.id_inputs = id_inputs or frozenset()
     try:
         with warnings.catch_warnings():
             # Reading a layer's config warns about a lambda in it as if it were being saved; a
@@ -462,6 +477,10 @@ def _build(
         raise ConversionError(
             f"tflstm could not rebuild model '{getattr(model, 'name', '?')}' for conversion: {type(e).__name__}: {e}"
         ) from e
+    if id_inputs is None and _is_keras3(model) and not _is_functional(model):
+        ids = frozenset(embedding_inputs(copy))
+        if ids:
+            return _build(model, batch_size, timesteps, faithful, fuse_grus, ids)
     return copy, rebuilder
 
 

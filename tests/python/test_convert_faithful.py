@@ -246,6 +246,64 @@ def test_subclassed_tf_keras_model_unwrapped(rng):
     np.testing.assert_allclose(tflstm.Runner(tflstm.Model(data))(x), np.asarray(model(x)), atol=1e-4, rtol=0)
 
 
+def _keras3_subclassed():
+    """Two Keras 3 subclassed models as users write them: a tagger over token ids (a masked
+    Bidirectional GRU, the last step taken by indexing) and a forecaster called on a list of two
+    inputs (an encoder LSTM's state starts the decoder). Registered, so that they load from
+    .keras files."""
+    import keras
+
+    L = keras.layers
+
+    @keras.saving.register_keras_serializable(package="tflstm_tests")
+    class Tagger(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.embed = L.Embedding(40, 8, mask_zero=True)
+            self.rnn = L.Bidirectional(L.GRU(10, return_sequences=True))
+            self.head = L.Dense(5)
+
+        def call(self, ids):
+            h = self.rnn(self.embed(ids))
+            return self.head(h[:, -1, :]) + keras.ops.mean(self.head(h), axis=1)
+
+    @keras.saving.register_keras_serializable(package="tflstm_tests")
+    class Forecaster(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.encoder = L.LSTM(16, return_state=True)
+            self.decoder = L.LSTM(16, return_sequences=True)
+            self.head = L.Dense(1)
+
+        def call(self, inputs):
+            past, future = inputs
+            _, h, c = self.encoder(past)
+            return self.head(self.decoder(future, initial_state=[h, c]))
+
+    return Tagger, Forecaster
+
+
+@pytest.mark.parametrize("source", ["model", "file"])
+def test_keras3_subclassed_models_on_ids_and_on_a_list_of_inputs(rng, tmp_path, source):
+    """Keras 3 records a subclassed model's input shapes (a list of them for call(self, [a, b]))
+    but not their dtype: an input that feeds an Embedding converts as int32 ids."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    tagger, forecaster = (cls(name=cls.__name__.lower()) for cls in _keras3_subclassed())
+    ids = rng.integers(1, 40, size=(1, 12)).astype(np.int32)
+    ids[0, 9:] = 0
+    series = [rng.normal(size=(1, 24, 3)).astype(np.float32), rng.normal(size=(1, 6, 2)).astype(np.float32)]
+    for model, inputs in ((tagger, [ids]), (forecaster, series)):
+        want = np.asarray(model(inputs if len(inputs) > 1 else inputs[0]))
+        src = model
+        if source == "file":
+            src = str(tmp_path / f"{model.name}.keras")
+            model.save(src)
+        got = tflstm.Runner(tflstm.Model(tflstm.convert(src, "float32")))(*inputs)
+        np.testing.assert_allclose(got, want, atol=1e-4, rtol=0, err_msg=model.name)
+
+
 def test_unbuilt_subclassed_model_says_how_to_build_it():
     import keras2_zoo
 
