@@ -47,6 +47,7 @@ from .fuse_lstm import LstmSpec
 from .keras_graph import (
     Timesteps,
     _built_input_shapes,
+    _called_input_dtypes,
     _clean_config,
     _describe,
     _flatten,
@@ -168,9 +169,12 @@ class _Rebuilder(RecurrentTwins):
         name = params[1] if len(params) > 1 else "inputs"
         listed = bool(shapes[0]) and all(isinstance(d, (list, tuple)) for d in shapes[0])  # call(self, [a, b])
         each = list(shapes[0]) if listed else shapes
+        dtypes = _called_input_dtypes(model) or [
+            "int32" if i in self.id_inputs else "float32" for i in range(len(each))
+        ]
         return [
-            (f"{name}_{i}" if listed else name, list(shape[1:]), "int32" if i in self.id_inputs else "float32")
-            for i, shape in enumerate(each)
+            (f"{name}_{i}" if listed else name, list(shape[1:]), dtype)
+            for i, (shape, dtype) in enumerate(zip(each, dtypes, strict=True))
         ]
 
     def inputs(self, model: Any) -> list[Any]:

@@ -132,18 +132,31 @@ def _is_functional(op: Any) -> bool:
         return False
 
 
-def _built_input_shapes(model: Any) -> list[tuple[int | None, ...]]:
-    """The input shapes a subclassed model was built or first called with (batch axis first)."""
+def _built_input_shapes(model: Any) -> list[Any]:
+    """The input shapes a subclassed model was built or first called with (batch axis first),
+    one per argument of its call(): a shape, or a list of shapes for an argument that is a list
+    of inputs. With the dtypes where tf_keras recorded them (Keras 3 records none): None or one
+    per input."""
     shapes = getattr(model, "_build_shapes_dict", None)  # Keras 3
     if shapes:
         return [tuple(s) for s in shapes.values()]
-    spec = getattr(model, "_saved_model_inputs_spec", None)  # tf_keras, once called
+    spec = getattr(model, "_saved_model_inputs_spec", None)  # tf_keras, once called: its first argument
     if spec is not None:
-        return [tuple(s.shape) for s in (spec if isinstance(spec, (list, tuple)) else [spec])]
+        return [[tuple(s.shape) for s in spec] if isinstance(spec, (list, tuple)) else tuple(spec.shape)]
     shape = getattr(model, "_build_input_shape", None)  # tf_keras, built
     if shape is not None:
         return [tuple(shape)]
     return []
+
+
+def _called_input_dtypes(model: Any) -> list[str] | None:
+    """The dtypes (int32 or float32) of the inputs a tf_keras subclassed model was first called
+    with; None when not recorded (Keras 3, or built without a call)."""
+    spec = getattr(model, "_saved_model_inputs_spec", None)
+    if spec is None:
+        return None
+    # int32 ids or float32 values, whatever width the first call's arrays had (numpy's float64)
+    return ["int32" if s.dtype.is_integer else "float32" for s in (spec if isinstance(spec, (list, tuple)) else [spec])]
 
 
 def _time_steps(args: Any, leaf: tuple[type, ...]) -> int | None:

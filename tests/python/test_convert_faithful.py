@@ -246,16 +246,18 @@ def test_subclassed_tf_keras_model_unwrapped(rng):
     np.testing.assert_allclose(tflstm.Runner(tflstm.Model(data))(x), np.asarray(model(x)), atol=1e-4, rtol=0)
 
 
-def _keras3_subclassed():
-    """Two Keras 3 subclassed models as users write them: a tagger over token ids (a masked
+def _subclassed(flavour: str):
+    """Two subclassed models as users write them: a tagger over token ids (a masked
     Bidirectional GRU, the last step taken by indexing) and a forecaster called on a list of two
     inputs (an encoder LSTM's state starts the decoder). Registered, so that they load from
     .keras files."""
-    import keras
+    import tensorflow as tf
 
+    keras = _keras(flavour)
     L = keras.layers
+    mean = keras.ops.mean if flavour == "keras3" else tf.reduce_mean
 
-    @keras.saving.register_keras_serializable(package="tflstm_tests")
+    @keras.saving.register_keras_serializable(package=f"tflstm_tests_{flavour}")
     class Tagger(keras.Model):
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
@@ -265,9 +267,9 @@ def _keras3_subclassed():
 
         def call(self, ids):
             h = self.rnn(self.embed(ids))
-            return self.head(h[:, -1, :]) + keras.ops.mean(self.head(h), axis=1)
+            return self.head(h[:, -1, :]) + mean(self.head(h), axis=1)
 
-    @keras.saving.register_keras_serializable(package="tflstm_tests")
+    @keras.saving.register_keras_serializable(package=f"tflstm_tests_{flavour}")
     class Forecaster(keras.Model):
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
@@ -283,14 +285,14 @@ def _keras3_subclassed():
     return Tagger, Forecaster
 
 
-@pytest.mark.parametrize("source", ["model", "file"])
-def test_keras3_subclassed_models_on_ids_and_on_a_list_of_inputs(rng, tmp_path, source):
-    """Keras 3 records a subclassed model's input shapes (a list of them for call(self, [a, b]))
-    but not their dtype: an input that feeds an Embedding converts as int32 ids."""
-    import keras
-
+@pytest.mark.parametrize("flavour, source", [("keras3", "model"), ("keras3", "file"), ("tf_keras", "model")])
+def test_subclassed_models_on_ids_and_on_a_list_of_inputs(rng, tmp_path, flavour, source):
+    """A subclassed model's input shapes are recorded (a list of them for call(self, [a, b])),
+    their dtypes by tf_keras only: under Keras 3 an input that feeds an Embedding converts as
+    int32 ids."""
+    keras = _keras(flavour)
     keras.utils.set_random_seed(3)
-    tagger, forecaster = (cls(name=cls.__name__.lower()) for cls in _keras3_subclassed())
+    tagger, forecaster = (cls(name=cls.__name__.lower()) for cls in _subclassed(flavour))
     ids = rng.integers(1, 40, size=(1, 12)).astype(np.int32)
     ids[0, 9:] = 0
     series = [rng.normal(size=(1, 24, 3)).astype(np.float32), rng.normal(size=(1, 6, 2)).astype(np.float32)]
