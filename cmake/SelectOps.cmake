@@ -12,7 +12,8 @@
 set(_TFLSTM_XNNPACK_KERNELS CONV_2D:Conv2dKernel DEPTHWISE_CONV_2D:DepthwiseConv2dKernel
     FULLY_CONNECTED:FullyConnectedKernel AVERAGE_POOL_2D:AveragePool2dKernel MAX_POOL_2D:MaxPool2dKernel
     SOFTMAX:SoftmaxKernel MEAN:MeanKernel BATCH_MATMUL:BatchMatMulKernel TRANSPOSE:TransposeKernel ADD:AddKernel
-    SUB:SubKernel MUL:MulKernel SPLIT:SplitKernel SPLIT_V:SplitVKernel)
+    SUB:SubKernel MUL:MulKernel SPLIT:SplitKernel SPLIT_V:SplitVKernel
+    EQUAL:EqualKernel NOT_EQUAL:NotEqualKernel)
 function(tflstm_select_ops target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "XNNPACK" "" "OPS_FILES;OPS")
   # The newest version of each op that cpp/src/op_versions.cc lists beyond TFLite 2.14.1's.

@@ -812,6 +812,72 @@ TEST(XnnpackKernels, ResizedInputsRunAtTheNewShape) {
   }
 }
 
+// --- EQUAL, NOT_EQUAL -----------------------------------------------------------------------------
+
+// `op` of input x (`shape`) and a constant y (`y_shape`, first when `y_first`), as a mask is computed.
+template <typename T>
+std::vector<char> CompareModel(BuiltinOperator op, TensorType type, const std::vector<int>& shape,
+                               const std::vector<int>& y_shape, const std::vector<T>& y, bool y_first) {
+  OneOp m(op, 1);
+  m.AddTensor("x", shape, type);
+  const int c = m.AddConstant("y", y_shape, type, y);
+  std::vector<int> out = shape.size() >= y_shape.size() ? shape : y_shape;
+  const int mask = m.AddTensor("mask", out, tflite::TensorType_BOOL);
+  m.op_inputs = y_first ? std::vector<int32_t>{c, 0} : std::vector<int32_t>{0, c};
+  if (op == tflite::BuiltinOperator_EQUAL) return m.Finish(mask, tflite::EqualOptionsT());
+  return m.Finish(mask, tflite::NotEqualOptionsT());
+}
+
+template <typename T>
+std::pair<std::vector<bool>, std::string> RunCompare(const std::vector<char>& data, const tflite::OpResolver& resolver,
+                                                     const std::vector<T>& x) {
+  auto fb = tflite::FlatBufferModel::BuildFromBuffer(data.data(), data.size());
+  std::unique_ptr<tflite::Interpreter> interp;
+  EXPECT_EQ(tflite::InterpreterBuilder(*fb, resolver)(&interp), kTfLiteOk);
+  EXPECT_EQ(interp->AllocateTensors(), kTfLiteOk);
+  std::copy(x.begin(), x.end(), interp->typed_input_tensor<T>(0));
+  EXPECT_EQ(interp->Invoke(), kTfLiteOk);
+  const TfLiteTensor* out = interp->output_tensor(0);
+  const auto* nr = interp->node_and_registration(interp->execution_plan()[0]);
+  return {std::vector<bool>(out->data.b, out->data.b + out->bytes), ops::NodeKernel(nr->second, nr->first)};
+}
+
+// tflstm's loop answers as TFLite's kernel does, NaN, infinities and signed zeros included; a
+// broadcast row stays on TFLite's kernel.
+TEST(XnnpackParity, EqualAndNotEqualAnswerAsTflitesKernel) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> xf = {0.0f, -0.0f, nan, inf, -inf, 1.0f, 2.5f, 0.0f, -1.0f, 1e-45f, 0.0f, 3.0f};
+  std::vector<int32_t> xi = {0, 1, 0, -1, 7, 0, 0, 2147483647, -2147483647 - 1, 0, 5, 0};
+  std::mt19937 rng(21);
+  for (int i = 0; i < 48; ++i) {  // a padded stretch of features and of ids
+    xf.push_back(i % 3 == 0 ? 0.0f : Random(1, rng)[0]);
+    xi.push_back(i % 3 == 0 ? 0 : i);
+  }
+  const int n = static_cast<int>(xf.size());
+  const auto tflstm = MakeOpResolver();
+  const tflite::ops::builtin::BuiltinOpResolverWithoutDefaultDelegates tflite_resolver;
+  for (BuiltinOperator op : {tflite::BuiltinOperator_EQUAL, tflite::BuiltinOperator_NOT_EQUAL}) {
+    for (int variant = 0; variant < 4; ++variant) {  // scalar second, scalar first, same shape, a broadcast row
+      const std::string what = std::string(tflite::EnumNameBuiltinOperator(op)) + " variant " + std::to_string(variant);
+      const std::vector<int> shape = {1, n / 6, 6};
+      const std::vector<int> y_shape = variant < 2 ? std::vector<int>{} : variant == 2 ? shape : std::vector<int>{6};
+      const size_t ny = variant < 2 ? 1 : variant == 2 ? static_cast<size_t>(n) : 6;
+      std::vector<float> yf(xf.rbegin(), xf.rbegin() + static_cast<long>(ny));
+      std::vector<int32_t> yi(xi.rbegin(), xi.rbegin() + static_cast<long>(ny));
+      if (variant < 2) yf = {variant == 0 ? 0.0f : nan}, yi = {0};
+      const std::string kernel = variant == 3 ? "tflite" : "compare-loop";
+      const auto model_f = CompareModel(op, tflite::TensorType_FLOAT32, shape, y_shape, yf, variant == 1);
+      const auto ours_f = RunCompare(model_f, *tflstm, xf);
+      EXPECT_EQ(ours_f.second, kernel) << what;
+      EXPECT_EQ(ours_f.first, RunCompare(model_f, tflite_resolver, xf).first) << what << " float32";
+      const auto model_i = CompareModel(op, tflite::TensorType_INT32, shape, y_shape, yi, variant == 1);
+      const auto ours_i = RunCompare(model_i, *tflstm, xi);
+      EXPECT_EQ(ours_i.second, kernel) << what;
+      EXPECT_EQ(ours_i.first, RunCompare(model_i, tflite_resolver, xi).first) << what << " int32";
+    }
+  }
+}
+
 // Run by ctest with TFLSTM_XNNPACK=off (xnnpack_ops.off); skipped otherwise.
 TEST(XnnpackOff, EveryNodeRunsOnTflite) {
   const char* env = std::getenv("TFLSTM_XNNPACK");

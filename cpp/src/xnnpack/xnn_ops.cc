@@ -24,6 +24,8 @@ void AddAll(tflite::MutableOpResolver& resolver) {
   AddOver(resolver, tflite::BuiltinOperator_MUL, MulKernel());
   AddOver(resolver, tflite::BuiltinOperator_SPLIT, SplitKernel());
   AddOver(resolver, tflite::BuiltinOperator_SPLIT_V, SplitVKernel());
+  AddOver(resolver, tflite::BuiltinOperator_EQUAL, EqualKernel());
+  AddOver(resolver, tflite::BuiltinOperator_NOT_EQUAL, NotEqualKernel());
 }
 
 }  // namespace tflstm::xnn

@@ -22,6 +22,8 @@ const TfLiteRegistration* SubKernel();
 const TfLiteRegistration* MulKernel();
 const TfLiteRegistration* SplitKernel();  // tflstm's own copy loop, no XNNPACK operator
 const TfLiteRegistration* SplitVKernel();
+const TfLiteRegistration* EqualKernel();  // tflstm's own loop, no XNNPACK operator
+const TfLiteRegistration* NotEqualKernel();
 
 // (cmake/SelectOps.cmake declares these for a selective build's generated op set.)
 // Registers `kernel` for `op` in place of every version of it that `resolver` has.
