@@ -11,6 +11,7 @@ namespace {
 struct DotProdInt8 : NeonInt8 {
   static constexpr int kGroup = 4;
   static constexpr int kBlocksAtOnce = 2;  // 16 accumulators of aarch64's 32 registers
+  static constexpr bool kMac2 = false;     // NeonInt8's pairs of 2-column groups, not sdot's layout
   using XV = int8x16_t;                    // the group's 4 columns as int8, in every 32-bit lane
   static XV LoadX(const int16_t* x) {
     const int8x8_t x8 = vmovn_s16(vcombine_s16(vld1_s16(x), vdup_n_s16(0)));  // int8 values already

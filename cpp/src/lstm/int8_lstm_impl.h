@@ -16,7 +16,9 @@
 //     once for every block that uses it), Mac(acc, w, xv) (acc[v] += the products of one packed
 //     weight group with those columns), kBlocksAtOnce (1, 2, 4 or 8: blocks whose products share
 //     each prepared x).
-// Optionally (kMulIfBit = true) MulIfBit16(x, bits, bit, m) = lanes where bits & bit != 0:
+// Optionally (kMac2 = true) XV2 LoadX2(x) (x[0..2 kGroup)) and Mac2(acc, w, xv2): Mac of two
+// consecutive groups (the second's weights kBlockWidth * kGroup bytes after the first's) at once;
+// and (kMulIfBit = true) MulIfBit16(x, bits, bit, m) = lanes where bits & bit != 0:
 // Mul16(x, m), others x (AVX-512: one test into a mask register and a masked multiply); and
 // (kStoreSat16x2 = true) StoreSat16x2(p, a, b): two vectors saturated to int16 in one store;
 // (kStoreSat16x4 = true, with 8 int32 lanes) StoreSat16x4(p, a, b, c, d): four vectors
@@ -50,7 +52,15 @@ inline void Accumulate(const int8_t* w, size_t block_stride, int groups, const i
   for (int n = 0; n < NB; ++n) {
     for (int v = 0; v < kVecs; ++v) acc[n][v] = S::Load32(bias + n * kBlockWidth + v * S::kLanes32);
   }
-  for (int k = 0; k < groups; ++k) {
+  int k = 0;
+  if constexpr (HasMac2<S>::value) {
+    for (; k + 2 <= groups; k += 2) {
+      const typename S::XV2 xk = S::LoadX2(x + k * S::kGroup);
+      const int8_t* wk = w + static_cast<size_t>(k) * kBlockWidth * S::kGroup;
+      for (int n = 0; n < NB; ++n) S::Mac2(acc[n], wk + n * block_stride, xk);
+    }
+  }
+  for (; k < groups; ++k) {
     const typename S::XV xk = S::LoadX(x + k * S::kGroup);
     const int8_t* wk = w + static_cast<size_t>(k) * kBlockWidth * S::kGroup;
     for (int n = 0; n < NB; ++n) S::Mac(acc[n], wk + n * block_stride, xk);
