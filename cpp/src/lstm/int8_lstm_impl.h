@@ -85,11 +85,11 @@ void ProjectBlocks(const Int8ProjectArgs& a, int blk, int groups) {
     Accumulate<S, NB>(w, block_stride, groups, a.x + r * x_stride, bias, acc);
     for (int n = 0; n < NB; ++n) {
       int16_t* gx = a.gx + r * row_stride + static_cast<size_t>(blk + n) * kBlockWidth;
-      for (int v = 0; v < kVecs; ++v) acc[n][v] = S::Mbqm(acc[n][v], scale[v]);
       if constexpr (kVecs % 2 == 0 && HasStoreSat16x2<S>::value) {
+        for (int v = 0; v < kVecs; ++v) acc[n][v] = S::Mbqm(acc[n][v], scale[v]);
         for (int v = 0; v < kVecs; v += 2) S::StoreSat16x2(gx + v * L, acc[n][v], acc[n][v + 1]);
       } else {
-        for (int v = 0; v < kVecs; ++v) S::StoreSat16(gx + v * L, acc[n][v]);
+        for (int v = 0; v < kVecs; ++v) S::StoreSat16(gx + v * L, S::Mbqm(acc[n][v], scale[v]));
       }
     }
   }
@@ -108,54 +108,78 @@ void Int8Project(const Int8ProjectArgs& a) {
   ProjectFrom<S, S::kBlocksAtOnce>(a, 0, (a.n_input + S::kGroup - 1) / S::kGroup);
 }
 
-// Blocks `blk` .. blk + NB of one step's gates, for every batch row (the blocks' weights stay in
-// L1 across the batch): input half + rescaled recurrent product, saturated.
+// The gates of NB blocks (kVecs == kGates) in S's wide stores.
 template <class S, int NB>
-void GatesOfBlocks(const Int8StepArgs& a, int blk, int groups) {
+TFLSTM_INT8_INLINE void StoreGates(int16_t* gates, size_t padded, typename S::V32 (&acc)[NB][kGates]) {
+  if constexpr (NB == 4 && HasStoreSat16x4<S>::value) {
+    // Each gate's 32 units in one store, which the cell's 32-lane load of them can forward from
+    // (a wide load over several narrow stores waits until they reach the cache).
+    for (int g = 0; g < kGates; ++g) S::StoreSat16x4(gates + g * padded, acc[0][g], acc[1][g], acc[2][g], acc[3][g]);
+  } else {
+    static_assert(NB % 2 == 0, "pairs of blocks");
+    for (int n = 0; n < NB; n += 2) {
+      for (int g = 0; g < kGates; ++g) S::StoreSat16x2(gates + g * padded + n * kBlockUnits, acc[n][g], acc[n + 1][g]);
+    }
+  }
+}
+
+// Blocks `blk` .. blk + NB of one step's gates, for every batch row.
+template <class S, int NB>
+TFLSTM_INT8_INLINE void GatesOfBlock(const Int8StepArgs& a, int blk, int groups, size_t padded, size_t block_stride,
+                                     const typename RequantOf<S>::type (&scale)[kBlockWidth / S::kLanes32]) {
   using V32 = typename S::V32;
   constexpr int L = S::kLanes32;
   constexpr int kVecs = kBlockWidth / L;
-  const size_t padded = static_cast<size_t>(Int8Padded(a.n_cell));
-  const size_t block_stride = static_cast<size_t>(groups) * kBlockWidth * S::kGroup;
   const int8_t* w = a.recurrent + blk * block_stride;
   const int32_t* bias = a.bias + static_cast<size_t>(blk) * kBlockWidth;
-  typename RequantOf<S>::type scale[kVecs];
-  for (int v = 0; v < kVecs; ++v) scale[v] = RequantOf<S>::Make(a.params->recurrent[v * L / kBlockUnits]);
   for (int b = 0; b < a.batch; ++b) {
     V32 acc[NB][kVecs];
     Accumulate<S, NB>(w, block_stride, groups, a.h_prev + b * padded, bias, acc);
-    for (int n = 0; n < NB; ++n) {
-      const int16_t* gx = a.gx + b * a.gx_batch_stride + static_cast<size_t>(blk + n) * kBlockWidth;
-      for (int v = 0; v < kVecs; ++v) {
-        acc[n][v] = S::Add32(S::Mbqm(acc[n][v], scale[v]), S::Widen16(gx + v * L));
-      }
-    }
+    const int16_t* gx = a.gx + b * a.gx_batch_stride + static_cast<size_t>(blk) * kBlockWidth;
     int16_t* gates = a.gates + b * kGates * padded + static_cast<size_t>(blk) * kBlockUnits;
-    if constexpr (NB == 4 && kVecs == kGates && HasStoreSat16x4<S>::value) {
-      // Each gate's 32 units in one store, which the cell's 32-lane load of them can forward from
-      // (a wide load over several narrow stores waits until they reach the cache).
-      for (int g = 0; g < kGates; ++g) S::StoreSat16x4(gates + g * padded, acc[0][g], acc[1][g], acc[2][g], acc[3][g]);
-    } else if constexpr (NB % 2 == 0 && kVecs == kGates && HasStoreSat16x2<S>::value) {
-      for (int n = 0; n < NB; n += 2) {
-        for (int g = 0; g < kGates; ++g)
-          S::StoreSat16x2(gates + g * padded + n * kBlockUnits, acc[n][g], acc[n + 1][g]);
+    constexpr bool kWide = (NB == 4 && HasStoreSat16x4<S>::value) || (NB % 2 == 0 && HasStoreSat16x2<S>::value);
+    if constexpr (kVecs != kGates || !kWide) {
+      // Each vector rescaled and stored in turn: computing all of them before the first store
+      // (which the loads of gx may not pass) holds 2 NB kVecs vectors and spills them (NEON).
+      for (int n = 0; n < NB; ++n) {
+        for (int v = 0; v < kVecs; ++v) {
+          const V32 sum = S::Add32(S::Mbqm(acc[n][v], scale[v]), S::Widen16(gx + n * kBlockWidth + v * L));
+          S::StoreSat16(gates + n * kBlockUnits + v * L / kBlockUnits * padded + v * L % kBlockUnits, sum);
+        }
       }
     } else {
       for (int n = 0; n < NB; ++n) {
         for (int v = 0; v < kVecs; ++v) {
-          S::StoreSat16(gates + n * kBlockUnits + v * L / kBlockUnits * padded + v * L % kBlockUnits, acc[n][v]);
+          acc[n][v] = S::Add32(S::Mbqm(acc[n][v], scale[v]), S::Widen16(gx + n * kBlockWidth + v * L));
         }
       }
+      StoreGates<S, NB>(gates, padded, acc);
     }
+  }
+}
+
+// Blocks `begin` .. `end` of one step's gates, NB at a time, for every batch row (the blocks'
+// weights stay in L1 across the batch): input half + rescaled recurrent product, saturated. The
+// rescaling's constants are made once for all the blocks.
+template <class S, int NB>
+void GatesOfBlocks(const Int8StepArgs& a, int begin, int end, int groups) {
+  constexpr int L = S::kLanes32;
+  constexpr int kVecs = kBlockWidth / L;
+  const size_t padded = static_cast<size_t>(Int8Padded(a.n_cell));
+  const size_t block_stride = static_cast<size_t>(groups) * kBlockWidth * S::kGroup;
+  typename RequantOf<S>::type scale[kVecs];
+  for (int v = 0; v < kVecs; ++v) scale[v] = RequantOf<S>::Make(a.params->recurrent[v * L / kBlockUnits]);
+  for (int blk = begin; blk < end; blk += NB) {
+    GatesOfBlock<S, NB>(a, blk, groups, padded, block_stride, scale);
   }
 }
 
 // Blocks blk.. of one step's gates, NB at a time, then the rest by halves (NB a power of two).
 template <class S, int NB>
 void GatesFrom(const Int8StepArgs& a, int blk, int groups) {
-  const int blocks = Blocks(a.n_cell);
-  for (; blk + NB <= blocks; blk += NB) GatesOfBlocks<S, NB>(a, blk, groups);
-  if constexpr (NB > 1) GatesFrom<S, NB / 2>(a, blk, groups);
+  const int end = blk + (Blocks(a.n_cell) - blk) / NB * NB;
+  if (end > blk) GatesOfBlocks<S, NB>(a, blk, end, groups);
+  if constexpr (NB > 1) GatesFrom<S, NB / 2>(a, end, groups);
 }
 
 template <class S>

@@ -133,14 +133,14 @@ struct NeonInt8 {
   // per column.
   static constexpr int kGroup = 2;
   using XV = int8x16_t;  // (x[k], x[k + 1]) in every 16-bit lane, as int8 (the int16 x holds int8 values)
-  static XV LoadX(const int16_t* x) {
+  TFLSTM_INT8_INLINE static XV LoadX(const int16_t* x) {
     int32_t pair;  // x[k] and x[k + 1]: one 32-bit load (x's rows are padded to 4 columns)
     std::memcpy(&pair, x, sizeof pair);
     const int8x8_t x8 = vmovn_s16(vreinterpretq_s16_s32(vdupq_n_s32(pair)));
     return vcombine_s8(x8, x8);
   }
   // acc[2g], acc[2g + 1] (units 0-3 and 4-7 of gate g) += the group's products.
-  static void Mac(V32* acc, const int8_t* w, XV x) {
+  TFLSTM_INT8_INLINE static void Mac(V32* acc, const int8_t* w, XV x) {
     for (int g = 0; g < kGates; ++g) {
       const int8x16_t wg = vld1q_s8(w + 16 * g);
       acc[2 * g] = vpadalq_s16(acc[2 * g], vmull_s8(vget_low_s8(wg), vget_low_s8(x)));
@@ -160,11 +160,11 @@ struct NeonInt8 {
   struct XV2 {
     int8x16_t x01, x23;  // (x[k], x[k + 1]) and (x[k + 2], x[k + 3]) in every 16-bit lane
   };
-  static XV2 LoadX2(const int16_t* x) {
+  TFLSTM_INT8_INLINE static XV2 LoadX2(const int16_t* x) {
     const int16x4_t x8 = vreinterpret_s16_s8(vmovn_s16(vcombine_s16(vld1_s16(x), vdup_n_s16(0))));
     return {vreinterpretq_s8_s16(vdupq_lane_s16(x8, 0)), vreinterpretq_s8_s16(vdupq_lane_s16(x8, 1))};
   }
-  static void Mac2(V32* acc, const int8_t* w, const XV2& x) {
+  TFLSTM_INT8_INLINE static void Mac2(V32* acc, const int8_t* w, const XV2& x) {
     for (int g = 0; g < kGates; ++g) {
       const int8x16_t w0 = vld1q_s8(w + 16 * g);
       const int8x16_t w1 = vld1q_s8(w + kBlockWidth * kGroup + 16 * g);
