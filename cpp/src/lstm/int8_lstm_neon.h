@@ -17,7 +17,11 @@ struct NeonInt8 {
   using V32 = int32x4_t;
   static constexpr int kLanes16 = 8;
   static constexpr int kLanes32 = 4;
+#if defined(__aarch64__)
+  static constexpr int kBlocksAtOnce = 2;  // 16 accumulators of 32 registers: each x pair prepared once
+#else
   static constexpr int kBlocksAtOnce = 1;  // 8 accumulators a block: armhf has 16 q registers
+#endif
 
   static V16 Set16(int16_t x) { return vdupq_n_s16(x); }
   static V16 Load16(const int16_t* p) { return vld1q_s16(p); }
