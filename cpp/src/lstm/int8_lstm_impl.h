@@ -340,13 +340,25 @@ const int16_t* TableOf() {
   return table + 32768;
 }
 
-// fn of v (T: S or Interleaved<S, K>): from its table where S looks values up (kLookup16), which
-// costs less than computing gemmlowp's fixed-point activations, else computed.
-template <class S, class T, class Fn>
-TFLSTM_INT8_INLINE typename T::V16 Apply(Fn fn, const typename T::V16& v) {
+// Fn's table where S looks values up (kLookup16), which costs less than computing gemmlowp's
+// fixed-point activations; else null. Taken once before a loop: each call checks the static's
+// guard, and S's loop would reload it every vector.
+template <class S, class Fn>
+const int16_t* TableIfLookup() {
   if constexpr (HasLookup16<S>::value) {
-    return T::Lookup16(TableOf<S, Fn>(), v);
+    return TableOf<S, Fn>();
   } else {
+    return nullptr;
+  }
+}
+
+// fn of v (T: S or Interleaved<S, K>): from `table` (TableIfLookup<S, Fn>()) or computed.
+template <class S, class T, class Fn>
+TFLSTM_INT8_INLINE typename T::V16 Apply(Fn fn, const int16_t* table, const typename T::V16& v) {
+  if constexpr (HasLookup16<S>::value) {
+    return T::Lookup16(table, v);
+  } else {
+    static_cast<void>(table);
     return fn(T(), v);
   }
 }
@@ -356,7 +368,8 @@ TFLSTM_INT8_INLINE typename T::V16 Apply(Fn fn, const typename T::V16& v) {
 template <class S, class Fn>
 void Activate(int16_t* p, size_t n, Fn fn) {
   if constexpr (HasLookup16<S>::value) {
-    for (size_t i = 0; i < n; i += S::kLanes16) S::Store16(p + i, Apply<S, S>(fn, S::Load16(p + i)));
+    const int16_t* table = TableOf<S, Fn>();
+    for (size_t i = 0; i < n; i += S::kLanes16) S::Store16(p + i, S::Lookup16(table, S::Load16(p + i)));
   } else {
     InChunks<S, InterleaveOf<S>::value>(n, [&](auto t, size_t i) {
       using T = decltype(t);
@@ -375,6 +388,13 @@ void Int8Cell(const Int8StepArgs& a) {
   const Int8Params& p = *a.params;
   const size_t padded = static_cast<size_t>(Int8Padded(a.n_cell));
   const int ic_shift = 30 + p.cell_scale;
+  // In locals: the loop's int16 stores could alias p.cell_clip, which would reload every
+  // parameter and remake its constants each vector.
+  const int16_t cell_clip = p.cell_clip;
+  const QuantizedMultiplier hidden = p.hidden;
+  const int32_t hidden_zp = p.hidden_zp;
+  [[maybe_unused]] const int16_t* cell_table = nullptr;
+  if constexpr (kCellBits >= 0) cell_table = TableIfLookup<S, TanhQ<kCellBits>>();
   for (int b = 0; b < a.batch; ++b) {
     int16_t* gates = a.gates + b * kGates * padded;
     int16_t* c = a.c + b * padded;
@@ -390,13 +410,13 @@ void Int8Cell(const Int8StepArgs& a) {
       const V c_gate = T::Load16(gates + 2 * padded + u);
       const V o_gate = T::Load16(gates + 3 * padded + u);
       V cell = T::SatAdd16(Fixed<T>::MulRoundQ15(f_gate, T::Load16(c + u)), T::MulRound16(i_gate, c_gate, ic_shift));
-      if (p.cell_clip > 0) {
-        cell = T::Max16(T::Min16(cell, T::Set16(p.cell_clip)), T::Set16(static_cast<int16_t>(-p.cell_clip)));
+      if (cell_clip > 0) {
+        cell = T::Max16(T::Min16(cell, T::Set16(cell_clip)), T::Set16(static_cast<int16_t>(-cell_clip)));
       }
       T::Store16(c + u, cell);
       V cell_tanh = i_gate;
-      if constexpr (kCellBits >= 0) cell_tanh = Apply<S, T>(TanhQ<kCellBits>(), cell);
-      T::Store16(h + u, T::HiddenOut(o_gate, cell_tanh, p.hidden, p.hidden_zp));
+      if constexpr (kCellBits >= 0) cell_tanh = Apply<S, T>(TanhQ<kCellBits>(), cell_table, cell);
+      T::Store16(h + u, T::HiddenOut(o_gate, cell_tanh, hidden, hidden_zp));
     });
   }
 }
