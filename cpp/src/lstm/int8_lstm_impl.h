@@ -16,7 +16,8 @@
 //     once for every block that uses it), Mac(acc, w, xv) (acc[v] += the products of one packed
 //     weight group with those columns), kBlocksAtOnce (1, 2, 4 or 8: blocks whose products share
 //     each prepared x).
-// Optionally (kMac2 = true) XV2 LoadX2(x) (x[0..2 kGroup)) and Mac2(acc, w, xv2): Mac of two
+// Optionally (kLookupInPlace = true) LookupInPlace(table, p, n): p[i] = table[p[i]] over memory;
+// (kMac2 = true) XV2 LoadX2(x) (x[0..2 kGroup)) and Mac2(acc, w, xv2): Mac of two
 // consecutive groups (the second's weights kBlockWidth * kGroup bytes after the first's) at once;
 // and (kMulIfBit = true) MulIfBit16(x, bits, bit, m) = lanes where bits & bit != 0:
 // Mul16(x, m), others x (AVX-512: one test into a mask register and a masked multiply); and
@@ -367,7 +368,9 @@ TFLSTM_INT8_INLINE typename T::V16 Apply(Fn fn, const int16_t* table, const type
 // help), or computed K vectors interleaved.
 template <class S, class Fn>
 void Activate(int16_t* p, size_t n, Fn fn) {
-  if constexpr (HasLookup16<S>::value) {
+  if constexpr (HasLookupInPlace<S>::value) {
+    S::LookupInPlace(TableOf<S, Fn>(), p, n);
+  } else if constexpr (HasLookup16<S>::value) {
     const int16_t* table = TableOf<S, Fn>();
     for (size_t i = 0; i < n; i += S::kLanes16) S::Store16(p + i, S::Lookup16(table, S::Load16(p + i)));
   } else {
