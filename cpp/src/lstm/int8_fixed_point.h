@@ -59,6 +59,14 @@ struct HasMulIfBit : std::false_type {};
 template <class S>
 struct HasMulIfBit<S, std::enable_if_t<S::kMulIfBit>> : std::true_type {};
 template <class S, class = void>
+struct HasMac2 : std::false_type {};
+template <class S>
+struct HasMac2<S, std::enable_if_t<S::kMac2>> : std::true_type {};
+template <class S, class = void>
+struct HasLookupInPlace : std::false_type {};
+template <class S>
+struct HasLookupInPlace<S, std::enable_if_t<S::kLookupInPlace>> : std::true_type {};
+template <class S, class = void>
 struct HasStoreSat16x2 : std::false_type {};
 template <class S>
 struct HasStoreSat16x2<S, std::enable_if_t<S::kStoreSat16x2>> : std::true_type {};

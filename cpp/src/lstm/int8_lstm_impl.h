@@ -16,7 +16,10 @@
 //     once for every block that uses it), Mac(acc, w, xv) (acc[v] += the products of one packed
 //     weight group with those columns), kBlocksAtOnce (1, 2, 4 or 8: blocks whose products share
 //     each prepared x).
-// Optionally (kMulIfBit = true) MulIfBit16(x, bits, bit, m) = lanes where bits & bit != 0:
+// Optionally (kLookupInPlace = true) LookupInPlace(table, p, n): p[i] = table[p[i]] over memory;
+// (kMac2 = true) XV2 LoadX2(x) (x[0..2 kGroup)) and Mac2(acc, w, xv2): Mac of two
+// consecutive groups (the second's weights kBlockWidth * kGroup bytes after the first's) at once;
+// and (kMulIfBit = true) MulIfBit16(x, bits, bit, m) = lanes where bits & bit != 0:
 // Mul16(x, m), others x (AVX-512: one test into a mask register and a masked multiply); and
 // (kStoreSat16x2 = true) StoreSat16x2(p, a, b): two vectors saturated to int16 in one store;
 // (kStoreSat16x4 = true, with 8 int32 lanes) StoreSat16x4(p, a, b, c, d): four vectors
@@ -50,7 +53,15 @@ inline void Accumulate(const int8_t* w, size_t block_stride, int groups, const i
   for (int n = 0; n < NB; ++n) {
     for (int v = 0; v < kVecs; ++v) acc[n][v] = S::Load32(bias + n * kBlockWidth + v * S::kLanes32);
   }
-  for (int k = 0; k < groups; ++k) {
+  int k = 0;
+  if constexpr (HasMac2<S>::value) {
+    for (; k + 2 <= groups; k += 2) {
+      const typename S::XV2 xk = S::LoadX2(x + k * S::kGroup);
+      const int8_t* wk = w + static_cast<size_t>(k) * kBlockWidth * S::kGroup;
+      for (int n = 0; n < NB; ++n) S::Mac2(acc[n], wk + n * block_stride, xk);
+    }
+  }
+  for (; k < groups; ++k) {
     const typename S::XV xk = S::LoadX(x + k * S::kGroup);
     const int8_t* wk = w + static_cast<size_t>(k) * kBlockWidth * S::kGroup;
     for (int n = 0; n < NB; ++n) S::Mac(acc[n], wk + n * block_stride, xk);
@@ -75,11 +86,11 @@ void ProjectBlocks(const Int8ProjectArgs& a, int blk, int groups) {
     Accumulate<S, NB>(w, block_stride, groups, a.x + r * x_stride, bias, acc);
     for (int n = 0; n < NB; ++n) {
       int16_t* gx = a.gx + r * row_stride + static_cast<size_t>(blk + n) * kBlockWidth;
-      for (int v = 0; v < kVecs; ++v) acc[n][v] = S::Mbqm(acc[n][v], scale[v]);
       if constexpr (kVecs % 2 == 0 && HasStoreSat16x2<S>::value) {
+        for (int v = 0; v < kVecs; ++v) acc[n][v] = S::Mbqm(acc[n][v], scale[v]);
         for (int v = 0; v < kVecs; v += 2) S::StoreSat16x2(gx + v * L, acc[n][v], acc[n][v + 1]);
       } else {
-        for (int v = 0; v < kVecs; ++v) S::StoreSat16(gx + v * L, acc[n][v]);
+        for (int v = 0; v < kVecs; ++v) S::StoreSat16(gx + v * L, S::Mbqm(acc[n][v], scale[v]));
       }
     }
   }
@@ -98,54 +109,78 @@ void Int8Project(const Int8ProjectArgs& a) {
   ProjectFrom<S, S::kBlocksAtOnce>(a, 0, (a.n_input + S::kGroup - 1) / S::kGroup);
 }
 
-// Blocks `blk` .. blk + NB of one step's gates, for every batch row (the blocks' weights stay in
-// L1 across the batch): input half + rescaled recurrent product, saturated.
+// The gates of NB blocks (kVecs == kGates) in S's wide stores.
 template <class S, int NB>
-void GatesOfBlocks(const Int8StepArgs& a, int blk, int groups) {
+TFLSTM_INT8_INLINE void StoreGates(int16_t* gates, size_t padded, typename S::V32 (&acc)[NB][kGates]) {
+  if constexpr (NB == 4 && HasStoreSat16x4<S>::value) {
+    // Each gate's 32 units in one store, which the cell's 32-lane load of them can forward from
+    // (a wide load over several narrow stores waits until they reach the cache).
+    for (int g = 0; g < kGates; ++g) S::StoreSat16x4(gates + g * padded, acc[0][g], acc[1][g], acc[2][g], acc[3][g]);
+  } else {
+    static_assert(NB % 2 == 0, "pairs of blocks");
+    for (int n = 0; n < NB; n += 2) {
+      for (int g = 0; g < kGates; ++g) S::StoreSat16x2(gates + g * padded + n * kBlockUnits, acc[n][g], acc[n + 1][g]);
+    }
+  }
+}
+
+// Blocks `blk` .. blk + NB of one step's gates, for every batch row.
+template <class S, int NB>
+TFLSTM_INT8_INLINE void GatesOfBlock(const Int8StepArgs& a, int blk, int groups, size_t padded, size_t block_stride,
+                                     const typename RequantOf<S>::type (&scale)[kBlockWidth / S::kLanes32]) {
   using V32 = typename S::V32;
   constexpr int L = S::kLanes32;
   constexpr int kVecs = kBlockWidth / L;
-  const size_t padded = static_cast<size_t>(Int8Padded(a.n_cell));
-  const size_t block_stride = static_cast<size_t>(groups) * kBlockWidth * S::kGroup;
   const int8_t* w = a.recurrent + blk * block_stride;
   const int32_t* bias = a.bias + static_cast<size_t>(blk) * kBlockWidth;
-  typename RequantOf<S>::type scale[kVecs];
-  for (int v = 0; v < kVecs; ++v) scale[v] = RequantOf<S>::Make(a.params->recurrent[v * L / kBlockUnits]);
   for (int b = 0; b < a.batch; ++b) {
     V32 acc[NB][kVecs];
     Accumulate<S, NB>(w, block_stride, groups, a.h_prev + b * padded, bias, acc);
-    for (int n = 0; n < NB; ++n) {
-      const int16_t* gx = a.gx + b * a.gx_batch_stride + static_cast<size_t>(blk + n) * kBlockWidth;
-      for (int v = 0; v < kVecs; ++v) {
-        acc[n][v] = S::Add32(S::Mbqm(acc[n][v], scale[v]), S::Widen16(gx + v * L));
-      }
-    }
+    const int16_t* gx = a.gx + b * a.gx_batch_stride + static_cast<size_t>(blk) * kBlockWidth;
     int16_t* gates = a.gates + b * kGates * padded + static_cast<size_t>(blk) * kBlockUnits;
-    if constexpr (NB == 4 && kVecs == kGates && HasStoreSat16x4<S>::value) {
-      // Each gate's 32 units in one store, which the cell's 32-lane load of them can forward from
-      // (a wide load over several narrow stores waits until they reach the cache).
-      for (int g = 0; g < kGates; ++g) S::StoreSat16x4(gates + g * padded, acc[0][g], acc[1][g], acc[2][g], acc[3][g]);
-    } else if constexpr (NB % 2 == 0 && kVecs == kGates && HasStoreSat16x2<S>::value) {
-      for (int n = 0; n < NB; n += 2) {
-        for (int g = 0; g < kGates; ++g)
-          S::StoreSat16x2(gates + g * padded + n * kBlockUnits, acc[n][g], acc[n + 1][g]);
+    constexpr bool kWide = (NB == 4 && HasStoreSat16x4<S>::value) || (NB % 2 == 0 && HasStoreSat16x2<S>::value);
+    if constexpr (kVecs != kGates || !kWide) {
+      // Each vector rescaled and stored in turn: computing all of them before the first store
+      // (which the loads of gx may not pass) holds 2 NB kVecs vectors and spills them (NEON).
+      for (int n = 0; n < NB; ++n) {
+        for (int v = 0; v < kVecs; ++v) {
+          const V32 sum = S::Add32(S::Mbqm(acc[n][v], scale[v]), S::Widen16(gx + n * kBlockWidth + v * L));
+          S::StoreSat16(gates + n * kBlockUnits + v * L / kBlockUnits * padded + v * L % kBlockUnits, sum);
+        }
       }
     } else {
       for (int n = 0; n < NB; ++n) {
         for (int v = 0; v < kVecs; ++v) {
-          S::StoreSat16(gates + n * kBlockUnits + v * L / kBlockUnits * padded + v * L % kBlockUnits, acc[n][v]);
+          acc[n][v] = S::Add32(S::Mbqm(acc[n][v], scale[v]), S::Widen16(gx + n * kBlockWidth + v * L));
         }
       }
+      StoreGates<S, NB>(gates, padded, acc);
     }
+  }
+}
+
+// Blocks `begin` .. `end` of one step's gates, NB at a time, for every batch row (the blocks'
+// weights stay in L1 across the batch): input half + rescaled recurrent product, saturated. The
+// rescaling's constants are made once for all the blocks.
+template <class S, int NB>
+void GatesOfBlocks(const Int8StepArgs& a, int begin, int end, int groups) {
+  constexpr int L = S::kLanes32;
+  constexpr int kVecs = kBlockWidth / L;
+  const size_t padded = static_cast<size_t>(Int8Padded(a.n_cell));
+  const size_t block_stride = static_cast<size_t>(groups) * kBlockWidth * S::kGroup;
+  typename RequantOf<S>::type scale[kVecs];
+  for (int v = 0; v < kVecs; ++v) scale[v] = RequantOf<S>::Make(a.params->recurrent[v * L / kBlockUnits]);
+  for (int blk = begin; blk < end; blk += NB) {
+    GatesOfBlock<S, NB>(a, blk, groups, padded, block_stride, scale);
   }
 }
 
 // Blocks blk.. of one step's gates, NB at a time, then the rest by halves (NB a power of two).
 template <class S, int NB>
 void GatesFrom(const Int8StepArgs& a, int blk, int groups) {
-  const int blocks = Blocks(a.n_cell);
-  for (; blk + NB <= blocks; blk += NB) GatesOfBlocks<S, NB>(a, blk, groups);
-  if constexpr (NB > 1) GatesFrom<S, NB / 2>(a, blk, groups);
+  const int end = blk + (Blocks(a.n_cell) - blk) / NB * NB;
+  if (end > blk) GatesOfBlocks<S, NB>(a, blk, end, groups);
+  if constexpr (NB > 1) GatesFrom<S, NB / 2>(a, end, groups);
 }
 
 template <class S>
@@ -306,13 +341,25 @@ const int16_t* TableOf() {
   return table + 32768;
 }
 
-// fn of v (T: S or Interleaved<S, K>): from its table where S looks values up (kLookup16), which
-// costs less than computing gemmlowp's fixed-point activations, else computed.
-template <class S, class T, class Fn>
-TFLSTM_INT8_INLINE typename T::V16 Apply(Fn fn, const typename T::V16& v) {
+// Fn's table where S looks values up (kLookup16), which costs less than computing gemmlowp's
+// fixed-point activations; else null. Taken once before a loop: each call checks the static's
+// guard, and S's loop would reload it every vector.
+template <class S, class Fn>
+const int16_t* TableIfLookup() {
   if constexpr (HasLookup16<S>::value) {
-    return T::Lookup16(TableOf<S, Fn>(), v);
+    return TableOf<S, Fn>();
   } else {
+    return nullptr;
+  }
+}
+
+// fn of v (T: S or Interleaved<S, K>): from `table` (TableIfLookup<S, Fn>()) or computed.
+template <class S, class T, class Fn>
+TFLSTM_INT8_INLINE typename T::V16 Apply(Fn fn, const int16_t* table, const typename T::V16& v) {
+  if constexpr (HasLookup16<S>::value) {
+    return T::Lookup16(table, v);
+  } else {
+    static_cast<void>(table);
     return fn(T(), v);
   }
 }
@@ -321,8 +368,11 @@ TFLSTM_INT8_INLINE typename T::V16 Apply(Fn fn, const typename T::V16& v) {
 // help), or computed K vectors interleaved.
 template <class S, class Fn>
 void Activate(int16_t* p, size_t n, Fn fn) {
-  if constexpr (HasLookup16<S>::value) {
-    for (size_t i = 0; i < n; i += S::kLanes16) S::Store16(p + i, Apply<S, S>(fn, S::Load16(p + i)));
+  if constexpr (HasLookupInPlace<S>::value) {
+    S::LookupInPlace(TableOf<S, Fn>(), p, n);
+  } else if constexpr (HasLookup16<S>::value) {
+    const int16_t* table = TableOf<S, Fn>();
+    for (size_t i = 0; i < n; i += S::kLanes16) S::Store16(p + i, S::Lookup16(table, S::Load16(p + i)));
   } else {
     InChunks<S, InterleaveOf<S>::value>(n, [&](auto t, size_t i) {
       using T = decltype(t);
@@ -341,6 +391,13 @@ void Int8Cell(const Int8StepArgs& a) {
   const Int8Params& p = *a.params;
   const size_t padded = static_cast<size_t>(Int8Padded(a.n_cell));
   const int ic_shift = 30 + p.cell_scale;
+  // In locals: the loop's int16 stores could alias p.cell_clip, which would reload every
+  // parameter and remake its constants each vector.
+  const int16_t cell_clip = p.cell_clip;
+  const QuantizedMultiplier hidden = p.hidden;
+  const int32_t hidden_zp = p.hidden_zp;
+  [[maybe_unused]] const int16_t* cell_table = nullptr;
+  if constexpr (kCellBits >= 0) cell_table = TableIfLookup<S, TanhQ<kCellBits>>();
   for (int b = 0; b < a.batch; ++b) {
     int16_t* gates = a.gates + b * kGates * padded;
     int16_t* c = a.c + b * padded;
@@ -356,13 +413,13 @@ void Int8Cell(const Int8StepArgs& a) {
       const V c_gate = T::Load16(gates + 2 * padded + u);
       const V o_gate = T::Load16(gates + 3 * padded + u);
       V cell = T::SatAdd16(Fixed<T>::MulRoundQ15(f_gate, T::Load16(c + u)), T::MulRound16(i_gate, c_gate, ic_shift));
-      if (p.cell_clip > 0) {
-        cell = T::Max16(T::Min16(cell, T::Set16(p.cell_clip)), T::Set16(static_cast<int16_t>(-p.cell_clip)));
+      if (cell_clip > 0) {
+        cell = T::Max16(T::Min16(cell, T::Set16(cell_clip)), T::Set16(static_cast<int16_t>(-cell_clip)));
       }
       T::Store16(c + u, cell);
       V cell_tanh = i_gate;
-      if constexpr (kCellBits >= 0) cell_tanh = Apply<S, T>(TanhQ<kCellBits>(), cell);
-      T::Store16(h + u, T::HiddenOut(o_gate, cell_tanh, p.hidden, p.hidden_zp));
+      if constexpr (kCellBits >= 0) cell_tanh = Apply<S, T>(TanhQ<kCellBits>(), cell_table, cell);
+      T::Store16(h + u, T::HiddenOut(o_gate, cell_tanh, hidden, hidden_zp));
     });
   }
 }
