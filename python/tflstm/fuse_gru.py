@@ -299,6 +299,7 @@ def emit(data: bytes, grus: dict[int, Any], weights: str = "float32") -> bytes:
     missing = set(specs) - found
     if missing:
         raise ValueError(f"the converted model has no placeholder of GRU {sorted(missing)}")
+    _drop_unused_codes(model)
     import flatbuffers
 
     fbb = flatbuffers.Builder(len(data) + 1024)
@@ -413,6 +414,18 @@ def _in_order(operators: list[Any]) -> list[Any]:
     if len(order) != len(operators):
         raise ValueError("the rewritten GRUs' operators form a cycle")
     return order
+
+
+def _drop_unused_codes(model: Any) -> None:
+    """Drops the operator codes no operator uses any more (the placeholders' FULLY_CONNECTED, a
+    guard's REVERSE_V2): the model's op list is what a selective build registers and what
+    `tflstm inspect` lists."""
+    ops = [op for sg in model.subgraphs for op in sg.operators]
+    used = sorted({int(op.opcodeIndex) for op in ops})
+    at = {old: new for new, old in enumerate(used)}
+    model.operatorCodes = [model.operatorCodes[i] for i in used]
+    for op in ops:
+        op.opcodeIndex = at[int(op.opcodeIndex)]
 
 
 def _drop_stale(model: Any, sg: Any, stale: list[int]) -> None:
@@ -570,6 +583,35 @@ class _Rewrite:
     def readers(self, t: int) -> list[Any]:
         return [o for o in self.sg.operators if t in [int(i) for i in o.inputs]]
 
+    def reshapes(self) -> set[int]:
+        """The ops that only reshape a tensor on its way to another op."""
+        b = self.s.BuiltinOperator
+        return {b.RESHAPE, b.EXPAND_DIMS, b.SQUEEZE}
+
+    def binary_after(self, t: int, opcode: int, what: str, fail: Any) -> tuple[Any, int, int]:
+        """The `opcode` op (ADD, MUL) a placeholder's product `t` reaches through ops that only
+        reshape it, the product's tensor it reads and its other operand; those reshapes go
+        (self.dropped). `fail(why)` is the ValueError when the converter wrote it otherwise (the
+        product not `what`: "added to the state")."""
+        while True:
+            after = [o for o in self.readers(t) if not any(o is d for d in self.dropped)]
+            if len(after) != 1:
+                raise fail(f"its product is read by {len(after)} ops")
+            if self.code(after[0]) == opcode:
+                op = after[0]
+                break
+            if self.code(after[0]) not in self.reshapes():
+                raise fail(f"its product is not {what}")
+            self.dropped.append(after[0])
+            t = int(after[0].outputs[0])
+        options = op.builtinOptions
+        if options is not None and getattr(options, "fusedActivationFunction", 0):
+            raise fail("an activation was folded into the op after the product")
+        other = [int(i) for i in op.inputs if int(i) != t]
+        if len(other) != 1:
+            raise fail("both operands of the op after it are the product")
+        return op, t, other[0]
+
     def final_c(self, output: int) -> int:
         """The tensor of an LSTM placeholder's final c (gru_stand_ins: the sequence's product over
         time, a REDUCE_PROD over axis 1), which the op's output 2 becomes (the REDUCE_PROD goes);
@@ -604,7 +646,7 @@ class _Rewrite:
     def state_added(self, t: int, spec: GruSpec | LstmSpec, batch: int, units: int) -> tuple[int, int]:
         """The state the ADD after product `t` adds (see initial_state), and the sum's tensor."""
         s, sg, code, readers = self.s, self.sg, self.code, self.readers
-        reshapes = {s.BuiltinOperator.RESHAPE, s.BuiltinOperator.EXPAND_DIMS}
+        expansions = {s.BuiltinOperator.RESHAPE, s.BuiltinOperator.EXPAND_DIMS}  # a SQUEEZE may compute the state
 
         def fail(why: str) -> ValueError:
             kind = "LSTM" if isinstance(spec, LstmSpec) else "GRU"
@@ -613,36 +655,20 @@ class _Rewrite:
                 f"tflstm expects ({why}); convert with portable=True for stock TFLite's {kind}"
             )
 
-        while True:  # the product, reshaped on its way to the sum
-            after = readers(t)
-            if len(after) != 1:
-                raise fail(f"its product is read by {len(after)} ops")
-            if code(after[0]) == s.BuiltinOperator.ADD:
-                add = after[0]
-                break
-            if code(after[0]) not in reshapes:
-                raise fail("its product is not added to the state")
-            self.dropped.append(after[0])
-            t = int(after[0].outputs[0])
-        options = add.builtinOptions
-        if options is not None and getattr(options, "fusedActivationFunction", 0):
-            raise fail("an activation was folded into the sum")
-        other = [int(i) for i in add.inputs if int(i) != t]
-        if len(other) != 1:
-            raise fail("its product is added to itself")
-        producer = [o for o in sg.operators if other[0] in [int(i) for i in o.outputs]]
-        if len(producer) == 1 and code(producer[0]) in reshapes:
+        add, t, given = self.binary_after(t, s.BuiltinOperator.ADD, "added to the state", fail)
+        producer = [o for o in sg.operators if given in [int(i) for i in o.outputs]]
+        if len(producer) == 1 and code(producer[0]) in expansions:
             state = int(producer[0].inputs[0])
-            if len(readers(other[0])) == 1:
+            if len(readers(given)) == 1:
                 self.dropped.append(producer[0])
-        elif [int(d) for d in sg.tensors[other[0]].shape] == [batch, units]:
+        elif [int(d) for d in sg.tensors[given].shape] == [batch, units]:
             # The converter dropped the expansion and lets the ADD broadcast (batch 1: [1, units]
             # against [1, time, units]): the state is added as it is.
-            state = other[0]
-        elif [int(d) for d in sg.tensors[other[0]].shape] == [batch, 1, units]:
+            state = given
+        elif [int(d) for d in sg.tensors[given].shape] == [batch, 1, units]:
             # The converter folded the expansion into the op that computes the state (an
             # encoder's last step taken as [batch, 1, units] by one STRIDED_SLICE): reshape it back.
-            state = self.reshaped(other[0], [batch, units])
+            state = self.reshaped(given, [batch, units])
         else:
             raise fail("the state is not expanded over time")
         if [int(d) for d in sg.tensors[state].shape] != [batch, units]:

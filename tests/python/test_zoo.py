@@ -88,6 +88,15 @@ def native_outputs(data: bytes, model, xs) -> dict[str, np.ndarray]:
     return {k: np.concatenate([r[k] for r in runs]) for k in runs[0]}
 
 
+def _unused_op_codes(data: bytes) -> list[int]:
+    """The model's operator codes that no operator uses."""
+    from tensorflow.lite.python import schema_py_generated as s
+
+    model = s.ModelT.InitFromPackedBuf(data, 0)
+    used = {int(op.opcodeIndex) for sg in model.subgraphs for op in sg.operators}
+    return [i for i in range(len(model.operatorCodes)) if i not in used]
+
+
 @pytest.mark.parametrize(("name", "mode"), CASES)
 def test_zoo_model_converts_fused_and_matches_keras(zoo_models, name, mode):
     if mode == "int8" and name == "relu_lstm":
@@ -105,6 +114,7 @@ def test_zoo_model_converts_fused_and_matches_keras(zoo_models, name, mode):
     ], ops
     assert count_fused_lstms(data) == zoo.FUSED[name]
     assert count_gru_ops(data) == _grus(model, mode)
+    assert not _unused_op_codes(data)  # what `inspect` lists and a selective build registers
     assert [u.split(" ")[0] for u in unfused_layers(data)] == _unfused_names(model, mode)
     converted.check()  # the linked TFLite 2.14.1 runs every (op, version)
 
