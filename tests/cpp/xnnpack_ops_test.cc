@@ -29,6 +29,7 @@
 #include "tflstm/model.h"
 #include "tflstm/runner.h"
 #include "tflstm/tflite/op_set.h"
+#include "xnnpack/f32_gemm.h"
 #include "xnnpack/int8_fc.h"
 
 namespace tflite::ops::builtin {
@@ -363,8 +364,10 @@ TEST(XnnpackParity, FullyConnected) {
       if (int8 && !c.bias) continue;  // TFLite's int8 kernel then reads a null bias as zero too
       const std::string what = "FULLY_CONNECTED " + std::to_string(c.batch) + "x" + std::to_string(c.in) + "->" +
                                std::to_string(c.out) + " variant " + std::to_string(variant);
-      // int8 runs on tflstm's own kernel where the CPU has one (DotProd), on XNNPACK otherwise.
-      const std::string kernel = int8 && xnn::BestInt8Fc() != nullptr ? xnn::BestInt8Fc()->name : "xnnpack";
+      // int8 runs on tflstm's own kernel where the CPU has one (DotProd), float32 of several
+      // rows where it has AVX2 and FMA; XNNPACK runs the rest.
+      std::string kernel = int8 && xnn::BestInt8Fc() != nullptr ? xnn::BestInt8Fc()->name : "xnnpack";
+      if (!int8 && c.batch >= xnn::kF32GemmMinRows && xnn::BestF32Gemm() != nullptr) kernel = xnn::BestF32Gemm()->name;
       const size_t heap = ExpectParity(DenseOp(c.batch, c.in, c.out, int8, variant == 2, c.act, c.bias, rng),
                                        Random(static_cast<size_t>(c.batch) * c.in, rng), kernel, what);
       // The packed weights are counted (Runner::memory adds them up).
@@ -407,6 +410,33 @@ TEST(XnnpackParity, Int8FullyConnectedOwnKernelIsBitExact) {
     ASSERT_FALSE(ref.raw.empty());
     ASSERT_EQ(ours.raw, ref.raw);
   }
+}
+
+// tflstm's own float32 kernel against TFLite's: random shapes (rows over and under its tiles
+// of 6, including the two-tile ends of 7 to 10 rows; channels over and under a block of 16;
+// odd depths), each activation, with and without bias, within 1e-5 of the output's scale.
+TEST(XnnpackParity, FloatFullyConnectedOwnKernel) {
+  if (xnn::BestF32Gemm() == nullptr) GTEST_SKIP() << "no own float32 FULLY_CONNECTED kernel on this CPU";
+  std::mt19937 rng(12);
+  std::uniform_int_distribution<int> batch(xnn::kF32GemmMinRows, 40), depth(1, 150), cols(1, 70), coin(0, 1), act(0, 3);
+  const ActivationFunctionType acts[] = {tflite::ActivationFunctionType_NONE, tflite::ActivationFunctionType_RELU,
+                                         tflite::ActivationFunctionType_RELU6,
+                                         tflite::ActivationFunctionType_RELU_N1_TO_1};
+  for (int n = 0; n < 40; ++n) {
+    const int b = n < 12 ? xnn::kF32GemmMinRows + n : batch(rng), k = depth(rng), c = cols(rng);
+    const bool bias = coin(rng) != 0;
+    const ActivationFunctionType a = acts[act(rng)];
+    const std::string what = "FULLY_CONNECTED float32 " + std::to_string(b) + "x" + std::to_string(k) + "->" +
+                             std::to_string(c) + (bias ? " bias" : "") + " activation " +
+                             std::to_string(static_cast<int>(a));
+    ExpectParity(DenseOp(b, k, c, false, false, a, bias, rng), Random(static_cast<size_t>(b) * k, rng),
+                 xnn::BestF32Gemm()->name, what);
+  }
+  // An infinite input comes out as the largest finite float (no activation), as TFLite's does.
+  std::vector<float> x = Random(4 * 16, rng);
+  x[19] = std::numeric_limits<float>::infinity();
+  ExpectParity(DenseOp(4, 16, 8, false, false, tflite::ActivationFunctionType_NONE, true, rng), x,
+               xnn::BestF32Gemm()->name, "FULLY_CONNECTED float32 with an infinite input");
 }
 
 // --- Pooling and SOFTMAX -------------------------------------------------------------------------------
