@@ -1,6 +1,7 @@
 #include "f32_gemm.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "rnn/variants.h"
 
@@ -17,6 +18,10 @@ void PackF32Gemm(const F32Gemm& p, const float* w, size_t col_stride, size_t dep
     out += kF32GemmBlock;
     for (int k = 0; k < p.depth; ++k, out += kF32GemmBlock) {
       const float* src = w + static_cast<size_t>(k) * depth_stride + static_cast<size_t>(c0) * col_stride;
+      if (col_stride == 1 && n == kF32GemmBlock) {  // a row of a [depth][cols] right-hand side
+        std::memcpy(out, src, sizeof(float) * kF32GemmBlock);
+        continue;
+      }
       for (int j = 0; j < kF32GemmBlock; ++j) out[j] = j < n ? src[static_cast<size_t>(j) * col_stride] : 0.0f;
     }
   }
