@@ -246,8 +246,13 @@ std::vector<char> ConvModel(const ConvCase& c, bool int8, std::mt19937& rng) {
   return m.Finish(y, o);
 }
 
-// A float32 CONV_2D over one input channel runs as one matrix product (conv_im2col.h).
-bool OneChannel(const ConvCase& c, bool int8) { return !int8 && !c.depthwise && c.in == 1; }
+// A float32 CONV_2D runs as one matrix product (conv_im2col.h): on tflstm's GEMM where the CPU
+// has one, else over one input channel on XNNPACK's fully connected operator.
+std::string ConvKernel(const ConvCase& c, bool int8) {
+  if (int8 || c.depthwise) return "xnnpack";
+  if (xnn::BestF32Gemm() != nullptr) return "conv-f32-avx2";
+  return c.in == 1 ? "xnnpack-im2col" : "xnnpack";
+}
 
 const ConvCase kConvCases[] = {
     // DS-CNN's first layer, its pointwise and depthwise layers, a Conv1D as TFLite runs it.
@@ -271,24 +276,23 @@ TEST(XnnpackParity, Conv) {
       const std::vector<char> model = ConvModel(c, int8, rng);
       const std::string what = std::string(c.depthwise ? "DEPTHWISE_CONV_2D" : "CONV_2D") +
                                (int8 ? " int8" : " float32") + " case " + std::to_string(n);
-      ExpectParity(model, Random(Count({1, c.h, c.w, c.in}), rng), OneChannel(c, int8) ? "xnnpack-im2col" : "xnnpack",
-                   what);
+      ExpectParity(model, Random(Count({1, c.h, c.w, c.in}), rng), ConvKernel(c, int8), what);
     }
     ++n;
   }
 }
 
-// One input channel on random shapes: SAME and VALID, strides apart along y and x, dilation,
-// every activation, batch > 1, kernels wider than any unrolled copy.
+// One input channel, then several, on random shapes: SAME and VALID, strides apart along y and
+// x, dilation, every activation, batch > 1, kernels wider than any unrolled copy.
 TEST(XnnpackParity, ConvOneChannel) {
   std::mt19937 rng(13);
   const ActivationFunctionType acts[] = {tflite::ActivationFunctionType_NONE, tflite::ActivationFunctionType_RELU,
                                          tflite::ActivationFunctionType_RELU6,
                                          tflite::ActivationFunctionType_RELU_N1_TO_1};
   const auto pick = [&rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-  for (int i = 0; i < 40; ++i) {
+  for (int i = 0; i < 70; ++i) {
     ConvCase c{};
-    c.in = 1;
+    c.in = i < 40 ? 1 : pick(2, 9);  // then several channels (the own GEMM's unrolling)
     c.out = pick(1, 40);
     c.kh = pick(1, 7);
     c.kw = pick(1, 11);
@@ -300,12 +304,13 @@ TEST(XnnpackParity, ConvOneChannel) {
     c.w = pick((c.kw - 1) * c.dilation + 1, 40);
     c.act = acts[i % 4];
     c.batch = pick(1, 3);
-    const std::string what = "CONV_2D one channel case " + std::to_string(i) + ": " + std::to_string(c.batch) + "x" +
-                             std::to_string(c.h) + "x" + std::to_string(c.w) + ", kernel " + std::to_string(c.kh) +
-                             "x" + std::to_string(c.kw) + ", stride " + std::to_string(c.stride) + "," +
-                             std::to_string(c.stride_w) + ", dilation " + std::to_string(c.dilation);
-    ExpectParity(ConvModel(c, false, rng), Random(Count({c.batch, c.h, c.w, 1}), rng, -4.0f, 4.0f), "xnnpack-im2col",
-                 what);
+    const std::string what = "CONV_2D im2col case " + std::to_string(i) + ": " + std::to_string(c.batch) + "x" +
+                             std::to_string(c.h) + "x" + std::to_string(c.w) + "x" + std::to_string(c.in) +
+                             ", kernel " + std::to_string(c.kh) + "x" + std::to_string(c.kw) + ", stride " +
+                             std::to_string(c.stride) + "," + std::to_string(c.stride_w) + ", dilation " +
+                             std::to_string(c.dilation);
+    ExpectParity(ConvModel(c, false, rng), Random(Count({c.batch, c.h, c.w, c.in}), rng, -4.0f, 4.0f),
+                 ConvKernel(c, false), what);
   }
 }
 

@@ -2,8 +2,8 @@
 // input and output and per-channel (or per-tensor) symmetric weights, constant weights and
 // bias, SAME or VALID padding, any stride and dilation, activation none/relu/relu6/relu_n1_to_1.
 // Anything else (hybrid, int16, grouped convolution, weights computed at run time) runs on
-// TFLite's kernel. A float32 CONV_2D over one input channel is one matrix product instead
-// (conv_im2col.h).
+// TFLite's kernel. A float32 CONV_2D over one input channel, and single-threaded on a CPU with
+// AVX2 and FMA any float32 CONV_2D, is one matrix product instead (conv_im2col.h).
 #include <cstdint>
 #include <vector>
 
@@ -74,7 +74,7 @@ template <bool kDepthwise>
 TfLiteStatus Create(TfLiteContext* context, TfLiteNode* node, NodeData& data, pthreadpool_t pool, size_t* workspace) {
   if (!kDepthwise) {
     TF_LITE_ENSURE_OK(context, CreateIm2colConv(context, node, data, pool, workspace));
-    if (data.op) return kTfLiteOk;
+    if (data.op || data.own != nullptr) return kTfLiteOk;
   }
   const TfLiteTensor* input = Input(context, node, 0);
   const TfLiteTensor* filter = Input(context, node, 1);
