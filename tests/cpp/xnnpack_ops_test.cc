@@ -294,7 +294,7 @@ TEST(XnnpackParity, ConvOneChannel) {
     ConvCase c{};
     c.in = i < 40 ? 1 : pick(2, 9);  // then several channels (the own GEMM's unrolling)
     c.out = pick(1, 40);
-    c.kh = pick(1, 7);
+    c.kh = i >= 40 && i < 48 ? 1 : pick(1, 7);  // one kernel row: the product reads the windows in place
     c.kw = pick(1, 11);
     c.stride = pick(1, 3);
     c.stride_w = pick(1, 3);

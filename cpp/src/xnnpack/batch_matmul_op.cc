@@ -130,7 +130,7 @@ TfLiteStatus Create(TfLiteContext* context, TfLiteNode* node, NodeData& data, pt
     // tflstm's GEMM (f32_gemm.h) with the right-hand side packed per call into the workspace.
     Batches d;
     if (DescribeBatches(a, b, static_cast<int>(m), static_cast<int>(k), static_cast<int>(n), &d)) {
-      data.gemm = {static_cast<int>(m), static_cast<int>(k), static_cast<int>(n), -kInfinity, kInfinity};
+      data.gemm = {static_cast<int>(m), static_cast<int>(k), static_cast<int>(n), -kInfinity, kInfinity, 0};
       data.own = kF32Name;
       *workspace = F32GemmPackedFloats(data.gemm.depth, data.gemm.cols) * sizeof(float);
       return kTfLiteOk;

@@ -95,24 +95,39 @@ size_t Im2colFloats(const Im2col& c) {
   return Im2colPaddedFloats(c) + rows * c.kernel_h * c.kernel_w * c.channels;
 }
 
-float* FillIm2col(const Im2col& c, const float* input, float* scratch) {
-  // The image with its padding zeroed, so that no window needs a bounds check.
-  float* padded = scratch;
-  float* rows = scratch + Im2colPaddedFloats(c);
+namespace {
+
+// Batch entry n's image into `padded` with its padding zeroed, so that no window needs a
+// bounds check.
+void FillPadded(const Im2col& c, const float* input, int n, float* padded) {
   const int ph = c.padded_h(), pw = c.padded_w();
   const size_t ch = static_cast<size_t>(c.channels);
   const int width = std::max(std::min(c.in_w, pw - c.pad_left), 0);
   const int height = std::max(std::min(c.in_h, ph - c.pad_top), 0);
-  const size_t taps = static_cast<size_t>(c.kernel_h) * c.kernel_w * ch;
   const size_t line = static_cast<size_t>(pw) * ch;  // floats per padded image row
+  std::fill(padded, padded + static_cast<size_t>(ph) * line, 0.0f);
+  const float* image = input + static_cast<size_t>(n) * c.in_h * c.in_w * ch;
+  for (int y = 0; y < height; ++y) {
+    const float* from = image + static_cast<size_t>(y) * c.in_w * ch;
+    std::copy(from, from + width * ch, padded + static_cast<size_t>(y + c.pad_top) * line + c.pad_left * ch);
+  }
+}
+
+// A convolution of one kernel row, undilated along x: the windows of an output row overlap in
+// the padded image, rows stride_w * channels apart, and the product reads them there.
+bool InPlaceWindows(const Im2col& c) { return c.kernel_h == 1 && c.dilation_w == 1; }
+
+}  // namespace
+
+float* FillIm2col(const Im2col& c, const float* input, float* scratch) {
+  float* padded = scratch;
+  float* rows = scratch + Im2colPaddedFloats(c);
+  const size_t ch = static_cast<size_t>(c.channels);
+  const size_t taps = static_cast<size_t>(c.kernel_h) * c.kernel_w * ch;
+  const size_t line = static_cast<size_t>(c.padded_w()) * ch;  // floats per padded image row
   float* dst = rows;
   for (int n = 0; n < c.batch; ++n) {
-    std::fill(padded, padded + static_cast<size_t>(ph) * line, 0.0f);
-    const float* image = input + static_cast<size_t>(n) * c.in_h * c.in_w * ch;
-    for (int y = 0; y < height; ++y) {
-      const float* from = image + static_cast<size_t>(y) * c.in_w * ch;
-      std::copy(from, from + width * ch, padded + static_cast<size_t>(y + c.pad_top) * line + c.pad_left * ch);
-    }
+    FillPadded(c, input, n, padded);
     for (int oy = 0; oy < c.out_h; ++oy, dst += c.out_w * taps) {
       for (int ky = 0; ky < c.kernel_h; ++ky) {
         const float* src = padded + static_cast<size_t>(oy * c.stride_h + ky * c.dilation_h) * line;
@@ -157,13 +172,15 @@ TfLiteStatus CreateIm2colConv(TfLiteContext* context, TfLiteNode* node, NodeData
   const size_t out_channels = filter->dims->data[0];
   const size_t rows = static_cast<size_t>(c.batch) * c.out_h * c.out_w;
   if (BestF32Gemm() != nullptr && pool == nullptr) {
-    const size_t bytes = Direct(c) ? 0 : Im2colFloats(c) * sizeof(float);
+    const size_t bytes = Direct(c)           ? 0
+                         : InPlaceWindows(c) ? Im2colPaddedFloats(c) * sizeof(float)
+                                             : Im2colFloats(c) * sizeof(float);
     if (bytes > kMaxIm2colBytes || rows > static_cast<size_t>(std::numeric_limits<int>::max()) ||
         taps > static_cast<size_t>(std::numeric_limits<int>::max())) {
       return kTfLiteOk;
     }
     F32Gemm& g = data.gemm;
-    g = {static_cast<int>(rows), static_cast<int>(taps), static_cast<int>(out_channels), lo, hi};
+    g = {static_cast<int>(rows), static_cast<int>(taps), static_cast<int>(out_channels), lo, hi, 0};
     data.packed_f32.resize(F32GemmPackedFloats(g.depth, g.cols));
     PackF32Gemm(g, filter->data.f, taps, 1, bias ? bias->data.f : nullptr, data.packed_f32.data());
     data.heap_bytes = data.packed_f32.size() * sizeof(float);
@@ -203,9 +220,27 @@ xnn_status RunIm2colConv(TfLiteContext* context, TfLiteNode* node, NodeData& dat
     FillIm2col(c, input, static_cast<float*>(context->tensors[data.workspace].data.data));
     return xnn_run_operator(data.op.get(), pool);
   }
-  const float* x =
-      Direct(c) ? input : FillIm2col(c, input, static_cast<float*>(context->tensors[data.workspace].data.data));
-  BestF32Gemm()->run(data.gemm, data.packed_f32.data(), x, Output(context, node, 0)->data.f);
+  float* out = Output(context, node, 0)->data.f;
+  if (Direct(c)) {
+    BestF32Gemm()->run(data.gemm, data.packed_f32.data(), input, out);
+    return xnn_status_success;
+  }
+  auto* scratch = static_cast<float*>(context->tensors[data.workspace].data.data);
+  if (!InPlaceWindows(c)) {
+    BestF32Gemm()->run(data.gemm, data.packed_f32.data(), FillIm2col(c, input, scratch), out);
+    return xnn_status_success;
+  }
+  // One product per output row, over the windows where they lie in the padded image.
+  F32Gemm g = data.gemm;
+  g.rows = c.out_w;
+  g.x_stride = static_cast<size_t>(c.stride_w) * c.channels;
+  const size_t line = static_cast<size_t>(c.padded_w()) * c.channels;
+  for (int n = 0; n < c.batch; ++n) {
+    FillPadded(c, input, n, scratch);
+    for (int oy = 0; oy < c.out_h; ++oy, out += static_cast<size_t>(c.out_w) * g.cols) {
+      BestF32Gemm()->run(g, data.packed_f32.data(), scratch + static_cast<size_t>(oy) * c.stride_h * line, out);
+    }
+  }
   return xnn_status_success;
 }
 

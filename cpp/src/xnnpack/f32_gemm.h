@@ -17,6 +17,7 @@ struct F32Gemm {
   int depth = 0;               // the shared dimension (input channels)
   int cols = 0;                // output channels
   float lo = 0.0f, hi = 0.0f;  // the fused activation's range
+  size_t x_stride = 0;         // floats between rows of the left-hand side; 0: depth
 };
 
 constexpr int kF32GemmBlock = 16;
@@ -34,7 +35,7 @@ void PackF32Gemm(const F32Gemm& p, const float* w, size_t col_stride, size_t dep
 
 struct F32GemmKernel {
   const char* name;  // as `inspect` and the profile show it: "fc-f32-avx2"
-  // y[r][c] (row stride p.cols) for the p.rows rows of x (row stride p.depth).
+  // y[r][c] (row stride p.cols) for the p.rows rows of x (row stride p.x_stride, or p.depth).
   void (*run)(const F32Gemm& p, const float* packed, const float* x, float* y);
 };
 

@@ -12,6 +12,8 @@
 namespace tflstm::xnn {
 namespace {
 
+size_t XStride(const F32Gemm& p) { return p.x_stride != 0 ? p.x_stride : static_cast<size_t>(p.depth); }
+
 template <int Rows>
 void Tile(const F32Gemm& p, const float* packed, const float* x, float* y) {
   const size_t block_floats = kF32GemmBlock * (1 + static_cast<size_t>(p.depth));
@@ -19,7 +21,7 @@ void Tile(const F32Gemm& p, const float* packed, const float* x, float* y) {
   const float* a[Rows];
 #pragma GCC unroll 6
   for (int r = 0; r < Rows; ++r) {
-    a[r] = x + static_cast<size_t>(r) * p.depth;
+    a[r] = x + static_cast<size_t>(r) * XStride(p);
     __asm__("" : "+r"(a[r]));  // (each row a pointer of its own: see the depth loop)
   }
   for (int c0 = 0; c0 < p.cols; c0 += kF32GemmBlock, packed += block_floats) {
@@ -62,7 +64,7 @@ void Tile(const F32Gemm& p, const float* packed, const float* x, float* y) {
 
 // Rows [row, row + rows) in one tile (rows <= 6).
 void Rows(const F32Gemm& p, const float* packed, const float* x, float* y, int row, int rows) {
-  const float* xr = x + static_cast<size_t>(row) * p.depth;
+  const float* xr = x + static_cast<size_t>(row) * XStride(p);
   float* yr = y + static_cast<size_t>(row) * p.cols;
   switch (rows) {
     case 6: Tile<6>(p, packed, xr, yr); break;
