@@ -29,6 +29,7 @@
 #include "tflstm/model.h"
 #include "tflstm/runner.h"
 #include "tflstm/tflite/op_set.h"
+#include "xnnpack/f32_gemm.h"
 #include "xnnpack/int8_fc.h"
 
 namespace tflite::ops::builtin {
@@ -245,8 +246,13 @@ std::vector<char> ConvModel(const ConvCase& c, bool int8, std::mt19937& rng) {
   return m.Finish(y, o);
 }
 
-// A float32 CONV_2D over one input channel runs as one matrix product (conv_im2col.h).
-bool OneChannel(const ConvCase& c, bool int8) { return !int8 && !c.depthwise && c.in == 1; }
+// A float32 CONV_2D runs as one matrix product (conv_im2col.h): on tflstm's GEMM where the CPU
+// has one, else over one input channel on XNNPACK's fully connected operator.
+std::string ConvKernel(const ConvCase& c, bool int8) {
+  if (int8 || c.depthwise) return "xnnpack";
+  if (xnn::BestF32Gemm() != nullptr) return "conv-f32-avx2";
+  return c.in == 1 ? "xnnpack-im2col" : "xnnpack";
+}
 
 const ConvCase kConvCases[] = {
     // DS-CNN's first layer, its pointwise and depthwise layers, a Conv1D as TFLite runs it.
@@ -270,26 +276,25 @@ TEST(XnnpackParity, Conv) {
       const std::vector<char> model = ConvModel(c, int8, rng);
       const std::string what = std::string(c.depthwise ? "DEPTHWISE_CONV_2D" : "CONV_2D") +
                                (int8 ? " int8" : " float32") + " case " + std::to_string(n);
-      ExpectParity(model, Random(Count({1, c.h, c.w, c.in}), rng), OneChannel(c, int8) ? "xnnpack-im2col" : "xnnpack",
-                   what);
+      ExpectParity(model, Random(Count({1, c.h, c.w, c.in}), rng), ConvKernel(c, int8), what);
     }
     ++n;
   }
 }
 
-// One input channel on random shapes: SAME and VALID, strides apart along y and x, dilation,
-// every activation, batch > 1, kernels wider than any unrolled copy.
+// One input channel, then several, on random shapes: SAME and VALID, strides apart along y and
+// x, dilation, every activation, batch > 1, kernels wider than any unrolled copy.
 TEST(XnnpackParity, ConvOneChannel) {
   std::mt19937 rng(13);
   const ActivationFunctionType acts[] = {tflite::ActivationFunctionType_NONE, tflite::ActivationFunctionType_RELU,
                                          tflite::ActivationFunctionType_RELU6,
                                          tflite::ActivationFunctionType_RELU_N1_TO_1};
   const auto pick = [&rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-  for (int i = 0; i < 40; ++i) {
+  for (int i = 0; i < 70; ++i) {
     ConvCase c{};
-    c.in = 1;
+    c.in = i < 40 ? 1 : pick(2, 9);  // then several channels (the own GEMM's unrolling)
     c.out = pick(1, 40);
-    c.kh = pick(1, 7);
+    c.kh = i >= 40 && i < 48 ? 1 : pick(1, 7);  // one kernel row: the product reads the windows in place
     c.kw = pick(1, 11);
     c.stride = pick(1, 3);
     c.stride_w = pick(1, 3);
@@ -299,12 +304,13 @@ TEST(XnnpackParity, ConvOneChannel) {
     c.w = pick((c.kw - 1) * c.dilation + 1, 40);
     c.act = acts[i % 4];
     c.batch = pick(1, 3);
-    const std::string what = "CONV_2D one channel case " + std::to_string(i) + ": " + std::to_string(c.batch) + "x" +
-                             std::to_string(c.h) + "x" + std::to_string(c.w) + ", kernel " + std::to_string(c.kh) +
-                             "x" + std::to_string(c.kw) + ", stride " + std::to_string(c.stride) + "," +
-                             std::to_string(c.stride_w) + ", dilation " + std::to_string(c.dilation);
-    ExpectParity(ConvModel(c, false, rng), Random(Count({c.batch, c.h, c.w, 1}), rng, -4.0f, 4.0f), "xnnpack-im2col",
-                 what);
+    const std::string what = "CONV_2D im2col case " + std::to_string(i) + ": " + std::to_string(c.batch) + "x" +
+                             std::to_string(c.h) + "x" + std::to_string(c.w) + "x" + std::to_string(c.in) +
+                             ", kernel " + std::to_string(c.kh) + "x" + std::to_string(c.kw) + ", stride " +
+                             std::to_string(c.stride) + "," + std::to_string(c.stride_w) + ", dilation " +
+                             std::to_string(c.dilation);
+    ExpectParity(ConvModel(c, false, rng), Random(Count({c.batch, c.h, c.w, c.in}), rng, -4.0f, 4.0f),
+                 ConvKernel(c, false), what);
   }
 }
 
@@ -363,8 +369,10 @@ TEST(XnnpackParity, FullyConnected) {
       if (int8 && !c.bias) continue;  // TFLite's int8 kernel then reads a null bias as zero too
       const std::string what = "FULLY_CONNECTED " + std::to_string(c.batch) + "x" + std::to_string(c.in) + "->" +
                                std::to_string(c.out) + " variant " + std::to_string(variant);
-      // int8 runs on tflstm's own kernel where the CPU has one (DotProd), on XNNPACK otherwise.
-      const std::string kernel = int8 && xnn::BestInt8Fc() != nullptr ? xnn::BestInt8Fc()->name : "xnnpack";
+      // int8 runs on tflstm's own kernel where the CPU has one (DotProd), float32 of several
+      // rows where it has AVX2 and FMA; XNNPACK runs the rest.
+      std::string kernel = int8 && xnn::BestInt8Fc() != nullptr ? xnn::BestInt8Fc()->name : "xnnpack";
+      if (!int8 && c.batch >= xnn::kF32GemmMinRows && xnn::BestF32Gemm() != nullptr) kernel = xnn::BestF32Gemm()->name;
       const size_t heap = ExpectParity(DenseOp(c.batch, c.in, c.out, int8, variant == 2, c.act, c.bias, rng),
                                        Random(static_cast<size_t>(c.batch) * c.in, rng), kernel, what);
       // The packed weights are counted (Runner::memory adds them up).
@@ -407,6 +415,33 @@ TEST(XnnpackParity, Int8FullyConnectedOwnKernelIsBitExact) {
     ASSERT_FALSE(ref.raw.empty());
     ASSERT_EQ(ours.raw, ref.raw);
   }
+}
+
+// tflstm's own float32 kernel against TFLite's: random shapes (rows over and under its tiles
+// of 6, including the two-tile ends of 7 to 10 rows; channels over and under a block of 16;
+// odd depths), each activation, with and without bias, within 1e-5 of the output's scale.
+TEST(XnnpackParity, FloatFullyConnectedOwnKernel) {
+  if (xnn::BestF32Gemm() == nullptr) GTEST_SKIP() << "no own float32 FULLY_CONNECTED kernel on this CPU";
+  std::mt19937 rng(12);
+  std::uniform_int_distribution<int> batch(xnn::kF32GemmMinRows, 40), depth(1, 150), cols(1, 70), coin(0, 1), act(0, 3);
+  const ActivationFunctionType acts[] = {tflite::ActivationFunctionType_NONE, tflite::ActivationFunctionType_RELU,
+                                         tflite::ActivationFunctionType_RELU6,
+                                         tflite::ActivationFunctionType_RELU_N1_TO_1};
+  for (int n = 0; n < 40; ++n) {
+    const int b = n < 12 ? xnn::kF32GemmMinRows + n : batch(rng), k = depth(rng), c = cols(rng);
+    const bool bias = coin(rng) != 0;
+    const ActivationFunctionType a = acts[act(rng)];
+    const std::string what = "FULLY_CONNECTED float32 " + std::to_string(b) + "x" + std::to_string(k) + "->" +
+                             std::to_string(c) + (bias ? " bias" : "") + " activation " +
+                             std::to_string(static_cast<int>(a));
+    ExpectParity(DenseOp(b, k, c, false, false, a, bias, rng), Random(static_cast<size_t>(b) * k, rng),
+                 xnn::BestF32Gemm()->name, what);
+  }
+  // An infinite input comes out as the largest finite float (no activation), as TFLite's does.
+  std::vector<float> x = Random(4 * 16, rng);
+  x[19] = std::numeric_limits<float>::infinity();
+  ExpectParity(DenseOp(4, 16, 8, false, false, tflite::ActivationFunctionType_NONE, true, rng), x,
+               xnn::BestF32Gemm()->name, "FULLY_CONNECTED float32 with an infinite input");
 }
 
 // --- Pooling and SOFTMAX -------------------------------------------------------------------------------
@@ -544,12 +579,18 @@ std::vector<char> BatchMatMulModel(std::vector<int> a, std::vector<int> b, bool 
 TEST(XnnpackParity, BatchMatMul) {
   std::mt19937 rng(10);
   // Attention's Q K^T and P V over 4 heads of 32 steps x 16, and a broadcast right-hand side.
+  // Single-threaded on a CPU with AVX2 and FMA, tflstm's float32 GEMM runs them.
+  const std::string kernel = xnn::BestF32Gemm() != nullptr ? "bmm-f32-avx2" : "xnnpack";
   ExpectParity(BatchMatMulModel({1, 4, 32, 16}, {1, 4, 32, 16}, true, Random(4 * 32 * 16, rng)),
-               Random(4 * 32 * 16, rng), "xnnpack", "Q K^T");
+               Random(4 * 32 * 16, rng), kernel, "Q K^T");
   ExpectParity(BatchMatMulModel({1, 4, 32, 32}, {1, 4, 32, 16}, false, Random(4 * 32 * 16, rng)),
-               Random(4 * 32 * 32, rng), "xnnpack", "P V");
-  ExpectParity(BatchMatMulModel({3, 5, 6}, {1, 6, 4}, false, Random(24, rng)), Random(90, rng), "xnnpack",
+               Random(4 * 32 * 32, rng), kernel, "P V");
+  ExpectParity(BatchMatMulModel({3, 5, 6}, {1, 6, 4}, false, Random(24, rng)), Random(90, rng), kernel,
                "broadcast rhs");
+  ExpectParity(BatchMatMulModel({2, 1, 7, 19}, {2, 3, 19, 37}, false, Random(2 * 3 * 19 * 37, rng)),
+               Random(2 * 7 * 19, rng), kernel, "broadcast lhs, columns beyond a block of 16");
+  ExpectParity(BatchMatMulModel({2, 9, 21}, {2, 35, 21}, true, Random(2 * 35 * 21, rng)), Random(2 * 9 * 21, rng),
+               kernel, "transposed rhs, columns beyond a block of 16");
 }
 
 // --- ADD, SUB, MUL -----------------------------------------------------------------------------------

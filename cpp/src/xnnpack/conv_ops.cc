@@ -2,8 +2,9 @@
 // input and output and per-channel (or per-tensor) symmetric weights, constant weights and
 // bias, SAME or VALID padding, any stride and dilation, activation none/relu/relu6/relu_n1_to_1.
 // Anything else (hybrid, int16, grouped convolution, weights computed at run time) runs on
-// TFLite's kernel. A float32 CONV_2D over one input channel is one matrix product instead
-// (conv_im2col.h).
+// TFLite's kernel. A float32 CONV_2D over one input channel, and single-threaded on a CPU with
+// AVX2 and FMA any float32 CONV_2D, is one matrix product instead (conv_im2col.h).
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -22,8 +23,27 @@ struct Conv {
   uint32_t groups = 1;
   size_t group_in = 0, group_out = 0, in_channels = 0, out_channels = 0;
   uint32_t flags = 0;
+  uint32_t pad_top = 0, pad_right = 0, pad_bottom = 0, pad_left = 0;
   TfLiteFusedActivation activation = kTfLiteActNone;
 };
+
+// TFLite's SAME padding as explicit padding: XNNPACK's XNN_FLAG_TENSORFLOW_SAME_PADDING computes
+// the total padding in unsigned arithmetic, which wraps where a stride above the kernel leaves
+// it negative (TFLite pads nothing there; e.g. kernel 1x4, stride 3 over 20 rows).
+void ExplicitSamePadding(const TfLiteTensor* input, const TfLiteTensor* output, Conv* c) {
+  if ((c->flags & XNN_FLAG_TENSORFLOW_SAME_PADDING) == 0) return;
+  c->flags &= ~static_cast<uint32_t>(XNN_FLAG_TENSORFLOW_SAME_PADDING);
+  const auto total = [](int in, int out, uint32_t stride, uint32_t kernel, uint32_t dilation) {
+    const int64_t t = (static_cast<int64_t>(out) - 1) * stride + (static_cast<int64_t>(kernel) - 1) * dilation + 1 - in;
+    return static_cast<uint32_t>(std::max<int64_t>(t, 0));
+  };
+  const uint32_t h = total(input->dims->data[1], output->dims->data[1], c->stride_h, c->kernel_h, c->dilation_h);
+  const uint32_t w = total(input->dims->data[2], output->dims->data[2], c->stride_w, c->kernel_w, c->dilation_w);
+  c->pad_top = h / 2;
+  c->pad_bottom = h - h / 2;
+  c->pad_left = w / 2;
+  c->pad_right = w - w / 2;
+}
 
 bool Padding(TfLitePadding padding, Conv* c) {
   if (padding == kTfLitePaddingSame) {
@@ -74,7 +94,7 @@ template <bool kDepthwise>
 TfLiteStatus Create(TfLiteContext* context, TfLiteNode* node, NodeData& data, pthreadpool_t pool, size_t* workspace) {
   if (!kDepthwise) {
     TF_LITE_ENSURE_OK(context, CreateIm2colConv(context, node, data, pool, workspace));
-    if (data.op) return kTfLiteOk;
+    if (data.op || data.own != nullptr) return kTfLiteOk;
   }
   const TfLiteTensor* input = Input(context, node, 0);
   const TfLiteTensor* filter = Input(context, node, 1);
@@ -84,16 +104,18 @@ TfLiteStatus Create(TfLiteContext* context, TfLiteNode* node, NodeData& data, pt
   if (!(kDepthwise ? DepthwiseConv2d(node, input, filter, &c) : Conv2d(node, input, filter, &c))) return kTfLiteOk;
   if (!IsConstant(filter) || (bias != nullptr && !IsConstant(bias))) return kTfLiteOk;
   if (c.stride_h < 1 || c.stride_w < 1 || c.dilation_h < 1 || c.dilation_w < 1) return kTfLiteOk;
+  if (output->dims->size != 4) return kTfLiteOk;
+  ExplicitSamePadding(input, output, &c);
   xnn_operator_t op = nullptr;
   xnn_status status = xnn_status_unsupported_parameter;
   if (input->type == kTfLiteFloat32 && filter->type == kTfLiteFloat32 && output->type == kTfLiteFloat32 &&
       (bias == nullptr || bias->type == kTfLiteFloat32)) {
     float lo = 0.0f, hi = 0.0f;
     if (!FloatRange(c.activation, &lo, &hi)) return kTfLiteOk;
-    status = xnn_create_convolution2d_nhwc_f32(0, 0, 0, 0, c.kernel_h, c.kernel_w, c.stride_h, c.stride_w, c.dilation_h,
-                                               c.dilation_w, c.groups, c.group_in, c.group_out, c.in_channels,
-                                               c.out_channels, filter->data.f, bias ? bias->data.f : nullptr, lo, hi,
-                                               c.flags, nullptr, nullptr, &op);
+    status = xnn_create_convolution2d_nhwc_f32(c.pad_top, c.pad_right, c.pad_bottom, c.pad_left, c.kernel_h, c.kernel_w,
+                                               c.stride_h, c.stride_w, c.dilation_h, c.dilation_w, c.groups, c.group_in,
+                                               c.group_out, c.in_channels, c.out_channels, filter->data.f,
+                                               bias ? bias->data.f : nullptr, lo, hi, c.flags, nullptr, nullptr, &op);
   } else if (input->type == kTfLiteInt8 && filter->type == kTfLiteInt8 && output->type == kTfLiteInt8 &&
              (bias == nullptr || bias->type == kTfLiteInt32)) {
     Int8Params q;
@@ -102,10 +124,10 @@ TfLiteStatus Create(TfLiteContext* context, TfLiteNode* node, NodeData& data, pt
       return kTfLiteOk;
     }
     status = xnn_create_convolution2d_nhwc_qs8_qc8w(
-        0, 0, 0, 0, c.kernel_h, c.kernel_w, c.stride_h, c.stride_w, c.dilation_h, c.dilation_w, c.groups, c.group_in,
-        c.group_out, c.in_channels, c.out_channels, static_cast<int8_t>(q.in_zero), q.in_scale, data.scales.data(),
-        filter->data.int8, bias ? bias->data.i32 : nullptr, static_cast<int8_t>(q.out_zero), q.out_scale, q.lo, q.hi,
-        c.flags, nullptr, nullptr, &op);
+        c.pad_top, c.pad_right, c.pad_bottom, c.pad_left, c.kernel_h, c.kernel_w, c.stride_h, c.stride_w, c.dilation_h,
+        c.dilation_w, c.groups, c.group_in, c.group_out, c.in_channels, c.out_channels, static_cast<int8_t>(q.in_zero),
+        q.in_scale, data.scales.data(), filter->data.int8, bias ? bias->data.i32 : nullptr,
+        static_cast<int8_t>(q.out_zero), q.out_scale, q.lo, q.hi, c.flags, nullptr, nullptr, &op);
   }
   if (status != xnn_status_success) return kTfLiteOk;  // e.g. a requantization scale XNNPACK refuses
   data.op.reset(op);

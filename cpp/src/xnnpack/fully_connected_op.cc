@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "f32_gemm.h"
 #include "int8_fc.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
 #include "tensorflow/lite/kernels/builtin_op_kernels.h"
@@ -85,6 +86,23 @@ TfLiteStatus Create(TfLiteContext* context, TfLiteNode* node, NodeData& data, pt
       (bias == nullptr || bias->type == kTfLiteFloat32)) {
     float lo = 0.0f, hi = 0.0f;
     if (!FloatRange(p->activation, &lo, &hi)) return kTfLiteOk;
+    // Inputs of several rows run on tflstm's own GEMM where the CPU has one (single-threaded
+    // runs: it runs on the calling thread); a row is a matrix-vector product XNNPACK's 1x16
+    // kernel does as well.
+    if (BestF32Gemm() != nullptr && pool == nullptr && elements / in_channels >= kF32GemmMinRows && out_channels > 0) {
+      F32Gemm& g = data.gemm;
+      g.rows = static_cast<int>(elements / in_channels);
+      g.depth = static_cast<int>(in_channels);
+      g.cols = static_cast<int>(out_channels);
+      g.lo = lo;
+      g.hi = hi;
+      data.packed_f32.resize(F32GemmPackedFloats(g.depth, g.cols));
+      PackF32Gemm(g, weights->data.f, in_channels, 1, bias ? bias->data.f : nullptr, data.packed_f32.data());
+      data.heap_bytes = data.packed_f32.size() * sizeof(float);
+      data.own = BestF32Gemm()->name;
+      *workspace = 0;
+      return kTfLiteOk;
+    }
     status = xnn_create_fully_connected_nc_f32(in_channels, out_channels, in_channels, out_channels, weights->data.f,
                                                bias ? bias->data.f : nullptr, lo, hi, 0, nullptr, nullptr, &op);
   } else if (input->type == kTfLiteInt8 && weights->type == kTfLiteInt8 && output->type == kTfLiteInt8 &&
@@ -120,9 +138,14 @@ xnn_status Setup(TfLiteContext* context, TfLiteNode* node, NodeData& data, void*
   return xnn_setup_fully_connected_nc_qs8_qc8w(data.op.get(), input->data.int8, output->data.int8);
 }
 
-// tflstm's own int8 kernel; XNNPACK's operator otherwise.
+// tflstm's own float32 or int8 kernel; XNNPACK's operator otherwise.
 xnn_status Run(TfLiteContext* context, TfLiteNode* node, NodeData& data, pthreadpool_t pool) {
   if (data.own == nullptr) return xnn_run_operator(data.op.get(), pool);
+  if (Input(context, node, 0)->type == kTfLiteFloat32) {
+    BestF32Gemm()->run(data.gemm, data.packed_f32.data(), Input(context, node, 0)->data.f,
+                       Output(context, node, 0)->data.f);
+    return xnn_status_success;
+  }
   auto* scratch = data.workspace_bytes > 0 ? context->tensors[data.workspace].data.int8 : nullptr;
   BestInt8Fc()->run(data.fc, data.packed.data(), Input(context, node, 0)->data.int8,
                     Output(context, node, 0)->data.int8, scratch);

@@ -12,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "f32_gemm.h"
 #include "int8_fc.h"
 #include "tensorflow/lite/core/c/builtin_op_data.h"
 #include "tensorflow/lite/core/c/common.h"
@@ -44,6 +45,8 @@ struct NodeData {
                                    // (float SUB on tflstm's own loop: its clamp range)
   std::vector<int32_t> packed;     // what tflstm's own kernel packed at prepare (int8_fc.h)
   Int8Fc fc;                       // and what it multiplies
+  std::vector<float> packed_f32;   // the float32 GEMM's packed weights (f32_gemm.h)
+  F32Gemm gemm;                    // and what it multiplies
 };
 
 // Whether XNNPACK runs on this CPU (initialised once; false where it cannot, e.g. Arm without
