@@ -20,15 +20,7 @@ def mask_input(rewrite: Any, product: int, spec: Any, batch: int, time: int) -> 
     becomes; the MUL and the ops that only reshaped the product go (rewrite.dropped), the mask's
     expansion once no other GRU reads it (rewrite.unread). ValueError
     naming the GRU if the converter wrote it otherwise."""
-    s, sg, model = rewrite.s, rewrite.sg, rewrite.model
-    reshapes = {s.BuiltinOperator.RESHAPE, s.BuiltinOperator.EXPAND_DIMS, s.BuiltinOperator.SQUEEZE}
-
-    def code(o: Any) -> int:
-        c = model.operatorCodes[o.opcodeIndex]
-        return int(max(c.builtinCode, c.deprecatedBuiltinCode))
-
-    def readers(t: int) -> list[Any]:
-        return [o for o in sg.operators if t in [int(i) for i in o.inputs]]
+    s, sg = rewrite.s, rewrite.sg
 
     def writer(t: int) -> Any:
         found = [o for o in sg.operators if t in [int(i) for i in o.outputs]]
@@ -42,29 +34,12 @@ def mask_input(rewrite: Any, product: int, spec: Any, batch: int, time: int) -> 
             f"expects ({why}); remove the mask, or convert with portable=True"
         )
 
-    t = product
-    while True:  # the product, reshaped on its way to the MUL
-        after = [o for o in readers(t) if not any(o is d for d in rewrite.dropped)]
-        if len(after) != 1:
-            raise fail(f"its product is read by {len(after)} ops")
-        if code(after[0]) == s.BuiltinOperator.MUL:
-            mul = after[0]
-            break
-        if code(after[0]) not in reshapes:
-            raise fail("its product is not multiplied by the mask")
-        rewrite.dropped.append(after[0])
-        t = int(after[0].outputs[0])
-    options = mul.builtinOptions
-    if options is not None and getattr(options, "fusedActivationFunction", 0):
-        raise fail("an activation was folded into the product")
-    other = [int(i) for i in mul.inputs if int(i) != t]
-    if len(other) != 1:
-        raise fail("its product is multiplied by itself")
+    mul, _, m = rewrite.binary_after(product, s.BuiltinOperator.MUL, "multiplied by the mask", fail)
     want = [batch, time]
-    m, chain = other[0], []
+    chain = []
     while [int(d) for d in sg.tensors[m].shape] != want:  # back through the expansion over units
         producer = writer(m)
-        if producer is None or code(producer) not in reshapes:
+        if producer is None or rewrite.code(producer) not in rewrite.reshapes():
             raise fail(f"the mask has shape {[int(d) for d in sg.tensors[m].shape]}, not expanded from {want}")
         chain.append(producer)
         m = int(producer.inputs[0])
