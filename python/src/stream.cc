@@ -269,7 +269,7 @@ void bind_stream(py::module_& m) {
           [](py::handle self, const py::handle& chunk, const py::handle& out) {
             return Self<PyStream>(self).Feed(chunk, out);
           },
-          py::arg("chunk"), py::kw_only(), py::arg("out") = py::none())
+          py::arg("chunk"), py::arg("out") = py::none())
       .def("reset", [](py::handle self) { Self<PyStream>(self).Reset(); })
       .def_property(
           "state", [](py::handle self) { return Self<PyStream>(self).State(); },

@@ -37,7 +37,7 @@ def test_out_takes_each_result_as_a_new_array_would(models, kind, rng):
     out = np.empty_like(fresh[0])
     got = []
     for t in range(T):
-        assert stream(x[:, t : t + 1], out=out) is out
+        assert stream(x[:, t : t + 1], out) is out  # positional: no keyword handling per call
         got.append(out.copy())
     for a, b in zip(got, fresh, strict=True):
         np.testing.assert_array_equal(a, b)
