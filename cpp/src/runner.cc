@@ -217,6 +217,7 @@ Status Runner::Run(bool reset_state) {
   // reset the same input gives a different output each time.
   if (reset_state) TFLSTM_RETURN_IF_ERROR(ResetState());
   state_changed_ = true;
+  ++epoch_;
   const TfLiteStatus status = engine_->subgraph->Invoke();
   // TFLite reports a cancellation through its check function as a plain error.
   if (status == kTfLiteCancelled || (status != kTfLiteOk && cancelled_.load())) {

@@ -126,6 +126,7 @@ Result<std::unique_ptr<Runner::Engine>> Runner::Build(const std::vector<std::vec
   if (check_budget) TFLSTM_RETURN_IF_ERROR(CheckBudget(*engine, shapes, limit.bytes, limit.source));
   TFLSTM_RETURN_IF_ERROR(InitializeResources(*engine));
   state_changed_ = true;
+  ++epoch_;
   return engine;
 }
 

@@ -122,6 +122,7 @@ Status Runner::CheckInput(size_t i, const InputData& in, bool quantize) const {
 
 // Writes checked data into input `i`, which has the data's shape by now.
 void Runner::CopyInput(size_t i, const InputData& in) {
+  ++epoch_;  // an input may also be a variable tensor (state)
   const TensorView t = input(i);
   if (in.dtype == t.dtype) {
     std::memcpy(t.data, in.data, in.bytes);

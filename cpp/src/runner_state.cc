@@ -85,6 +85,7 @@ size_t Runner::resource_state_count() const { return engine_ ? engine_->resource
 TensorView Runner::state(size_t i) const {
   if (i >= state_count()) return TensorView{};
   state_changed_ = true;  // the view is writable
+  ++epoch_;
   const std::vector<int>& variables = engine_->subgraph->variables();
   if (i < variables.size()) {
     const char* name = engine_->subgraph->tensor(variables[i])->name;
@@ -109,6 +110,7 @@ TensorView Runner::state(size_t i) const {
 
 Status Runner::ResetState() {
   if (!engine_ || !state_changed_) return Status::Ok();  // the state is the initial one
+  ++epoch_;
   tflite::Subgraph& sg = *engine_->subgraph;
   // A variable that is also a graph input (TensorFlow's conversion of an LSTM given its initial
   // [h, c] as inputs) holds what the caller set for this call: only the others start from zero.

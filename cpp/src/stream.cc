@@ -43,6 +43,7 @@ Result<std::unique_ptr<Stream>> Stream::Create(Runner& runner) {
   TFLSTM_RETURN_IF_ERROR(runner.ReserveStreamState(bytes));
   stream->reserved_ = bytes;
   for (size_t i = 0; i < runner.state_count(); ++i) stream->state_.emplace_back(runner.state(i).bytes);
+  stream->state_data_.resize(runner.state_count());
   TFLSTM_RETURN_IF_ERROR(stream->Reset());
   return stream;
 }
@@ -56,6 +57,7 @@ Status Stream::SetOneStep() {
 }
 
 Status Stream::Reset() {
+  warm_ = false;
   TFLSTM_RETURN_IF_ERROR(SetOneStep());
   TFLSTM_RETURN_IF_ERROR(runner_.ResetState());
   for (size_t i = 0; i < state_.size(); ++i) std::memcpy(state_[i].data(), runner_.state(i).data, state_[i].size());
@@ -68,6 +70,37 @@ Status Stream::Feed(const void* x, size_t steps, void* out) { return Run(x, step
 Status Stream::FeedLast(const void* x, size_t steps, void* out) { return Run(x, steps, out, 0); }
 
 Status Stream::Run(const void* x, size_t steps, void* out, size_t out_stride) {
+  // Cold until this call succeeds: after an error the runner's state is not the stream's.
+  const bool warm = warm_ && runner_.epoch() == epoch_;
+  warm_ = false;
+  if (!warm) TFLSTM_RETURN_IF_ERROR(Enter());
+  const auto* src = static_cast<const char*>(x);
+  auto* dst = static_cast<char*>(out);
+  for (size_t t = 0; t < steps; ++t) {
+    std::memcpy(input_data_, src + t * step_input_bytes_, step_input_bytes_);
+    TFLSTM_RETURN_IF_ERROR(runner_.InvokeWithState());  // the stream's own state is untouched
+    const TensorView result = runner_.output(0);        // after the run: an output sized then can move
+    if (result.bytes != step_output_bytes_) {
+      return Status(ErrorCode::kRuntimeError, "output '" + std::string(result.name) + "' of one step has " +
+                                                  std::to_string(result.bytes) + " bytes, the stream expects " +
+                                                  std::to_string(step_output_bytes_));
+    }
+    std::memcpy(dst + t * out_stride, result.data, step_output_bytes_);
+  }
+  for (size_t i = 0; i < state_.size(); ++i) {
+    // A resource variable's storage can move while the model runs: look it up again.
+    const void* from = chunked_ ? runner_.state(i).data : state_data_[i];
+    std::memcpy(state_[i].data(), from, state_[i].size());
+  }
+  steps_ += steps;
+  epoch_ = runner_.epoch();
+  warm_ = !chunked_;
+  return Status::Ok();
+}
+
+// Puts the stream into the runner: its step shape, and its state after checking that the
+// runner's state tensors still match it.
+Status Stream::Enter() {
   TFLSTM_RETURN_IF_ERROR(SetOneStep());
   if (runner_.state_count() != state_.size()) {
     return Status(ErrorCode::kRuntimeError, "the runner's state tensors changed under the stream");
@@ -80,23 +113,9 @@ Status Stream::Run(const void* x, size_t steps, void* out, size_t out_stride) {
                                                   std::to_string(state_[i].size()));
     }
     std::memcpy(s.data, state_[i].data(), s.bytes);
+    state_data_[i] = s.data;
   }
-  const TensorView in = runner_.input(0);
-  const auto* src = static_cast<const char*>(x);
-  auto* dst = static_cast<char*>(out);
-  for (size_t t = 0; t < steps; ++t) {
-    std::memcpy(in.data, src + t * step_input_bytes_, step_input_bytes_);
-    TFLSTM_RETURN_IF_ERROR(runner_.InvokeWithState());  // the stream's own state is untouched
-    const TensorView result = runner_.output(0);        // after the run: an output sized then can move
-    if (result.bytes != step_output_bytes_) {
-      return Status(ErrorCode::kRuntimeError, "output '" + std::string(result.name) + "' of one step has " +
-                                                  std::to_string(result.bytes) + " bytes, the stream expects " +
-                                                  std::to_string(step_output_bytes_));
-    }
-    std::memcpy(dst + t * out_stride, result.data, step_output_bytes_);
-  }
-  for (size_t i = 0; i < state_.size(); ++i) std::memcpy(state_[i].data(), runner_.state(i).data, state_[i].size());
-  steps_ += steps;
+  input_data_ = runner_.input(0).data;
   return Status::Ok();
 }
 

@@ -95,6 +95,13 @@ std::vector<int> Shape(py::handle obj, const std::string& what) {
 }
 
 py::array NativeArray(py::handle obj, const std::string& what) {
+  // Already one (the common case, and the hot path of streaming): no conversion call.
+  auto& api = py::detail::npy_api::get();
+  if (Py_TYPE(obj.ptr()) == api.PyArray_Type_ &&
+      (py::detail::array_proxy(obj.ptr())->flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_) != 0) {
+    auto arr = py::reinterpret_borrow<py::array>(obj);
+    if (IsNative(arr.dtype())) return arr;
+  }
   py::array arr = py::array::ensure(obj, py::array::c_style);
   if (!arr) {
     PyErr_Clear();

@@ -40,6 +40,17 @@ class PyRunner {
     return fn(*runner_);
   }
 
+  // Locked, but keeping the GIL when the lock is free at once: for a call much shorter than
+  // handing the GIL over and back (a streaming step of a small model), which then costs more than
+  // the call itself, and a thread waiting for the GIL could hold the caller up by its switch
+  // interval. A taken lock falls back to Locked, so the lock is never awaited holding the GIL.
+  template <typename Fn>
+  Status LockedBrief(Fn&& fn) {
+    std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return Locked(std::forward<Fn>(fn));
+    return fn(*runner_);
+  }
+
   // A shape change rebuilds the tensors that zero-copy views point into: refused while any
   // view is alive, so a view never shows freed or reused memory. Call with the lock held.
   Status CheckNoViews(const char* what) const;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "args.h"
@@ -19,6 +20,16 @@ namespace py = pybind11;
 namespace tflstm::python {
 
 namespace {
+
+// A new C-order array: numpy's constructor straight away, without py::array's copies of the
+// shape (per-step results are the hot path of streaming).
+py::array NewArray(const py::dtype& dtype, const py::ssize_t* shape, size_t rank) {
+  auto& api = py::detail::npy_api::get();
+  PyObject* a = api.PyArray_NewFromDescr_(api.PyArray_Type_, dtype.inc_ref().ptr(),  // steals the reference
+                                          static_cast<int>(rank), shape, nullptr, nullptr, 0, nullptr);
+  if (a == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::array>(a);
+}
 
 class PyStream {
  public:
@@ -38,9 +49,11 @@ class PyStream {
       step_input_ = ShapeOf(r.input(0));
       step_output_ = ShapeOf(r.output(0));
       input_dtype_ = r.input(0).dtype;
+      model_bytes_ = std::max<size_t>(r.model().size_bytes(), 1);
       output_dtype_ = r.output(0).dtype;
       sequence_output_ = step_output_.size() >= 3 && step_output_[0] == 1 && step_output_[1] == 1;
       last_step_shape_.assign(step_output_.begin(), step_output_.end());
+      sequence_shape_ = last_step_shape_;
       for (size_t i = 0; i < r.state_count(); ++i) {
         state_shapes_.push_back(ShapeOf(r.state(i)));
         state_dtypes_.push_back(r.state(i).dtype);
@@ -56,9 +69,10 @@ class PyStream {
   // last-step one. For a chunk stream, x is one chunk of the model's input shape or, when that
   // starts with 1, k chunks stacked on the first axis; the result is the chunks' outputs, stacked
   // the same way.
-  py::array Feed(const py::handle& obj) {
+  // With `out`, the result goes there instead of a new array (and `out` comes back).
+  py::array Feed(const py::handle& obj, const py::handle& out) {
     py::array x = NativeArray(obj, "a stream chunk");
-    return stream_->chunked() ? FeedChunks(x) : FeedSteps(x);
+    return stream_->chunked() ? FeedChunks(x, out) : FeedSteps(x, out);
   }
 
  private:
@@ -74,10 +88,42 @@ class PyStream {
   void Run(const py::array& x, size_t steps, py::array& out, bool last_only) {
     void* dst = out.mutable_data();
     const void* in = x.data();
-    ThrowIfError(runner_->Locked([&](Runner& r) {
+    auto feed = [&](Runner& r) {
       TFLSTM_RETURN_IF_ERROR(CheckStepShape(r));
       return last_only ? stream_->FeedLast(in, steps, dst) : stream_->Feed(in, steps, dst);
-    }));
+    };
+    // A step reads each weight once: steps x the model's bytes bounds the call's work.
+    const bool brief = !stream_->chunked() && steps <= kBriefBytes / model_bytes_;
+    ThrowIfError(brief ? runner_->LockedBrief(feed) : runner_->Locked(feed));
+  }
+
+  // The array a call writes its result to: a new one, or the caller's `out` when it is exactly
+  // what the new one would be (numpy array, dtype, shape, C order, writable) and shares no
+  // memory with the input, which the call is still reading while it writes.
+  py::array Result(const py::array& x, const py::ssize_t* shape, size_t rank, const py::handle& out) const {
+    if (out.is_none()) return NewArray(output_numpy_, shape, rank);
+    if (!py::isinstance<py::array>(out)) {
+      Raise(Status(ErrorCode::kInvalidArgument,
+                   "out must be a numpy.ndarray, got " + std::string(py::str(py::type::of(out).attr("__name__")))));
+    }
+    auto a = py::reinterpret_borrow<py::array>(out);
+    bool fits = static_cast<size_t>(a.ndim()) == rank && FromNumpy(a.dtype()) == output_dtype_ && a.writeable() &&
+                (py::detail::array_proxy(a.ptr())->flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_) != 0;
+    for (size_t d = 0; fits && d < rank; ++d) fits = a.shape(static_cast<py::ssize_t>(d)) == shape[d];
+    if (!fits) {
+      std::string want = "[";
+      for (size_t d = 0; d < rank; ++d) want += (d ? ", " : "") + std::to_string(shape[d]);
+      Raise(Status(ErrorCode::kInvalidArgument,
+                   "out must be a writable C-contiguous " + std::string(DTypeName(output_dtype_)) + " array of shape " +
+                       want + "], got " + std::string(py::str(a.attr("dtype"))) + " " +
+                       std::string(py::str(a.attr("shape"))) + (a.writeable() ? "" : " (read-only)")));
+    }
+    const auto* x0 = static_cast<const char*>(x.data());
+    const auto* o0 = static_cast<const char*>(a.data());
+    if (x0 < o0 + a.nbytes() && o0 < x0 + x.nbytes()) {
+      Raise(Status(ErrorCode::kInvalidArgument, "out shares memory with the stream chunk; give it its own array"));
+    }
+    return a;
   }
 
   [[noreturn]] void RefuseChunk(const py::array& x, const std::string& want) const {
@@ -86,7 +132,7 @@ class PyStream {
                      std::string(py::str(x.attr("dtype"))) + " " + std::string(py::str(x.attr("shape")))));
   }
 
-  py::array FeedChunks(const py::array& x) {
+  py::array FeedChunks(const py::array& x, const py::handle& out) {
     const std::vector<int>& chunk = step_input_;
     std::vector<int> shape(x.shape(), x.shape() + x.ndim());
     size_t chunks = 0;
@@ -110,13 +156,13 @@ class PyStream {
     }
     // One chunk of a model whose output does not start with 1 comes back as that output.
     if (chunks == 1 && !stack_on_first) all_shape.erase(all_shape.begin());
-    py::array all(output_numpy_, all_shape);
+    py::array all = Result(x, all_shape.data(), all_shape.size(), out);
     Run(x, chunks, all, false);
     return all;
   }
 
   // Per-step calls are the hot path of streaming: no temporary vectors, one numpy array made.
-  py::array FeedSteps(const py::array& x) {
+  py::array FeedSteps(const py::array& x, const py::handle& out) {
     const size_t features = step_input_.size() - 2;  // the step input is [1, 1, features...]
     const py::ssize_t* shape = x.shape();
     size_t rank = static_cast<size_t>(x.ndim());
@@ -130,14 +176,13 @@ class PyStream {
     }
     const size_t steps = static_cast<size_t>(shape[0]);
     if (!sequence_output_) {
-      py::array last(output_numpy_, last_step_shape_);
+      py::array last = Result(x, last_step_shape_.data(), last_step_shape_.size(), out);
       Run(x, steps, last, true);
       return last;
     }
     // A sequence output ([1, 1, ...] per step) comes back as [1, steps, ...].
-    std::vector<py::ssize_t> all_shape(step_output_.begin(), step_output_.end());
-    all_shape[1] = static_cast<py::ssize_t>(steps);
-    py::array all(output_numpy_, all_shape);
+    sequence_shape_[1] = static_cast<py::ssize_t>(steps);
+    py::array all = Result(x, sequence_shape_.data(), sequence_shape_.size(), out);
     Run(x, steps, all, false);
     return all;
   }
@@ -155,7 +200,8 @@ class PyStream {
     for (size_t i = 0; i < stream_->state_count(); ++i) {
       py::array a(ToNumpy(state_dtypes_[i]),
                   std::vector<py::ssize_t>(state_shapes_[i].begin(), state_shapes_[i].end()));
-      std::memcpy(a.mutable_data(), stream_->state(i).data(), stream_->state(i).size());
+      const std::vector<char>& s = std::as_const(*stream_).state(i);  // reading keeps the stream warm
+      std::memcpy(a.mutable_data(), s.data(), s.size());
       out.append(a);
     }
     return out;
@@ -196,14 +242,19 @@ class PyStream {
   py::list state_names() const { return TextList(state_names_); }
 
  private:
+  // Calls over at most this many model bytes keep the GIL (LockedBrief): tens of microseconds at most.
+  static constexpr size_t kBriefBytes = 256 * 1024;
+
   py::object owner_;  // keeps the runner alive as long as the stream
   PyRunner* runner_;
   std::unique_ptr<Stream> stream_;
   std::vector<int> step_input_, step_output_;
   DType input_dtype_ = DType::kNone, output_dtype_ = DType::kNone;
   py::dtype output_numpy_;
+  size_t model_bytes_ = 1;
   bool sequence_output_ = false;  // of a step stream: output [1, 1, ...] per step
   std::vector<py::ssize_t> last_step_shape_;
+  std::vector<py::ssize_t> sequence_shape_;  // [1, steps, ...]: steps set per call
   std::vector<std::vector<int>> state_shapes_;
   std::vector<DType> state_dtypes_;
   std::vector<std::string> state_names_;
@@ -214,8 +265,11 @@ class PyStream {
 void bind_stream(py::module_& m) {
   py::class_<PyStream>(m, "Stream", "Feeds a sequence to a Runner in chunks, carrying the model's state.")
       .def(
-          "__call__", [](py::handle self, const py::handle& chunk) { return Self<PyStream>(self).Feed(chunk); },
-          py::arg("chunk"))
+          "__call__",
+          [](py::handle self, const py::handle& chunk, const py::handle& out) {
+            return Self<PyStream>(self).Feed(chunk, out);
+          },
+          py::arg("chunk"), py::arg("out") = py::none())
       .def("reset", [](py::handle self) { Self<PyStream>(self).Reset(); })
       .def_property(
           "state", [](py::handle self) { return Self<PyStream>(self).State(); },

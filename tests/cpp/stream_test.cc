@@ -127,6 +127,29 @@ TEST(Stream, WholeRunsBetweenChunksDoNotDisturbIt) {
 }
 
 // A runner that last ran a batch of three sequences still streams one sequence, step by step.
+// A stream's steps skip putting its state back while the runner is as its last step left it
+// (Runner::epoch): whatever is written through the runner between two steps must end that.
+TEST(Stream, WritesThroughTheRunnerBetweenStepsDoNotReachIt) {
+  Fixture f = Load(0.5f);
+  auto stream = Stream::Create(*f.runner);
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  Stream& s = *stream.value();
+  std::vector<float> out(4);
+  ASSERT_TRUE(s.Feed(f.x.data(), 1, out.data()).ok());
+  for (size_t i = 0; i < f.runner->state_count(); ++i) {
+    const TensorView v = f.runner->state(i);
+    for (size_t k = 0; k < v.bytes / sizeof(float); ++k) static_cast<float*>(v.data)[k] = 7.0f;
+  }
+  ASSERT_TRUE(s.Feed(f.x.data() + 2, 1, out.data() + 2).ok());
+  ExpectNear(out, f.whole);
+
+  ASSERT_TRUE(s.Reset().ok());
+  ASSERT_TRUE(s.Feed(f.x.data(), 1, out.data()).ok());
+  ASSERT_TRUE(f.runner->ResetState().ok());  // the runner back to zero state, the stream not
+  ASSERT_TRUE(s.Feed(f.x.data() + 2, 1, out.data() + 2).ok());
+  ExpectNear(out, f.whole);
+}
+
 TEST(Stream, StartsOnARunnerThatRanABatch) {
   Fixture f = Load();
   std::vector<float> three;

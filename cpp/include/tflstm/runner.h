@@ -195,6 +195,10 @@ class Runner {
   size_t resource_state_count() const;
   // Back to the initial state; costs nothing when no invoke or state view changed it since.
   Status ResetState();
+  // Changes whenever the runner's tensors may have moved or its state or inputs been written (an
+  // invoke, a state view, a reset, a rebuild, inputs set): a caller that sees the value it read
+  // after its own last use knows both are as it left them (Stream's fast path).
+  uint64_t epoch() const { return epoch_; }
 
   MemoryStats memory() const;
   // For Stream: counts `bytes` of stream state against the budget, or refuses them
@@ -262,6 +266,7 @@ class Runner {
   std::atomic<size_t> stream_state_{0};  // reserved by live streams (released without the runner's lock)
   Status unprepared_;                    // why the stored shapes could not be prepared, while !prepared()
   mutable bool state_changed_ = true;    // an invoke or a state view may have moved the state
+  mutable uint64_t epoch_ = 0;           // see epoch()
 };
 
 }  // namespace tflstm

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -49,7 +50,10 @@ class Stream {
   // The carried state, one buffer per state tensor of the runner (its shapes and dtypes are
   // those of runner.state(i)); writable, to restore a snapshot.
   size_t state_count() const { return state_.size(); }
-  std::vector<char>& state(size_t i) { return state_[i]; }
+  std::vector<char>& state(size_t i) {
+    warm_ = false;  // a restored snapshot goes into the runner on the next call
+    return state_[i];
+  }
   const std::vector<char>& state(size_t i) const { return state_[i]; }
 
  private:
@@ -63,6 +67,7 @@ class Stream {
 
  private:
   Status SetOneStep();
+  Status Enter();
   // Feed, writing step t's output at out + t * out_stride (0: every step to the same place).
   Status Run(const void* x, size_t steps, void* out, size_t out_stride);
 
@@ -74,6 +79,14 @@ class Stream {
   bool chunked_ = false;
   size_t reserved_ = 0;  // state bytes counted against the runner's budget
   std::vector<std::vector<char>> state_;
+  // Warm: the runner is as this stream's last call left it (its epoch unchanged since), so its
+  // step shape, its state (this stream's) and these tensor addresses hold; a call then skips
+  // the shape and state checks and the copy of the state in. Step streams only: a resource
+  // variable's storage can move while the model runs.
+  bool warm_ = false;
+  uint64_t epoch_ = 0;
+  void* input_data_ = nullptr;
+  std::vector<void*> state_data_;
 };
 
 }  // namespace tflstm
