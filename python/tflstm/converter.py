@@ -28,6 +28,7 @@ from .errors import ConversionError, UnsupportedLayerError
 from .fusable import Rebuilt, Timesteps, rebuild
 from .fuse_gru import GRU_OP, count_gru_ops, emit
 from .fuse_lstm import LSTM_OP
+from .fuse_simple_rnn import OP as RNN_OP
 from .lstm_flatbuffer import (
     count_fused_lstms,
     fix_fused_lstms,
@@ -216,11 +217,12 @@ def check_converted(data: bytes, rebuilt: Rebuilt, mode: str) -> Model:
             f"'{name}' computes {rebuilt.lstm_ops} LSTM directions but the converted model "
             f"has {lstm_ops} fused LSTM ops"
         )
-    gru_ops = count_gru_ops(data, (GRU_OP, LSTM_OP)) if GRU_OP in names or LSTM_OP in names else 0
+    fused = (GRU_OP, LSTM_OP, RNN_OP)
+    gru_ops = count_gru_ops(data, fused) if any(n in names for n in fused) else 0
     if gru_ops != rebuilt.gru_ops:
         raise ConversionError(
-            f"'{name}' has {rebuilt.gru_ops} directions of tflstm's fused GRU or LSTM but the converted model has "
-            f"{gru_ops} {GRU_OP} and {LSTM_OP} ops"
+            f"'{name}' has {rebuilt.gru_ops} directions of tflstm's fused GRU or LSTM or TFLite's fused SimpleRNN "
+            f"but the converted model has {gru_ops} {GRU_OP}, {LSTM_OP} and {RNN_OP} ops"
         )
     try:
         model.check()

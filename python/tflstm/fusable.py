@@ -42,8 +42,6 @@ import numpy as np
 
 from . import gru_stand_ins
 from .errors import ConversionError, UnsupportedLayerError
-from .fuse_gru import GruSpec
-from .fuse_lstm import LstmSpec
 from .keras_graph import (
     Timesteps,
     _built_input_shapes,
@@ -79,8 +77,8 @@ class Rebuilt:
     free_axes: list[int | None]  # the time axis where the source model's length is free
     source_lengths: list[int | None]  # the source's fixed length on the time axis (None: free or none)
     # placeholder index -> the GRU (or LSTM TFLite's fused LSTM cannot compute) it stands for
-    grus: dict[int, GruSpec | LstmSpec] = dataclasses.field(default_factory=dict)
-    gru_ops: int = 0  # TFLSTM_GRU and TFLSTM_LSTM ops the emission must give (one per direction and call)
+    grus: dict[int, gru_stand_ins.Spec] = dataclasses.field(default_factory=dict)
+    gru_ops: int = 0  # TFLSTM_GRU, TFLSTM_LSTM, UNIDIRECTIONAL_SEQUENCE_RNN ops emitted (per direction and call)
 
     @property
     def activations(self) -> list[FusedLstm]:

@@ -1,7 +1,7 @@
 """The recurrent layers of the rebuild (fusable.py): each Keras LSTM, GRU, SimpleRNN, RNN(cell)
 and Bidirectional in the tf_keras form that converts (a fused LSTM, a placeholder for tflstm's
-fused GRU or for its fused LSTM with gates TFLite's cannot compute, or builtin ops unrolled over
-fixed steps), as methods the rebuilder inherits."""
+fused GRU, for its fused LSTM with gates TFLite's cannot compute or for TFLite's fused SimpleRNN,
+or builtin ops unrolled over fixed steps), as methods the rebuilder inherits."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import gru_stand_ins
+from . import fuse_simple_rnn, gru_stand_ins
 from .errors import UnsupportedLayerError
 from .keras_graph import _activation_name, _describe, gate_function
 
@@ -23,8 +23,9 @@ MASK_HELP = (
 )
 
 # Cell activations of the fused LSTM op that TFLite's float and hybrid kernels compute
-# (tensor_utils::ApplyActivationToVector), as TFLite's ActivationFunctionType codes.
-LSTM_ACTIVATIONS = {"linear": 0, "relu": 1, "relu6": 3, "tanh": 4, "sigmoid": 6}
+# (tensor_utils::ApplyActivationToVector) and the flatbuffer can name, as for the fused
+# SimpleRNN (a sigmoid cell is tflstm's TFLSTM_LSTM: the schema has no sigmoid).
+LSTM_ACTIVATIONS = fuse_simple_rnn.ACTIVATIONS
 
 
 @dataclasses.dataclass
@@ -101,9 +102,9 @@ class RecurrentTwins:
             return self.gru.placeholder(spec)
         elif spec is not None:  # the GRU or LSTM itself, for the check against the source
             extra = {"reset_after": config.get("reset_after", True)} if kind == "GRU" else {}
-            twin = getattr(L, kind)(
-                activation=gate_function(activation), recurrent_activation=gate_function(gate), **extra, **base
-            )
+            if gate is not None:  # (a SimpleRNN has none)
+                extra["recurrent_activation"] = gate_function(gate)
+            twin = getattr(L, kind)(activation=gate_function(activation), **extra, **base)
             self.recurrent_twins.append((twin, 0))
         elif config.get("stateful"):
             raise UnsupportedLayerError(
@@ -158,6 +159,11 @@ class RecurrentTwins:
                 "TFLite's fused LSTM keeps its states in its own variables (it takes no initial_state and gives no "
                 "return_state), and tflstm's fused LSTM does not run it here (portable=True, mode int8, or an "
                 "activation it lacks)"
+            )
+        if kind == "SimpleRNN":
+            return (
+                "TFLite's fused SimpleRNN does not run it here (portable=True, mode int8, an initial_state, or an "
+                f"activation other than {', '.join(fuse_simple_rnn.ACTIVATIONS)}: {activation})"
             )
         if kind != "LSTM":
             return f"TFLite has no fused {kind} kernel"
