@@ -309,7 +309,9 @@ def convert(
     tf = tensorflow()
     if isinstance(model, (str, os.PathLike)):
         model = load_keras(model)
-    rebuilt = rebuild(model, batch_size, timesteps, fuse_grus=not portable and mode in GRU_WEIGHTS)
+    # (TFLite's fused SimpleRNN is a stock op: portable conversions have it too.)
+    fused = mode in GRU_WEIGHTS
+    rebuilt = rebuild(model, batch_size, timesteps, fuse_grus=fused and not portable, fuse_rnns=fused)
     if mode == "int8" and rebuilt.activations:
         names = ", ".join(f"'{a.layer}' ({a.activation})" for a in rebuilt.activations)
         raise UnsupportedLayerError(

@@ -109,15 +109,18 @@ class _Twins:
 
 
 class _Rebuilder(RecurrentTwins):
-    def __init__(self, batch_size: int, timesteps: Timesteps, faithful: bool, fuse_grus: bool = False) -> None:
+    def __init__(
+        self, batch_size: int, timesteps: Timesteps, faithful: bool, fuse_grus: bool = False, fuse_rnns: bool = False
+    ) -> None:
         self.keras = tf_keras()
         self.batch_size = batch_size
         self.timesteps = timesteps
         # faithful: LSTMs keep their own cell activation (for the check against the original);
         # otherwise they are built with tanh so that they fuse, and listed in self.lstms.
         self.faithful = faithful
-        # fuse_grus: GRUs the fused op computes become placeholders (as real GRUs when faithful).
-        self.gru = gru_stand_ins.GruStandIns(fuse_grus)
+        # fuse_grus: GRUs the fused op computes become placeholders (as real GRUs when faithful);
+        # fuse_rnns: SimpleRNNs TFLite's fused op computes, so too.
+        self.gru = gru_stand_ins.GruStandIns(fuse_grus, fuse_rnns)
         self.given_state = False  # the layer being rebuilt is called with a state from other layers
         self.masked = False  # a Keras mask reaches the layer being rebuilt (tf_keras recomputes it)
         self.leaf = _tensor_types()
@@ -397,9 +400,9 @@ def _drop_implicit_mask(args: Any, kwargs: dict[str, Any]) -> None:
 
 
 def _build(
-    model: Any, batch_size: int, timesteps: Timesteps, faithful: bool, fuse_grus: bool
+    model: Any, batch_size: int, timesteps: Timesteps, faithful: bool, fuse_grus: bool, fuse_rnns: bool
 ) -> tuple[Any, _Rebuilder]:
-    rebuilder = _Rebuilder(batch_size, timesteps, faithful, fuse_grus)
+    rebuilder = _Rebuilder(batch_size, timesteps, faithful, fuse_grus, fuse_rnns)
     try:
         with warnings.catch_warnings():
             # Reading a layer's config warns about a lambda in it as if it were being saved; a
@@ -419,14 +422,21 @@ def _build(
 
 
 def rebuild(
-    model: Any, batch_size: int = 1, timesteps: Timesteps = None, check: bool = True, fuse_grus: bool = False
+    model: Any,
+    batch_size: int = 1,
+    timesteps: Timesteps = None,
+    check: bool = True,
+    fuse_grus: bool = False,
+    fuse_rnns: bool | None = None,
 ) -> Rebuilt:
     """The tf_keras model to convert, and what its conversion must contain; with ``fuse_grus``
-    each GRU the fused op computes is a placeholder (Rebuilt.grus) for fuse_gru.emit.
+    each GRU the fused op computes is a placeholder (Rebuilt.grus) for fuse_gru.emit, and with
+    ``fuse_rnns`` (default: as ``fuse_grus``) each SimpleRNN TFLite's fused op computes.
 
     Raises UnsupportedLayerError naming the first layer that cannot be converted, and why;
     with ``check``, ConversionError when the rebuilt model computes something else."""
-    copy, rebuilder = _build(model, batch_size, timesteps, False, fuse_grus)
+    fuse_rnns = fuse_grus if fuse_rnns is None else fuse_rnns
+    copy, rebuilder = _build(model, batch_size, timesteps, False, fuse_grus, fuse_rnns)
     if not rebuilder.recurrent_twins and not rebuilder.gru.specs:
         raise UnsupportedLayerError(
             f"model '{model.name}' has no LSTM, GRU or SimpleRNN layer; tflstm converts sequence models"
@@ -436,7 +446,7 @@ def rebuild(
         # compares a copy at that length (the converted one, e.g. one step, shares its weights).
         check_steps = None if rebuilder.resized else timesteps
         if any(lstm.activation != "tanh" for lstm in rebuilder.lstms) or rebuilder.resized or rebuilder.gru.specs:
-            faithful = _build(model, batch_size, check_steps, True, fuse_grus)[0]
+            faithful = _build(model, batch_size, check_steps, True, fuse_grus, fuse_rnns)[0]
         else:
             faithful = copy
         check_same_outputs(model, faithful)

@@ -42,11 +42,13 @@ MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
 class GruStandIns:
-    """The GRUs of one rebuild that become placeholders (when `enabled`): their specs by index,
-    for fuse_gru.emit, and the stand-ins called in the graph, to count the ops they give."""
+    """The GRUs of one rebuild that become placeholders (when `enabled`; SimpleRNNs when
+    `simple_rnns`: stock TFLite runs their op): their specs by index, for fuse_gru.emit, and the
+    stand-ins called in the graph, to count the ops they give."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, simple_rnns: bool = False) -> None:
         self.enabled = enabled
+        self.simple_rnns = simple_rnns
         self.specs: dict[int, Spec] = {}
         self.called: list[tuple[Any, int]] = []  # (stand-in, TFLSTM_GRU ops per call)
 
@@ -64,15 +66,15 @@ class GruStandIns:
     ) -> Spec | None:
         """The GRU or LSTM as tflstm's fused op runs it (activations as the rebuild names them, see
         fuse_gru.op_activation), the SimpleRNN as UNIDIRECTIONAL_SEQUENCE_RNN does; None when it is
-        not fused: another layer, not enabled (a portable or int8 conversion), an activation the op
-        does not compute, or a SimpleRNN given a state or a mask. (The rebuild asks only for LSTMs
-        TFLite's fused LSTM cannot compute, that take or give their states, or that a Keras `mask`
-        reaches.)"""
-        if kind not in ("GRU", "LSTM", "SimpleRNN") or not self.enabled:
-            return None
+        not fused: another layer, not enabled (a portable or int8 conversion; for a SimpleRNN an
+        int8 one), an activation the op does not compute, or a SimpleRNN given a state or a mask.
+        (The rebuild asks only for LSTMs TFLite's fused LSTM cannot compute, that take or give
+        their states, or that a Keras `mask` reaches.)"""
         if kind == "SimpleRNN":
-            fusable = not (initial_state or mask or config.get("return_state"))
+            fusable = self.simple_rnns and not (initial_state or mask or config.get("return_state"))
             return fuse_simple_rnn.spec(name, config, weights, activation) if fusable else None
+        if kind not in ("GRU", "LSTM") or not self.enabled:
+            return None
         act, rec = op_activation(activation), op_activation(gate)
         if act is None or rec is None:
             return None

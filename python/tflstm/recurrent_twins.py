@@ -162,8 +162,8 @@ class RecurrentTwins:
             )
         if kind == "SimpleRNN":
             return (
-                "TFLite's fused SimpleRNN does not run it here (portable=True, mode int8, an initial_state, or an "
-                f"activation other than {', '.join(fuse_simple_rnn.ACTIVATIONS)}: {activation})"
+                "TFLite's fused SimpleRNN does not run it here (mode int8, an initial_state, or an activation "
+                f"other than {', '.join(fuse_simple_rnn.ACTIVATIONS)}: {activation})"
             )
         if kind != "LSTM":
             return f"TFLite has no fused {kind} kernel"

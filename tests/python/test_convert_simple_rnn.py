@@ -216,13 +216,23 @@ def test_a_stream_step_by_step_matches_the_whole_sequence(stateful):
     np.testing.assert_allclose(stream(x[:, :5]), whole[:, :5], atol=1e-5, rtol=1e-5)
 
 
-def test_portable_and_int8_keep_the_unrolled_form():
+@pytest.mark.parametrize("mode", ["float32", "dynamic"])
+def test_portable_keeps_the_fused_op_which_is_stock(mode):
+    """portable=True keeps GRUs in stock ops; TFLite's fused SimpleRNN is one."""
+    model = rnn_model("tf_keras", {"return_sequences": True})
+    data = tflstm.convert(model, mode, portable=True)
+    assert rnn_count(data) == 1
+    assert "TFLSTM_GRU" not in opcodes(data) and "CUSTOM" not in opcodes(data)
+    assert_matches(data, model, mode)
+
+
+def test_int8_keeps_the_unrolled_form():
+    """(TFLite has no full-integer UNIDIRECTIONAL_SEQUENCE_RNN.)"""
     model = rnn_model("keras3", {}, timesteps=8)
-    for mode, extra in (("float32", {"portable": True}), ("int8", {})):
-        rep = np.random.default_rng(6).normal(size=(32, 8, F)).astype(np.float32)
-        data = tflstm.convert(model, mode, rep if mode == "int8" else None, **extra)
-        assert rnn_count(data) == 0, mode
-        assert unfused_layers(data) == ["rnn (SimpleRNN, unrolled over 8 steps into builtin ops)"], mode
+    rep = np.random.default_rng(6).normal(size=(32, 8, F)).astype(np.float32)
+    data = tflstm.convert(model, "int8", rep)
+    assert rnn_count(data) == 0
+    assert unfused_layers(data) == ["rnn (SimpleRNN, unrolled over 8 steps into builtin ops)"]
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "softsign"])
