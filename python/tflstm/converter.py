@@ -5,7 +5,8 @@ UNIDIRECTIONAL_SEQUENCE_LSTM (or, for gates it cannot compute such as Keras 2's 
 tflstm's fused TFLSTM_LSTM custom op: fuse_lstm.py; so too an LSTM that takes or gives its
 states, or that a Keras mask reaches), every GRU tflstm's fused TFLSTM_GRU custom
 op (fuse_gru.py; neither with ``portable=True``, nor in mode int8, which has no fused GRU or
-TFLSTM_LSTM) and every other layer builtin ops; each mode
+TFLSTM_LSTM), every SimpleRNN stock TFLite's UNIDIRECTIONAL_SEQUENCE_RNN (fuse_simple_rnn.py;
+not in mode int8) and every other layer builtin ops; each mode
 really shrinks the model (see quantize_lstm.py for dynamic-range). What TensorFlow's converter
 writes differently from Keras is set right in the flatbuffer (lstm_flatbuffer.py: the cell
 clip, cell activations, the order of inputs and outputs), and the result is checked against the
@@ -273,6 +274,14 @@ def convert(
     version 3, as TFLite's fused LSTM takes no mask) becomes an input of its op (padded
     batches: convert at their ``batch_size``); one that reaches a SimpleRNN, or a GRU or LSTM
     with ``portable=True`` or in mode int8, is refused, naming the layer.
+    Each SimpleRNN (and ``RNN(SimpleRNNCell)``, ``Bidirectional(SimpleRNN)``) whose activation is
+    tanh, relu, relu6 or linear becomes stock TFLite's ``UNIDIRECTIONAL_SEQUENCE_RNN``, one per
+    direction and call, in float32, float16 and dynamic (int8 weights: TFLite's hybrid kernel),
+    with ``portable=True`` too, as stock TFLite and tf.lite run it: any sequence length, its state
+    a variable a ``Stream`` carries (so ``stateful=True`` converts). In mode int8, with another
+    activation (sigmoid: the flatbuffer cannot name it) or given ``initial_state`` it is unrolled
+    over a fixed length; its ``return_state`` is refused. ``RNN(StackedRNNCells([...]))``
+    converts as the stack of the layers its cells are.
     ``timesteps`` sets the sequence length the model is converted for (default: the model's own):
     each input's first free axis (a (None,) token input, a spectrogram's free time axis), or
     the first axis of a fixed-length sequence; a dict {input name: N} sets it per input.

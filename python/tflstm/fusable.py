@@ -17,10 +17,13 @@ put in the form that converts:
 - an LSTM whose gates are not sigmoid (Keras 2's hard_sigmoid) or whose cell activation TFLite's
   fused op does not compute becomes a placeholder the same way, replaced by tflstm's TFLSTM_LSTM
   custom op (fuse_lstm.py), unless the conversion is portable;
-- any other GRU or such LSTM (portable, int8, an activation tflstm's ops lack) and a SimpleRNN,
-  which TFLite has no fused kernel for, are unrolled over the fixed number of steps into builtin
-  ops, each gate function computed as its source Keras defines it (see keras_graph.gate_function;
-  recurrent_twins.py builds them);
+- a SimpleRNN (and RNN(SimpleRNNCell), Bidirectional of it) whose activation TFLite's fused
+  UNIDIRECTIONAL_SEQUENCE_RNN computes becomes a placeholder the same way, replaced by that stock
+  op (fuse_simple_rnn.py), in float32, float16 and dynamic conversions, portable or not;
+- RNN(StackedRNNCells) becomes the layers it stacks, each as above;
+- any other GRU, such LSTM or SimpleRNN (portable, int8, an activation the ops lack) is unrolled
+  over the fixed number of steps into builtin ops, each gate function computed as its source
+  Keras defines it (see keras_graph.gate_function; recurrent_twins.py builds them);
 - a subclassed model's call() runs on the rebuilt layers (its own Python code, tf_keras twins in
   place of its layers);
 - a layer tf_keras does not have (a custom layer, a Lambda, a Keras 3 op) runs inside a tf_keras
