@@ -5,7 +5,8 @@ UNIDIRECTIONAL_SEQUENCE_LSTM (or, for gates it cannot compute such as Keras 2's 
 tflstm's fused TFLSTM_LSTM custom op: fuse_lstm.py; so too an LSTM that takes or gives its
 states, or that a Keras mask reaches), every GRU tflstm's fused TFLSTM_GRU custom
 op (fuse_gru.py; neither with ``portable=True``, nor in mode int8, which has no fused GRU or
-TFLSTM_LSTM) and every other layer builtin ops; each mode
+TFLSTM_LSTM), every SimpleRNN stock TFLite's UNIDIRECTIONAL_SEQUENCE_RNN (fuse_simple_rnn.py;
+not in mode int8) and every other layer builtin ops; each mode
 really shrinks the model (see quantize_lstm.py for dynamic-range). What TensorFlow's converter
 writes differently from Keras is set right in the flatbuffer (lstm_flatbuffer.py: the cell
 clip, cell activations, the order of inputs and outputs), and the result is checked against the
@@ -28,6 +29,7 @@ from .errors import ConversionError, UnsupportedLayerError
 from .fusable import Rebuilt, Timesteps, rebuild
 from .fuse_gru import GRU_OP, count_gru_ops, emit
 from .fuse_lstm import LSTM_OP
+from .fuse_simple_rnn import OP as RNN_OP
 from .lstm_flatbuffer import (
     count_fused_lstms,
     fix_fused_lstms,
@@ -216,11 +218,12 @@ def check_converted(data: bytes, rebuilt: Rebuilt, mode: str) -> Model:
             f"'{name}' computes {rebuilt.lstm_ops} LSTM directions but the converted model "
             f"has {lstm_ops} fused LSTM ops"
         )
-    gru_ops = count_gru_ops(data, (GRU_OP, LSTM_OP)) if GRU_OP in names or LSTM_OP in names else 0
+    fused = (GRU_OP, LSTM_OP, RNN_OP)
+    gru_ops = count_gru_ops(data, fused) if any(n in names for n in fused) else 0
     if gru_ops != rebuilt.gru_ops:
         raise ConversionError(
-            f"'{name}' has {rebuilt.gru_ops} directions of tflstm's fused GRU or LSTM but the converted model has "
-            f"{gru_ops} {GRU_OP} and {LSTM_OP} ops"
+            f"'{name}' has {rebuilt.gru_ops} directions of tflstm's fused GRU or LSTM or TFLite's fused SimpleRNN "
+            f"but the converted model has {gru_ops} {GRU_OP}, {LSTM_OP} and {RNN_OP} ops"
         )
     try:
         model.check()
@@ -271,6 +274,14 @@ def convert(
     version 3, as TFLite's fused LSTM takes no mask) becomes an input of its op (padded
     batches: convert at their ``batch_size``); one that reaches a SimpleRNN, or a GRU or LSTM
     with ``portable=True`` or in mode int8, is refused, naming the layer.
+    Each SimpleRNN (and ``RNN(SimpleRNNCell)``, ``Bidirectional(SimpleRNN)``) whose activation is
+    tanh, relu, relu6 or linear becomes stock TFLite's ``UNIDIRECTIONAL_SEQUENCE_RNN``, one per
+    direction and call, in float32, float16 and dynamic (int8 weights: TFLite's hybrid kernel),
+    with ``portable=True`` too, as stock TFLite and tf.lite run it: any sequence length, its state
+    a variable a ``Stream`` carries (so ``stateful=True`` converts). In mode int8, with another
+    activation (sigmoid: the flatbuffer cannot name it) or given ``initial_state`` it is unrolled
+    over a fixed length; its ``return_state`` is refused. ``RNN(StackedRNNCells([...]))``
+    converts as the stack of the layers its cells are.
     ``timesteps`` sets the sequence length the model is converted for (default: the model's own):
     each input's first free axis (a (None,) token input, a spectrogram's free time axis), or
     the first axis of a fixed-length sequence; a dict {input name: N} sets it per input.
@@ -307,7 +318,9 @@ def convert(
     tf = tensorflow()
     if isinstance(model, (str, os.PathLike)):
         model = load_keras(model)
-    rebuilt = rebuild(model, batch_size, timesteps, fuse_grus=not portable and mode in GRU_WEIGHTS)
+    # (TFLite's fused SimpleRNN is a stock op: portable conversions have it too.)
+    fused = mode in GRU_WEIGHTS
+    rebuilt = rebuild(model, batch_size, timesteps, fuse_grus=fused and not portable, fuse_rnns=fused)
     if mode == "int8" and rebuilt.activations:
         names = ", ".join(f"'{a.layer}' ({a.activation})" for a in rebuilt.activations)
         raise UnsupportedLayerError(

@@ -17,10 +17,13 @@ put in the form that converts:
 - an LSTM whose gates are not sigmoid (Keras 2's hard_sigmoid) or whose cell activation TFLite's
   fused op does not compute becomes a placeholder the same way, replaced by tflstm's TFLSTM_LSTM
   custom op (fuse_lstm.py), unless the conversion is portable;
-- any other GRU or such LSTM (portable, int8, an activation tflstm's ops lack) and a SimpleRNN,
-  which TFLite has no fused kernel for, are unrolled over the fixed number of steps into builtin
-  ops, each gate function computed as its source Keras defines it (see keras_graph.gate_function;
-  recurrent_twins.py builds them);
+- a SimpleRNN (and RNN(SimpleRNNCell), Bidirectional of it) whose activation TFLite's fused
+  UNIDIRECTIONAL_SEQUENCE_RNN computes becomes a placeholder the same way, replaced by that stock
+  op (fuse_simple_rnn.py), in float32, float16 and dynamic conversions, portable or not;
+- RNN(StackedRNNCells) becomes the layers it stacks, each as above;
+- any other GRU, such LSTM or SimpleRNN (portable, int8, an activation the ops lack) is unrolled
+  over the fixed number of steps into builtin ops, each gate function computed as its source
+  Keras defines it (see keras_graph.gate_function; recurrent_twins.py builds them);
 - a subclassed model's call() runs on the rebuilt layers (its own Python code, tf_keras twins in
   place of its layers);
 - a layer tf_keras does not have (a custom layer, a Lambda, a Keras 3 op) runs inside a tf_keras
@@ -42,8 +45,6 @@ import numpy as np
 
 from . import gru_stand_ins
 from .errors import ConversionError, UnsupportedLayerError
-from .fuse_gru import GruSpec
-from .fuse_lstm import LstmSpec
 from .keras_graph import (
     Timesteps,
     _built_input_shapes,
@@ -81,8 +82,8 @@ class Rebuilt:
     free_axes: list[int | None]  # the time axis where the source model's length is free
     source_lengths: list[int | None]  # the source's fixed length on the time axis (None: free or none)
     # placeholder index -> the GRU (or LSTM TFLite's fused LSTM cannot compute) it stands for
-    grus: dict[int, GruSpec | LstmSpec] = dataclasses.field(default_factory=dict)
-    gru_ops: int = 0  # TFLSTM_GRU and TFLSTM_LSTM ops the emission must give (one per direction and call)
+    grus: dict[int, gru_stand_ins.Spec] = dataclasses.field(default_factory=dict)
+    gru_ops: int = 0  # TFLSTM_GRU, TFLSTM_LSTM, UNIDIRECTIONAL_SEQUENCE_RNN ops emitted (per direction and call)
 
     @property
     def activations(self) -> list[FusedLstm]:
@@ -113,15 +114,18 @@ class _Twins:
 
 
 class _Rebuilder(RecurrentTwins):
-    def __init__(self, batch_size: int, timesteps: Timesteps, faithful: bool, fuse_grus: bool = False) -> None:
+    def __init__(
+        self, batch_size: int, timesteps: Timesteps, faithful: bool, fuse_grus: bool = False, fuse_rnns: bool = False
+    ) -> None:
         self.keras = tf_keras()
         self.batch_size = batch_size
         self.timesteps = timesteps
         # faithful: LSTMs keep their own cell activation (for the check against the original);
         # otherwise they are built with tanh so that they fuse, and listed in self.lstms.
         self.faithful = faithful
-        # fuse_grus: GRUs the fused op computes become placeholders (as real GRUs when faithful).
-        self.gru = gru_stand_ins.GruStandIns(fuse_grus)
+        # fuse_grus: GRUs the fused op computes become placeholders (as real GRUs when faithful);
+        # fuse_rnns: SimpleRNNs TFLite's fused op computes, so too.
+        self.gru = gru_stand_ins.GruStandIns(fuse_grus, fuse_rnns)
         self.given_state = False  # the layer being rebuilt is called with a state from other layers
         # A Keras 3 subclassed model's inputs that feed an Embedding: token ids, int32 (Keras 3
         # records no dtype for them; _build finds them in a first rebuild).
@@ -462,9 +466,10 @@ def _build(
     timesteps: Timesteps,
     faithful: bool,
     fuse_grus: bool,
+    fuse_rnns: bool,
     id_inputs: frozenset[int] | None = None,
 ) -> tuple[Any, _Rebuilder]:
-    rebuilder = _Rebuilder(batch_size, timesteps, faithful, fuse_grus)
+    rebuilder = _Rebuilder(batch_size, timesteps, faithful, fuse_grus, fuse_rnns)
     rebuilder.id_inputs = id_inputs or frozenset()
     try:
         with warnings.catch_warnings():
@@ -484,19 +489,26 @@ def _build(
     if id_inputs is None and _is_keras3(model) and not _is_functional(model):
         ids = frozenset(embedding_inputs(copy))
         if ids:
-            return _build(model, batch_size, timesteps, faithful, fuse_grus, ids)
+            return _build(model, batch_size, timesteps, faithful, fuse_grus, fuse_rnns, ids)
     return copy, rebuilder
 
 
 def rebuild(
-    model: Any, batch_size: int = 1, timesteps: Timesteps = None, check: bool = True, fuse_grus: bool = False
+    model: Any,
+    batch_size: int = 1,
+    timesteps: Timesteps = None,
+    check: bool = True,
+    fuse_grus: bool = False,
+    fuse_rnns: bool | None = None,
 ) -> Rebuilt:
     """The tf_keras model to convert, and what its conversion must contain; with ``fuse_grus``
-    each GRU the fused op computes is a placeholder (Rebuilt.grus) for fuse_gru.emit.
+    each GRU the fused op computes is a placeholder (Rebuilt.grus) for fuse_gru.emit, and with
+    ``fuse_rnns`` (default: as ``fuse_grus``) each SimpleRNN TFLite's fused op computes.
 
     Raises UnsupportedLayerError naming the first layer that cannot be converted, and why;
     with ``check``, ConversionError when the rebuilt model computes something else."""
-    copy, rebuilder = _build(model, batch_size, timesteps, False, fuse_grus)
+    fuse_rnns = fuse_grus if fuse_rnns is None else fuse_rnns
+    copy, rebuilder = _build(model, batch_size, timesteps, False, fuse_grus, fuse_rnns)
     if not rebuilder.recurrent_twins and not rebuilder.gru.specs:
         raise UnsupportedLayerError(
             f"model '{model.name}' has no LSTM, GRU or SimpleRNN layer; tflstm converts sequence models"
@@ -506,7 +518,7 @@ def rebuild(
         # compares a copy at that length (the converted one, e.g. one step, shares its weights).
         check_steps = None if rebuilder.resized else timesteps
         if any(lstm.activation != "tanh" for lstm in rebuilder.lstms) or rebuilder.resized or rebuilder.gru.specs:
-            faithful = _build(model, batch_size, check_steps, True, fuse_grus)[0]
+            faithful = _build(model, batch_size, check_steps, True, fuse_grus, fuse_rnns)[0]
         else:
             faithful = copy
         check_same_outputs(model, faithful)

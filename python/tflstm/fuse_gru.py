@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from . import fuse_mask
+from . import fuse_mask, fuse_simple_rnn
 from .fuse_lstm import LSTM_OP, LstmSpec, lstm_operands, options_bytes
+from .fuse_simple_rnn import RnnSpec
 
 GRU_OP = "TFLSTM_GRU"
 OPTIONS_VERSION = 1
@@ -263,7 +264,8 @@ def placeholder_weights(index: int, features: int, units: int) -> np.ndarray:
 
 def emit(data: bytes, grus: dict[int, Any], weights: str = "float32") -> bytes:
     """The converted model `data` with placeholder i's FULLY_CONNECTED replaced by TFLSTM_GRU
-    running grus[i] (a Keras GRU or a GruSpec; a fuse_lstm.LstmSpec: TFLSTM_LSTM), its state a
+    running grus[i] (a Keras GRU or a GruSpec; a fuse_lstm.LstmSpec: TFLSTM_LSTM; a
+    fuse_simple_rnn.RnnSpec: the builtin UNIDIRECTIONAL_SEQUENCE_RNN), its state a
     new variable tensor (one per call of a shared layer); its weight matrices `weights` (WEIGHTS:
     float16 ones dequantized once by a DEQUANTIZE in front, int8 ones the hybrid kernel).
     ValueError if a placeholder is not found, or the converter folded another op into one (its
@@ -272,7 +274,7 @@ def emit(data: bytes, grus: dict[int, Any], weights: str = "float32") -> bytes:
 
     if weights not in WEIGHTS:
         raise ValueError(f"GRU weights are one of {WEIGHTS}, not {weights!r}")
-    specs = {i: g if isinstance(g, (GruSpec, LstmSpec)) else GruSpec.of(g) for i, g in grus.items()}
+    specs = {i: g if isinstance(g, (GruSpec, LstmSpec, RnnSpec)) else GruSpec.of(g) for i, g in grus.items()}
     model = s.ModelT.InitFromPackedBuf(data, 0)
     codes = _Codes(model)
     found = set()
@@ -308,11 +310,17 @@ def emit(data: bytes, grus: dict[int, Any], weights: str = "float32") -> bytes:
 
 
 def count_gru_ops(data: bytes, ops: tuple[str, ...] = (GRU_OP,)) -> int:
-    """How many TFLSTM_GRU ops (or custom ops named `ops`) a model has."""
+    """How many TFLSTM_GRU ops (or custom ops named `ops`, and UNIDIRECTIONAL_SEQUENCE_RNN when
+    `ops` names it) a model has."""
     from tensorflow.lite.python import schema_py_generated as s
 
     model = s.ModelT.InitFromPackedBuf(data, 0)
-    grus = {i for i, c in enumerate(model.operatorCodes) if _text(c.customCode) in ops}
+    rnn = s.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_RNN if fuse_simple_rnn.OP in ops else None
+    grus = {
+        i
+        for i, c in enumerate(model.operatorCodes)
+        if _text(c.customCode) in ops or max(c.builtinCode, c.deprecatedBuiltinCode) == rnn
+    }
     return sum(op.opcodeIndex in grus for sg in model.subgraphs for op in sg.operators)
 
 
@@ -361,7 +369,7 @@ def _int8(model: Any, sg: Any, index: int) -> bool:
     return int(sg.tensors[index].type) == 9
 
 
-def _check_placeholder(model: Any, sg: Any, op: Any, index: int, spec: GruSpec | LstmSpec) -> None:
+def _check_placeholder(model: Any, sg: Any, op: Any, index: int, spec: GruSpec | LstmSpec | RnnSpec) -> None:
     """The placeholder's FULLY_CONNECTED as the stand-in made it: its input the guard REVERSE_V2,
     its constant, no bias, no activation; the converter folds a following ADD, MUL or activation
     into such an op, which the GRU in its place would lose."""
@@ -384,11 +392,16 @@ def _check_placeholder(model: Any, sg: Any, op: Any, index: int, spec: GruSpec |
         if got is None or got.shape != want.shape or not np.allclose(got, want, rtol=1e-3, atol=rounding):
             why = "its constant was changed (a scale folded into it)"
     if why:
-        kind = "LSTM" if isinstance(spec, LstmSpec) else "GRU"
+        kind = kind_of(spec)
         raise ValueError(
             f"{kind} '{spec.name}': TensorFlow's converter merged the ops around it into its placeholder ({why}); "
             f"convert with portable=True for stock TFLite's {kind}"
         )
+
+
+def kind_of(spec: GruSpec | LstmSpec | RnnSpec) -> str:
+    """The Keras layer a spec is of, for messages."""
+    return "LSTM" if isinstance(spec, LstmSpec) else "SimpleRNN" if isinstance(spec, RnnSpec) else "GRU"
 
 
 def _in_order(operators: list[Any]) -> list[Any]:
@@ -549,7 +562,7 @@ class _Rewrite:
             *([mask] if mask >= 0 else []),
         ][: 8 if mask >= 0 else 7 if initial else 6], operands["options"]
 
-    def ops(self, op: Any, spec: GruSpec | LstmSpec) -> list[Any]:
+    def ops(self, op: Any, spec: GruSpec | LstmSpec | RnnSpec) -> list[Any]:
         s, sg = self.s, self.sg
         units = spec.units
         x = int(op.inputs[0])  # the time-reversed sequence (see _check_placeholder)
@@ -560,7 +573,10 @@ class _Rewrite:
         mask = -1
         if spec.mask:
             mask, output = fuse_mask.mask_input(self, output, spec, batch, int(sg.tensors[x].shape[1]))
-        inputs, options = self.operands(spec, x, batch, initial, mask)
+        if isinstance(spec, RnnSpec):  # the builtin op (no initial state, final state or mask)
+            inputs, options = fuse_simple_rnn.operands(self, spec, x, batch), b""
+        else:
+            inputs, options = self.operands(spec, x, batch, initial, mask)
         final_c = self.final_c(output) if isinstance(spec, LstmSpec) and spec.return_state else -1
         op.outputs = np.array([output] if final_c < 0 else [output, -1, final_c], np.int32)
         # The op's output is [batch, time, units] whatever shape the placeholder's product had.
@@ -569,6 +585,9 @@ class _Rewrite:
         out.shape = np.array([batch, int(x_t.shape[1]), units], np.int32)
         if x_t.shapeSignature is not None and len(x_t.shapeSignature):
             out.shapeSignature = np.array([batch, int(x_t.shapeSignature[1]), units], np.int32)
+        if isinstance(spec, RnnSpec):
+            fuse_simple_rnn.make_op(self, op, spec, inputs)
+            return [*self.before, op]
         op.opcodeIndex = self.codes(s.BuiltinOperator.CUSTOM, LSTM_OP if isinstance(spec, LstmSpec) else GRU_OP)
         op.inputs = np.array(inputs, np.int32)
         op.builtinOptionsType, op.builtinOptions = 0, None

@@ -30,20 +30,26 @@ from typing import Any
 
 import numpy as np
 
+from . import fuse_simple_rnn
 from .errors import UnsupportedLayerError
-from .fuse_gru import PLACEHOLDER_PREFIX, GruSpec, op_activation, placeholder_weights
+from .fuse_gru import PLACEHOLDER_PREFIX, GruSpec, kind_of, op_activation, placeholder_weights
 from .fuse_lstm import LstmSpec
+from .fuse_simple_rnn import RnnSpec
+
+Spec = GruSpec | LstmSpec | RnnSpec
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
 class GruStandIns:
-    """The GRUs of one rebuild that become placeholders (when `enabled`): their specs by index,
-    for fuse_gru.emit, and the stand-ins called in the graph, to count the ops they give."""
+    """The GRUs of one rebuild that become placeholders (when `enabled`; SimpleRNNs when
+    `simple_rnns`: stock TFLite runs their op): their specs by index, for fuse_gru.emit, and the
+    stand-ins called in the graph, to count the ops they give."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, simple_rnns: bool = False) -> None:
         self.enabled = enabled
-        self.specs: dict[int, GruSpec | LstmSpec] = {}
+        self.simple_rnns = simple_rnns
+        self.specs: dict[int, Spec] = {}
         self.called: list[tuple[Any, int]] = []  # (stand-in, TFLSTM_GRU ops per call)
 
     def spec(
@@ -57,12 +63,16 @@ class GruStandIns:
         initial_state: bool = False,
         mask: bool = False,
         zero_output_for_mask: bool = False,
-    ) -> GruSpec | LstmSpec | None:
+    ) -> Spec | None:
         """The GRU or LSTM as tflstm's fused op runs it (activations as the rebuild names them, see
-        fuse_gru.op_activation); None when it is not fused: not a GRU or LSTM, not enabled (a
-        portable or int8 conversion), or an activation the op does not compute. (The rebuild asks
-        only for LSTMs TFLite's fused LSTM cannot compute, that take or give their states, or that
-        a Keras `mask` reaches.)"""
+        fuse_gru.op_activation), the SimpleRNN as UNIDIRECTIONAL_SEQUENCE_RNN does; None when it is
+        not fused: another layer, not enabled (a portable or int8 conversion; for a SimpleRNN an
+        int8 one), an activation the op does not compute, or a SimpleRNN given a state or a mask.
+        (The rebuild asks only for LSTMs TFLite's fused LSTM cannot compute, that take or give
+        their states, or that a Keras `mask` reaches.)"""
+        if kind == "SimpleRNN":
+            fusable = self.simple_rnns and not (initial_state or mask or config.get("return_state"))
+            return fuse_simple_rnn.spec(name, config, weights, activation) if fusable else None
         if kind not in ("GRU", "LSTM") or not self.enabled:
             return None
         act, rec = op_activation(activation), op_activation(gate)
@@ -99,7 +109,7 @@ class GruStandIns:
             zero_output_for_mask=zero_output_for_mask,
         )
 
-    def placeholder(self, spec: GruSpec | LstmSpec, ops: int = 1) -> Any:
+    def placeholder(self, spec: Spec, ops: int = 1) -> Any:
         """The placeholder of `spec`, registered (giving `ops` ops per call)."""
         index = len(self.specs)
         self.specs[index] = spec
@@ -108,7 +118,7 @@ class GruStandIns:
             self.called.append((twin, ops))
         return twin
 
-    def bidirectional(self, specs: list[GruSpec | LstmSpec], merge_mode: str | None, name: str) -> Any:
+    def bidirectional(self, specs: list[Spec], merge_mode: str | None, name: str) -> Any:
         """Bidirectional(GRU) of the forward and backward `specs`, registered."""
         halves = [self.placeholder(spec, ops=0) for spec in specs]
         twin = bidirectional(halves[0], halves[1], merge_mode, name)
@@ -120,17 +130,17 @@ class GruStandIns:
         return sum(ops * len(twin._inbound_nodes) for twin, ops in self.called)
 
 
-def placeholder(spec: GruSpec | LstmSpec | Any, index: int) -> Any:
+def placeholder(spec: Spec | Any, index: int) -> Any:
     """A tf_keras layer standing in for the GRU `spec` (a GruSpec or a Keras GRU layer): the
     sequence it returns (reversed input with go_backwards, the last step without
     return_sequences), named PLACEHOLDER_PREFIX + index."""
     import tensorflow as tf
     import tf_keras
 
-    spec = spec if isinstance(spec, (GruSpec, LstmSpec)) else GruSpec.of(spec)
+    spec = spec if isinstance(spec, (GruSpec, LstmSpec, RnnSpec)) else GruSpec.of(spec)
     features, units = spec.features, spec.units
     lstm = isinstance(spec, LstmSpec)
-    kind = "LSTM" if lstm else "GRU"
+    kind = kind_of(spec)
 
     class GruPlaceholder(tf_keras.layers.Layer):  # type: ignore[misc, name-defined]
         returns_sequences = spec.return_sequences

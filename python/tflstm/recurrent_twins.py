@@ -1,7 +1,7 @@
 """The recurrent layers of the rebuild (fusable.py): each Keras LSTM, GRU, SimpleRNN, RNN(cell)
 and Bidirectional in the tf_keras form that converts (a fused LSTM, a placeholder for tflstm's
-fused GRU or for its fused LSTM with gates TFLite's cannot compute, or builtin ops unrolled over
-fixed steps), as methods the rebuilder inherits."""
+fused GRU, for its fused LSTM with gates TFLite's cannot compute or for TFLite's fused SimpleRNN,
+or builtin ops unrolled over fixed steps), as methods the rebuilder inherits."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import gru_stand_ins
+from . import fuse_simple_rnn, gru_stand_ins
 from .errors import UnsupportedLayerError
 from .keras_graph import _activation_name, _describe, gate_function
 
@@ -23,8 +23,9 @@ MASK_HELP = (
 )
 
 # Cell activations of the fused LSTM op that TFLite's float and hybrid kernels compute
-# (tensor_utils::ApplyActivationToVector), as TFLite's ActivationFunctionType codes.
-LSTM_ACTIVATIONS = {"linear": 0, "relu": 1, "relu6": 3, "tanh": 4, "sigmoid": 6}
+# (tensor_utils::ApplyActivationToVector) and the flatbuffer can name, as for the fused
+# SimpleRNN (a sigmoid cell is tflstm's TFLSTM_LSTM: the schema has no sigmoid).
+LSTM_ACTIVATIONS = fuse_simple_rnn.ACTIVATIONS
 
 
 @dataclasses.dataclass
@@ -45,10 +46,17 @@ class RecurrentTwins:
     """The rebuilder's recurrent layers (mixed into fusable's rebuilder, whose state they use)."""
 
     def recurrent(
-        self, layer: Any, kind: str, config: dict[str, Any], weights: list[np.ndarray], fusable: bool = True
+        self,
+        layer: Any,
+        kind: str,
+        config: dict[str, Any],
+        weights: list[np.ndarray],
+        fusable: bool = True,
+        name: str | None = None,
     ) -> Any:
         """The tf_keras LSTM, GRU or SimpleRNN that converts, from the settings of `layer`
-        (a GRU not fused unless `fusable`)."""
+        (a GRU not fused unless `fusable`), named `name` (default: the layer's)."""
+        name = name or layer.name
         L = self.keras.layers
         if config.get("time_major"):
             raise UnsupportedLayerError(
@@ -67,7 +75,7 @@ class RecurrentTwins:
             "use_bias": config.get("use_bias", True),
             "return_sequences": config.get("return_sequences", False),
             "go_backwards": config.get("go_backwards", False),
-            "name": layer.name,
+            "name": name,
         }
         if config.get("return_state"):
             base["return_state"] = True
@@ -78,7 +86,7 @@ class RecurrentTwins:
             base["zero_output_for_mask"] = True
         spec = (
             self.gru.spec(
-                layer.name,
+                name,
                 kind,
                 config,
                 weights,
@@ -101,9 +109,9 @@ class RecurrentTwins:
             return self.gru.placeholder(spec)
         elif spec is not None:  # the GRU or LSTM itself, for the check against the source
             extra = {"reset_after": config.get("reset_after", True)} if kind == "GRU" else {}
-            twin = getattr(L, kind)(
-                activation=gate_function(activation), recurrent_activation=gate_function(gate), **extra, **base
-            )
+            if gate is not None:  # (a SimpleRNN has none)
+                extra["recurrent_activation"] = gate_function(gate)
+            twin = getattr(L, kind)(activation=gate_function(activation), **extra, **base)
             self.recurrent_twins.append((twin, 0))
         elif config.get("stateful"):
             raise UnsupportedLayerError(
@@ -159,6 +167,11 @@ class RecurrentTwins:
                 "return_state), and tflstm's fused LSTM does not run it here (portable=True, mode int8, or an "
                 "activation it lacks)"
             )
+        if kind == "SimpleRNN":
+            return (
+                "TFLite's fused SimpleRNN does not run it here (mode int8, an initial_state, or an activation "
+                f"other than {', '.join(fuse_simple_rnn.ACTIVATIONS)}: {activation})"
+            )
         if kind != "LSTM":
             return f"TFLite has no fused {kind} kernel"
         if gate != "sigmoid":
@@ -186,13 +199,52 @@ class RecurrentTwins:
     def cell_rnn(self, layer: Any) -> Any:
         cell = layer.cell
         kind = type(cell).__name__
-        if kind not in ("LSTMCell", "GRUCell", "SimpleRNNCell"):
-            raise UnsupportedLayerError(
-                f"{_describe(layer)} runs a {kind}; tflstm converts RNN(LSTMCell), RNN(GRUCell) and "
-                "RNN(SimpleRNNCell); for several cells, stack recurrent layers"
-            )
+        if kind == "StackedRNNCells":
+            return self.stacked_cells(layer)
+        self.refuse_cell(layer, kind)
         config = {**cell.get_config(), **{k: v for k, v in layer.get_config().items() if k != "cell"}}
         return self.recurrent(layer, kind[:-4], config, layer.get_weights())
+
+    @staticmethod
+    def refuse_cell(layer: Any, kind: str) -> None:
+        if kind not in ("LSTMCell", "GRUCell", "SimpleRNNCell"):
+            raise UnsupportedLayerError(
+                f"{_describe(layer)} runs a {kind}; tflstm converts RNN(LSTMCell), RNN(GRUCell), "
+                "RNN(SimpleRNNCell) and RNN(StackedRNNCells) of them"
+            )
+
+    def stacked_cells(self, layer: Any) -> Any:
+        """RNN(StackedRNNCells([...])) as the stack of layers it computes, named after it (name_0,
+        name_1, ...): each cell a layer that returns its sequence to the next, the first going
+        backwards when the RNN does (the others read its sequence in the order it gave it, as the
+        cells do), the last returning what the RNN returns. A call of it calls them in turn."""
+        config = {k: v for k, v in layer.get_config().items() if k != "cell"}
+        if config.get("return_state") or self.given_state:
+            raise UnsupportedLayerError(
+                f"{_describe(layer)} runs StackedRNNCells {'returning' if config.get('return_state') else 'given'} "
+                "their states; tflstm converts it without states given or returned (stack recurrent layers for that)"
+            )
+        cells = list(layer.cell.cells)
+        twins = []
+        for i, cell in enumerate(cells):
+            self.refuse_cell(layer, type(cell).__name__)
+            last = i == len(cells) - 1
+            settings = {
+                **cell.get_config(),
+                **config,
+                "return_sequences": bool(config.get("return_sequences", False)) if last else True,
+                "go_backwards": bool(config.get("go_backwards", False)) and i == 0,
+            }
+            kind = type(cell).__name__[:-4]
+            twins.append(self.recurrent(layer, kind, settings, cell.get_weights(), name=f"{layer.name}_{i}"))
+
+        def stack(*args: Any, **kwargs: Any) -> Any:
+            x = twins[0](*args, **kwargs)
+            for twin in twins[1:]:
+                x = twin(x)
+            return x
+
+        return stack
 
     def bidirectional(self, layer: Any) -> Any:
         if layer.get_config().get("layer", {}).get("config", {}).get("return_state") or getattr(

@@ -59,15 +59,16 @@ def randomize_biases(model, rng) -> None:
                 layer.set_weights(weights)
 
 
-def gru_model(flavor: str, settings: dict, timesteps: int | None = None, seed: int = 3):
+def gru_model(flavor: str, settings: dict, timesteps: int | None = None, seed: int = 3, kind: str = "GRU"):
+    """A model of one GRU (or one recurrent layer of class `kind`, named "rnn")."""
     keras = zoo.keras3() if flavor == "keras3" else zoo.tf_keras()
     keras.utils.set_random_seed(seed)
     x = keras.Input((timesteps, F), name="x")
-    h = keras.layers.GRU(12, name="gru", **settings)(x)
+    h = getattr(keras.layers, kind)(12, name="gru" if kind == "GRU" else "rnn", **settings)(x)
     # A sequence is the output itself: a Dense on a free-length sequence is a Tensordot whose
     # output shape is computed at run time, which tflstm's runner does not size (nor for an LSTM).
     y = h if settings.get("return_sequences") else keras.layers.Dense(3, name="head")(h)
-    model = keras.Model(x, y, name=f"{flavor}_gru")
+    model = keras.Model(x, y, name=f"{flavor}_{kind.lower()}")
     randomize_biases(model, np.random.default_rng(seed))
     return model
 
@@ -200,13 +201,18 @@ def test_sequential_and_subclassed_models_fuse_their_grus():
     np.testing.assert_allclose(runner(x), np.asarray(tagger(x)), atol=1e-4)
 
 
-def test_a_shared_gru_gets_one_op_and_one_state_per_call():
+def shared_layer_model(kind: str):
+    """A Keras 3 model that calls one recurrent layer of class `kind` on each of two inputs."""
     keras = zoo.keras3()
     keras.utils.set_random_seed(4)
     L = keras.layers
     a, b = keras.Input((None, F), name="a"), keras.Input((None, F), name="b")
-    gru = L.GRU(6)
-    model = keras.Model([a, b], L.Dense(2)(L.Concatenate()([gru(a), gru(b)])))
+    layer = getattr(L, kind)(6)
+    return keras.Model([a, b], L.Dense(2)(L.Concatenate()([layer(a), layer(b)])))
+
+
+def test_a_shared_gru_gets_one_op_and_one_state_per_call():
+    model = shared_layer_model("GRU")
     data = tflstm.convert(model, "float32")
     assert gru_count(data) == 2
     assert len(tflstm.Model(data).state) == 2

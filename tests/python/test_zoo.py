@@ -44,9 +44,15 @@ CASES = [(name, "float32") for name in MODELS] + [(name, mode) for mode in tflst
 
 def _unfused_names(model, mode: str = "float32") -> list[str]:
     """The model's own names for its recurrent layers that no fused kernel runs (Keras numbers a
-    repeated name: gru, gru_1, ...): SimpleRNNs, and GRUs in int8, which has no fused GRU."""
-    kinds = ("GRU", "SimpleRNN") if mode == "int8" else ("SimpleRNN",)
+    repeated name: gru, gru_1, ...): GRUs and SimpleRNNs in int8, which has no fused GRU or
+    SimpleRNN."""
+    kinds = ("GRU", "SimpleRNN") if mode == "int8" else ()
     return [layer.name for layer in model.layers if type(layer).__name__ in kinds]
+
+
+def _simple_rnns(model, mode: str) -> int:
+    """UNIDIRECTIONAL_SEQUENCE_RNN ops the conversion holds: one per SimpleRNN, none in int8."""
+    return 0 if mode == "int8" else sum(type(layer).__name__ == "SimpleRNN" for layer in model.layers)
 
 
 def _grus(model, mode: str) -> int:
@@ -114,6 +120,7 @@ def test_zoo_model_converts_fused_and_matches_keras(zoo_models, name, mode):
     ], ops
     assert count_fused_lstms(data) == zoo.FUSED[name]
     assert count_gru_ops(data) == _grus(model, mode)
+    assert count_gru_ops(data, ("UNIDIRECTIONAL_SEQUENCE_RNN",)) == _simple_rnns(model, mode)
     assert not _unused_op_codes(data)  # what `inspect` lists and a selective build registers
     assert [u.split(" ")[0] for u in unfused_layers(data)] == _unfused_names(model, mode)
     converted.check()  # the linked TFLite 2.14.1 runs every (op, version)
@@ -198,12 +205,17 @@ def test_portable_gru_with_free_length_needs_timesteps():
     assert unfused_layers(data) == [f"free_gru (GRU, unrolled over {zoo.T} steps into builtin ops)"]
 
 
-def test_profile_says_which_layers_are_unfused(zoo_models):
-    model = zoo_models("simple_rnn")
+def test_profile_says_which_layers_are_unfused():
+    # (A SimpleRNN is fused; one whose activation TFLite's fused SimpleRNN lacks is unrolled.)
+    keras = zoo._keras()
+    keras.utils.set_random_seed(0)
+    x_in = zoo.seq()
+    rnn = "soft_rnn"
+    model = keras.Model(x_in, zoo.head(keras.layers.SimpleRNN(zoo.U, activation="softsign", name=rnn)(x_in)))
+    zoo.randomize(model, 0)
     x = zoo.sample(model, 6)[0]
     y = np.argmax(model.predict(x, verbose=0), axis=-1)
     report = tflstm.profile(model, x, y, modes=["float32"], runs=3, progress=None)
-    (rnn,) = _unfused_names(model)
     assert report.unfused == [f"{rnn} (SimpleRNN, unrolled over {zoo.T} steps into builtin ops)"]
     assert f"unfused: {rnn} (SimpleRNN" in report.table()
     assert report.to_dict()["unfused"] == report.unfused
