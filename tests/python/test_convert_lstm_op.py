@@ -57,6 +57,8 @@ SETTINGS = {
     "no_bias-sequence": {"use_bias": False, "return_sequences": True},
     "hard_sigmoid_cell": {"activation": "hard_sigmoid", "recurrent_activation": "sigmoid"},
     "relu6-hard_sigmoid": {"activation": "relu6"},
+    # TFLite's fused LSTM has no sigmoid cell (the flatbuffer's code 6 reads as none)
+    "sigmoid_cell": {"activation": "sigmoid", "recurrent_activation": "sigmoid"},
 }
 
 
